@@ -1,0 +1,40 @@
+import SluiceCore
+import SluiceStorage
+
+/// Where a consumer starts in each partition (`--from`): `earliest`,
+/// `latest`, an absolute offset, `-N` (N records before the end, like kcat's
+/// `-o -N`), or `@TIME` (the first record at or after a time).
+public enum StartPosition: Equatable, Sendable {
+    case earliest
+    case latest
+    case offset(Int64)
+    case fromEnd(Int64)
+    case time(Int64)
+
+    public static let help = "use earliest, latest, an offset, -N (N before the end) or @TIME (e.g. @2024-05-01T12:00:00Z, @1714564800)"
+
+    public static func parse(_ text: String, now: Int64 = WallClock.nowMillis()) throws -> StartPosition {
+        switch text {
+        case "earliest", "beginning", "start": return .earliest
+        case "latest", "end": return .latest
+        default: break
+        }
+        if text.hasPrefix("@") { return .time(try TimeParsing.parseTime(String(text.dropFirst()), now: now)) }
+        if text.hasPrefix("-"), let n = Int64(text.dropFirst()), n >= 0 { return .fromEnd(n) }
+        if let offset = Int64(text), offset >= 0 { return .offset(offset) }
+        throw SluiceError.usage(.invalidArgument, "invalid start position '\(text.printable)'", remedy: help)
+    }
+
+    /// The offset this position means in `partition`, clamped to its range
+    /// (an offset past the end means the end; before the start, the start).
+    public func resolve(in partition: Partition) throws -> Int64 {
+        let (start, end) = try partition.offsetRange()
+        switch self {
+        case .earliest: return start
+        case .latest: return end
+        case .offset(let o): return min(max(o, start), end)
+        case .fromEnd(let n): return max(start, end - n)
+        case .time(let t): return try partition.offset(forTimestamp: t).map { min(max($0, start), end) } ?? end
+        }
+    }
+}

@@ -1,0 +1,135 @@
+import KafkaFormat
+import SluiceCore
+import SluiceStorage
+import SluiceSystem
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Reads records from a set of partitions and writes them, formatted, to an
+/// output. Without `follow` it reads each partition up to the end it finds and
+/// stops; with `follow` it keeps polling for new records until `shouldStop`.
+///
+/// Output is buffered and written in large chunks; after each chunk reaches
+/// the output, `onDelivered` learns each partition's next offset, which is
+/// the hook consumer-group commits use (at-least-once: a commit never covers
+/// a record that has not been written out).
+public final class TopicConsumer {
+    public struct Options: Sendable {
+        public var maxMessages: Int64?
+        public var follow = false
+        public var pollIntervalMillis: UInt32 = 100
+        public init() {}
+    }
+
+    public struct Summary: Sendable {
+        public var records: Int64 = 0
+        public var bytes: Int64 = 0
+    }
+
+    final class Cursor {
+        let partition: Partition
+        let reader: PartitionReader
+        var delivered: Int64
+        var pending: Int64
+
+        init(partition: Partition, from offset: Int64) throws {
+            self.partition = partition
+            reader = try PartitionReader(partition: partition, from: offset)
+            delivered = offset
+            pending = offset
+        }
+    }
+
+    public let topic: Topic
+    private let options: Options
+    private let formatter: RecordFormatter
+    private let output: BufferedOutput
+    private let decoder = BatchDecoder()
+    private var cursors: [Cursor] = []
+    private var summary = Summary()
+    /// Called with (partition, next offset) once records up to it are written out.
+    public var onDelivered: ((Int, Int64) throws -> Void)?
+
+    public init(topic: Topic, options: Options, formatter: RecordFormatter, output: BufferedOutput) {
+        self.topic = topic
+        self.options = options
+        self.formatter = formatter
+        self.output = output
+    }
+
+    /// Starts reading `partition` at `offset`.
+    public func assign(_ partition: Partition, from offset: Int64) throws {
+        cursors.append(try Cursor(partition: partition, from: offset))
+    }
+
+    /// Stops reading a partition (after delivering what was read of it).
+    public func unassign(_ partition: Int) throws {
+        try deliver()
+        cursors.removeAll { $0.partition.index == partition }
+    }
+
+    public var assigned: [Int] { cursors.map(\.partition.index) }
+
+    /// Reads until every partition is at its end (or, with `follow`, until
+    /// `shouldStop` returns true), the output closes, or `maxMessages` is reached.
+    public func run(shouldStop: () -> Bool = { false }, betweenPolls: () throws -> Void = {}) throws -> Summary {
+        while !shouldStop() && !output.isClosed && !limitReached {
+            var progressed = false
+            for cursor in cursors where !limitReached && !output.isClosed {
+                progressed = try drain(cursor, shouldStop: shouldStop) || progressed
+            }
+            if !options.follow && !progressed { break }
+            if !progressed {
+                try deliver()
+                try betweenPolls()
+                if shouldStop() { break }
+                usleep(options.pollIntervalMillis * 1000)
+            }
+        }
+        try deliver()
+        return summary
+    }
+
+    private var limitReached: Bool { options.maxMessages.map { summary.records >= $0 } ?? false }
+
+    /// Formats every available record of one partition; returns whether any was found.
+    private func drain(_ cursor: Cursor, shouldStop: () -> Bool) throws -> Bool {
+        var found = false
+        let name = topic.name, index = cursor.partition.index
+        while !limitReached, !output.isClosed, let entry = try cursor.reader.next() {
+            found = true
+            switch entry {
+            case .batch(let batch, let from):
+                var records = try cursor.reader.records(of: batch, with: decoder)
+                while let record = try records.next() {
+                    guard record.offset >= from else { continue }
+                    formatter.append(record, topic: name, partition: index, to: output.buffer)
+                    summary.records += 1
+                    cursor.pending = record.offset + 1
+                    if limitReached { break }
+                }
+                if !limitReached { cursor.pending = batch.header.nextOffset }
+            case .legacy(let message):
+                formatter.append(message.record, topic: name, partition: index, to: output.buffer)
+                summary.records += 1
+                cursor.pending = message.offset + 1
+            }
+            if output.buffer.count >= output.threshold { try deliver() }
+            if shouldStop() { break }
+        }
+        return found
+    }
+
+    /// Writes buffered output, then reports what each partition delivered.
+    private func deliver() throws {
+        let before = output.bytesWritten
+        guard try output.flush() else { return }
+        summary.bytes += output.bytesWritten - before
+        for cursor in cursors where cursor.pending != cursor.delivered {
+            cursor.delivered = cursor.pending
+            try onDelivered?(cursor.partition.index, cursor.delivered)
+        }
+    }
+}

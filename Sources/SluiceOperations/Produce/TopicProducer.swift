@@ -1,0 +1,141 @@
+import KafkaFormat
+import SluiceCompression
+import SluiceCore
+import SluiceStorage
+import SluiceSystem
+
+/// Turns records into batches and appends them to a topic's partitions.
+///
+/// Partitioning follows Kafka's producer: an explicit partition wins; a keyed
+/// record goes to `murmur2(key) % partitions`; unkeyed records stick to one
+/// partition until its batch is full, then move to the next (an even spread).
+/// Batches (`batchBytes`, Kafka's `batch.size`) collect in a per-partition
+/// buffer appended in one write every `flushBytes`. `finish` makes all of it
+/// durable; until it returns, nothing is promised.
+public final class TopicProducer {
+    public struct Options: Sendable {
+        public var compression: CompressionCodec?
+        public var batchBytes = 16 << 10
+        public var flushBytes = 1 << 20
+        /// fsync at least this often while producing (nil: only at the end).
+        public var syncIntervalMillis: Int64? = nil
+        public init() {}
+    }
+
+    public struct Summary: Sendable {
+        public var records: Int64 = 0
+        public var bytes: Int64 = 0
+        public var batches: Int64 = 0
+        /// Records and offset range per partition.
+        public var partitions: [Int: (records: Int64, firstOffset: Int64, nextOffset: Int64)] = [:]
+    }
+
+    private final class Lane {
+        let partition: Partition
+        let appender: PartitionAppender
+        let builder: RecordBatchBuilder
+        let pending = ByteBuffer(capacity: 1 << 20)
+        var records: Int64 = 0
+        var firstOffset: Int64?
+        var nextOffset: Int64 = 0
+
+        init(partition: Partition, codec: CompressionCodec, level: Int32) throws {
+            self.partition = partition
+            appender = try PartitionAppender(partition: partition)
+            builder = RecordBatchBuilder(codec: codec, zstdLevel: level)
+        }
+    }
+
+    public let topic: Topic
+    private let options: Options
+    private let codec: CompressionCodec
+    private var lanes: [Lane?]
+    private var stickyPartition: Int
+    private var summary = Summary()
+    private var lastSync = WallClock.monotonicNanos()
+
+    public init(topic: Topic, options: Options = Options()) throws {
+        try topic.directory.requireWritable("produce to topic '\(topic.name)'")
+        self.topic = topic
+        self.options = options
+        self.codec = topic.config.codec(requested: options.compression)
+        lanes = Array(repeating: nil, count: topic.partitionCount)
+        stickyPartition = Int.random(in: 0..<topic.partitionCount)
+    }
+
+    /// Which partition a record goes to (before it is sent).
+    @inline(__always)
+    public func choosePartition(explicit: Int?, key: UnsafeRawBufferPointer?) throws -> Int {
+        if let explicit {
+            guard explicit >= 0 && explicit < topic.partitionCount else { _ = try topic.partition(explicit); return explicit }
+            return explicit
+        }
+        if let key { return KafkaPartitioner.partition(forKey: key, partitions: topic.partitionCount) }
+        return stickyPartition
+    }
+
+    /// Adds one record. `encodedHeaders` holds header entries in record layout.
+    @inline(__always)
+    public func send(partition: Int, timestamp: Int64, key: UnsafeRawBufferPointer?, value: UnsafeRawBufferPointer?,
+                     headerCount: Int = 0, encodedHeaders: UnsafeRawBufferPointer? = nil) throws {
+        let lane = try self.lane(partition)
+        lane.builder.append(timestamp: timestamp, key: key, value: value, headerCount: headerCount, encodedHeaders: encodedHeaders)
+        lane.records += 1
+        summary.records += 1
+        summary.bytes += Int64((key?.count ?? 0) + (value?.count ?? 0))
+        if lane.builder.uncompressedSize >= options.batchBytes {
+            try closeBatch(lane)
+            if partition == stickyPartition && key == nil { stickyPartition = (stickyPartition + 1) % topic.partitionCount }
+        }
+    }
+
+    /// Appends everything buffered so far (not yet durable).
+    public func flush() throws {
+        for case let lane? in lanes {
+            if !lane.builder.isEmpty { try lane.builder.finish(baseOffset: 0, into: lane.pending); summary.batches += 1 }
+            try appendPending(lane)
+        }
+    }
+
+    /// Appends and fsyncs everything; returns what was produced. Only after
+    /// this returns are the records durable.
+    public func finish() throws -> Summary {
+        try flush()
+        try syncAll()
+        for case let lane? in lanes where lane.records > 0 {
+            summary.partitions[lane.partition.index] = (lane.records, lane.firstOffset ?? lane.nextOffset, lane.nextOffset)
+        }
+        return summary
+    }
+
+    private func syncAll() throws {
+        for case let lane? in lanes { try lane.appender.sync() }
+        lastSync = WallClock.monotonicNanos()
+    }
+
+    @inline(__always)
+    private func lane(_ partition: Int) throws -> Lane {
+        if let lane = lanes[partition] { return lane }
+        let lane = try Lane(partition: topic.partition(partition), codec: codec, level: Zstd.defaultLevel)
+        lanes[partition] = lane
+        return lane
+    }
+
+    private func closeBatch(_ lane: Lane) throws {
+        try lane.builder.finish(baseOffset: 0, into: lane.pending)
+        summary.batches += 1
+        if lane.pending.count >= options.flushBytes { try appendPending(lane) }
+    }
+
+    private func appendPending(_ lane: Lane) throws {
+        guard !lane.pending.isEmpty else { return }
+        let result = try lane.appender.append(lane.pending)
+        if lane.firstOffset == nil { lane.firstOffset = result.firstOffset }
+        lane.nextOffset = result.nextOffset
+        lane.pending.clear()
+        if let interval = options.syncIntervalMillis,
+           WallClock.monotonicNanos() - lastSync >= UInt64(interval) * 1_000_000 {
+            try syncAll()
+        }
+    }
+}

@@ -1,0 +1,174 @@
+import KafkaFormat
+import SluiceCore
+import SluiceSystem
+
+/// Streams a partition's entries from an offset, lock-free, in large reads.
+///
+/// It stops at the readable end: the end of the last complete, CRC-valid
+/// batch. A torn batch at the very end (a writer mid-write, or one killed) is
+/// the end, not an error; anything invalid *before* the tail stops the reader
+/// with an error naming the partition, segment file, byte position and offset.
+/// Call `next()` again after it returns nil to pick up newly appended data.
+public final class PartitionReader {
+    public enum Entry {
+        /// A batch holding offsets ≥ `from`; records below `from` are to be skipped.
+        case batch(ScannedBatch, from: Int64)
+        case legacy(LegacyMessage)
+    }
+
+    public let partition: Partition
+    /// The next offset the reader will return.
+    public private(set) var nextOffset: Int64
+    private var segments: [Segment]
+    private var segmentIndex: Int
+    private var scanner: SegmentScanner?
+    private var startPosition: Int64
+    private let buffer: ByteBuffer
+    private let chunkSize: Int
+    private let bounded: Segment?
+
+    /// Positions a reader at `offset`, which must lie in [log start, log end];
+    /// otherwise it throws `offsetOutOfRange` naming the valid range.
+    /// `bounded` stops the reader at the end of that one segment.
+    public init(partition: Partition, from offset: Int64, segments: [Segment]? = nil, bounded: Segment? = nil,
+                chunkSize: Int = 1 << 20) throws {
+        self.partition = partition
+        self.chunkSize = chunkSize
+        self.bounded = bounded
+        let segments = try segments ?? partition.segments()
+        let start = try partition.logStartOffset(segments: segments)
+        if offset < start {
+            throw SluiceError.failure(.offsetOutOfRange, "offset \(offset) of partition \(partition.name) is before its log start \(start)",
+                                      remedy: "read from \(start) or later (--from earliest)")
+        }
+        self.segments = segments
+        nextOffset = offset
+        (segmentIndex, startPosition) = try partition.locate(offset, in: segments)
+        buffer = ByteBuffer(capacity: chunkSize)
+    }
+
+    /// The next entry at or after `nextOffset`, or nil at the readable end.
+    public func next() throws -> Entry? {
+        var refreshed = false
+        while true {
+            let scanner = try currentScanner()
+            switch try scanner.next() {
+            case .batch(let batch):
+                guard batch.header.nextOffset > nextOffset else { continue }
+                let from = nextOffset
+                nextOffset = batch.header.nextOffset
+                return .batch(batch, from: from)
+            case .legacy(_, let bytes):
+                let message = try! LegacyMessage.parse(bytes)
+                guard message.offset >= nextOffset else { continue }
+                if let codec = message.compression, codec != .none {
+                    throw SluiceError.failure(.unsupportedCompression,
+                        "partition \(partition.name) holds a \(codec.name)-compressed legacy (magic \(message.magic)) message set at offset \(message.offset)",
+                        remedy: "sluice decodes uncompressed legacy messages and uncompressed or zstd v2 batches only")
+                }
+                nextOffset = message.offset + 1
+                return .legacy(message)
+            case .end:
+                if try advance(refreshed: &refreshed) { continue }
+                return nil
+            case .problem(let problem):
+                if try advance(refreshed: &refreshed, problem: problem) { continue }
+                return nil
+            }
+        }
+    }
+
+    /// The records of a batch returned by `next()`, with decoding errors
+    /// reported against this partition and segment.
+    public func records(of batch: ScannedBatch, with decoder: BatchDecoder) throws -> CheckedRecords {
+        do {
+            return CheckedRecords(iterator: try decoder.records(of: batch.bytes, header: batch.header),
+                                  context: (partition.name, segments[segmentIndex], batch.position, batch.header.baseOffset))
+        } catch {
+            throw describe(error, batch)
+        }
+    }
+
+    private func describe(_ error: FormatError, _ batch: ScannedBatch) -> SluiceError {
+        if case .unsupportedCompression(let codec) = error {
+            return .failure(.unsupportedCompression,
+                            "partition \(partition.name) holds a \(codec.name)-compressed batch at offset \(batch.header.baseOffset)",
+                            remedy: "sluice decodes uncompressed and zstd batches; \(codec.name) is reported but not decoded")
+        }
+        return .corruption(partition.name, segments[segmentIndex],
+                           ScanProblem(position: batch.position, kind: .invalidEntry(error), claimedOffset: batch.header.baseOffset))
+    }
+
+    private func currentScanner() throws -> SegmentScanner {
+        if let scanner { return scanner }
+        let segment = segments[segmentIndex]
+        let file: File
+        do {
+            file = try File.open(segment.logPath)
+        } catch let error as SluiceError where error.reason == .notFound {
+            throw SluiceError.failure(.offsetOutOfRange, "segment \(segment.logName) of partition \(partition.name) was deleted (by retention?) while being read",
+                                      remedy: "read again from the log start")
+        }
+        file.adviseSequential()
+        let made = SegmentScanner(file: file, limit: try file.size(), from: startPosition, buffer: buffer, chunkSize: chunkSize)
+        scanner = made
+        return made
+    }
+
+    /// At the end of what the scanner saw, or at a bad entry: moves on if the
+    /// file grew, or a later segment exists; returns false at the readable end.
+    /// A problem that is not a torn tail of the last segment throws.
+    private func advance(refreshed: inout Bool, problem: ScanProblem? = nil) throws -> Bool {
+        let scanner = self.scanner!
+        if try scanner.file.size() > scanner.limit {
+            reopen(at: scanner.position)
+            return true
+        }
+        if segmentIndex < segments.count - 1, problem == nil {
+            guard bounded == nil else { return false }
+            segmentIndex += 1
+            reopen(at: 0)
+            return true
+        }
+        if !refreshed {
+            refreshed = true
+            let latest = try partition.segments()
+            let current = segments[segmentIndex]
+            if let position = latest.firstIndex(of: current), position < latest.count - 1 {
+                segments = latest
+                segmentIndex = position
+                if problem == nil { return try advance(refreshed: &refreshed) }
+            }
+        }
+        guard let problem else { return false }
+        let isLast = segmentIndex == segments.count - 1
+        if isLast, try problem.isTornTail(scanner: scanner) { return false }
+        throw SluiceError.corruption(partition.name, segments[segmentIndex], problem)
+    }
+
+    private func reopen(at position: Int64) {
+        scanner = nil
+        startPosition = position
+    }
+}
+
+/// A batch's records whose decoding errors name the partition, segment file,
+/// byte position and offset.
+public struct CheckedRecords {
+    var iterator: RecordIterator
+    let context: (partition: String, segment: Segment, position: Int64, offset: Int64)
+
+    @inline(__always)
+    public mutating func next() throws -> Record? {
+        do {
+            return try iterator.next()
+        } catch {
+            throw SluiceError.corruption(context.partition, context.segment,
+                                         ScanProblem(position: context.position, kind: .invalidEntry(error), claimedOffset: context.offset))
+        }
+    }
+}
+
+extension SluiceError.Reason {
+    public static let unsupportedCompression = Self("unsupported-compression")
+}

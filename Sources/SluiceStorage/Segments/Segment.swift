@@ -1,0 +1,130 @@
+import KafkaFormat
+import SluiceCore
+import SluiceSystem
+
+/// The three files of one segment, named by its base offset.
+public struct Segment: Sendable, Hashable, Comparable {
+    public let directory: String
+    public let baseOffset: Int64
+
+    public init(directory: String, baseOffset: Int64) {
+        self.directory = directory
+        self.baseOffset = baseOffset
+    }
+
+    public var baseName: String { SegmentFileName.baseName(baseOffset) }
+    public var logName: String { baseName + SegmentFileName.logSuffix }
+    public var logPath: String { directory + "/" + logName }
+    public var indexPath: String { directory + "/" + baseName + SegmentFileName.indexSuffix }
+    public var timeIndexPath: String { directory + "/" + baseName + SegmentFileName.timeIndexSuffix }
+
+    public static func < (a: Segment, b: Segment) -> Bool { a.baseOffset < b.baseOffset }
+
+    /// The segments in a partition directory, by base offset.
+    public static func list(in directory: String) throws -> [Segment] {
+        try FileSystem.list(directory)
+            .compactMap { SegmentFileName.baseOffset(of: $0, suffix: SegmentFileName.logSuffix) }
+            .sorted()
+            .map { Segment(directory: directory, baseOffset: $0) }
+    }
+}
+
+/// Reads an `.index` file: sparse entries mapping a batch's (last) relative
+/// offset to its byte position, searched by binary search with one `pread`
+/// per probe, so a lookup is O(log n) and reads a few dozen bytes.
+public struct OffsetIndexFile {
+    public let file: File
+    public let entryCount: Int
+
+    /// Opens the index; nil when the file does not exist. A trailing partial
+    /// entry (a write cut short) is ignored.
+    public static func open(_ path: String) throws -> OffsetIndexFile? {
+        guard FileSystem.exists(path) else { return nil }
+        let file = try File.open(path)
+        return OffsetIndexFile(file: file, entryCount: Int(try file.size()) / OffsetIndexEntry.size)
+    }
+
+    public func entry(_ i: Int) throws -> OffsetIndexEntry {
+        var raw: (UInt64) = 0
+        let n = try withUnsafeMutableBytes(of: &raw) { try file.readFully(into: $0, at: Int64(i * OffsetIndexEntry.size)) }
+        guard n == OffsetIndexEntry.size else { throw SluiceError.failure(.io, "\(file.path) shrank while being read") }
+        return withUnsafeBytes(of: &raw) { OffsetIndexEntry($0.baseAddress!) }
+    }
+
+    /// The last entry whose relative offset is ≤ `relativeOffset`, among the
+    /// first `limit` entries (all by default).
+    public func floorEntry(relativeOffset: Int32, limit: Int? = nil) throws -> (index: Int, entry: OffsetIndexEntry)? {
+        var lo = 0, hi = min(limit ?? entryCount, entryCount) - 1
+        var found: (Int, OffsetIndexEntry)?
+        while lo <= hi {
+            let mid = (lo + hi) / 2
+            let e = try entry(mid)
+            if e.relativeOffset <= relativeOffset {
+                found = (mid, e)
+                lo = mid + 1
+            } else {
+                hi = mid - 1
+            }
+        }
+        return found
+    }
+
+    public func readAll() throws -> [OffsetIndexEntry] {
+        let bytes = try file.readAll(limit: 1 << 30)
+        return bytes.withUnsafeBytes { raw in
+            (0..<bytes.count / OffsetIndexEntry.size).map { OffsetIndexEntry(raw.baseAddress! + $0 * OffsetIndexEntry.size) }
+        }
+    }
+}
+
+/// Reads a `.timeindex` file: entries of (timestamp, relative offset) with
+/// timestamps increasing, searched by binary search like the offset index.
+public struct TimeIndexFile {
+    public let file: File
+    public let entryCount: Int
+
+    public static func open(_ path: String) throws -> TimeIndexFile? {
+        guard FileSystem.exists(path) else { return nil }
+        let file = try File.open(path)
+        return TimeIndexFile(file: file, entryCount: Int(try file.size()) / TimeIndexEntry.size)
+    }
+
+    public func entry(_ i: Int) throws -> TimeIndexEntry {
+        var raw: (UInt64, UInt32) = (0, 0)
+        let n = try withUnsafeMutableBytes(of: &raw) {
+            try file.readFully(into: UnsafeMutableRawBufferPointer(rebasing: $0[0..<TimeIndexEntry.size]), at: Int64(i * TimeIndexEntry.size))
+        }
+        guard n == TimeIndexEntry.size else { throw SluiceError.failure(.io, "\(file.path) shrank while being read") }
+        return withUnsafeBytes(of: &raw) { TimeIndexEntry($0.baseAddress!) }
+    }
+
+    public var lastEntry: TimeIndexEntry? {
+        get throws { entryCount > 0 ? try entry(entryCount - 1) : nil }
+    }
+
+    /// The last entry whose timestamp is strictly below `timestamp`: every
+    /// record up to that entry's batch is older than `timestamp`, so a search
+    /// for the first record at or after it may start there.
+    public func lastEntry(before timestamp: Int64) throws -> TimeIndexEntry? {
+        var lo = 0, hi = entryCount - 1
+        var found: TimeIndexEntry?
+        while lo <= hi {
+            let mid = (lo + hi) / 2
+            let e = try entry(mid)
+            if e.timestamp < timestamp {
+                found = e
+                lo = mid + 1
+            } else {
+                hi = mid - 1
+            }
+        }
+        return found
+    }
+
+    public func readAll() throws -> [TimeIndexEntry] {
+        let bytes = try file.readAll(limit: 1 << 30)
+        return bytes.withUnsafeBytes { raw in
+            (0..<bytes.count / TimeIndexEntry.size).map { TimeIndexEntry(raw.baseAddress! + $0 * TimeIndexEntry.size) }
+        }
+    }
+}

@@ -1,0 +1,184 @@
+import KafkaFormat
+import SluiceCore
+import SluiceSystem
+
+/// A complete, CRC-valid batch found by a scan; `bytes` is valid until the
+/// scanner's next call.
+public struct ScannedBatch {
+    public let position: Int64
+    public let header: RecordBatchHeader
+    public let bytes: UnsafeRawBufferPointer
+}
+
+/// Something at `position` that is not a valid entry.
+public struct ScanProblem: Sendable, CustomStringConvertible {
+    public enum Kind: Sendable {
+        /// The entry claims more bytes than the file holds past `position`.
+        case incomplete(declaredSize: Int, available: Int64)
+        /// The framing (size, magic) is impossible.
+        case invalidFrame(String)
+        /// A complete entry whose header or CRC is wrong.
+        case invalidEntry(FormatError)
+    }
+
+    public let position: Int64
+    public let kind: Kind
+    /// The base offset the entry claims, when its header could be read.
+    public let claimedOffset: Int64?
+
+    public var description: String {
+        switch kind {
+        case .incomplete(let declared, let available):
+            return "incomplete entry at byte \(position): it declares \(declared) bytes but only \(available) follow"
+        case .invalidFrame(let why):
+            return "invalid entry at byte \(position): \(why)"
+        case .invalidEntry(let error):
+            return "invalid batch at byte \(position)\(claimedOffset.map { " (offset \($0))" } ?? ""): \(error)"
+        }
+    }
+}
+
+/// Walks the entries of one `.log` file from a position, reading it in large
+/// chunks into one reused buffer and checking every entry's framing and CRC.
+/// This is the only loop that parses segment bytes: readers, recovery, index
+/// rebuilds and `verify` all use it, so they agree on what is valid.
+public final class SegmentScanner {
+    public enum Step {
+        case batch(ScannedBatch)
+        case legacy(position: Int64, bytes: UnsafeRawBufferPointer)
+        case problem(ScanProblem)
+        case end
+    }
+
+    public let file: File
+    /// The file size the scan treats as its end (a snapshot: a writer may be appending).
+    public let limit: Int64
+    public private(set) var position: Int64
+    private let buffer: ByteBuffer
+    private let chunkSize: Int
+    private var windowStart: Int64 = 0
+    private let validateChecksums: Bool
+
+    public init(file: File, limit: Int64, from position: Int64, buffer: ByteBuffer,
+                chunkSize: Int = 1 << 20, validateChecksums: Bool = true) {
+        self.file = file
+        self.limit = limit
+        self.position = position
+        self.buffer = buffer
+        self.chunkSize = chunkSize
+        self.validateChecksums = validateChecksums
+        buffer.clear()
+        windowStart = position
+    }
+
+    /// The next entry. After a `.problem` or `.end` the scanner stays put.
+    public func next() throws -> Step {
+        if position >= limit { return .end }
+        var frame = try inspect(minimum: RecordBatchHeader.magicOffset + 1)
+        if case .incomplete(let size) = frame, position + Int64(size) <= limit {
+            frame = try inspect(minimum: size)
+        }
+        switch frame {
+        case .incomplete(let size):
+            return .problem(ScanProblem(position: position, kind: .incomplete(declaredSize: size, available: limit - position),
+                                        claimedOffset: claimedOffset()))
+        case .invalid(let why):
+            return .problem(ScanProblem(position: position, kind: .invalidFrame(why), claimedOffset: claimedOffset()))
+        case .legacy(let size, _):
+            let bytes = window(size)
+            do {
+                _ = try LegacyMessage.parse(bytes)
+            } catch {
+                return .problem(ScanProblem(position: position, kind: .invalidEntry(error), claimedOffset: claimedOffset()))
+            }
+            let step = Step.legacy(position: position, bytes: bytes)
+            position += Int64(size)
+            return step
+        case .batch(let size):
+            let bytes = window(size)
+            let header = RecordBatchHeader(bytes.baseAddress!)
+            if validateChecksums {
+                do {
+                    try header.validate(bytes)
+                } catch {
+                    return .problem(ScanProblem(position: position, kind: .invalidEntry(error), claimedOffset: header.baseOffset))
+                }
+            }
+            let step = Step.batch(ScannedBatch(position: position, header: header, bytes: bytes))
+            position += Int64(size)
+            return step
+        }
+    }
+
+    /// Frames the entry at `position`, first making sure `minimum` bytes of it
+    /// (or all that the file has) are in the buffer.
+    private func inspect(minimum: Int) throws -> LogEntryFrame {
+        let offsetInWindow = Int(position - windowStart)
+        if offsetInWindow + minimum > buffer.count, windowStart + Int64(buffer.count) < limit {
+            try refill(atLeast: minimum)
+        }
+        return LogEntryFrame.inspect(window(Int(min(Int64(buffer.count) - (position - windowStart), limit - position))), at: 0)
+    }
+
+    private func window(_ count: Int) -> UnsafeRawBufferPointer {
+        UnsafeRawBufferPointer(start: buffer.base + Int(position - windowStart), count: count)
+    }
+
+    /// Reloads the buffer to start at `position` with at least `needed` bytes
+    /// (or up to the limit), reading a full chunk where possible.
+    private func refill(atLeast needed: Int) throws {
+        let want = Int(min(Int64(max(needed, chunkSize)), limit - position))
+        buffer.clear()
+        buffer.reserve(want)
+        let n = try file.readFully(into: UnsafeMutableRawBufferPointer(start: buffer.base, count: want), at: position)
+        buffer.count = n
+        windowStart = position
+    }
+
+    private func claimedOffset() -> Int64? {
+        let available = Int64(buffer.count) - (position - windowStart)
+        guard available >= 8 else { return nil }
+        return window(8).loadBigEndian(at: 0, as: Int64.self)
+    }
+
+    /// Whether every byte from `position` to the limit is zero: what a crash
+    /// leaves when a file's size was extended but its data never reached disk.
+    public func restIsZeros(maxBytes: Int64 = 64 << 20) throws -> Bool {
+        guard limit - position <= maxBytes else { return false }
+        let scratch = ByteBuffer(capacity: 1 << 16)
+        var at = position
+        while at < limit {
+            let n = try file.readFully(into: UnsafeMutableRawBufferPointer(start: scratch.base, count: Int(min(Int64(scratch.capacity), limit - at))), at: at)
+            if n == 0 { break }
+            for i in 0..<n where scratch.base.load(fromByteOffset: i, as: UInt8.self) != 0 { return false }
+            at += Int64(n)
+        }
+        return true
+    }
+}
+
+extension ScanProblem {
+    /// Whether this problem looks like the torn end of an interrupted write,
+    /// which recovery may cut off, rather than damage before the tail, which it
+    /// must never silently drop: the entry runs past the end of the file, or it
+    /// is the file's last entry, or everything after it is zeros.
+    public func isTornTail(scanner: SegmentScanner) throws -> Bool {
+        switch kind {
+        case .incomplete:
+            return true
+        case .invalidEntry:
+            if case .batch(let size)? = try? entrySize(scanner), position + Int64(size) == scanner.limit { return true }
+            return try scanner.restIsZeros()
+        case .invalidFrame:
+            return try scanner.restIsZeros()
+        }
+    }
+
+    private func entrySize(_ scanner: SegmentScanner) throws -> LogEntryFrame {
+        var raw = [UInt8](repeating: 0, count: 17)
+        let n = try raw.withUnsafeMutableBytes { try scanner.file.readFully(into: $0, at: position) }
+        guard n == 17 else { return .incomplete(size: 17) }
+        let declared = raw.withUnsafeBytes { $0.loadBigEndian(at: 8, as: Int32.self) }
+        return .batch(size: Int(declared) + RecordBatchHeader.logOverhead)
+    }
+}

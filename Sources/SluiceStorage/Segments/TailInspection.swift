@@ -1,0 +1,148 @@
+import KafkaFormat
+import SluiceCore
+import SluiceSystem
+
+/// What the end of a partition's last segment holds: where its valid data
+/// ends, the next offset, and whether its indexes cover it. Readers use it to
+/// find the readable end without a lock; the appender uses it to recover.
+///
+/// It trusts the index up to its last entry that points at a real batch with
+/// the matching offset, and scans from there (a few KiB) validating every
+/// batch's CRC, re-deriving the index entries that batches after it earn.
+public struct TailInspection {
+    public let segment: Segment
+    public let fileSize: Int64
+    /// Bytes from the start of the segment to the end of its last valid entry.
+    public let validSize: Int64
+    /// The offset after the last valid entry (the segment's base offset if none).
+    public let endOffset: Int64
+    /// The first invalid entry after the valid data, if any.
+    public let problem: ScanProblem?
+    /// Whether that problem is a torn write that recovery may cut off.
+    public let problemIsTorn: Bool
+    /// Index state at `validSize`, ready for the next append.
+    public let indexer: SegmentIndexer
+    public let offsetEntriesInFile: Int
+    public let timeEntriesInFile: Int
+    /// Leading entries of each index that are consistent with the log.
+    public let trustedOffsetEntries: Int
+    public let trustedTimeEntries: Int
+    /// Entries the scanned batches earn after the trusted ones.
+    public let derivedOffsetEntries: [OffsetIndexEntry]
+    public let derivedTimeEntries: [TimeIndexEntry]
+    /// The first batch's maximum timestamp, which `segment.ms` rolls count from.
+    public let firstBatchMaxTimestamp: Int64?
+    public let batchesScanned: Int
+
+    public var maxTimestamp: Int64 { indexer.maxTimestamp }
+
+    /// Whether the index files hold exactly the entries the valid log earns.
+    public var indexesConsistent: Bool {
+        trustedOffsetEntries == offsetEntriesInFile && derivedOffsetEntries.isEmpty
+            && trustedTimeEntries == timeEntriesInFile && derivedTimeEntries.isEmpty
+    }
+
+    /// Inspects `segment` (its log must exist).
+    public static func inspect(_ segment: Segment, indexInterval: Int64, buffer: ByteBuffer = ByteBuffer(capacity: 64 << 10)) throws -> TailInspection {
+        let log = try File.open(segment.logPath)
+        let fileSize = try log.size()
+        let offsetIndex = try OffsetIndexFile.open(segment.indexPath)
+        let timeIndex = try TimeIndexFile.open(segment.timeIndexPath)
+
+        let trusted = try lastConsistentEntry(offsetIndex, log: log, fileSize: fileSize, baseOffset: segment.baseOffset)
+        var trustedTime = 0
+        var lastTrustedTime: TimeIndexEntry?
+        if let trusted, let timeIndex {
+            // Time entries up to the trusted offset entry were written with it or before it.
+            var lo = 0, hi = timeIndex.entryCount - 1
+            while lo <= hi {
+                let mid = (lo + hi) / 2
+                let e = try timeIndex.entry(mid)
+                if e.relativeOffset <= trusted.entry.relativeOffset { lastTrustedTime = e; trustedTime = mid + 1; lo = mid + 1 } else { hi = mid - 1 }
+            }
+        }
+        var indexer = SegmentIndexer(baseOffset: segment.baseOffset, interval: indexInterval,
+                                     lastOffsetEntry: trusted?.entry, lastTimeEntry: lastTrustedTime)
+        let start = Int64(trusted?.entry.position ?? 0)
+        let scanner = SegmentScanner(file: log, limit: fileSize, from: start, buffer: buffer, chunkSize: 64 << 10)
+        var derivedOffsets: [OffsetIndexEntry] = []
+        var derivedTimes: [TimeIndexEntry] = []
+        var endOffset = segment.baseOffset
+        var validSize = start
+        var problem: ScanProblem?
+        var scanned = 0
+        scan: while true {
+            switch try scanner.next() {
+            case .batch(let batch):
+                let earned = indexer.observe(position: batch.position, lastOffset: batch.header.lastOffset,
+                                             maxTimestamp: batch.header.maxTimestamp)
+                if let e = earned.offset { derivedOffsets.append(e) }
+                if let e = earned.time { derivedTimes.append(e) }
+                endOffset = batch.header.nextOffset
+                validSize = scanner.position
+                scanned += 1
+            case .legacy(let position, let bytes):
+                let message = try! LegacyMessage.parse(bytes)
+                let earned = indexer.observe(position: position, lastOffset: message.offset, maxTimestamp: message.timestamp ?? -1)
+                if let e = earned.offset { derivedOffsets.append(e) }
+                if let e = earned.time { derivedTimes.append(e) }
+                endOffset = message.offset + 1
+                validSize = scanner.position
+                scanned += 1
+            case .problem(let p):
+                problem = p
+                break scan
+            case .end:
+                break scan
+            }
+        }
+        let torn = try problem.map { try $0.isTornTail(scanner: scanner) } ?? false
+        return TailInspection(
+            segment: segment, fileSize: fileSize, validSize: validSize, endOffset: endOffset,
+            problem: problem, problemIsTorn: torn, indexer: indexer,
+            offsetEntriesInFile: offsetIndex?.entryCount ?? 0, timeEntriesInFile: timeIndex?.entryCount ?? 0,
+            trustedOffsetEntries: trusted.map { $0.index + 1 } ?? 0, trustedTimeEntries: trustedTime,
+            derivedOffsetEntries: derivedOffsets, derivedTimeEntries: derivedTimes,
+            firstBatchMaxTimestamp: try firstBatchMaxTimestamp(log, fileSize), batchesScanned: scanned)
+    }
+
+    /// The last of (up to) the final 16 index entries that points at an entry
+    /// with the offset it claims. Older entries are assumed sound; `verify`
+    /// checks them all.
+    static func lastConsistentEntry(_ index: OffsetIndexFile?, log: File, fileSize: Int64,
+                                    baseOffset: Int64) throws -> (index: Int, entry: OffsetIndexEntry)? {
+        guard let index, index.entryCount > 0 else { return nil }
+        var i = index.entryCount - 1
+        while i >= max(0, index.entryCount - 16) {
+            let entry = try index.entry(i)
+            if try entryMatches(entry, log: log, fileSize: fileSize, baseOffset: baseOffset) { return (i, entry) }
+            i -= 1
+        }
+        return nil
+    }
+
+    /// Whether an index entry points at an entry start holding its offset.
+    static func entryMatches(_ entry: OffsetIndexEntry, log: File, fileSize: Int64, baseOffset: Int64) throws -> Bool {
+        let position = Int64(entry.position)
+        guard entry.position >= 0, entry.relativeOffset >= 0, position + Int64(RecordBatchHeader.size) <= fileSize else { return false }
+        var raw = [UInt8](repeating: 0, count: RecordBatchHeader.size)
+        guard try raw.withUnsafeMutableBytes({ try log.readFully(into: $0, at: position) }) == raw.count else { return false }
+        return raw.withUnsafeBytes { bytes in
+            let magic = bytes.loadBigEndian(at: RecordBatchHeader.magicOffset, as: Int8.self)
+            let claimed = baseOffset + Int64(entry.relativeOffset)
+            if magic == 2 {
+                let header = RecordBatchHeader(bytes.baseAddress!)
+                return header.lastOffset == claimed && position + Int64(header.totalSize) <= fileSize
+            }
+            return (magic == 0 || magic == 1) && bytes.loadBigEndian(at: 0, as: Int64.self) == claimed
+        }
+    }
+
+    static func firstBatchMaxTimestamp(_ log: File, _ fileSize: Int64) throws -> Int64? {
+        guard fileSize >= Int64(RecordBatchHeader.size) else { return nil }
+        var raw = [UInt8](repeating: 0, count: RecordBatchHeader.size)
+        _ = try raw.withUnsafeMutableBytes { try log.readFully(into: $0, at: 0) }
+        let header = raw.withUnsafeBytes { RecordBatchHeader($0.baseAddress!) }
+        return header.magic == 2 ? header.maxTimestamp : nil
+    }
+}

@@ -1,0 +1,171 @@
+import KafkaFormat
+import SluiceCore
+import SluiceSystem
+
+/// Topic creation, alteration and deletion. Each is atomic: the topic's
+/// metadata file is the commit point, written (or removed) last with an atomic
+/// rename, so a killed command leaves the topic as it was or as asked, never
+/// half-made. Leftovers of a killed command (partition directories the metadata
+/// does not name) are removed by the next administrative command.
+extension DataDirectory {
+    public static let maxPartitions = 100_000
+
+    /// Runs `body` holding the data directory's admin lock.
+    public func withAdminLock<T>(_ body: () throws -> T) throws -> T {
+        try initializeIfNeeded()
+        let lock = try FileLock.acquire(metaPath + "/admin.lock", what: "the data directory \(path) (topic administration)")
+        defer { lock.release() }
+        try collectGarbage()
+        return try body()
+    }
+
+    @discardableResult
+    public func createTopic(_ name: String, partitions: Int, config: TopicConfig = TopicConfig(),
+                            allowInternal: Bool = false) throws -> Topic {
+        try TopicName.validate(name, allowInternal: allowInternal)
+        try Self.validatePartitionCount(partitions)
+        try requireWritable("create topic '\(name)'")
+        return try withAdminLock {
+            let existing = try topicNames(includeInternal: true)
+            if existing.contains(name) {
+                throw SluiceError.failure(.topicExists, "topic '\(name)' already exists", remedy: "pick another name, or delete it first")
+            }
+            if let other = existing.first(where: { TopicName.collides($0, name) }) {
+                throw SluiceError.usage(.invalidName, "topic '\(name)' collides with existing topic '\(other)'",
+                                        remedy: "Kafka treats '.' and '_' alike in topic names (their metrics collide); pick another name")
+            }
+            let metadata = TopicMetadata(name: name, id: TopicMetadata.newID(), partitions: partitions, config: config,
+                                         createdAt: WallClock.nowMillis())
+            for p in 0..<partitions { try createPartitionDirectory(metadata, p) }
+            try FileSystem.syncDirectory(path)
+            try FileSystem.writeAtomically(metadataPath(name), metadata.encode())
+            return try topic(name)
+        }
+    }
+
+    /// Raises a topic's partition count. Kafka-style logs never shrink: the
+    /// offsets of existing records, and the consumers' positions in them, are
+    /// per partition, and keyed records would move.
+    @discardableResult
+    public func addPartitions(_ name: String, to count: Int) throws -> (old: Int, new: Int) {
+        try requireWritable("alter topic '\(name)'")
+        try Self.validatePartitionCount(count)
+        return try withAdminLock {
+            var metadata = try topic(name).metadata
+            let old = metadata.partitions
+            guard count > old else {
+                throw SluiceError.usage(.invalidArgument,
+                    count == old ? "topic '\(name)' already has \(old) partitions"
+                        : "cannot decrease topic '\(name)' from \(old) to \(count) partitions: a Kafka-style log cannot shrink, because offsets and consumer positions are per partition and the data of removed partitions would have nowhere to go",
+                    remedy: count == old ? nil : "to spread a topic over fewer or more partitions, copy it with 'sluice topic migrate \(name) --to NEW --partitions N' (or 'sluice redistribute' for a backlog)")
+            }
+            metadata.partitions = count
+            for p in old..<count { try createPartitionDirectory(metadata, p) }
+            try FileSystem.syncDirectory(path)
+            try FileSystem.writeAtomically(metadataPath(name), metadata.encode())
+            return (old, count)
+        }
+    }
+
+    /// Applies `key=value` config changes; returns the new config.
+    @discardableResult
+    public func alterConfig(_ name: String, assignments: [String]) throws -> TopicConfig {
+        try requireWritable("alter topic '\(name)'")
+        var probe = TopicConfig()
+        try probe.apply(assignments: assignments)
+        return try withAdminLock {
+            var metadata = try topic(name).metadata
+            try metadata.config.apply(assignments: assignments)
+            try FileSystem.writeAtomically(metadataPath(name), metadata.encode())
+            return metadata.config
+        }
+    }
+
+    /// Deletes a topic. Waits for in-flight appends (the partition locks), then
+    /// removes the metadata (the commit point: the topic is gone), then the data.
+    public func deleteTopic(_ name: String) throws {
+        try requireWritable("delete topic '\(name)'")
+        try withAdminLock {
+            let topic = try self.topic(name)
+            let locks = try topic.partitionIndices.compactMap { p -> FileLock? in
+                let dir = partitionDirectory(name, p)
+                guard FileSystem.isDirectory(dir) else { return nil }
+                return try FileLock.acquire(dir, what: "partition \(name)-\(p)", directory: true)
+            }
+            try FileSystem.removeFile(metadataPath(name))
+            try FileSystem.syncDirectory(topicsPath)
+            locks.forEach { $0.release() }
+            try removePartitionDirectories(of: name)
+        }
+    }
+
+    // MARK: - internals
+
+    static func validatePartitionCount(_ count: Int) throws {
+        guard (1...maxPartitions).contains(count) else {
+            throw SluiceError.usage(.invalidArgument, "invalid partition count \(count)", remedy: "use 1 to \(maxPartitions)")
+        }
+    }
+
+    /// Creates `<topic>-<p>/` with an empty first segment and Kafka's
+    /// `partition.metadata`, durably. An existing directory (a leftover of a
+    /// killed create) is replaced.
+    func createPartitionDirectory(_ metadata: TopicMetadata, _ p: Int) throws {
+        let dir = partitionDirectory(metadata.name, p)
+        if FileSystem.exists(dir) { try FileSystem.removeTree(dir) }
+        try FileSystem.makeDirectory(dir)
+        let segment = Segment(directory: dir, baseOffset: 0)
+        for file in [segment.logPath, segment.indexPath, segment.timeIndexPath] {
+            let handle = try File.create(file)
+            try handle.sync()
+            try handle.close()
+        }
+        let partitionMetadata = File.Access.writeOnly
+        let handle = try File.create(dir + "/partition.metadata", access: partitionMetadata)
+        try handle.write(Array("version: 0\ntopic_id: \(metadata.id)\n".utf8), at: 0)
+        try handle.sync()
+        try handle.close()
+        try FileSystem.syncDirectory(dir)
+    }
+
+    /// Removes partition directories the metadata does not account for: those
+    /// of topics without metadata (a killed create or delete), those beyond the
+    /// partition count (a killed alter), and Kafka-style `-delete` directories.
+    func collectGarbage() throws {
+        guard kind == .sluice else { return }
+        var counts: [String: Int] = [:]
+        for name in try FileSystem.list(path) {
+            if name.hasSuffix("-delete") && name.contains(".") {
+                try FileSystem.removeTree(path + "/" + name)
+                continue
+            }
+            guard let (topic, p) = TopicName.parsePartitionDirectory(name), !topic.hasPrefix(TopicName.internalPrefix) else { continue }
+            if counts[topic] == nil { counts[topic] = try partitionCountForCollection(topic) }
+            if p >= counts[topic]! {
+                try FileSystem.removeTree(path + "/" + name)
+            }
+        }
+    }
+
+    /// The partition count garbage collection may trust: 0 when the topic has no
+    /// metadata, its count when the metadata reads, and "keep everything" when
+    /// the metadata is damaged (data is never removed on a guess).
+    private func partitionCountForCollection(_ topic: String) throws -> Int {
+        guard let bytes = try FileSystem.readIfExists(metadataPath(topic)) else { return 0 }
+        return (try? TopicMetadata.decode(bytes, what: topic).partitions) ?? Int.max
+    }
+
+    /// Renames a topic's partition directories out of the way (Kafka's
+    /// `-delete` suffix), then removes them.
+    func removePartitionDirectories(of topic: String) throws {
+        var doomed: [String] = []
+        for name in try FileSystem.list(path) {
+            guard let (t, _) = TopicName.parsePartitionDirectory(name), t == topic else { continue }
+            let target = "\(path)/\(name).\(UInt64.random(in: 0...UInt64.max))-delete"
+            try FileSystem.rename(path + "/" + name, to: target)
+            doomed.append(target)
+        }
+        try FileSystem.syncDirectory(path)
+        for dir in doomed { try FileSystem.removeTree(dir) }
+    }
+}

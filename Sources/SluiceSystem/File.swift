@@ -1,0 +1,259 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import SluiceCore
+import SystemPackage
+
+/// An open file: a `FileDescriptor` plus the path it was opened by, so every
+/// error names the file. Each method wraps exactly one syscall (or a retry
+/// loop of one), goes through `FaultInjection`, and retries EINTR.
+public final class File: @unchecked Sendable {
+    public let descriptor: FileDescriptor
+    public let path: String
+    private var isOpen = true
+
+    public init(descriptor: FileDescriptor, path: String) {
+        self.descriptor = descriptor
+        self.path = path
+    }
+
+    deinit {
+        if isOpen { _ = try? descriptor.close() }
+    }
+
+    public enum Access: Sendable {
+        case readOnly
+        case readWrite
+        case writeOnly
+    }
+
+    /// Opens an existing file. Never follows a symlink in the last component.
+    public static func open(_ path: String, _ access: Access = .readOnly) throws -> File {
+        try open(path, access, options: [.noFollow, .closeOnExec])
+    }
+
+    /// Creates a file, failing if it exists (`O_EXCL`), with mode 0664 & ~umask.
+    public static func create(_ path: String, access: Access = .readWrite) throws -> File {
+        try open(path, access, options: [.create, .exclusiveCreate, .noFollow, .closeOnExec], permissions: .defaultFile)
+    }
+
+    /// Opens a file for writing, creating it if absent.
+    public static func openOrCreate(_ path: String, access: Access = .readWrite, truncate: Bool = false) throws -> File {
+        var options: FileDescriptor.OpenOptions = [.create, .noFollow, .closeOnExec]
+        if truncate { options.insert(.truncate) }
+        return try open(path, access, options: options, permissions: .defaultFile)
+    }
+
+    public static func open(_ path: String, _ access: Access, options: FileDescriptor.OpenOptions,
+                            permissions: FilePermissions? = nil) throws -> File {
+        let mode: FileDescriptor.AccessMode
+        switch access {
+        case .readOnly: mode = .readOnly
+        case .readWrite: mode = .readWrite
+        case .writeOnly: mode = .writeOnly
+        }
+        do {
+            try FaultInjection.check(.open, path: path)
+            let fd = try FileDescriptor.open(FilePath(path), mode, options: options, permissions: permissions, retryOnInterrupt: true)
+            return File(descriptor: fd, path: path)
+        } catch {
+            throw errno(error).sluiceError(access == .readOnly ? "open" : "open for writing", path)
+        }
+    }
+
+    /// Closes now rather than at deinit, reporting errors (a failed close can
+    /// mean lost writes on some file systems).
+    public func close() throws {
+        guard isOpen else { return }
+        isOpen = false
+        do {
+            try FaultInjection.check(.close, path: path)
+            try descriptor.close()
+        } catch {
+            throw errno(error).sluiceError("close", path)
+        }
+    }
+
+    // MARK: reading
+
+    /// One `pread`: reads up to `buffer.count` bytes at `offset`; 0 at end of file.
+    public func read(into buffer: UnsafeMutableRawBufferPointer, at offset: Int64) throws -> Int {
+        do {
+            try FaultInjection.check(.read, path: path)
+            return try descriptor.read(fromAbsoluteOffset: offset, into: buffer, retryOnInterrupt: true)
+        } catch {
+            throw errno(error).sluiceError("read", path)
+        }
+    }
+
+    /// Reads until `buffer` is full or end of file; returns the bytes read.
+    public func readFully(into buffer: UnsafeMutableRawBufferPointer, at offset: Int64) throws -> Int {
+        var done = 0
+        while done < buffer.count {
+            let n = try read(into: UnsafeMutableRawBufferPointer(rebasing: buffer[done...]), at: offset + Int64(done))
+            if n == 0 { break }
+            done += n
+        }
+        return done
+    }
+
+    /// One `read` from the current position (pipes, stdin).
+    public func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
+        do {
+            try FaultInjection.check(.read, path: path)
+            return try descriptor.read(into: buffer, retryOnInterrupt: true)
+        } catch {
+            throw errno(error).sluiceError("read", path)
+        }
+    }
+
+    /// Reads a whole (small) file.
+    public func readAll(limit: Int = 64 << 20) throws -> [UInt8] {
+        let size = try self.size()
+        guard size <= Int64(limit) else {
+            throw SluiceError.failure(.io, "\(path) is \(size) bytes, larger than the \(limit)-byte limit for this kind of file")
+        }
+        var bytes = [UInt8](repeating: 0, count: Int(size))
+        let n = try bytes.withUnsafeMutableBytes { try readFully(into: $0, at: 0) }
+        bytes.removeLast(bytes.count - n)
+        return bytes
+    }
+
+    // MARK: writing
+
+    /// `pwrite` until all of `buffer` is written at `offset`.
+    public func write(_ buffer: UnsafeRawBufferPointer, at offset: Int64) throws {
+        var done = 0
+        while done < buffer.count {
+            do {
+                try FaultInjection.check(.write, path: path)
+                done += try descriptor.write(toAbsoluteOffset: offset + Int64(done),
+                                             UnsafeRawBufferPointer(rebasing: buffer[done...]), retryOnInterrupt: true)
+            } catch {
+                throw errno(error).sluiceError("write", path)
+            }
+        }
+    }
+
+    /// `write` until all of `buffer` is written at the current position (pipes, stdout).
+    public func write(_ buffer: UnsafeRawBufferPointer) throws {
+        var done = 0
+        while done < buffer.count {
+            do {
+                try FaultInjection.check(.write, path: path)
+                done += try descriptor.write(UnsafeRawBufferPointer(rebasing: buffer[done...]), retryOnInterrupt: true)
+            } catch {
+                throw errno(error).sluiceError("write", path)
+            }
+        }
+    }
+
+    public func write(_ bytes: [UInt8], at offset: Int64) throws {
+        try bytes.withUnsafeBytes { try write($0, at: offset) }
+    }
+
+    // MARK: durability and size
+
+    /// `fsync`: data and metadata.
+    public func sync() throws {
+        do {
+            try FaultInjection.check(.fsync, path: path)
+            try retryEINTR { fsync(descriptor.rawValue) }
+        } catch {
+            throw errno(error).sluiceError("fsync", path)
+        }
+    }
+
+    /// `fdatasync`: data, and the metadata needed to read it back (the size).
+    public func dataSync() throws {
+        do {
+            try FaultInjection.check(.fdatasync, path: path)
+            try retryEINTR { fdatasync(descriptor.rawValue) }
+        } catch {
+            throw errno(error).sluiceError("fdatasync", path)
+        }
+    }
+
+    public func truncate(to size: Int64) throws {
+        do {
+            try FaultInjection.check(.ftruncate, path: path)
+            try retryEINTR { ftruncate(descriptor.rawValue, off_t(size)) }
+        } catch {
+            throw errno(error).sluiceError("truncate", path)
+        }
+    }
+
+    /// Reserves `length` bytes at `offset` so a later write cannot fail with ENOSPC.
+    public func allocate(at offset: Int64, length: Int64) throws {
+        do {
+            try FaultInjection.check(.fallocate, path: path)
+            let result = posix_fallocate(descriptor.rawValue, off_t(offset), off_t(length))
+            if result != 0 { throw Errno(rawValue: result) }
+        } catch {
+            throw errno(error).sluiceError("reserve space in", path)
+        }
+    }
+
+    public func status() throws -> stat {
+        var st = stat()
+        do {
+            try FaultInjection.check(.fstat, path: path)
+            try retryEINTR { fstat(descriptor.rawValue, &st) }
+        } catch {
+            throw errno(error).sluiceError("stat", path)
+        }
+        return st
+    }
+
+    public func size() throws -> Int64 { Int64(try status().st_size) }
+
+    /// Advises the kernel we read sequentially (bigger read-ahead).
+    public func adviseSequential() {
+        _ = posix_fadvise(descriptor.rawValue, 0, 0, POSIX_FADV_SEQUENTIAL)
+    }
+
+    // MARK: advisory locks
+
+    public enum LockKind: Sendable { case shared, exclusive }
+
+    /// One `flock` attempt; returns false when another holder has it.
+    /// Locks die with their process, so a killed process never leaves one behind.
+    public func tryLock(_ kind: LockKind) throws -> Bool {
+        do {
+            try FaultInjection.check(.flock, path: path)
+            let op = (kind == .exclusive ? LOCK_EX : LOCK_SH) | LOCK_NB
+            try retryEINTR { flock(descriptor.rawValue, op) }
+            return true
+        } catch where error == .wouldBlock {
+            return false
+        } catch {
+            throw errno(error).sluiceError("lock", path)
+        }
+    }
+
+    public func unlock() {
+        _ = flock(descriptor.rawValue, LOCK_UN)
+    }
+}
+
+/// Runs a libc call that returns -1 and sets errno on failure, retrying EINTR.
+@inline(__always)
+func retryEINTR(_ call: () -> Int32) throws(Errno) {
+    while true {
+        if call() != -1 { return }
+        let e = Errno(rawValue: Glibc.errno)
+        if e != .interrupted { throw e }
+    }
+}
+
+/// The errno behind an error thrown by swift-system or a wrapper.
+func errno(_ error: any Error) -> Errno {
+    (error as? Errno) ?? .ioError
+}
+
+extension FilePermissions {
+    /// 0664, narrowed by the process umask: never world-writable, whatever the umask.
+    public static let defaultFile: FilePermissions = [.ownerReadWrite, .groupReadWrite, .otherRead]
+    /// 0775, narrowed by the process umask.
+    public static let defaultDirectory: FilePermissions = [.ownerReadWriteExecute, .groupReadWriteExecute, .otherRead, .otherExecute]
+}

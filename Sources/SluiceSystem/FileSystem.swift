@@ -1,0 +1,200 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import SluiceCore
+import SystemPackage
+
+/// Path-level syscalls: directories, renames, removal, and the durable-replace
+/// idiom. Each wraps one syscall and names the path in its error.
+public enum FileSystem {
+    public enum Kind: Sendable, Equatable { case file, directory, symlink, other }
+
+    /// `lstat`: what is at `path`, without following a final symlink; nil if nothing.
+    public static func kind(of path: String) throws -> Kind? {
+        var st = stat()
+        do {
+            try FaultInjection.check(.lstat, path: path)
+            try retryEINTR { lstat(path, &st) }
+        } catch where error == .noSuchFileOrDirectory || error == .notDirectory {
+            return nil
+        } catch {
+            throw errno(error).sluiceError("stat", path)
+        }
+        switch st.st_mode & S_IFMT {
+        case S_IFREG: return .file
+        case S_IFDIR: return .directory
+        case S_IFLNK: return .symlink
+        default: return .other
+        }
+    }
+
+    public static func exists(_ path: String) -> Bool { (try? kind(of: path)) != nil }
+
+    public static func isDirectory(_ path: String) -> Bool { (try? kind(of: path)) == .directory }
+
+    /// The size of a regular file (`lstat`), nil if absent.
+    public static func fileSize(_ path: String) throws -> Int64? {
+        var st = stat()
+        do {
+            try FaultInjection.check(.lstat, path: path)
+            try retryEINTR { lstat(path, &st) }
+        } catch where error == .noSuchFileOrDirectory {
+            return nil
+        } catch {
+            throw errno(error).sluiceError("stat", path)
+        }
+        return Int64(st.st_size)
+    }
+
+    /// The names in a directory, excluding `.` and `..`, unsorted.
+    public static func list(_ path: String) throws -> [String] {
+        do {
+            try FaultInjection.check(.readdir, path: path)
+        } catch {
+            throw errno(error).sluiceError("list", path)
+        }
+        guard let dir = opendir(path) else { throw Errno(rawValue: Glibc.errno).sluiceError("list", path) }
+        defer { closedir(dir) }
+        var names: [String] = []
+        while let entry = readdir(dir) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
+                String(cString: raw.baseAddress!.assumingMemoryBound(to: CChar.self))
+            }
+            if name != "." && name != ".." { names.append(name) }
+        }
+        return names
+    }
+
+    /// `mkdir`; succeeds if a directory (not a symlink) is already there.
+    public static func makeDirectory(_ path: String) throws {
+        do {
+            try FaultInjection.check(.mkdir, path: path)
+            try retryEINTR { mkdir(path, FilePermissions.defaultDirectory.rawValue) }
+        } catch where error == .fileExists {
+            guard try kind(of: path) == .directory else {
+                throw SluiceError.failure(.io, "cannot create directory \(path): something other than a directory is there")
+            }
+        } catch {
+            throw errno(error).sluiceError("create directory", path)
+        }
+    }
+
+    /// `mkdir -p`.
+    public static func makeDirectories(_ path: String) throws {
+        var prefix = path.hasPrefix("/") ? "/" : ""
+        for component in path.split(separator: "/") {
+            prefix += component
+            try makeDirectory(prefix)
+            prefix += "/"
+        }
+    }
+
+    /// `rename`: atomic replacement of `to` by `from` on one file system.
+    public static func rename(_ from: String, to: String) throws {
+        do {
+            try FaultInjection.check(.rename, path: from)
+            try retryEINTR { Glibc.rename(from, to) }
+        } catch {
+            throw errno(error).sluiceError("rename \(from) to", to)
+        }
+    }
+
+    /// `unlink`; succeeds if already gone.
+    public static func removeFile(_ path: String) throws {
+        do {
+            try FaultInjection.check(.unlink, path: path)
+            try retryEINTR { unlink(path) }
+        } catch where error == .noSuchFileOrDirectory {
+            return
+        } catch {
+            throw errno(error).sluiceError("remove", path)
+        }
+    }
+
+    /// `rmdir` of an empty directory; succeeds if already gone.
+    public static func removeDirectory(_ path: String) throws {
+        do {
+            try FaultInjection.check(.rmdir, path: path)
+            try retryEINTR { rmdir(path) }
+        } catch where error == .noSuchFileOrDirectory {
+            return
+        } catch {
+            throw errno(error).sluiceError("remove directory", path)
+        }
+    }
+
+    /// Removes a directory tree. Symlinks inside it are removed, never followed.
+    public static func removeTree(_ path: String) throws {
+        guard let kind = try kind(of: path) else { return }
+        if kind != .directory {
+            try removeFile(path)
+            return
+        }
+        for name in try list(path) {
+            try removeTree(path + "/" + name)
+        }
+        try removeDirectory(path)
+    }
+
+    /// fsyncs a directory, making the creations, renames and removals in it durable.
+    public static func syncDirectory(_ path: String) throws {
+        let dir = try File.open(path, .readOnly, options: [.directory, .closeOnExec])
+        try dir.sync()
+        try dir.close()
+    }
+
+    /// Writes `bytes` to `path` durably and atomically: a temporary file in the
+    /// same directory, fsync, rename over the target, fsync the directory. A
+    /// reader sees the old content or the new, never a mix.
+    public static func writeAtomically(_ path: String, _ bytes: [UInt8]) throws {
+        let directory = parent(of: path)
+        let temporary = "\(path).tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        do {
+            let file = try File.create(temporary, access: .writeOnly)
+            try file.write(bytes, at: 0)
+            try file.sync()
+            try file.close()
+            try rename(temporary, to: path)
+        } catch {
+            try? removeFile(temporary)
+            throw error
+        }
+        try syncDirectory(directory)
+    }
+
+    /// Reads a whole small file, nil if it does not exist.
+    public static func readIfExists(_ path: String, limit: Int = 64 << 20) throws -> [UInt8]? {
+        let file: File
+        do {
+            file = try File.open(path)
+        } catch let e as SluiceError where e.reason == .notFound {
+            return nil
+        }
+        return try file.readAll(limit: limit)
+    }
+
+    /// Bytes available to unprivileged users on the file system holding `path`
+    /// (or its nearest existing ancestor).
+    public static func freeBytes(near path: String) -> Int64? {
+        var candidate = path
+        while !candidate.isEmpty {
+            var st = statvfs()
+            if statvfs(candidate, &st) == 0 { return Int64(st.f_bavail) * Int64(st.f_frsize) }
+            let up = parent(of: candidate)
+            if up == candidate { break }
+            candidate = up
+        }
+        return nil
+    }
+
+    public static func parent(of path: String) -> String {
+        guard let slash = path.lastIndex(of: "/") else { return "." }
+        if slash == path.startIndex { return "/" }
+        return String(path[..<slash])
+    }
+
+    public static func lastComponent(of path: String) -> String {
+        guard let slash = path.lastIndex(of: "/") else { return path }
+        return String(path[path.index(after: slash)...])
+    }
+}

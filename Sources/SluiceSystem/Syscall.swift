@@ -1,0 +1,166 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import SluiceCore
+import SystemPackage
+
+/// The syscalls sluice makes, by name, so a test can make any of them fail.
+public enum Syscall: String, Sendable, CaseIterable {
+    case open, close, read, write, fsync, fdatasync, ftruncate, fstat, lstat, flock
+    case rename, mkdir, unlink, rmdir, readdir, statvfs, fallocate
+}
+
+/// Deterministic fault injection for the syscall wrappers.
+///
+/// Unit tests install rules directly; end-to-end tests set `SLUICE_FAULTS`
+/// in a child's environment, e.g. `write:ENOSPC:after=3` (the fourth and later
+/// `write` calls fail with ENOSPC) or `fsync:EIO:after=0:path=.log`. Several
+/// rules are separated by `;`. Without rules the check is one load and a branch.
+public enum FaultInjection {
+    public struct Rule: Sendable {
+        public var call: Syscall
+        public var errno: Errno
+        /// Calls that succeed before the rule starts failing.
+        public var after: Int
+        /// How many calls fail once it starts (nil: all of them).
+        public var times: Int?
+        /// Only calls on paths containing this substring.
+        public var pathContains: String?
+
+        public init(call: Syscall, errno: Errno, after: Int = 0, times: Int? = nil, pathContains: String? = nil) {
+            self.call = call
+            self.errno = errno
+            self.after = after
+            self.times = times
+            self.pathContains = pathContains
+        }
+    }
+
+    nonisolated(unsafe) private static var rules: [Rule] = loadFromEnvironment()
+    nonisolated(unsafe) private static var counts: [Int] = []
+    nonisolated(unsafe) private static var active = !rules.isEmpty
+    private static let lock = Mutex()
+
+    public static func install(_ newRules: [Rule]) {
+        lock.withLock {
+            rules = newRules
+            counts = Array(repeating: 0, count: newRules.count)
+            active = !newRules.isEmpty
+        }
+    }
+
+    public static func reset() { install([]) }
+
+    /// Throws the injected errno if a rule matches this call.
+    @inline(__always)
+    static func check(_ call: Syscall, path: String) throws(Errno) {
+        guard active else { return }
+        try slowCheck(call, path: path)
+    }
+
+    @inline(never)
+    private static func slowCheck(_ call: Syscall, path: String) throws(Errno) {
+        let failure: Errno? = lock.withLock {
+            if counts.count != rules.count { counts = Array(repeating: 0, count: rules.count) }
+            for i in rules.indices where rules[i].call == call {
+                if let needle = rules[i].pathContains, !path.contains(needle) { continue }
+                counts[i] += 1
+                let n = counts[i] - rules[i].after
+                if n >= 1, rules[i].times.map({ n <= $0 }) ?? true { return rules[i].errno }
+            }
+            return nil
+        }
+        if let failure { throw failure }
+    }
+
+    private static func loadFromEnvironment() -> [Rule] {
+        guard let spec = getenv("SLUICE_FAULTS").map({ String(cString: $0) }), !spec.isEmpty else { return [] }
+        return spec.split(separator: ";").compactMap { parseRule(String($0)) }
+    }
+
+    static func parseRule(_ text: String) -> Rule? {
+        let parts = text.split(separator: ":").map(String.init)
+        guard parts.count >= 2, let call = Syscall(rawValue: parts[0]), let errno = errnoNamed(parts[1]) else { return nil }
+        var rule = Rule(call: call, errno: errno)
+        for option in parts.dropFirst(2) {
+            let kv = option.split(separator: "=", maxSplits: 1).map(String.init)
+            guard kv.count == 2 else { continue }
+            switch kv[0] {
+            case "after": rule.after = Int(kv[1]) ?? 0
+            case "times": rule.times = Int(kv[1])
+            case "path": rule.pathContains = kv[1]
+            default: break
+            }
+        }
+        return rule
+    }
+
+    private static func errnoNamed(_ name: String) -> Errno? {
+        switch name {
+        case "ENOSPC": return .noSpace
+        case "EDQUOT": return .diskQuotaExceeded
+        case "EIO": return .ioError
+        case "EINTR": return .interrupted
+        case "EACCES": return .permissionDenied
+        case "EROFS": return .readOnlyFileSystem
+        case "ENOENT": return .noSuchFileOrDirectory
+        default: return nil
+        }
+    }
+}
+
+/// A minimal pthread mutex (Foundation-free, usable from any module).
+public final class Mutex: @unchecked Sendable {
+    private var mutex = pthread_mutex_t()
+
+    public init() { pthread_mutex_init(&mutex, nil) }
+    deinit { pthread_mutex_destroy(&mutex) }
+
+    @inline(__always)
+    public func withLock<T>(_ body: () throws -> T) rethrows -> T {
+        pthread_mutex_lock(&mutex)
+        defer { pthread_mutex_unlock(&mutex) }
+        return try body()
+    }
+}
+
+extension Errno {
+    /// Converts a failed syscall into the error users see: the operation, the
+    /// path, the system's reason, and for full disks what to do.
+    public func sluiceError(_ operation: String, _ path: String) -> SluiceError {
+        switch self {
+        case .noSpace, .diskQuotaExceeded:
+            let free = FileSystem.freeBytes(near: path).map { " (\(ByteCount.format($0)) free)" } ?? ""
+            return .failure(.noSpace, "cannot \(operation) \(path): \(self == .noSpace ? "no space left on device" : "disk quota exceeded")\(free)",
+                            remedy: "free space on the file system holding \(path) and run the command again")
+        case .readOnlyFileSystem:
+            return .failure(.io, "cannot \(operation) \(path): read-only file system")
+        case .permissionDenied, .notPermitted:
+            return .failure(.io, "cannot \(operation) \(path): permission denied", remedy: "check the owner and mode of the data directory")
+        case .noSuchFileOrDirectory:
+            return .failure(.notFound, "cannot \(operation) \(path): no such file or directory")
+        case .brokenPipe:
+            return .failure(.brokenPipe, "cannot \(operation) \(path): the reader has gone away")
+        default:
+            return .failure(.io, "cannot \(operation) \(path): \(self.description.lowercased())")
+        }
+    }
+}
+
+extension SluiceError.Reason {
+    public static let notFound = Self("not-found")
+    public static let brokenPipe = Self("broken-pipe")
+}
+
+/// Human-readable byte counts for messages and tables.
+public enum ByteCount {
+    public static func format(_ bytes: Int64) -> String {
+        let units = ["B", "KiB", "MiB", "GiB", "TiB", "PiB"]
+        var value = Double(bytes)
+        var unit = 0
+        while abs(value) >= 1024 && unit < units.count - 1 { value /= 1024; unit += 1 }
+        if unit == 0 { return "\(bytes) B" }
+        let rounded = (value * 10).rounded() / 10
+        return "\(rounded) \(units[unit])"
+    }
+}

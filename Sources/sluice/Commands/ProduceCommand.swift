@@ -1,0 +1,81 @@
+import ArgumentParser
+import KafkaFormat
+import SluiceCore
+import SluiceOperations
+import SluiceStorage
+import SluiceSystem
+
+struct ProduceCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "produce",
+        abstract: "Append records to a topic from stdin or a file.",
+        discussion: """
+        Each input line is one record's value; with --key-separator, the text before the first separator \
+        is the key (a line without it has a null key). With --json each line is an object \
+        {"key", "value", "headers", "partition", "timestamp"} (key_base64/value_base64 for binary), the \
+        shape 'consume --json' prints, so consumed records produce back losslessly.
+
+        Keyed records go to Kafka's partition for the key (murmur2); unkeyed records are spread evenly. \
+        sluice exits 0 only once every record it read is durable (fsynced).
+        """)
+
+    @OptionGroup var common: CommonOptions
+
+    @Argument(help: "The topic.")
+    var topic: String
+
+    @Option(name: [.customShort("f"), .long], help: ArgumentHelp("Read from this file instead of stdin.", valueName: "path"))
+    var file: String?
+
+    @Option(name: [.customShort("K"), .customLong("key-separator")], help: ArgumentHelp("Split each line into key and value at the first SEP.", valueName: "sep"))
+    var keySeparator: String?
+
+    @Option(name: [.customShort("p"), .long], help: "Write every record to this partition.")
+    var partition: Int?
+
+    @Flag(help: "Read JSON objects, one per line, and print the summary as JSON on stdout.")
+    var json = false
+
+    @Option(help: ArgumentHelp("Batch compression: none or zstd (default: the topic's compression.type, else none).", valueName: "codec"))
+    var compression: String?
+
+    @Option(name: .customLong("batch-size"), help: ArgumentHelp("Close a batch at this many bytes (Kafka's batch.size).", valueName: "bytes"))
+    var batchSize: Int = 16 << 10
+
+    @Option(name: .customLong("sync-interval"), help: ArgumentHelp("Also fsync at least this often while producing (e.g. 1s); default only at the end.", valueName: "duration"))
+    var syncInterval: String?
+
+    func validate() throws {
+        if let keySeparator, keySeparator.isEmpty { throw ValidationError("--key-separator must not be empty") }
+        if json && keySeparator != nil { throw ValidationError("--key-separator does not apply to --json input") }
+        guard (64...(16 << 20)).contains(batchSize) else { throw ValidationError("--batch-size must be between 64 and 16777216 bytes") }
+        if let compression, CompressionCodec(name: compression).map({ $0 == .none || $0 == .zstd }) != true {
+            throw ValidationError("--compression must be none or zstd")
+        }
+    }
+
+    func run() throws {
+        let directory = try common.open()
+        let target = try directory.topic(topic)
+        if let partition { _ = try target.partition(partition) }
+        var options = TopicProducer.Options()
+        options.compression = compression.flatMap(CompressionCodec.init(name:))
+        options.batchBytes = batchSize
+        options.syncIntervalMillis = try syncInterval.map(TimeParsing.parseDuration)
+        let producer = try TopicProducer(topic: target, options: options)
+        let input = try file.map { try File.open($0) } ?? StandardStreams.input
+        let reader = LineReader(file: input)
+        if json {
+            try ProduceInput.json(reader, into: producer, partition: partition)
+        } else {
+            try ProduceInput.lines(reader, into: producer, keySeparator: keySeparator.map { Array($0.utf8) }, partition: partition)
+        }
+        let summary = try producer.finish()
+        if json {
+            Output.printJSON(summary.json(topic: topic))
+        } else {
+            let parts = summary.partitions.keys.sorted().map { "p\($0): \(summary.partitions[$0]!.records)" }.joined(separator: ", ")
+            StandardErrorLog.notice("produced \(summary.records) records (\(ByteCount.format(summary.bytes))) to '\(topic)'\(parts.isEmpty ? "" : " — " + parts)")
+        }
+    }
+}

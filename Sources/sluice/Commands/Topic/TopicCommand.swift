@@ -1,0 +1,8 @@
+import ArgumentParser
+
+struct TopicCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "topic",
+        abstract: "Create, list, describe, alter and delete topics.",
+        subcommands: [TopicCreate.self, TopicList.self, TopicDescribe.self, TopicAlter.self, TopicDelete.self])
+}

@@ -1,0 +1,31 @@
+import ArgumentParser
+import SluiceCore
+import SluiceOperations
+import SluiceStorage
+import SluiceSystem
+
+struct TopicDelete: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "delete",
+        abstract: "Delete a topic and all its records.",
+        discussion: "Asks for confirmation on a terminal; --yes confirms without asking (required when not on a terminal). The deletion is atomic: a killed delete leaves the topic whole or gone.")
+
+    @OptionGroup var common: CommonOptions
+
+    @Argument(help: "The topic.")
+    var name: String
+
+    @Flag(name: [.customShort("y"), .long], help: "Delete without asking.")
+    var yes = false
+
+    func run() throws {
+        let directory = try common.open()
+        let report = try TopicReport.make(try directory.topic(name))
+        if !yes {
+            try Confirmation.ask("Delete topic '\(name)' (\(report.partitionCount) partitions, \(report.records) records, \(ByteCount.format(report.bytes)))?",
+                                 flag: "--yes")
+        }
+        try directory.deleteTopic(name)
+        Output.print("deleted topic '\(name)'")
+    }
+}

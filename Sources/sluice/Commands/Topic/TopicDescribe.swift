@@ -1,0 +1,41 @@
+import ArgumentParser
+import SluiceCore
+import SluiceOperations
+import SluiceSystem
+
+struct TopicDescribe: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "describe",
+        abstract: "Show a topic's config and, per partition, its offsets, records, bytes, segments and timestamps.")
+
+    @OptionGroup var common: CommonOptions
+
+    @Argument(help: "The topic.")
+    var name: String
+
+    @Flag(help: "Print JSON (schema version 1; see the README).")
+    var json = false
+
+    func run() throws {
+        let report = try TopicReport.make(try common.open().topic(name))
+        if json {
+            Output.printJSON(report.json)
+            return
+        }
+        var lines = ["Topic: \(report.name)  Partitions: \(report.partitionCount)  Records: \(report.records)  Size: \(ByteCount.format(report.bytes))"]
+        if !report.id.isEmpty { lines.append("Id: \(report.id)") }
+        lines.append("Config: " + report.config.map { "\($0.0)=\($0.1)" }.joined(separator: " "))
+        var table = Table([("PARTITION", .right), ("LOG-START", .right), ("END", .right), ("RECORDS", .right), ("SIZE", .right),
+                           ("SEGMENTS", .right), ("OLDEST", .left), ("NEWEST", .left)])
+        for p in report.partitions {
+            table.add([String(p.partition), String(p.logStartOffset), String(p.endOffset), String(p.records), ByteCount.format(p.bytes),
+                       String(p.segments), Output.time(p.oldestTimestamp), Output.time(p.newestTimestamp)])
+        }
+        lines.append("")
+        lines.append(table.render())
+        Output.print(lines.joined(separator: "\n"))
+        for p in report.partitions {
+            if let problem = p.tailProblem { Diagnostics.warn("partition \(report.name)-\(p.partition): \(problem)") }
+        }
+    }
+}

@@ -1,0 +1,34 @@
+import ArgumentParser
+import SluiceCore
+import SluiceOperations
+import SluiceSystem
+
+struct TopicList: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "list", abstract: "List topics with their partitions, records and size.")
+
+    @OptionGroup var common: CommonOptions
+
+    @Flag(help: "Print JSON (schema: {version, topics: [{topic, partitions, records, bytes}]}).")
+    var json = false
+
+    @Flag(help: "Include internal topics (names starting with '__').")
+    var `internal` = false
+
+    func run() throws {
+        let directory = try common.open()
+        let reports = try directory.topicNames(includeInternal: `internal`).map { try TopicReport.make(directory.topic($0)) }
+        if json {
+            Output.printJSON(["version": 1, "topics": .array(reports.map(\.listJSON))])
+            return
+        }
+        guard !reports.isEmpty else {
+            StandardErrorLog.notice("no topics in \(directory.path)")
+            return
+        }
+        var table = Table([("TOPIC", .left), ("PARTITIONS", .right), ("RECORDS", .right), ("SIZE", .right)])
+        for report in reports {
+            table.add([report.name, String(report.partitionCount), String(report.records), ByteCount.format(report.bytes)])
+        }
+        Output.print(table.render())
+    }
+}
