@@ -69,8 +69,11 @@ public struct RecordIterator {
     private let baseOffset: Int64
     private let baseTimestamp: Int64
     private let logAppendTime: Int64?
+    /// Keeps decompressed bytes alive while the iterator (and its records' views) are in use.
+    private let storage: AnyObject?
 
-    public init(records: UnsafeRawBufferPointer, header: RecordBatchHeader) {
+    public init(records: UnsafeRawBufferPointer, header: RecordBatchHeader, storage: AnyObject? = nil) {
+        self.storage = storage
         cursor = ByteCursor(records)
         left = header.recordsCount
         baseOffset = header.baseOffset
@@ -141,7 +144,7 @@ public final class BatchDecoder {
             } catch {
                 throw .invalid("zstd records do not decompress: \(error)")
             }
-            return RecordIterator(records: scratch.bytes, header: header)
+            return RecordIterator(records: scratch.bytes, header: header, storage: scratch)
         case let codec?:
             throw .unsupportedCompression(codec)
         case nil:

@@ -1,1 +1,82 @@
+import Foundation
 import SluiceCore
+import SluiceSystem
+
+/// A directory removed when the value is deinitialised.
+public final class TemporaryDirectory: @unchecked Sendable {
+    public let path: String
+
+    public init(_ label: String = "sluice-test") {
+        var template = Array("\(NSTemporaryDirectory())/\(label).XXXXXX".utf8CString)
+        let made = template.withUnsafeMutableBufferPointer { mkdtemp($0.baseAddress!) }
+        precondition(made != nil, "mkdtemp failed")
+        path = String(cString: template)
+    }
+
+    deinit { try? FileSystem.removeTree(path) }
+
+    public func file(_ name: String) -> String { path + "/" + name }
+}
+
+/// The shared real-Kafka fixtures (../shared/fixtures/kafka from the package root).
+public enum Fixtures {
+    public static let packageRoot: String = {
+        var url = URL(fileURLWithPath: #filePath)
+        while url.path != "/" {
+            url.deleteLastPathComponent()
+            if FileManager.default.fileExists(atPath: url.appendingPathComponent("Package.swift").path) { return url.path }
+        }
+        fatalError("package root not found from \(#filePath)")
+    }()
+
+    public static let kafka = packageRoot + "/../shared/fixtures/kafka"
+
+    public static func path(_ relative: String) -> String { kafka + "/" + relative }
+
+    public static func bytes(_ relative: String) throws -> [UInt8] {
+        Array(try Data(contentsOf: URL(fileURLWithPath: path(relative))))
+    }
+
+    /// Decodes a kafka-go `.hex` fixture (hex text, white space ignored).
+    public static func hex(_ relative: String) throws -> [UInt8] {
+        let text = try String(contentsOfFile: path(relative), encoding: .utf8).filter { $0.isHexDigit }
+        var bytes: [UInt8] = []
+        var index = text.startIndex
+        while index < text.endIndex {
+            let next = text.index(index, offsetBy: 2)
+            bytes.append(UInt8(text[index..<next], radix: 16)!)
+            index = next
+        }
+        return bytes
+    }
+}
+
+/// Captures `Diagnostics` warnings for the duration of `body`.
+public func capturingWarnings<T>(_ body: () throws -> T) rethrows -> (T, [String]) {
+    let box = WarningBox()
+    let previous = Diagnostics.sink
+    Diagnostics.sink = { message in box.append(message) }
+    defer { Diagnostics.sink = previous }
+    let value = try body()
+    return (value, box.messages)
+}
+
+final class WarningBox: @unchecked Sendable {
+    private let lock = NSLock()
+    private var stored: [String] = []
+    func append(_ message: String) { lock.lock(); stored.append(message); lock.unlock() }
+    var messages: [String] { lock.lock(); defer { lock.unlock() }; return stored }
+}
+
+/// A deterministic pseudo-random generator (SplitMix64) so seeded tests repeat exactly.
+public struct SeededRandom: RandomNumberGenerator {
+    private var state: UInt64
+    public init(seed: UInt64) { state = seed }
+    public mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}

@@ -119,7 +119,14 @@ public struct RecordFormatter: Sendable {
         JSONText.appendString(topic, to: out)
         out.append(ascii: ",\"partition\":")
         JSONText.appendInteger(Int64(partition), to: out)
-        out.append(ascii: ",\"offset\":")
+        out.append(UInt8(ascii: ","))
+        appendJSONFields(record, to: out)
+        out.append(ascii: "}\n")
+    }
+
+    /// The record's members without braces: `"offset":..,"timestamp":..,"key":..,"value":..,"headers":[..]`.
+    public static func appendJSONFields(_ record: Record, to out: ByteBuffer) {
+        out.append(ascii: "\"offset\":")
         JSONText.appendInteger(record.offset, to: out)
         out.append(ascii: ",\"timestamp\":")
         JSONText.appendInteger(record.timestamp, to: out)
@@ -138,7 +145,7 @@ public struct RecordFormatter: Sendable {
             appendBytesField("value", header.value, to: out)
             out.append(UInt8(ascii: "}"))
         }
-        out.append(ascii: "]}\n")
+        out.append(UInt8(ascii: "]"))
     }
 
     @inline(__always)

@@ -48,7 +48,7 @@ public final class PartitionAppender {
             let batch = batches.base + at
             var header = RecordBatchHeader(UnsafeRawPointer(batch))
             precondition(header.magic == 2 && at + header.totalSize <= batches.count, "append takes complete v2 batches")
-            if segment.mustRoll(before: header, config: partition.config) {
+            if segment.mustRoll(before: header, pendingBytes: Int64(at - runStart), config: partition.config) {
                 try write(UnsafeRawBufferPointer(start: batches.base + runStart, count: at - runStart), to: segment)
                 runStart = at
                 segment = try roll(segment)
@@ -59,7 +59,7 @@ public final class PartitionAppender {
                                                  lastOffset: header.lastOffset, maxTimestamp: header.maxTimestamp)
             earned.offset?.append(to: pendingIndex)
             earned.time?.append(to: pendingTimeIndex)
-            if segment.size == 0 && at == runStart { segment.firstBatchMaxTimestamp = header.maxTimestamp }
+            if segment.firstBatchMaxTimestamp == nil { segment.firstBatchMaxTimestamp = header.maxTimestamp }
             segment.nextOffset = header.nextOffset
             at += header.totalSize
         }
@@ -209,7 +209,9 @@ final class ActiveSegment {
     /// Kafka's roll conditions: the segment would outgrow `segment.bytes`; its
     /// first record is older than `segment.ms` relative to the incoming batch;
     /// or the batch's offsets would not fit the index's 32-bit relative offsets.
-    func mustRoll(before header: RecordBatchHeader, config: TopicConfig) -> Bool {
+    /// `pendingBytes` are batches accepted for this segment but not yet written.
+    func mustRoll(before header: RecordBatchHeader, pendingBytes: Int64, config: TopicConfig) -> Bool {
+        let size = self.size + pendingBytes
         guard size > 0 else { return false }
         if size + Int64(header.totalSize) > config.segmentBytes { return true }
         if let first = firstBatchMaxTimestamp, header.maxTimestamp - first > config.segmentMs { return true }

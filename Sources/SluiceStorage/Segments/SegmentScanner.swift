@@ -58,6 +58,8 @@ public final class SegmentScanner {
     private let chunkSize: Int
     private var windowStart: Int64 = 0
     private let validateChecksums: Bool
+    /// The size of the complete entry behind the last `.invalidEntry` problem.
+    private var invalidEntrySize: Int?
 
     public init(file: File, limit: Int64, from position: Int64, buffer: ByteBuffer,
                 chunkSize: Int = 1 << 20, validateChecksums: Bool = true) {
@@ -73,6 +75,7 @@ public final class SegmentScanner {
 
     /// The next entry. After a `.problem` or `.end` the scanner stays put.
     public func next() throws -> Step {
+        invalidEntrySize = nil
         if position >= limit { return .end }
         var frame = try inspect(minimum: RecordBatchHeader.magicOffset + 1)
         if case .incomplete(let size) = frame, position + Int64(size) <= limit {
@@ -89,6 +92,7 @@ public final class SegmentScanner {
             do {
                 _ = try LegacyMessage.parse(bytes)
             } catch {
+                invalidEntrySize = size
                 return .problem(ScanProblem(position: position, kind: .invalidEntry(error), claimedOffset: claimedOffset()))
             }
             let step = Step.legacy(position: position, bytes: bytes)
@@ -101,6 +105,7 @@ public final class SegmentScanner {
                 do {
                     try header.validate(bytes)
                 } catch {
+                    invalidEntrySize = size
                     return .problem(ScanProblem(position: position, kind: .invalidEntry(error), claimedOffset: header.baseOffset))
                 }
             }
@@ -108,6 +113,16 @@ public final class SegmentScanner {
             position += Int64(size)
             return step
         }
+    }
+
+    /// After a problem with a complete but invalid entry (bad CRC or header),
+    /// steps over it so a caller listing every problem (`verify`, `dump`) can go
+    /// on. Returns false when the problem's extent is unknown (bad framing).
+    public func skipInvalidEntry() -> Bool {
+        guard let size = invalidEntrySize else { return false }
+        position += Int64(size)
+        invalidEntrySize = nil
+        return true
     }
 
     /// Frames the entry at `position`, first making sure `minimum` bytes of it

@@ -23,7 +23,7 @@ struct ConsumeCommand: ParsableCommand {
     @Option(name: [.customShort("p"), .long], help: "Read only this partition (repeatable; default all).")
     var partition: [Int] = []
 
-    @Option(name: [.customShort("o"), .long],
+    @Option(name: [.customShort("o"), .long], parsing: .unconditional,
             help: ArgumentHelp("Where to start: earliest, latest, an offset, -N (N before the end) or @TIME.", valueName: "position"))
     var from: String = "earliest"
 

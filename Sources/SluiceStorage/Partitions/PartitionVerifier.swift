@@ -1,0 +1,298 @@
+import KafkaFormat
+import SluiceCore
+import SluiceSystem
+
+/// One thing `verify` found wrong, with the file and byte position.
+public struct VerifyProblem: Sendable, CustomStringConvertible {
+    public enum Kind: String, Sendable {
+        case corruptEntry = "corrupt-entry"
+        case tornTail = "torn-tail"
+        case invalidRecords = "invalid-records"
+        case offsetOverlap = "offset-overlap"
+        case offsetGap = "offset-gap"
+        case segmentName = "segment-name"
+        case offsetIndex = "offset-index"
+        case timeIndex = "time-index"
+    }
+
+    public let partition: String
+    public let file: String
+    public let position: Int64?
+    public let offset: Int64?
+    public let kind: Kind
+    public let message: String
+
+    public var description: String {
+        var where_ = "\(partition) \(file)"
+        if let position { where_ += " byte \(position)" }
+        if let offset { where_ += " offset \(offset)" }
+        return "\(where_): \(kind.rawValue): \(message)"
+    }
+
+    public var json: JSONValue {
+        ["partition": .string(partition), "file": .string(file), "position": JSONValue(position), "offset": JSONValue(offset),
+         "kind": .string(kind.rawValue), "message": .string(message)]
+    }
+}
+
+/// The outcome of checking one partition.
+public struct PartitionCheck: Sendable {
+    public let partition: Partition
+    public var problems: [VerifyProblem] = []
+    public var batches = 0
+    public var records: Int64 = 0
+    public var bytes: Int64 = 0
+    /// The first damage in the log: everything from here on is cut by `--repair`.
+    public var cut: (segment: Segment, position: Int64)?
+    /// Segments whose indexes disagree with their log.
+    public var staleIndexes: [Segment] = []
+
+    public var isClean: Bool { problems.isEmpty }
+}
+
+/// `sluice verify`: checks every batch's framing and CRC, decodes every
+/// record, checks offset continuity within and across segments, and checks
+/// both indexes against the log: exactly against a rebuild (Kafka's indexing
+/// rule) for sluice's own partitions; semantically (every offset entry names a
+/// batch start and its last offset; every time entry holds the running maximum
+/// at its offset) for partitions a broker wrote. `repair` truncates at the
+/// first damage, keeping the cut bytes, and rebuilds indexes.
+public enum PartitionVerifier {
+    public static func check(_ partition: Partition, strict: Bool) throws -> PartitionCheck {
+        var result = PartitionCheck(partition: partition)
+        let segments = try partition.segments()
+        var expected: Int64?
+        let buffer = ByteBuffer(capacity: 1 << 20)
+        let decoder = BatchDecoder()
+        for (i, segment) in segments.enumerated() {
+            if let next = expected, segment.baseOffset < next || (strict && segment.baseOffset != next && result.cut == nil) {
+                result.problems.append(VerifyProblem(partition: partition.name, file: segment.logName, position: nil, offset: segment.baseOffset,
+                    kind: segment.baseOffset < next ? .offsetOverlap : .offsetGap,
+                    message: "segment starts at offset \(segment.baseOffset) but the previous one ends at \(next)"))
+            }
+            var state = SegmentCheck(partition: partition, segment: segment, isLast: i == segments.count - 1, strict: strict)
+            try state.run(buffer: buffer, decoder: decoder, expected: &expected, into: &result)
+        }
+        return result
+    }
+
+    /// Repairs what `check` found, holding the partition's lock: cuts the log
+    /// at the first damage (the cut bytes and any later segments move to
+    /// `sideDirectory`) and rebuilds the indexes of every affected segment.
+    /// Returns a line per action.
+    public static func repair(_ check: PartitionCheck, sideDirectory: String) throws -> [String] {
+        let partition = check.partition
+        guard partition.isWritable else {
+            throw SluiceError.failure(.readOnly, "cannot repair \(partition.name): the directory is read-only (a Kafka broker's)",
+                                      remedy: "export what is readable and import it into a sluice data directory")
+        }
+        let lock = try FileLock.acquire(partition.directory, what: "partition \(partition.name)", directory: true)
+        defer { lock.release() }
+        var actions: [String] = []
+        var rebuild = check.staleIndexes
+        if let (segment, position) = check.cut {
+            try FileSystem.makeDirectories(sideDirectory)
+            let log = try File.open(segment.logPath, .readWrite)
+            let size = try log.size()
+            let kept = "\(sideDirectory)/\(segment.logName).from-byte-\(position)"
+            try copy(log, from: position, count: size - position, to: kept)
+            var moved = 0
+            for later in try partition.segments() where later.baseOffset > segment.baseOffset {
+                try FileSystem.rename(later.logPath, to: "\(sideDirectory)/\(later.logName)")
+                try FileSystem.removeFile(later.indexPath)
+                try FileSystem.removeFile(later.timeIndexPath)
+                moved += 1
+            }
+            try FileSystem.syncDirectory(sideDirectory)
+            try FileSystem.syncDirectory(partition.directory)
+            try log.truncate(to: position)
+            try log.sync()
+            rebuild.removeAll { $0.baseOffset > segment.baseOffset }
+            if !rebuild.contains(segment) { rebuild.append(segment) }
+            actions.append("truncated \(partition.name) \(segment.logName) at byte \(position): \(size - position) bytes\(moved > 0 ? " and \(moved) later segment\(moved == 1 ? "" : "s")" : "") kept in \(sideDirectory)")
+        }
+        let segments = try partition.segments()
+        for segment in rebuild {
+            try rebuildIndexes(segment, sealed: segment != segments.last, interval: partition.config.indexIntervalBytes)
+            actions.append("rebuilt the indexes of \(partition.name) \(segment.logName)")
+        }
+        return actions
+    }
+
+    /// Rewrites a segment's `.index` and `.timeindex` from its log (atomically,
+    /// via a temporary file and a rename), as Kafka's recovery would.
+    public static func rebuildIndexes(_ segment: Segment, sealed: Bool, interval: Int64) throws {
+        let (offsets, times) = try expectedEntries(segment, sealed: sealed, interval: interval)
+        let offsetBytes = ByteBuffer(capacity: offsets.count * OffsetIndexEntry.size + 16)
+        offsets.forEach { $0.append(to: offsetBytes) }
+        let timeBytes = ByteBuffer(capacity: times.count * TimeIndexEntry.size + 16)
+        times.forEach { $0.append(to: timeBytes) }
+        try FileSystem.writeAtomically(segment.indexPath, offsetBytes.array)
+        try FileSystem.writeAtomically(segment.timeIndexPath, timeBytes.array)
+    }
+
+    /// The entries Kafka's indexing rule gives the valid prefix of a segment.
+    public static func expectedEntries(_ segment: Segment, sealed: Bool, interval: Int64) throws -> ([OffsetIndexEntry], [TimeIndexEntry]) {
+        let log = try File.open(segment.logPath)
+        let scanner = SegmentScanner(file: log, limit: try log.size(), from: 0, buffer: ByteBuffer(capacity: 1 << 20))
+        var indexer = SegmentIndexer(baseOffset: segment.baseOffset, interval: interval)
+        var offsets: [OffsetIndexEntry] = [], times: [TimeIndexEntry] = []
+        func add(_ earned: (offset: OffsetIndexEntry?, time: TimeIndexEntry?)) {
+            if let e = earned.offset { offsets.append(e) }
+            if let e = earned.time { times.append(e) }
+        }
+        scan: while true {
+            switch try scanner.next() {
+            case .batch(let b): add(indexer.observe(position: b.position, lastOffset: b.header.lastOffset, maxTimestamp: b.header.maxTimestamp))
+            case .legacy(let position, let bytes):
+                let m = try! LegacyMessage.parse(bytes)
+                add(indexer.observe(position: position, lastOffset: m.offset, maxTimestamp: m.timestamp ?? -1))
+            case .problem, .end: break scan
+            }
+        }
+        if sealed, let final = indexer.finalTimeEntry() { times.append(final) }
+        return (offsets, times)
+    }
+
+    private static func copy(_ source: File, from: Int64, count: Int64, to path: String) throws {
+        let target = try File.create(path, access: .writeOnly)
+        let buffer = ByteBuffer(capacity: 1 << 20)
+        var done: Int64 = 0
+        while done < count {
+            let n = try source.readFully(into: UnsafeMutableRawBufferPointer(start: buffer.base, count: Int(min(Int64(buffer.capacity), count - done))), at: from + done)
+            if n == 0 { break }
+            try target.write(UnsafeRawBufferPointer(start: buffer.base, count: n), at: done)
+            done += Int64(n)
+        }
+        try target.sync()
+        try target.close()
+    }
+}
+
+/// The single streaming pass over one segment: entries, records, continuity,
+/// and both indexes merged against the scan in position / offset order.
+private struct SegmentCheck {
+    let partition: Partition
+    let segment: Segment
+    let isLast: Bool
+    let strict: Bool
+
+    func problem(_ kind: VerifyProblem.Kind, _ file: String, _ position: Int64?, _ offset: Int64?, _ message: String) -> VerifyProblem {
+        VerifyProblem(partition: partition.name, file: file, position: position, offset: offset, kind: kind, message: message)
+    }
+
+    mutating func run(buffer: ByteBuffer, decoder: BatchDecoder, expected: inout Int64?, into result: inout PartitionCheck) throws {
+        let log = try File.open(segment.logPath)
+        let size = try log.size()
+        result.bytes += size
+        let offsetEntries = try OffsetIndexFile.open(segment.indexPath)?.readAll() ?? []
+        let timeEntries = try TimeIndexFile.open(segment.timeIndexPath)?.readAll() ?? []
+        let indexName = segment.baseName + SegmentFileName.indexSuffix
+        let timeIndexName = segment.baseName + SegmentFileName.timeIndexSuffix
+        var indexProblems: [VerifyProblem] = []
+        var nextOffsetEntry = 0, nextTimeEntry = 0
+        var runningMax: Int64 = -1
+        var first = true
+        var damaged = false
+
+        let scanner = SegmentScanner(file: log, limit: size, from: 0, buffer: buffer)
+        scan: while true {
+            let step = try scanner.next()
+            var position: Int64 = 0, base: Int64 = 0, last: Int64 = 0, maxTimestamp: Int64 = -1
+            switch step {
+            case .end:
+                break scan
+            case .problem(let p):
+                let torn = isLast ? try p.isTornTail(scanner: scanner) : false
+                result.problems.append(problem(torn ? .tornTail : .corruptEntry, segment.logName, p.position, p.claimedOffset,
+                    torn ? "\(p) — a torn write; the next writer to this partition truncates it" : "\(p)"))
+                if result.cut == nil { result.cut = (segment, p.position) }
+                damaged = true
+                if scanner.skipInvalidEntry() { continue scan }
+                if size > p.position {
+                    result.problems.append(problem(.corruptEntry, segment.logName, p.position, nil,
+                        "the remaining \(size - p.position) bytes of the segment cannot be framed"))
+                }
+                break scan
+            case .batch(let batch):
+                position = batch.position; base = batch.header.baseOffset; last = batch.header.lastOffset
+                maxTimestamp = batch.header.maxTimestamp
+                result.batches += 1
+                do {
+                    var records = try decoder.records(of: batch.bytes, header: batch.header)
+                    while try records.next() != nil { result.records += 1 }
+                } catch FormatError.unsupportedCompression {
+                    result.records += Int64(batch.header.recordsCount)
+                } catch {
+                    result.problems.append(problem(.invalidRecords, segment.logName, position, base, "\(error)"))
+                    if result.cut == nil { result.cut = (segment, position) }
+                }
+            case .legacy(let at, let bytes):
+                let message = try! LegacyMessage.parse(bytes)
+                position = at; base = message.offset; last = message.offset; maxTimestamp = message.timestamp ?? -1
+                result.batches += 1
+                result.records += 1
+            }
+            if first && base < segment.baseOffset {
+                result.problems.append(problem(.segmentName, segment.logName, position, base,
+                    "the first entry's offset is below the segment's base offset \(segment.baseOffset)"))
+            }
+            first = false
+            if let next = expected {
+                if base < next {
+                    result.problems.append(problem(.offsetOverlap, segment.logName, position, base, "offsets go back: expected \(next) or more"))
+                } else if base > next && strict {
+                    result.problems.append(problem(.offsetGap, segment.logName, position, base, "offsets \(next)..<\(base) are missing"))
+                }
+            }
+            expected = max(expected ?? 0, last + 1)
+            runningMax = max(runningMax, maxTimestamp)
+            // Offset index entries at or before this position must name batch starts.
+            while nextOffsetEntry < offsetEntries.count, Int64(offsetEntries[nextOffsetEntry].position) <= position {
+                let e = offsetEntries[nextOffsetEntry]
+                if Int64(e.position) < position {
+                    indexProblems.append(problem(.offsetIndex, indexName, Int64(nextOffsetEntry * OffsetIndexEntry.size), segment.baseOffset + Int64(e.relativeOffset),
+                        "entry \(nextOffsetEntry) points at byte \(e.position), which is not the start of an entry"))
+                } else if segment.baseOffset + Int64(e.relativeOffset) != last {
+                    indexProblems.append(problem(.offsetIndex, indexName, Int64(nextOffsetEntry * OffsetIndexEntry.size), segment.baseOffset + Int64(e.relativeOffset),
+                        "entry \(nextOffsetEntry) claims offset \(segment.baseOffset + Int64(e.relativeOffset)) at byte \(e.position), where the batch's last offset is \(last)"))
+                }
+                nextOffsetEntry += 1
+            }
+            // Time index entries whose offset falls in this batch must hold the running maximum.
+            while nextTimeEntry < timeEntries.count, segment.baseOffset + Int64(timeEntries[nextTimeEntry].relativeOffset) <= last {
+                let e = timeEntries[nextTimeEntry]
+                if e.timestamp != runningMax {
+                    indexProblems.append(problem(.timeIndex, timeIndexName, Int64(nextTimeEntry * TimeIndexEntry.size), segment.baseOffset + Int64(e.relativeOffset),
+                        "entry \(nextTimeEntry) says timestamp \(e.timestamp), but the largest timestamp up to that offset is \(runningMax)"))
+                }
+                if nextTimeEntry > 0, e.timestamp <= timeEntries[nextTimeEntry - 1].timestamp {
+                    indexProblems.append(problem(.timeIndex, timeIndexName, Int64(nextTimeEntry * TimeIndexEntry.size), nil,
+                        "entry \(nextTimeEntry) does not increase the timestamp"))
+                }
+                nextTimeEntry += 1
+            }
+        }
+        if nextOffsetEntry < offsetEntries.count {
+            indexProblems.append(problem(.offsetIndex, indexName, Int64(nextOffsetEntry * OffsetIndexEntry.size), nil,
+                "\(offsetEntries.count - nextOffsetEntry) entries point beyond the valid log"))
+        }
+        if nextTimeEntry < timeEntries.count {
+            indexProblems.append(problem(.timeIndex, timeIndexName, Int64(nextTimeEntry * TimeIndexEntry.size), nil,
+                "\(timeEntries.count - nextTimeEntry) entries point beyond the valid log"))
+        }
+        if strict && indexProblems.isEmpty && !damaged {
+            let (offsets, times) = try PartitionVerifier.expectedEntries(segment, sealed: !isLast, interval: partition.config.indexIntervalBytes)
+            if offsets != offsetEntries {
+                indexProblems.append(problem(.offsetIndex, indexName, nil, nil,
+                    "has \(offsetEntries.count) entries where a rebuild from the log gives \(offsets.count) (or different ones)"))
+            }
+            if times != timeEntries {
+                indexProblems.append(problem(.timeIndex, timeIndexName, nil, nil,
+                    "has \(timeEntries.count) entries where a rebuild from the log gives \(times.count) (or different ones)"))
+            }
+        }
+        if !indexProblems.isEmpty || damaged { result.staleIndexes.append(segment) }
+        result.problems += indexProblems
+    }
+}

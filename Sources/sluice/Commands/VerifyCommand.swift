@@ -1,0 +1,73 @@
+import ArgumentParser
+import SluiceCore
+import SluiceStorage
+import SluiceSystem
+
+struct VerifyCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "verify",
+        abstract: "Check every batch, record and index of topics, and optionally repair them.",
+        discussion: """
+        Checks each batch's framing and CRC-32C, decodes every record, checks offset continuity, and \
+        checks the .index and .timeindex of every segment against its log. Lists every problem with its \
+        file and byte position and exits 2 if there is any. --repair truncates each damaged partition at \
+        its first damage (the cut bytes and later segments are kept under .sluice/repairs/) and rebuilds \
+        indexes; it exits 0 when everything was repaired.
+        """)
+
+    @OptionGroup var common: CommonOptions
+
+    @Argument(help: "Topics to check (default: all, including internal ones).")
+    var topics: [String] = []
+
+    @Flag(help: "Truncate at the first damage and rebuild indexes.")
+    var repair = false
+
+    @Flag(help: "Print JSON (schema: {version, partitions: [{partition, batches, records, bytes, problems}], problems, repairs}).")
+    var json = false
+
+    func run() throws {
+        let directory = try common.open()
+        if repair { try directory.requireWritable("repair") }
+        let names = topics.isEmpty ? try directory.topicNames(includeInternal: true) : topics
+        var checks: [PartitionCheck] = []
+        var repairs: [String] = []
+        for name in names {
+            for partition in try directory.topic(name).partitions() {
+                let check = try PartitionVerifier.check(partition, strict: directory.kind == .sluice)
+                checks.append(check)
+                if repair && !check.isClean {
+                    let side = "\(directory.metaPath)/repairs/\(partition.name)-\(WallClock.nowMillis())"
+                    repairs += try PartitionVerifier.repair(check, sideDirectory: side)
+                }
+            }
+        }
+        let problems = checks.flatMap(\.problems)
+        if json {
+            Output.printJSON([
+                "version": 1,
+                "partitions": .array(checks.map { check in
+                    ["partition": .string(check.partition.name), "batches": JSONValue(check.batches), "records": .int(check.records),
+                     "bytes": .int(check.bytes), "problems": .array(check.problems.map(\.json))]
+                }),
+                "problems": JSONValue(problems.count),
+                "repairs": .array(repairs.map { .string($0) }),
+            ])
+        } else {
+            for problem in problems { Output.print(problem.description) }
+            for action in repairs { Output.print("repaired: \(action)") }
+            let batches = checks.reduce(0) { $0 + $1.batches }, records = checks.reduce(Int64(0)) { $0 + $1.records }
+            StandardErrorLog.notice("checked \(names.count) topic\(names.count == 1 ? "" : "s"), \(checks.count) partitions, \(batches) batches, \(records) records: \(problems.isEmpty ? "no problems" : "\(problems.count) problem\(problems.count == 1 ? "" : "s")")")
+        }
+        if !problems.isEmpty && !repair {
+            throw SluiceError.checkFailed(.corruptLog, "verification found \(problems.count) problem\(problems.count == 1 ? "" : "s")",
+                                          remedy: "run 'sluice verify --repair' to truncate at the damage and rebuild indexes")
+        }
+        if repair && !problems.isEmpty {
+            let after = try names.flatMap { try directory.topic($0).partitions() }.flatMap { try PartitionVerifier.check($0, strict: true).problems }
+            if !after.isEmpty {
+                throw SluiceError.checkFailed(.corruptLog, "\(after.count) problem\(after.count == 1 ? "" : "s") remain after repair", remedy: "run 'sluice verify' for details")
+            }
+        }
+    }
+}

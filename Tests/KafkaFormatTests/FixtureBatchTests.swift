@@ -1,0 +1,134 @@
+import KafkaFormat
+import SluiceCore
+import TestSupport
+import Testing
+
+/// A record copied out of its batch, for comparisons.
+struct OwnedRecord: Equatable {
+    var offset: Int64
+    var timestamp: Int64
+    var key: [UInt8]?
+    var value: [UInt8]?
+    var headers: [Pair]
+
+    struct Pair: Equatable {
+        var key: String
+        var value: [UInt8]?
+    }
+
+    init(_ r: Record) {
+        offset = r.offset
+        timestamp = r.timestamp
+        key = r.key.map(Array.init)
+        value = r.value.map(Array.init)
+        headers = r.headers.map { Pair(key: String(decoding: $0.key, as: UTF8.self), value: $0.value.map(Array.init)) }
+    }
+}
+
+/// Decodes one complete batch: validates it, then copies out its records.
+func decodeBatch(_ bytes: [UInt8]) throws -> (RecordBatchHeader, [OwnedRecord]) {
+    try bytes.withUnsafeBytes { raw in
+        let header = RecordBatchHeader(raw.baseAddress!)
+        try header.validate(raw)
+        var iterator = try BatchDecoder().records(of: raw, header: header)
+        var records: [OwnedRecord] = []
+        while let r = try iterator.next() { records.append(OwnedRecord(r)) }
+        return (header, records)
+    }
+}
+
+/// rskafka's captured librdkafka batches and the worked examples of kafka-format.md §1.9–1.10.
+@Suite struct FixtureBatchTests {
+    let x100 = [UInt8](repeating: UInt8(ascii: "x"), count: 100)
+    let helloKafka = Array("hello kafka".utf8)
+    let fooBar = OwnedRecord.Pair(key: "foo", value: Array("bar".utf8))
+
+    @Test func zstdBatchDecodes() throws {
+        let bytes = try Fixtures.bytes("rskafka-batches/test_decode_fixture_zstd.bin")
+        #expect(bytes.count == 105)
+        let (header, records) = try decodeBatch(bytes)
+        #expect(header.crc == 0xa16e_4e95)
+        #expect(header.compression == .zstd)
+        #expect(header.baseTimestamp == 1_643_889_882_029)
+        #expect(records.count == 1)
+        #expect(records[0].key == x100)
+        #expect(records[0].value == helloKafka)
+        #expect(records[0].headers == [fooBar])
+    }
+
+    @Test func uncompressedBatchHasEmptyNotNullKey() throws {
+        let (_, records) = try decodeBatch(try Fixtures.bytes("rskafka-batches/test_decode_fixture_nocompression.bin"))
+        #expect(records.count == 1)
+        #expect(records[0].key == [])
+        #expect(records[0].value == helloKafka)
+        #expect(records[0].headers == [fooBar])
+    }
+
+    @Test func nullKeyBatch() throws {
+        let (_, records) = try decodeBatch(try Fixtures.bytes("rskafka-batches/test_decode_fixture_null_key.bin"))
+        #expect(records.count == 1)
+        #expect(records[0].key == nil)
+        #expect(records[0].headers.first?.key == "content-type")
+    }
+
+    @Test(arguments: [("gzip", CompressionCodec.gzip), ("lz4", .lz4), ("snappy", .snappy), ("snappy_java", .snappy)])
+    func otherCodecsValidateAndAreReportedByName(name: String, codec: CompressionCodec) throws {
+        let bytes = try Fixtures.bytes("rskafka-batches/test_decode_fixture_\(name).bin")
+        try bytes.withUnsafeBytes { raw in
+            let header = RecordBatchHeader(raw.baseAddress!)
+            try header.validate(raw)
+            #expect(header.compression == codec)
+            #expect(throws: FormatError.unsupportedCompression(codec)) { _ = try BatchDecoder().records(of: raw, header: header) }
+        }
+    }
+
+    @Test func firstBrokerWrittenBatchOfTestTopicA() throws {
+        let log = try Fixtures.bytes("pinterest-test_topic_a/test_topic_a-0/00000000000000000000.log")
+        let (header, records) = try decodeBatch(Array(log[0..<2076]))
+        #expect(header.baseOffset == 0 && header.lastOffset == 36)
+        #expect(header.crc == 2_189_794_402)
+        #expect(header.baseTimestamp == 1_700_691_401_835 && header.maxTimestamp == 1_700_691_401_839)
+        #expect(records.count == 37)
+        #expect(records.map(\.offset) == Array(0...36))
+    }
+
+    @Test func kafkaGoFetchRecordSets() throws {
+        let v2 = try Fixtures.hex("kafka-go-fetch/kgo_v2-v2.hex")
+        let recordSet = Array(v2[76..<(76 + 302)])
+        let first = try decodeBatch(Array(recordSet[0..<(Int(recordSet.withUnsafeBytes { $0.loadBigEndian(at: 8, as: Int32.self) }) + 12)]))
+        #expect(first.0.baseOffset == 0 && first.0.lastOffset == 1)
+        #expect(first.1.map { String(decoding: $0.key!, as: UTF8.self) } == ["alpha", "beta"])
+        #expect(first.1[0].value == Array(#"{"count":0,"filler":"aaaaaaaaaa"}"#.utf8))
+        let v2c = try Fixtures.hex("kafka-go-fetch/kgo_v2c-v2c.hex")
+        let compressed = Array(v2c[78..<(78 + 268)])
+        try compressed.withUnsafeBytes { raw in
+            guard case .batch(let size) = LogEntryFrame.inspect(raw, at: 0) else { Issue.record("not a batch"); return }
+            let header = RecordBatchHeader(raw.baseAddress!)
+            try header.validate(UnsafeRawBufferPointer(rebasing: raw[0..<size]))
+            #expect(header.compression == .gzip)
+        }
+    }
+
+    @Test func legacyMagicOneMessages() throws {
+        let bytes = try Fixtures.hex("kafka-go-fetch/kgo_v1-v1.hex")
+        let recordSet = Array(bytes[75..<(75 + 287)])
+        var keys: [String] = []
+        try recordSet.withUnsafeBytes { raw in
+            var position = 0
+            while position < raw.count {
+                guard case .legacy(let size, let magic) = LogEntryFrame.inspect(raw, at: position) else { Issue.record("expected legacy"); return }
+                #expect(magic == 1)
+                let message = try LegacyMessage.parse(UnsafeRawBufferPointer(rebasing: raw[position..<(position + size)]))
+                keys.append(String(decoding: message.key!, as: UTF8.self))
+                position += size
+            }
+        }
+        #expect(keys == ["alpha", "beta", "gamma", "delta"])
+    }
+
+    @Test func flippedBitIsACRCMismatch() throws {
+        var bytes = try Fixtures.bytes("rskafka-batches/test_decode_fixture_zstd.bin")
+        bytes[80] ^= 0x10
+        #expect(throws: FormatError.self) { _ = try decodeBatch(bytes) }
+    }
+}
