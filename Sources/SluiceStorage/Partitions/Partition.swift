@@ -26,11 +26,12 @@ public final class Partition: @unchecked Sendable {
     /// `topic-N`, the name used in messages and directory names.
     public var name: String { "\(topic)-\(index)" }
 
-    /// The segments, oldest first. A partition always has at least one.
+    /// The segments, oldest first, without those of an uncommitted import
+    /// (`PendingAppend`). A partition always has at least one.
     public func segments() throws -> [Segment] {
         let segments: [Segment]
         do {
-            segments = try Segment.list(in: directory)
+            segments = try PendingAppend.visibleSegments(try Segment.list(in: directory), partitionDirectory: directory)
         } catch let error as SluiceError where error.reason == .notFound {
             throw SluiceError.failure(.partitionMissing, "partition \(name) has no directory at \(directory)",
                                       remedy: "the topic may have been deleted; run 'sluice verify \(topic)'")

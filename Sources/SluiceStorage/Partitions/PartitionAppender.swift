@@ -39,6 +39,7 @@ public final class PartitionAppender {
     public func append(_ batches: ByteBuffer) throws -> Result {
         let lock = try FileLock.acquire(partition.directory, what: "partition \(partition.name)", directory: true)
         defer { lock.release() }
+        try PendingAppend.settle(partition)
         try refresh()
         var segment = active!
         let firstOffset = segment.nextOffset
@@ -99,18 +100,26 @@ public final class PartitionAppender {
 
     private func markUnsynced(_ file: File) { unsynced[ObjectIdentifier(file)] = file }
 
+    /// The active segment, its tail recovered, for a caller that already holds
+    /// the partition's lock (an atomic multi-partition append).
+    func activeSegmentUnderLock() throws -> ActiveSegment {
+        try refresh()
+        return active!
+    }
+
     /// Brings `active` up to date with the directory: unchanged if nobody else
     /// wrote since our last append, otherwise re-inspected (and recovered).
     private func refresh() throws {
         let segments = try partition.segments()
         let last = segments.last!
-        if let active, active.segment == last, try active.log.size() == active.size { return }
+        if let active, active.segment == last, try active.log.size() == active.size,
+           try !PendingAppend.replaced(active.segment, by: last, open: active.log) { return }
         active = try recover(last)
     }
 
     /// Opens the last segment for appending, truncating a torn tail and
     /// repairing its index entries first.
-    private func recover(_ segment: Segment) throws -> ActiveSegment {
+    func recover(_ segment: Segment) throws -> ActiveSegment {
         let tail = try TailInspection.inspect(segment, indexInterval: partition.config.indexIntervalBytes)
         let log = try File.open(segment.logPath, .readWrite)
         let index = try File.openOrCreate(segment.indexPath)
@@ -148,9 +157,9 @@ public final class PartitionAppender {
         try file.write(bytes.bytes, at: Int64(keep * entrySize))
     }
 
-    /// Seals `segment` (final time-index entry, fsync of its three files) and
-    /// starts a new one at the next offset, made durable in the directory.
-    private func roll(_ segment: ActiveSegment) throws -> ActiveSegment {
+    /// Seals `segment`: its final time-index entry (Kafka writes one when a
+    /// segment stops being the active one), and an fsync of its three files.
+    func seal(_ segment: ActiveSegment) throws {
         if let final = segment.indexer.finalTimeEntry() {
             final.append(to: pendingTimeIndex)
             try segment.timeIndex.write(pendingTimeIndex.bytes, at: segment.timeIndexSize)
@@ -161,6 +170,12 @@ public final class PartitionAppender {
             try file.dataSync()
             unsynced[ObjectIdentifier(file)] = nil
         }
+    }
+
+    /// Seals `segment` and starts a new one at the next offset, made durable
+    /// in the directory.
+    private func roll(_ segment: ActiveSegment) throws -> ActiveSegment {
+        try seal(segment)
         let next = Segment(directory: partition.directory, baseOffset: segment.nextOffset)
         let log = try File.openOrCreate(next.logPath)
         let index = try File.openOrCreate(next.indexPath, truncate: true)
@@ -211,10 +226,21 @@ final class ActiveSegment {
     /// or the batch's offsets would not fit the index's 32-bit relative offsets.
     /// `pendingBytes` are batches accepted for this segment but not yet written.
     func mustRoll(before header: RecordBatchHeader, pendingBytes: Int64, config: TopicConfig) -> Bool {
-        let size = self.size + pendingBytes
+        SegmentRoll.isDue(size: size + pendingBytes, firstBatchMaxTimestamp: firstBatchMaxTimestamp,
+                          baseOffset: segment.baseOffset, nextOffset: nextOffset, before: header, config: config)
+    }
+}
+
+/// Kafka's roll conditions, shared by the appender and `SegmentBuilder`.
+enum SegmentRoll {
+    /// Whether a segment of `size` bytes (whose first batch had
+    /// `firstBatchMaxTimestamp`) must be rolled before `header`'s batch,
+    /// which would get `nextOffset`.
+    static func isDue(size: Int64, firstBatchMaxTimestamp: Int64?, baseOffset: Int64, nextOffset: Int64,
+                      before header: RecordBatchHeader, config: TopicConfig) -> Bool {
         guard size > 0 else { return false }
         if size + Int64(header.totalSize) > config.segmentBytes { return true }
         if let first = firstBatchMaxTimestamp, header.maxTimestamp - first > config.segmentMs { return true }
-        return nextOffset + Int64(header.lastOffsetDelta) - segment.baseOffset > Int64(Int32.max)
+        return nextOffset + Int64(header.lastOffsetDelta) - baseOffset > Int64(Int32.max)
     }
 }

@@ -134,6 +134,14 @@ public final class PartitionReader {
             refreshed = true
             let latest = try partition.segments()
             let current = segments[segmentIndex]
+            if let position = latest.firstIndex(where: { $0.baseOffset == current.baseOffset }),
+               try PendingAppend.replaced(current, by: latest[position], open: scanner.file) {
+                // An import put its first segment in place of this empty one (or its stand-in).
+                segments = latest
+                segmentIndex = position
+                reopen(at: scanner.position)
+                return true
+            }
             if let position = latest.firstIndex(of: current), position < latest.count - 1 {
                 segments = latest
                 segmentIndex = position

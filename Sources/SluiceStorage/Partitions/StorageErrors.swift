@@ -12,7 +12,7 @@ extension SluiceError.Reason {
 
 extension SluiceError {
     /// Damage before a partition's tail: never skipped, always named exactly.
-    static func corruption(_ partition: String, _ segment: Segment, _ problem: ScanProblem) -> SluiceError {
+    public static func corruption(_ partition: String, _ segment: Segment, _ problem: ScanProblem) -> SluiceError {
         .checkFailed(.corruptLog, "corrupt log in partition \(partition), segment \(segment.logName): \(problem)",
                      remedy: "run 'sluice verify' to list every problem and 'sluice verify --repair' to truncate at the damage")
     }

@@ -11,6 +11,7 @@ import SluiceSystem
 ///       .sluice/format               marks a sluice directory (format version)
 ///       .sluice/topics/<name>.topic  topic metadata (checksummed JSON)
 ///       .sluice/admin.lock           serialises topic creation, alteration, deletion
+///       .sluice/staging/             imports being built (`StagingArea`)
 public final class DataDirectory: @unchecked Sendable {
     public enum Kind: String, Sendable {
         /// A sluice store: topics come from `.sluice/topics`.
@@ -35,9 +36,12 @@ public final class DataDirectory: @unchecked Sendable {
     public var logStartCheckpointPath: String { path + "/log-start-offset-checkpoint" }
 
     /// Opens (never creates) a data directory and detects its kind.
+    /// A staging area left by a killed import is rolled forward or back here,
+    /// so every command sees the data directory as all or nothing.
     public static func open(_ path: String) throws -> DataDirectory {
         let directory = DataDirectory(path: path)
         try directory.detect()
+        if directory.hasStagingAreas { try directory.withAdminLock {} }
         return directory
     }
 

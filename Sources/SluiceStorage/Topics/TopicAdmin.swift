@@ -15,6 +15,7 @@ extension DataDirectory {
         try initializeIfNeeded()
         let lock = try FileLock.acquire(metaPath + "/admin.lock", what: "the data directory \(path) (topic administration)")
         defer { lock.release() }
+        try recoverAbandonedStaging()
         try collectGarbage()
         return try body()
     }
@@ -26,20 +27,77 @@ extension DataDirectory {
         try Self.validatePartitionCount(partitions)
         try requireWritable("create topic '\(name)'")
         return try withAdminLock {
-            let existing = try topicNames(includeInternal: true)
-            if existing.contains(name) {
-                throw SluiceError.failure(.topicExists, "topic '\(name)' already exists", remedy: "pick another name, or delete it first")
-            }
-            if let other = existing.first(where: { TopicName.collides($0, name) }) {
-                throw SluiceError.usage(.invalidName, "topic '\(name)' collides with existing topic '\(other)'",
-                                        remedy: "Kafka treats '.' and '_' alike in topic names (their metrics collide); pick another name")
-            }
+            try requireNewTopicName(name)
             let metadata = TopicMetadata(name: name, id: TopicMetadata.newID(), partitions: partitions, config: config,
                                          createdAt: WallClock.nowMillis())
             for p in 0..<partitions { try createPartitionDirectory(metadata, p) }
             try FileSystem.syncDirectory(path)
             try FileSystem.writeAtomically(metadataPath(name), metadata.encode())
             return try topic(name)
+        }
+    }
+
+    /// The metadata of a topic to be built in a staging area and created with
+    /// `createTopic(staged:in:)`; its partitions are staged with `stagePartitionDirectory`.
+    public func prepareTopic(_ name: String, partitions: Int, config: TopicConfig) throws -> TopicMetadata {
+        try TopicName.validate(name)
+        try Self.validatePartitionCount(partitions)
+        try requireWritable("create topic '\(name)'")
+        return TopicMetadata(name: name, id: TopicMetadata.newID(), partitions: partitions, config: config, createdAt: WallClock.nowMillis())
+    }
+
+    /// Creates `<topic>-<p>/` in the staging area with Kafka's `partition.metadata`; returns its path.
+    public func stagePartitionDirectory(_ metadata: TopicMetadata, _ p: Int, in staging: StagingArea) throws -> String {
+        let dir = "\(staging.path)/\(metadata.name)-\(p)"
+        try FileSystem.makeDirectory(dir)
+        try writePartitionMetadata(metadata, in: dir)
+        return dir
+    }
+
+    /// Creates a topic from partition directories built in `staging`, all of
+    /// them visible at once: the commit record, then the directories moved in,
+    /// then the metadata. A process killed after the commit record is rolled
+    /// forward by the next command (`recoverAbandonedStaging`).
+    @discardableResult
+    public func createTopic(staged metadata: TopicMetadata, in staging: StagingArea) throws -> Topic {
+        try withAdminLock {
+            try requireNewTopicName(metadata.name)
+            try FileSystem.writeAtomically(staging.path + "/topic", metadata.encode())
+            try staging.commit(.createTopic(name: metadata.name))
+            try rollForwardCreation(of: metadata.name, from: staging)
+            return try topic(metadata.name)
+        }
+    }
+
+    /// Moves a committed staged topic into place (idempotent).
+    func rollForwardCreation(of name: String, from staging: StagingArea) throws {
+        let bytes = try FileSystem.readIfExists(staging.path + "/topic") ?? []
+        let metadata = try TopicMetadata.decode(bytes, what: "staged metadata of topic '\(name)'")
+        if let existing = try FileSystem.readIfExists(metadataPath(name)) {
+            if (try? TopicMetadata.decode(existing, what: name).id) != metadata.id {
+                Diagnostics.warn("a committed import of topic '\(name)' was not completed, and a topic of that name exists now; the import was dropped")
+            }
+            return
+        }
+        for p in 0..<metadata.partitions {
+            let staged = "\(staging.path)/\(name)-\(p)"
+            guard FileSystem.exists(staged) else { continue }
+            let target = partitionDirectory(name, p)
+            if FileSystem.exists(target) { try FileSystem.removeTree(target) }
+            try FileSystem.rename(staged, to: target)
+        }
+        try FileSystem.syncDirectory(path)
+        try FileSystem.writeAtomically(metadataPath(name), bytes)
+    }
+
+    private func requireNewTopicName(_ name: String) throws {
+        let existing = try topicNames(includeInternal: true)
+        if existing.contains(name) {
+            throw SluiceError.failure(.topicExists, "topic '\(name)' already exists", remedy: "pick another name, or delete it first")
+        }
+        if let other = existing.first(where: { TopicName.collides($0, name) }) {
+            throw SluiceError.usage(.invalidName, "topic '\(name)' collides with existing topic '\(other)'",
+                                    remedy: "Kafka treats '.' and '_' alike in topic names (their metrics collide); pick another name")
         }
     }
 
@@ -120,8 +178,12 @@ extension DataDirectory {
             try handle.sync()
             try handle.close()
         }
-        let partitionMetadata = File.Access.writeOnly
-        let handle = try File.create(dir + "/partition.metadata", access: partitionMetadata)
+        try writePartitionMetadata(metadata, in: dir)
+    }
+
+    /// Kafka's `partition.metadata` (the topic id), durably.
+    private func writePartitionMetadata(_ metadata: TopicMetadata, in dir: String) throws {
+        let handle = try File.create(dir + "/partition.metadata", access: .writeOnly)
         try handle.write(Array("version: 0\ntopic_id: \(metadata.id)\n".utf8), at: 0)
         try handle.sync()
         try handle.close()

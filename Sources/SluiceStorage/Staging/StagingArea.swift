@@ -1,0 +1,148 @@
+import KafkaFormat
+import SluiceCore
+import SluiceSystem
+
+/// A place inside the data directory where a multi-step write (an import) is
+/// built before it becomes visible in one step (DESIGN.md §3):
+///
+///     .sluice/staging/<id>.lock      flock held by the building process for its whole life
+///     .sluice/staging/<id>/          what it stages: partition directories or segments
+///     .sluice/staging/<id>/prepared  the intent, written before anything outside the
+///                                    staging area is touched (appends only)
+///     .sluice/staging/<id>/committed the commit record: the prepared record renamed, or
+///                                    written atomically; once it exists the write is
+///                                    rolled forward, never back
+///
+/// A staging area whose lock nobody holds was abandoned (its process died).
+/// The next command to open the data directory, and every administrative
+/// command, rolls it forward if it has a commit record and back otherwise, then
+/// removes it. Creation and recovery both hold the admin lock, so an area being
+/// set up is never mistaken for an abandoned one.
+public final class StagingArea {
+    public let directory: DataDirectory
+    public let id: String
+    public let path: String
+    private let ownerLock: FileLock
+
+    fileprivate init(directory: DataDirectory, id: String, ownerLock: FileLock) {
+        self.directory = directory
+        self.id = id
+        self.path = directory.stagingPath + "/" + id
+        self.ownerLock = ownerLock
+    }
+
+    /// Creates an empty staging area owned by this process.
+    public static func create(in directory: DataDirectory) throws -> StagingArea {
+        try directory.requireWritable("stage an import")
+        return try directory.withAdminLock {
+            try FileSystem.makeDirectory(directory.stagingPath)
+            let id = String(UInt64.random(in: 0...UInt64.max), radix: 16)
+            let lock = try FileLock.acquire(directory.stagingLockPath(id), what: "staging area \(id)", timeoutMillis: 0)
+            let area = StagingArea(directory: directory, id: id, ownerLock: lock)
+            try FileSystem.makeDirectory(area.path)
+            try FileSystem.syncDirectory(directory.stagingPath)
+            return area
+        }
+    }
+
+    public var preparedPath: String { path + "/prepared" }
+    public var committedPath: String { path + "/committed" }
+    /// Empty segment files that stand in for replaced empty segments until an append commits.
+    var emptySegmentsPath: String { path + "/empty" }
+
+    /// Removes the staging area and releases it. Called after a commit has
+    /// been rolled forward, or to abandon an uncommitted one.
+    public func discard() throws {
+        try FileSystem.removeTree(path)
+        try FileSystem.removeFile(directory.stagingLockPath(id))
+        ownerLock.release()
+    }
+
+    /// Writes the commit record: from this moment the staged write is committed.
+    func commit(_ record: StagingRecord) throws {
+        if FileSystem.exists(preparedPath) {
+            try FileSystem.rename(preparedPath, to: committedPath)
+            try FileSystem.syncDirectory(path)
+        } else {
+            try FileSystem.writeAtomically(committedPath, record.encode())
+        }
+    }
+}
+
+/// What a staging area is for, as its `prepared` and `committed` records say.
+enum StagingRecord {
+    /// A new topic: the staged `<topic>-<p>` directories and the metadata in `topic`.
+    case createTopic(name: String)
+    /// Staged segments appended to partitions of an existing topic.
+    case append(topic: String, parts: [PendingAppend.Marker])
+
+    static let kind = "staging"
+    static let version = 1
+
+    func encode() -> [UInt8] {
+        switch self {
+        case .createTopic(let name):
+            return ChecksummedDocument.encode(kind: Self.kind, version: Self.version,
+                                              body: ["action": "create-topic", "topic": .string(name)])
+        case .append(let topic, let parts):
+            return ChecksummedDocument.encode(kind: Self.kind, version: Self.version, body: [
+                "action": "append", "topic": .string(topic), "partitions": .array(parts.map(\.json)),
+            ])
+        }
+    }
+
+    static func decode(_ bytes: [UInt8], what: String) throws -> StagingRecord {
+        let (_, body) = try ChecksummedDocument.decode(bytes, kind: kind, maxVersion: version, what: what)
+        switch (body["action"]?.stringValue, body["topic"]?.stringValue) {
+        case ("create-topic", let name?):
+            return .createTopic(name: name)
+        case ("append", let topic?):
+            let parts = try (body["partitions"]?.arrayValue ?? []).map { try PendingAppend.Marker(json: $0, what: what) }
+            return .append(topic: topic, parts: parts)
+        default:
+            throw ChecksummedDocument.corrupt(what, "unknown action")
+        }
+    }
+}
+
+extension DataDirectory {
+    public var stagingPath: String { metaPath + "/staging" }
+
+    func stagingLockPath(_ id: String) -> String { stagingPath + "/" + id + ".lock" }
+
+    /// Whether some staging area exists (a cheap check before taking the admin lock to recover).
+    var hasStagingAreas: Bool {
+        guard kind == .sluice, let names = try? FileSystem.list(stagingPath) else { return false }
+        return !names.isEmpty
+    }
+
+    /// Rolls abandoned staging areas forward (committed) or back (not), and
+    /// removes them. The caller holds the admin lock.
+    func recoverAbandonedStaging() throws {
+        guard hasStagingAreas else { return }
+        var ids = Set<String>()
+        for name in try FileSystem.list(stagingPath) {
+            ids.insert(name.hasSuffix(".lock") ? String(name.dropLast(5)) : name)
+        }
+        for id in ids.sorted() {
+            guard let lock = try FileLock.tryAcquire(stagingLockPath(id), what: "staging area \(id)") else { continue }
+            let area = StagingArea(directory: self, id: id, ownerLock: lock)
+            try recover(area)
+            try area.discard()
+        }
+    }
+
+    private func recover(_ area: StagingArea) throws {
+        if let bytes = try FileSystem.readIfExists(area.committedPath) {
+            switch try StagingRecord.decode(bytes, what: area.committedPath) {
+            case .createTopic(let name):
+                try rollForwardCreation(of: name, from: area)
+            case .append(let topic, let parts):
+                try PendingAppend.resolve(parts, of: topic, in: self, committed: true)
+            }
+        } else if let bytes = try FileSystem.readIfExists(area.preparedPath),
+                  case .append(let topic, let parts) = try StagingRecord.decode(bytes, what: area.preparedPath) {
+            try PendingAppend.resolve(parts, of: topic, in: self, committed: false)
+        }
+    }
+}
