@@ -31,7 +31,8 @@ struct Sluice: ParsableCommand {
         """,
         version: version,
         subcommands: [
-            TopicCommand.self, ProduceCommand.self, ConsumeCommand.self, DumpCommand.self, VerifyCommand.self,
+            TopicCommand.self, ProduceCommand.self, ConsumeCommand.self, ExportCommand.self, ImportCommand.self,
+            ArchiveCommand.self, DumpCommand.self, VerifyCommand.self,
         ])
 
     static func main() {
