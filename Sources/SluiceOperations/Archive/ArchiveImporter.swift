@@ -81,10 +81,12 @@ public final class ArchiveImporter: ArchiveSink {
             try staging?.discard()
             return result
         } catch let error as SluiceError {
+            let committed = staging?.isCommitted ?? false
             try? staging?.discard()
             guard error.kind != .usage && error.reason != .interrupted else { throw error }
             var reported = error
-            reported.remedy = [error.remedy, "nothing was imported"].compactMap { $0 }.joined(separator: "; ")
+            let outcome = committed ? "the import is committed; the next sluice command on \(directory.path) completes it" : "nothing was imported"
+            reported.remedy = [error.remedy, outcome].compactMap { $0 }.joined(separator: "; ")
             throw reported
         } catch {
             try? staging?.discard()

@@ -116,6 +116,7 @@ public enum PendingAppend {
             guard let partition = try? topic.partition(part.partition), FileSystem.isDirectory(partition.directory) else { continue }
             let lock = try FileLock.acquire(partition.directory, what: "partition \(partition.name)", directory: true)
             defer { lock.release() }
+            try FileSystem.removeTemporaries(of: markerPath(partition.directory))
             if try readMarker(partition.directory) == part { try finish(part, in: partition, committed: committed) }
         }
     }
@@ -124,15 +125,19 @@ public enum PendingAppend {
     /// the marker) or back (remove the staged segments, recreate a replaced
     /// empty one, drop the marker). Both are idempotent.
     static func finish(_ marker: Marker, in partition: Partition, committed: Bool) throws {
-        let all = try Segment.list(in: partition.directory)
         if committed {
-            if !marker.replacesEmpty, let previous = all.last(where: { $0.baseOffset < marker.firstOffset }) {
+            if !marker.replacesEmpty, let previous = try Segment.list(in: partition.directory).last(where: { $0.baseOffset < marker.firstOffset }) {
                 let appender = try PartitionAppender(partition: partition)
                 try appender.seal(try appender.recover(previous))
             }
         } else {
-            for segment in all where segment.baseOffset >= marker.firstOffset {
-                for file in [segment.logPath, segment.indexPath, segment.timeIndexPath] { try FileSystem.removeFile(file) }
+            // Every segment file from the first offset on, including the
+            // indexes of a segment whose log was not renamed in yet.
+            for name in try FileSystem.list(partition.directory) {
+                let suffixes = [SegmentFileName.logSuffix, SegmentFileName.indexSuffix, SegmentFileName.timeIndexSuffix]
+                guard let base = suffixes.lazy.compactMap({ SegmentFileName.baseOffset(of: name, suffix: $0) }).first,
+                      base >= marker.firstOffset else { continue }
+                try FileSystem.removeFile(partition.directory + "/" + name)
             }
             if marker.replacesEmpty {
                 try createEmptySegment(Segment(directory: partition.directory, baseOffset: marker.firstOffset))

@@ -47,12 +47,17 @@ public final class StagingArea {
 
     public var preparedPath: String { path + "/prepared" }
     public var committedPath: String { path + "/committed" }
+    /// Whether the staged write is committed (it will be rolled forward whatever happens).
+    public var isCommitted: Bool { FileSystem.exists(committedPath) }
     /// Empty segment files that stand in for replaced empty segments until an append commits.
     var emptySegmentsPath: String { path + "/empty" }
 
-    /// Removes the staging area and releases it. Called after a commit has
-    /// been rolled forward, or to abandon an uncommitted one.
+    /// Finishes what the records say (a committed write is rolled forward,
+    /// one only prepared is rolled back), then removes the staging area and
+    /// releases it. Called when an import is done or has failed, and for
+    /// abandoned areas.
     public func discard() throws {
+        try directory.resolve(self)
         try FileSystem.removeTree(path)
         try FileSystem.removeFile(directory.stagingLockPath(id))
         ownerLock.release()
@@ -126,13 +131,11 @@ extension DataDirectory {
         }
         for id in ids.sorted() {
             guard let lock = try FileLock.tryAcquire(stagingLockPath(id), what: "staging area \(id)") else { continue }
-            let area = StagingArea(directory: self, id: id, ownerLock: lock)
-            try recover(area)
-            try area.discard()
+            try StagingArea(directory: self, id: id, ownerLock: lock).discard()
         }
     }
 
-    private func recover(_ area: StagingArea) throws {
+    fileprivate func resolve(_ area: StagingArea) throws {
         if let bytes = try FileSystem.readIfExists(area.committedPath) {
             switch try StagingRecord.decode(bytes, what: area.committedPath) {
             case .createTopic(let name):
@@ -144,5 +147,15 @@ extension DataDirectory {
                   case .append(let topic, let parts) = try StagingRecord.decode(bytes, what: area.preparedPath) {
             try PendingAppend.resolve(parts, of: topic, in: self, committed: false)
         }
+    }
+}
+
+extension FileSystem {
+    /// Removes what a process killed inside `writeAtomically(path, ...)` left:
+    /// its temporary files beside `path`.
+    static func removeTemporaries(of path: String) throws {
+        let prefix = lastComponent(of: path) + ".tmp-"
+        let directory = parent(of: path)
+        for name in try list(directory) where name.hasPrefix(prefix) { try removeFile(directory + "/" + name) }
     }
 }

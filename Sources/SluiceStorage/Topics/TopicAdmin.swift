@@ -87,6 +87,7 @@ extension DataDirectory {
             try FileSystem.rename(staged, to: target)
         }
         try FileSystem.syncDirectory(path)
+        try FileSystem.removeTemporaries(of: metadataPath(name))
         try FileSystem.writeAtomically(metadataPath(name), bytes)
     }
 
