@@ -85,6 +85,41 @@ import Testing
         #expect(try ArchiveStore.snapshot(data) == before)
     }
 
+    @Test func longTopicNamesTravelInPaxHeaders() throws {
+        let dir = TemporaryDirectory()
+        let name = "orders." + String(repeating: "x", count: 200)
+        try ArchiveStore.expectSuccess(SluiceProcess.run(["topic", "create", name], dataDir: dir.file("data")))
+        try ArchiveStore.expectSuccess(SluiceProcess.run(["produce", name], dataDir: dir.file("data"), stdin: Data("a\nb\nc\n".utf8)))
+        try ArchiveStore.expectSuccess(SluiceProcess.run(["export", name, "-o", dir.file("long.tar.zst")], dataDir: dir.file("data")))
+        let listing = try ArchiveStore.shell("tar --zstd -tf '\(dir.file("long.tar.zst"))'")
+        #expect(listing.out.split(separator: "\n").contains { $0 == "\(name)-0/00000000000000000000.log" }, "\(listing.out)\(listing.err)")
+        let imported = try SluiceProcess.run(["import", dir.file("long.tar.zst")], dataDir: dir.file("other"))
+        #expect(imported.status == 0, "\(imported.err)")
+        #expect(try SluiceProcess.run(["consume", name], dataDir: dir.file("other")).out == "a\nb\nc\n")
+    }
+
+    /// A real broker's partitions (pinterest/tiered-storage test_topic_a, Apache-2.0;
+    /// see ../shared/fixtures/kafka/README.md) export from the read-only broker
+    /// directory and import into a sluice store unchanged.
+    @Test func realKafkaPartitionsRoundTrip() throws {
+        let dir = TemporaryDirectory()
+        let broker = Fixtures.path("pinterest-test_topic_a")
+        let export = try SluiceProcess.run(["export", "test_topic_a", "--data-dir", broker, "-o", dir.file("kafka.tar.zst"), "--json"])
+        #expect(export.status == 0, "\(export.err)")
+        let imported = try SluiceProcess.run(["import", dir.file("kafka.tar.zst"), "--json"], dataDir: dir.file("data"))
+        #expect(imported.status == 0, "\(imported.err)")
+        let result = try JSONSerialization.jsonObject(with: imported.stdout) as! [String: Any]
+        #expect((result["partitions"] as! [[String: Any]]).map { $0["records"] as! Int } == [10_995, 10_019, 10_249])
+        #expect(try SluiceProcess.run(["verify"], dataDir: dir.file("data")).status == 0)
+        for p in 0..<3 {
+            let logs = try FileManager.default.contentsOfDirectory(atPath: "\(broker)/test_topic_a-\(p)").filter { $0.hasSuffix(".log") }
+            for log in logs {
+                #expect(FileManager.default.contents(atPath: "\(broker)/test_topic_a-\(p)/\(log)")
+                        == FileManager.default.contents(atPath: dir.file("data/test_topic_a-\(p)/\(log)")), "\(log)")
+            }
+        }
+    }
+
     static let usageCases: [(String, [String], String)] = [
         ("both modes", ["import", "x.tar.zst", "--append", "--preserve-offsets"], "cannot be combined"),
         ("json on stdout", ["export", "orders", "-o", "-", "--json"], "--json cannot be combined with -o -"),

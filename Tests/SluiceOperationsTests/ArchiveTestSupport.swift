@@ -1,5 +1,4 @@
 import KafkaFormat
-import SluiceCompression
 import SluiceCore
 import SluiceOperations
 import SluiceStorage
@@ -148,50 +147,6 @@ enum ArchiveFixture {
             }
         }
         try walk(path, "")
-        return out
-    }
-
-    /// The tar stream inside an archive, and the archive rebuilt from a tar stream.
-    static func tarBytes(_ archive: String) throws -> [UInt8] {
-        let compressed = try FileSystem.readIfExists(archive, limit: 1 << 30) ?? []
-        let out = ByteBuffer()
-        try compressed.withUnsafeBytes { try ZstdDecompressor().decompress($0, appendingTo: out, limit: 1 << 30) }
-        return out.array
-    }
-
-    static func writeArchive(_ tar: [UInt8], to path: String) throws {
-        let out = ByteBuffer()
-        try tar.withUnsafeBytes { try ZstdCompressor(level: 3).compress($0, appendingTo: out) }
-        try FileSystem.writeAtomically(path, out.array)
-    }
-
-    /// The entries of a tar stream: (name, data), for tests that rewrite archives.
-    static func entries(_ tar: [UInt8]) -> [(name: String, data: [UInt8])] {
-        var out: [(String, [UInt8])] = []
-        var at = 0
-        var longName: String?
-        while at + 512 <= tar.count, tar[at..<at + 512].contains(where: { $0 != 0 }) {
-            let header = Array(tar[at..<at + 512])
-            let size = Int(String(decoding: header[124..<135], as: UTF8.self), radix: 8)!
-            let data = Array(tar[(at + 512)..<(at + 512 + size)])
-            at += 512 + (size + 511) / 512 * 512
-            if header[156] == UInt8(ascii: "x") {
-                let text = String(decoding: data, as: UTF8.self)
-                longName = text.split(separator: "\n").first { $0.contains(" path=") }.map { String($0.split(separator: "=", maxSplits: 1)[1]) }
-                continue
-            }
-            out.append((longName ?? String(decoding: header[0..<100].prefix { $0 != 0 }, as: UTF8.self), data))
-            longName = nil
-        }
-        return out
-    }
-
-    /// A tar stream of entries, as sluice writes them.
-    static func tar(_ entries: [(name: String, data: [UInt8])]) throws -> [UInt8] {
-        var out: [UInt8] = []
-        let writer = TarWriter { out += $0 }
-        for (name, data) in entries { try writer.file(name, data, mtime: 0) }
-        try writer.finish()
         return out
     }
 }

@@ -121,9 +121,12 @@ public final class ArchiveExporter {
             try tar.write(bytes)
             progress.bytes += Int64(bytes.count)
             progress.records = progress.records + (header.map { Int64($0.recordsCount) } ?? 1)
-            if let report, progress.bytes - lastReport >= 1 << 20 {
+            if progress.bytes - lastReport >= 1 << 20 {
                 lastReport = progress.bytes
-                report(progress)
+                report?(progress)
+                if Interruption.requested {
+                    throw SluiceError.failure(.interrupted, "export interrupted by \(Interruption.signalName); no archive was written")
+                }
             }
         }
         func cut(_ batch: CutBatch) throws {

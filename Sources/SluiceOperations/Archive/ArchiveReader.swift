@@ -54,6 +54,7 @@ final class ArchiveReader {
     private let gathered = ByteBuffer(capacity: 64 << 10)
     private(set) var manifest: ArchiveManifest?
     private var manifestBytes: [UInt8] = []
+    private var summary: ArchiveSummary?
     private var files: [(partition: ArchivedPartition, file: ArchivedFile)] = []
     private var fileIndex = 0
     private var measured: [Int: [FileStats]] = [:]
@@ -83,8 +84,6 @@ final class ArchiveReader {
             throw SluiceError.checkFailed(.corruptArchive, "archive \(name) is damaged: \(error.message)")
         }
     }
-
-    private var summary: ArchiveSummary?
 
     private func readStream(_ input: File) throws -> (ArchiveManifest, ArchiveSummary) {
         let decoder = ZstdStreamDecoder()

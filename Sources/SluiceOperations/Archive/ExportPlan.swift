@@ -113,7 +113,6 @@ private struct Planner {
         let size: Int
         let baseOffset: Int64
         let nextOffset: Int64
-        let isBatch: Bool
     }
 
     func plan(_ partition: Partition, from backlogStart: Int64?) throws -> PartitionPlan {
@@ -193,11 +192,11 @@ private struct Planner {
             case .batch(let batch):
                 guard batch.header.nextOffset > offset else { continue }
                 return Entry(position: batch.position, size: batch.bytes.count, baseOffset: batch.header.baseOffset,
-                             nextOffset: batch.header.nextOffset, isBatch: true)
+                             nextOffset: batch.header.nextOffset)
             case .legacy(let at, let bytes):
                 let message = try! LegacyMessage.parse(bytes)
                 guard message.offset >= offset + 1 else { continue }
-                return Entry(position: at, size: bytes.count, baseOffset: message.offset, nextOffset: message.offset + 1, isBatch: false)
+                return Entry(position: at, size: bytes.count, baseOffset: message.offset, nextOffset: message.offset + 1)
             case .problem(let problem):
                 throw SluiceError.corruption(partition.name, segment, problem)
             case .end:

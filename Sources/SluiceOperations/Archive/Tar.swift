@@ -3,13 +3,13 @@ import SluiceCore
 /// POSIX tar (IEEE 1003.1-2001 "ustar", with pax extended headers for names
 /// longer than 100 bytes and sizes of 8 GiB or more), the container of sluice
 /// archives, so `tar` lists and unpacks them.
-public enum Tar {
-    public static let blockSize = 512
+enum Tar {
+    static let blockSize = 512
     /// GNU and BSD tar write archives in records of 20 blocks.
-    public static let recordSize = 20 * blockSize
+    static let recordSize = 20 * blockSize
 
     /// Entry types (the header's typeflag byte).
-    public enum EntryType: UInt8, Sendable {
+    enum EntryType: UInt8, Sendable {
         case file = 0x30          // '0' (NUL in old archives)
         case hardLink = 0x31      // '1'
         case symbolicLink = 0x32  // '2'
@@ -24,10 +24,9 @@ public enum Tar {
         case gnuLongLink = 0x4B   // 'K': the next entry's link name (GNU format)
     }
 
-    /// The header block(s) for an entry: a pax extended header first when the
-    /// name or size does not fit ustar's fields. `linkName` and `type` exist
-    /// so tests can build the hostile entries a reader must refuse.
-    public static func header(name: String, size: Int64, type: EntryType = .file, linkName: String = "", mtime: Int64) -> [UInt8] {
+    /// The header block(s) for a regular file: a pax extended header first
+    /// when the name or size does not fit ustar's fields.
+    static func header(name: String, size: Int64, mtime: Int64) -> [UInt8] {
         var pax: [(String, String)] = []
         if name.utf8.count > 100 { pax.append(("path", name)) }
         if size >= maxOctalSize { pax.append(("size", String(size))) }
@@ -35,23 +34,23 @@ public enum Tar {
         if !pax.isEmpty {
             let records = Array(pax.map { paxRecord($0.0, $0.1) }.joined().utf8)
             out += block(name: "PaxHeaders/" + String(decoding: name.utf8.suffix(80), as: UTF8.self), size: Int64(records.count),
-                         type: .paxExtended, linkName: "", mtime: mtime)
+                         type: .paxExtended, mtime: mtime)
             out += records
             out += [UInt8](repeating: 0, count: padding(Int64(records.count)))
         }
-        out += block(name: String(decoding: name.utf8.suffix(100), as: UTF8.self), size: size < maxOctalSize ? size : 0, type: type,
-                     linkName: linkName, mtime: mtime)
+        out += block(name: String(decoding: name.utf8.suffix(100), as: UTF8.self), size: size < maxOctalSize ? size : 0, type: .file,
+                     mtime: mtime)
         return out
     }
 
     /// Zero bytes that complete an entry of `size` bytes to a block boundary.
-    public static func padding(_ size: Int64) -> Int {
+    static func padding(_ size: Int64) -> Int {
         Int((Int64(blockSize) - size % Int64(blockSize)) % Int64(blockSize))
     }
 
     static let maxOctalSize: Int64 = 1 << 33
 
-    private static func block(name: String, size: Int64, type: EntryType, linkName: String, mtime: Int64) -> [UInt8] {
+    private static func block(name: String, size: Int64, type: EntryType, mtime: Int64) -> [UInt8] {
         var b = [UInt8](repeating: 0, count: blockSize)
         func put(_ text: String, at offset: Int, width: Int) {
             for (i, byte) in text.utf8.prefix(width).enumerated() { b[offset + i] = byte }
@@ -61,13 +60,12 @@ public enum Tar {
             put(String(repeating: "0", count: max(0, width - 1 - digits.count)) + digits, at: offset, width: width - 1)
         }
         put(name, at: 0, width: 100)
-        octal(type == .directory ? 0o755 : 0o644, at: 100, width: 8)
+        octal(0o644, at: 100, width: 8)
         octal(0, at: 108, width: 8)
         octal(0, at: 116, width: 8)
         octal(size, at: 124, width: 12)
         octal(max(0, mtime), at: 136, width: 12)
         b[156] = type.rawValue
-        put(linkName, at: 157, width: 100)
         put("ustar", at: 257, width: 6)
         put("00", at: 263, width: 2)
         octal(0, at: 329, width: 8)
@@ -89,45 +87,45 @@ public enum Tar {
 
 /// Writes a tar stream to a sink: entries are announced with their size,
 /// then their bytes follow in any number of pieces.
-public final class TarWriter {
+final class TarWriter {
     private let sink: (UnsafeRawBufferPointer) throws -> Void
     private var remaining: Int64 = 0
     private var entrySize: Int64 = 0
-    public private(set) var bytesWritten: Int64 = 0
+    private(set) var bytesWritten: Int64 = 0
     private static let zeros = [UInt8](repeating: 0, count: Tar.recordSize)
 
-    public init(sink: @escaping (UnsafeRawBufferPointer) throws -> Void) {
+    init(sink: @escaping (UnsafeRawBufferPointer) throws -> Void) {
         self.sink = sink
     }
 
-    public func beginFile(_ name: String, size: Int64, mtime: Int64) throws {
+    func beginFile(_ name: String, size: Int64, mtime: Int64) throws {
         precondition(remaining == 0, "the previous entry is incomplete")
         try emit(Tar.header(name: name, size: size, mtime: mtime))
         remaining = size
         entrySize = size
     }
 
-    public func write(_ bytes: UnsafeRawBufferPointer) throws {
+    func write(_ bytes: UnsafeRawBufferPointer) throws {
         precondition(Int64(bytes.count) <= remaining, "more bytes than the entry declared")
         remaining -= Int64(bytes.count)
         try sink(bytes)
         bytesWritten += Int64(bytes.count)
     }
 
-    public func endFile() throws {
+    func endFile() throws {
         precondition(remaining == 0, "fewer bytes than the entry declared")
         try emit(Array(Self.zeros.prefix(Tar.padding(entrySize))))
     }
 
     /// Writes a whole small file.
-    public func file(_ name: String, _ bytes: [UInt8], mtime: Int64) throws {
+    func file(_ name: String, _ bytes: [UInt8], mtime: Int64) throws {
         try beginFile(name, size: Int64(bytes.count), mtime: mtime)
         try bytes.withUnsafeBytes { try write($0) }
         try endFile()
     }
 
     /// The two zero blocks that end an archive, then zeros to a whole record.
-    public func finish() throws {
+    func finish() throws {
         let end = bytesWritten + Int64(2 * Tar.blockSize)
         let record = Int64(Tar.recordSize)
         try emit(Array(Self.zeros.prefix(2 * Tar.blockSize)))

@@ -20,19 +20,11 @@ struct ArchiveInspect: ParsableCommand {
         manifest, summary} with the archive's own manifest.json and summary.json.
         """)
 
-    @Argument(help: ArgumentHelp("The archive, or - for standard input.", valueName: "file"))
-    var archive: String
-
-    @Flag(help: "Print JSON.")
-    var json = false
-
-    @Flag(name: [.customShort("q"), .long], help: "Print no progress on stderr.")
-    var quiet = false
+    @OptionGroup var options: ArchiveReading
 
     func run() throws {
-        if quiet { StandardErrorLog.quiet = true }
-        let (manifest, summary, name) = try ArchiveVerify.read(archive)
-        if json {
+        let (manifest, summary, name) = try options.read()
+        if options.json {
             Output.printJSON(["version": 1, "archive": .string(name), "integrity": "ok", "manifest": manifest.json, "summary": summary.json])
             return
         }
@@ -69,6 +61,22 @@ struct ArchiveVerify: ParsableCommand {
         abstract: "Check an archive's integrity: exit 0 if intact, 2 if damaged.",
         discussion: "--json prints {version: 1, archive, ok, files, records, bytes}.")
 
+    @OptionGroup var options: ArchiveReading
+
+    func run() throws {
+        let (_, summary, name) = try options.read()
+        let files = summary.partitions.reduce(0) { $0 + $1.files.count }
+        if options.json {
+            Output.printJSON(["version": 1, "archive": .string(name), "ok": true, "files": JSONValue(files),
+                              "records": .int(summary.records), "bytes": .int(summary.bytes)])
+        } else {
+            Output.print("archive \(name): ok — \(files) files, \(summary.records) records, \(ByteCount.format(summary.bytes)) verified")
+        }
+    }
+}
+
+/// What `archive inspect` and `archive verify` take, and the verifying read they share.
+struct ArchiveReading: ParsableArguments {
     @Argument(help: ArgumentHelp("The archive, or - for standard input.", valueName: "file"))
     var archive: String
 
@@ -78,19 +86,9 @@ struct ArchiveVerify: ParsableCommand {
     @Flag(name: [.customShort("q"), .long], help: "Print no progress on stderr.")
     var quiet = false
 
-    func run() throws {
+    /// Reads and verifies the whole archive: its manifest, its summary, and the name to show.
+    func read() throws -> (ArchiveManifest, ArchiveSummary, String) {
         if quiet { StandardErrorLog.quiet = true }
-        let (_, summary, name) = try Self.read(archive)
-        let files = summary.partitions.reduce(0) { $0 + $1.files.count }
-        if json {
-            Output.printJSON(["version": 1, "archive": .string(name), "ok": true, "files": JSONValue(files),
-                              "records": .int(summary.records), "bytes": .int(summary.bytes)])
-        } else {
-            Output.print("archive \(name): ok — \(files) files, \(summary.records) records, \(ByteCount.format(summary.bytes)) verified")
-        }
-    }
-
-    static func read(_ archive: String) throws -> (ArchiveManifest, ArchiveSummary, String) {
         let (input, name) = try ArchiveInputs.open(archive)
         let progress = ProgressLine.make("verifying")
         defer { progress?.0.clear() }
