@@ -29,7 +29,7 @@ import Testing
         case truncated, zstdBitFlip, segmentBitFlip, bitFlipOutsideBatchCRC
         case liedRecordCount, liedRange, liedPartitionNumber, liedFileSize
         case dotDotPath, absolutePath, symbolicLink, hardLink, device, enormousManifest, enormousSegment
-        case otherFormatVersion, emptyFile, plainTar, stdinClosedEarly, unlistedEntry
+        case otherFormatVersion, emptyFile, plainTar, stdinClosedEarly, unlistedEntry, hugeBatchOffset
 
         var expectation: (status: Int32, message: String) {
             switch self {
@@ -52,6 +52,7 @@ import Testing
             case .emptyFile: return (2, "is empty")
             case .plainTar: return (2, "is a plain tar file")
             case .unlistedEntry: return (2, "is not listed in manifest.json")
+            case .hugeBatchOffset: return (2, "holds offsets from 9223372036854775800, outside partition 0's range")
             }
         }
 
@@ -128,6 +129,10 @@ import Testing
                 tar.set(firstLog, size: "77777777777")
             case .unlistedEntry:
                 tar.set(firstLog, name: "orders-0/00000000000000000001.log")
+            case .hugeBatchOffset:
+                // The base offset is outside the batch CRC: near Int64.max, its last offset would overflow.
+                let at = tar.dataRange(at: firstLog).lowerBound
+                tar.bytes.replaceSubrange(at..<at + 8, with: [0x7F, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xF8])
             }
             try ArchiveStore.compress(tar.bytes, to: path)
             return path

@@ -48,6 +48,8 @@ public struct ArchiveManifest: Sendable {
     static let maxDocumentBytes: Int64 = 16 << 20
     /// No sluice topic has segment files larger than this (segment.bytes ≤ 2 GiB).
     static let maxFileBytes: Int64 = 1 << 31
+    /// Offsets beyond this are refused, which keeps offset arithmetic far from overflow.
+    static let maxOffset: Int64 = 1 << 62
 
     public var tool: String
     public var archiveID: String
@@ -223,7 +225,9 @@ public struct ArchivedPartition: Sendable {
             throw ArchiveManifest.lie("has a partition without partition, start_offset, end_offset or files")
         }
         guard p >= 0 && p < partitionCount else { throw ArchiveManifest.lie("lists partition \(p) of a topic with \(partitionCount) partitions") }
-        guard start >= 0 && start <= end else { throw ArchiveManifest.lie("gives partition \(p) the impossible range \(start)..<\(end)") }
+        guard start >= 0 && start <= end && end <= ArchiveManifest.maxOffset else {
+            throw ArchiveManifest.lie("gives partition \(p) the impossible range \(start)..<\(end)")
+        }
         var parsed: [ArchivedFile] = []
         for file in files {
             guard let name = file["name"]?.stringValue, let base = file["base_offset"]?.int64Value, let bytes = file["bytes"]?.int64Value else {

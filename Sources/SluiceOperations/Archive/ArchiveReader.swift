@@ -345,7 +345,7 @@ struct EntryFramer {
             guard header.recordsCount >= 0, header.lastOffsetDelta >= 0, header.compression != nil else {
                 throw ArchiveDamage("\(here) has an impossible batch header (record count \(header.recordsCount), last offset delta \(header.lastOffsetDelta), attributes \(header.attributes))")
             }
-            try checkOffsets(header.baseOffset, header.lastOffset)
+            try checkOffsets(header.baseOffset, delta: header.lastOffsetDelta)
             crc = CRC32C.update(0xFFFF_FFFF, head.base + RecordBatchHeader.attributesOffset,
                                 count: RecordBatchHeader.size - RecordBatchHeader.attributesOffset)
             try sink?.beginEntry(head.bytes, EntryInfo(baseOffset: header.baseOffset, lastOffsetDelta: header.lastOffsetDelta,
@@ -359,7 +359,7 @@ struct EntryFramer {
             } catch {
                 throw ArchiveDamage("\(here) is an invalid legacy message: \(error)")
             }
-            try checkOffsets(message.offset, message.offset)
+            try checkOffsets(message.offset, delta: 0)
             let timestamp = message.timestamp ?? -1
             try sink?.beginEntry(head.bytes, EntryInfo(baseOffset: message.offset, lastOffsetDelta: 0, maxTimestamp: timestamp,
                                                        totalSize: size, header: nil))
@@ -384,10 +384,16 @@ struct EntryFramer {
         state = .frame
     }
 
-    private func checkOffsets(_ first: Int64, _ last: Int64) throws {
+    /// The entry's offsets must follow the previous entry's, stay inside the
+    /// partition's range (which bounds them far below overflow) and within
+    /// 2^31 of the file's base offset, as a segment's index needs.
+    private func checkOffsets(_ first: Int64, delta: Int32) throws {
         let range = partition!
-        guard first >= expectedOffset, last < range.endOffset else {
-            throw ArchiveDamage("\(here) holds offsets \(first) to \(last), outside partition \(range.partition)'s range \(expectedOffset)..<\(range.endOffset) in manifest.json")
+        guard first >= expectedOffset, first < range.endOffset, range.endOffset - first > Int64(delta) else {
+            throw ArchiveDamage("\(here) holds offsets from \(first), outside partition \(range.partition)'s range \(expectedOffset)..<\(range.endOffset) in manifest.json")
+        }
+        guard first + Int64(delta) - file!.baseOffset <= Int64(Int32.max) else {
+            throw ArchiveDamage("\(here) holds offset \(first + Int64(delta)), too far above its file's base offset \(file!.baseOffset) for one segment")
         }
     }
 }
