@@ -6,7 +6,7 @@ SWIFT        ?= swift
 PREFIX       ?= /usr/local
 DEMO_DIR     ?= $(CURDIR)/demo-data
 RELEASE_BIN  := .build/release/sluice
-APT_PACKAGES := libzstd-dev libisal-dev pkg-config zstd
+APT_PACKAGES := libzstd-dev libisal-dev liblz4-dev libsnappy-dev pkg-config zstd
 # Seeds and sizes of the long crash and fuzz runs (make test-crash / make fuzz).
 CRASH_TRIALS ?= 200
 
@@ -14,7 +14,8 @@ CRASH_TRIALS ?= 200
 
 all: release
 
-# System packages: libzstd (batch and archive compression), ISA-L (CRC-32C),
+# System packages: libzstd (batch and archive compression), ISA-L (CRC-32C, gzip),
+# liblz4 and libsnappy (reading lz4 and snappy batches),
 # pkg-config (to find them), and the zstd CLI (benchmark baselines, tar --zstd).
 deps:
 	@missing=""; \

@@ -2,10 +2,11 @@
 import PackageDescription
 
 // Layering, lowest first (each target depends only on those above it):
-//   CISAL, CZstd          system C libraries (CRC-32C, zstd)
+//   CISAL, CZstd,         system C libraries (CRC-32C and gzip inflate, zstd, lz4 frames,
+//   CLZ4, CSnappy         snappy)
 //   SluiceCore            errors, byte order, time/duration parsing, JSON
 //   SluiceSystem          one wrapper per syscall, with fault injection for tests
-//   SluiceCompression     zstd one-shot and streaming (multi-threaded) codecs
+//   SluiceCompression     zstd one-shot and streaming (multi-threaded) codecs; gzip, snappy, lz4 decoders
 //   KafkaFormat           Kafka's byte layouts: RecordBatch v2, varints, CRC-32C, murmur2, indexes
 //   SluiceStorage         the data directory, topics, partitions, segments, recovery
 //   SluiceGroups          committed offsets (an internal Kafka-format log), leases, membership
@@ -29,12 +30,14 @@ let package = Package(
     targets: [
         .systemLibrary(name: "CISAL", pkgConfig: "libisal", providers: [.apt(["libisal-dev"])]),
         .systemLibrary(name: "CZstd", pkgConfig: "libzstd", providers: [.apt(["libzstd-dev"])]),
+        .systemLibrary(name: "CLZ4", pkgConfig: "liblz4", providers: [.apt(["liblz4-dev"])]),
+        .systemLibrary(name: "CSnappy", pkgConfig: "snappy", providers: [.apt(["libsnappy-dev"])]),
         .target(name: "SluiceCore", swiftSettings: releaseSettings),
         .target(name: "SluiceSystem", dependencies: [
             "SluiceCore",
             .product(name: "SystemPackage", package: "swift-system"),
         ], swiftSettings: releaseSettings),
-        .target(name: "SluiceCompression", dependencies: ["SluiceCore", "CZstd"], swiftSettings: releaseSettings),
+        .target(name: "SluiceCompression", dependencies: ["SluiceCore", "CZstd", "CISAL", "CLZ4", "CSnappy"], swiftSettings: releaseSettings),
         .target(name: "KafkaFormat", dependencies: ["SluiceCore", "SluiceCompression", "CISAL"], swiftSettings: releaseSettings),
         .target(name: "SluiceStorage", dependencies: ["SluiceCore", "SluiceSystem", "SluiceCompression", "KafkaFormat"],
                 swiftSettings: releaseSettings),
@@ -48,7 +51,9 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], swiftSettings: releaseSettings),
 
-        .target(name: "TestSupport", dependencies: ["SluiceCore", "SluiceSystem"], path: "Tests/TestSupport"),
+        // TestSupport makes compressed test inputs; gzip, lz4 and snappy with the C libraries' compressors.
+        .target(name: "TestSupport", dependencies: ["SluiceCore", "SluiceSystem", "SluiceCompression", "CISAL", "CLZ4", "CSnappy"],
+                path: "Tests/TestSupport"),
         .testTarget(name: "SluiceCoreTests", dependencies: ["SluiceCore", "TestSupport"]),
         .testTarget(name: "SluiceSystemTests", dependencies: ["SluiceSystem", "TestSupport"]),
         .testTarget(name: "KafkaFormatTests", dependencies: ["KafkaFormat", "TestSupport"]),
