@@ -119,12 +119,16 @@ public struct RecordIterator {
     }
 }
 
-/// Turns a validated batch into its records, decompressing zstd batches into a
-/// reused buffer. One decoder per reading thread.
+/// Turns a validated batch into its records, decompressing every Kafka codec
+/// (gzip, snappy, lz4, zstd) into one reused buffer; each codec's decoder is
+/// made on first use. One decoder per reading thread.
 public final class BatchDecoder {
     /// Decompressed records of one batch may not exceed this (hostile input bound).
     public static let maxDecompressedSize = 128 << 20
-    private let zstd = ZstdDecompressor()
+    private lazy var gzip = GzipDecompressor()
+    private lazy var snappy = SnappyDecompressor()
+    private lazy var lz4 = LZ4Decompressor()
+    private lazy var zstd = ZstdDecompressor()
     private let scratch = ByteBuffer(capacity: 1 << 16)
 
     public init() {}
@@ -136,19 +140,29 @@ public final class BatchDecoder {
         switch header.compression {
         case .none?:
             return RecordIterator(records: area, header: header)
-        case .zstd?:
-            scratch.clear()
-            scratch.shrink(toCapacity: 4 << 20)
-            do {
-                try zstd.decompress(area, appendingTo: scratch, limit: Self.maxDecompressedSize)
-            } catch {
-                throw .invalid("zstd records do not decompress: \(error)")
-            }
-            return RecordIterator(records: scratch.bytes, header: header, storage: scratch)
         case let codec?:
-            throw .unsupportedCompression(codec)
+            try decompress(area, codec, what: "records")
+            return RecordIterator(records: scratch.bytes, header: header, storage: scratch)
         case nil:
-            throw .invalid("invalid compression codec \(header.attributes & 0x07)")
+            throw .unsupportedCompression(header.attributes & 0x07)
+        }
+    }
+
+    /// Decompresses `source` into the scratch buffer, replacing what it held.
+    private func decompress(_ source: UnsafeRawBufferPointer, _ codec: CompressionCodec, what: String) throws(FormatError) {
+        scratch.clear()
+        scratch.shrink(toCapacity: 4 << 20)
+        let limit = Self.maxDecompressedSize
+        do {
+            switch codec {
+            case .none: preconditionFailure("uncompressed records are read in place")
+            case .gzip: try gzip.decompress(source, appendingTo: scratch, limit: limit)
+            case .snappy: try snappy.decompress(source, appendingTo: scratch, limit: limit)
+            case .lz4: try lz4.decompress(source, appendingTo: scratch, limit: limit, ignoringHeaderChecksum: false)
+            case .zstd: try zstd.decompress(source, appendingTo: scratch, limit: limit)
+            }
+        } catch {
+            throw .invalid("\(codec.name) \(what) do not decompress: \(error)")
         }
     }
 }

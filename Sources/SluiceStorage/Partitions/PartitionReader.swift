@@ -64,7 +64,7 @@ public final class PartitionReader {
                 if let codec = message.compression, codec != .none {
                     throw SluiceError.failure(.unsupportedCompression,
                         "partition \(partition.name) holds a \(codec.name)-compressed legacy (magic \(message.magic)) message set at offset \(message.offset)",
-                        remedy: "sluice decodes uncompressed legacy messages and uncompressed or zstd v2 batches only")
+                        remedy: "sluice decodes uncompressed legacy messages only")
                 }
                 nextOffset = message.offset + 1
                 return .legacy(message)
@@ -85,18 +85,9 @@ public final class PartitionReader {
             return CheckedRecords(iterator: try decoder.records(of: batch.bytes, header: batch.header),
                                   context: (partition.name, segments[segmentIndex], batch.position, batch.header.baseOffset))
         } catch {
-            throw describe(error, batch)
+            throw SluiceError.corruption(partition.name, segments[segmentIndex],
+                                         ScanProblem(position: batch.position, kind: .invalidEntry(error), claimedOffset: batch.header.baseOffset))
         }
-    }
-
-    private func describe(_ error: FormatError, _ batch: ScannedBatch) -> SluiceError {
-        if case .unsupportedCompression(let codec) = error {
-            return .failure(.unsupportedCompression,
-                            "partition \(partition.name) holds a \(codec.name)-compressed batch at offset \(batch.header.baseOffset)",
-                            remedy: "sluice decodes uncompressed and zstd batches; \(codec.name) is reported but not decoded")
-        }
-        return .corruption(partition.name, segments[segmentIndex],
-                           ScanProblem(position: batch.position, kind: .invalidEntry(error), claimedOffset: batch.header.baseOffset))
     }
 
     private func currentScanner() throws -> SegmentScanner {

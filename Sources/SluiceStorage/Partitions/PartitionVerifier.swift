@@ -221,8 +221,6 @@ private struct SegmentCheck {
                 do {
                     var records = try decoder.records(of: batch.bytes, header: batch.header)
                     while try records.next() != nil { result.records += 1 }
-                } catch FormatError.unsupportedCompression {
-                    result.records += Int64(batch.header.recordsCount)
                 } catch {
                     result.problems.append(problem(.invalidRecords, segment.logName, position, base, "\(error)"))
                     if result.cut == nil { result.cut = (segment, position) }
