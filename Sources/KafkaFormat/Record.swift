@@ -119,9 +119,21 @@ public struct RecordIterator {
     }
 }
 
-/// Turns a validated batch into its records, decompressing every Kafka codec
-/// (gzip, snappy, lz4, zstd) into one reused buffer; each codec's decoder is
-/// made on first use. One decoder per reading thread.
+/// The messages of one legacy entry, which keep the decompressed bytes their
+/// views point into alive (as `RecordIterator` does for a batch's records).
+public struct LegacyMessages: RandomAccessCollection {
+    public let messages: [LegacyMessage]
+    let storage: AnyObject?
+
+    public var startIndex: Int { messages.startIndex }
+    public var endIndex: Int { messages.endIndex }
+    public subscript(position: Int) -> LegacyMessage { messages[position] }
+}
+
+/// Turns a validated batch, or a compressed legacy wrapper, into its records,
+/// decompressing every Kafka codec (gzip, snappy, lz4, zstd) into one reused
+/// buffer; each codec's decoder is made on first use. One decoder per reading
+/// thread; the views it returns are valid until its next call.
 public final class BatchDecoder {
     /// Decompressed records of one batch may not exceed this (hostile input bound).
     public static let maxDecompressedSize = 128 << 20
@@ -148,8 +160,21 @@ public final class BatchDecoder {
         }
     }
 
+    /// The messages a legacy entry stands for: itself when uncompressed, else
+    /// the messages of its decompressed value with absolute offsets
+    /// (`LegacyMessage.innerMessages(of:)`). Their views are valid until the next call.
+    public func messages(of message: LegacyMessage) throws(FormatError) -> LegacyMessages {
+        guard message.compression != .none else { return LegacyMessages(messages: [message], storage: nil) }
+        guard let value = message.value else {
+            throw .invalid("the \(message.compression.name)-compressed wrapper at offset \(message.offset) has a null value")
+        }
+        try decompress(value, message.compression, what: "messages", legacyMagicZero: message.magic == 0)
+        return LegacyMessages(messages: try message.innerMessages(of: scratch.bytes), storage: scratch)
+    }
+
     /// Decompresses `source` into the scratch buffer, replacing what it held.
-    private func decompress(_ source: UnsafeRawBufferPointer, _ codec: CompressionCodec, what: String) throws(FormatError) {
+    private func decompress(_ source: UnsafeRawBufferPointer, _ codec: CompressionCodec, what: String,
+                            legacyMagicZero: Bool = false) throws(FormatError) {
         scratch.clear()
         scratch.shrink(toCapacity: 4 << 20)
         let limit = Self.maxDecompressedSize
@@ -158,7 +183,7 @@ public final class BatchDecoder {
             case .none: preconditionFailure("uncompressed records are read in place")
             case .gzip: try gzip.decompress(source, appendingTo: scratch, limit: limit)
             case .snappy: try snappy.decompress(source, appendingTo: scratch, limit: limit)
-            case .lz4: try lz4.decompress(source, appendingTo: scratch, limit: limit, ignoringHeaderChecksum: false)
+            case .lz4: try lz4.decompress(source, appendingTo: scratch, limit: limit, ignoringHeaderChecksum: legacyMagicZero)
             case .zstd: try zstd.decompress(source, appendingTo: scratch, limit: limit)
             }
         } catch {
