@@ -39,6 +39,8 @@ let package = Package(
             "SluiceCore", "SluiceStorage", "SluiceGroups", "SluiceOperations",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
+        // The benchmark harness (`make bench`): not a product, never installed.
+        .executableTarget(name: "sluice-bench", dependencies: ["SluiceCore", "SluiceSystem"]),
 
         .target(name: "TestSupport", dependencies: ["SluiceCore", "SluiceSystem"], path: "Tests/TestSupport"),
         .testTarget(name: "SluiceCoreTests", dependencies: ["SluiceCore", "TestSupport"]),
@@ -48,6 +50,7 @@ let package = Package(
         .testTarget(name: "SluiceStorageTests", dependencies: ["SluiceStorage", "TestSupport"]),
         .testTarget(name: "SluiceGroupsTests", dependencies: ["SluiceGroups", "TestSupport"]),
         .testTarget(name: "SluiceOperationsTests", dependencies: ["SluiceOperations", "TestSupport"]),
+        .testTarget(name: "SluiceBenchTests", dependencies: ["sluice-bench"]),
         .testTarget(name: "EndToEndTests", dependencies: ["SluiceCore", "KafkaFormat", "SluiceStorage", "TestSupport"]),
     ]
 )

@@ -1,0 +1,56 @@
+/// How much one run of a case processes, for records/s and MB/s.
+struct Workload: Sendable {
+    var records: Int
+    var bytes: Int64
+}
+
+/// A command to time, with what must happen (untimed) before each run of it,
+/// e.g. recreating the topic a produce writes into.
+struct Timed {
+    var label: String
+    var command: Command
+    var beforeEach: () throws -> Void = {}
+    /// Cumulative CPU seconds of a companion process (a broker) to charge to
+    /// each run as a delta, beside the child's own `wait4` figures.
+    var companionCPUSeconds: (() -> Double)? = nil
+}
+
+/// What a case is compared with, in the same run.
+enum Baseline {
+    /// A command timed in alternation with the case (same bytes, same conditions).
+    case command(Timed)
+    /// Another case of this run, by name (it must come earlier in the list):
+    /// for cost growth (the same command on a smaller partition) and for the peer.
+    case row(String)
+}
+
+/// A stated goal, checked and reported (never asserted: `make bench` measures).
+enum Target: Sendable {
+    case recordsPerSecond(atLeast: Double)
+    case peakRSS(below: Int64)
+    /// The wall-time ratio to the baseline, e.g. "stays flat" as the data grows.
+    case ratio(atMost: Double)
+}
+
+/// Everything a case needs once its fixtures exist.
+struct PreparedCase {
+    var workload: Workload?
+    var timed: Timed
+    var baseline: Baseline
+}
+
+/// One benchmark: a name, what it is checked against, and how to set it up.
+/// `prepare` makes (or reuses) the fixtures through the workbench and returns
+/// the command to time; it runs once, before the warm-up.
+struct BenchCase {
+    var name: String
+    var targets: [Target] = []
+    var prepare: (Workbench) throws -> PreparedCase
+}
+
+/// Cases reported together, with what their baseline means and where the targets come from.
+struct BenchTable {
+    var title: String
+    var explanation: String
+    var cases: [BenchCase]
+}
