@@ -57,8 +57,11 @@ struct SluiceBench {
         } else {
             report(TableOutcome(title: peerTitle, results: [], skipped: options.quick ? "not run with QUICK=1 (or --quick without --peer)" : "not run (PEER=0 or --no-peer)"))
         }
+        let targets = Report.targetSummary(outcomes.flatMap(\.results))
+        print(targets)
         if let path = options.report {
-            let generated = ([Report.header(header)] + outcomes.map { Report.section($0, displayRoot: displayRoot) }).joined(separator: "\n\n")
+            let sections = outcomes.map { Report.section($0, displayRoot: displayRoot) }
+            let generated = ([Report.header(header)] + sections + [targets]).joined(separator: "\n\n")
             try Report.rewriteGeneratedSection(of: path, with: generated)
             progress("wrote the results into \(path)")
         }

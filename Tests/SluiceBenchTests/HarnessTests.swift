@@ -98,11 +98,19 @@ import Testing
     @Test func verdictsSayWhetherEachTargetWasMet() {
         let fast = result(wall: 0.25, baseline: 0.5, targets: [.recordsPerSecond(atLeast: 3_000_000), .peakRSS(below: 100_000_000), .ratio(atMost: 1.5)])
         #expect(fast.ratio == 0.5)
-        #expect(fast.targets.map { Report.verdict($0, fast) } == [
+        #expect(fast.targets.map { Report.verdict($0, fast).text } == [
             "≥ 3.00 M/s: met (4.00 M/s)", "RSS < 100 MB: met (20.0 MB)", "≤ 1.50×: met (0.50×)",
         ])
         let slow = result(wall: 1, baseline: 0.5, rss: 150_000_000, targets: [.recordsPerSecond(atLeast: 3_000_000), .peakRSS(below: 100_000_000)])
-        #expect(slow.targets.map { Report.verdict($0, slow) } == ["≥ 3.00 M/s: **missed** (1.00 M/s)", "RSS < 100 MB: **missed** (150 MB)"])
+        #expect(slow.targets.map { Report.verdict($0, slow).text } == ["≥ 3.00 M/s: **missed** (1.00 M/s)", "RSS < 100 MB: **missed** (150 MB)"])
+        #expect(Report.targetSummary([fast, slow]) == """
+        ### Targets
+
+        3 of 5 targets met. Missed:
+
+        - produce 1M lines: ≥ 3.00 M/s: **missed** (1.00 M/s)
+        - produce 1M lines: RSS < 100 MB: **missed** (150 MB)
+        """)
     }
 
     @Test func tablesAreAlignedMarkdown() {

@@ -76,12 +76,12 @@ enum Report {
             result.baselineLabel, Format.seconds(result.baseline.wall.median),
             result.baselineWorkload.map { Format.megabytes(result.baseline.rate(Double($0.bytes))) + "/s" } ?? "–",
             Format.ratio(result.ratio),
-            result.targets.map { verdict($0, result) }.joined(separator: "; "),
+            result.targets.map { verdict($0, result).text }.joined(separator: "; "),
         ]
     }
 
-    /// "≥ 3M records/s: met (4.31 M/s)" — the target, whether it was met, the figure.
-    static func verdict(_ target: Target, _ result: CaseResult) -> String {
+    /// "≥ 3.00 M/s: met (4.31 M/s)" — the target, whether it was met, the figure.
+    static func verdict(_ target: Target, _ result: CaseResult) -> (met: Bool, text: String) {
         let (goal, met, figure): (String, Bool, String)
         switch target {
         case .recordsPerSecond(let least):
@@ -93,7 +93,18 @@ enum Report {
         case .ratio(let most):
             (goal, met, figure) = ("≤ \(Format.ratio(most))", result.ratio <= most, Format.ratio(result.ratio))
         }
-        return "\(goal): \(met ? "met" : "**missed**") (\(figure))"
+        return (met, "\(goal): \(met ? "met" : "**missed**") (\(figure))")
+    }
+
+    /// How the run compares with the issues' targets: a count, and every miss by name.
+    static func targetSummary(_ results: [CaseResult]) -> String {
+        let checks = results.flatMap { result in result.targets.map { (case: result.name, verdict: verdict($0, result)) } }
+        let missed = checks.filter { !$0.verdict.met }
+        var text = "### Targets\n\n\(checks.count - missed.count) of \(checks.count) targets met."
+        if !missed.isEmpty {
+            text += " Missed:\n\n" + missed.map { "- \($0.case): \($0.verdict.text)" }.joined(separator: "\n")
+        }
+        return text
     }
 
     static func commands(_ results: [CaseResult]) -> String {
