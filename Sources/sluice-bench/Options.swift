@@ -32,7 +32,7 @@ struct BenchOptions: Sendable {
     static let usage = """
     usage: sluice-bench [--quick] [--sluice PATH] [--scratch DIR] [--report FILE] [--[no-]peer]
                         [--seed N] [--repetitions N] [--label TEXT]
-      --quick          small data sets and 3 runs (well under a minute); no Kafka-protocol peer
+      --quick          small data sets and 3 runs (well under a minute; default 7); no Kafka-protocol peer
       --sluice PATH    the binary to measure (default .build/release/sluice)
       --scratch DIR    data sets go to DIR/run (removed at the end), peer tools to DIR/tools (kept)
       --report FILE    rewrite the generated section of FILE (BENCHMARKS.md) with the results
@@ -42,7 +42,7 @@ struct BenchOptions: Sendable {
 
     var runsPeer: Bool { peer ?? !quick }
     var sizes: BenchSizes { quick ? .quick : .full }
-    var plan: RunPlan { RunPlan(warmups: 1, repetitions: repetitions ?? (quick ? 3 : 5)) }
+    var plan: RunPlan { RunPlan(warmups: 1, repetitions: repetitions ?? (quick ? 3 : 7)) }
 
     static func parse(_ arguments: [String]) throws -> BenchOptions {
         var options = BenchOptions()

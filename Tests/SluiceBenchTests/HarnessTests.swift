@@ -78,8 +78,8 @@ import Testing
     func result(wall: Double, baseline: Double, rss: Int64 = 20_000_000, targets: [Target]) -> CaseResult {
         CaseResult(name: "produce 1M lines", workload: Workload(records: 1_000_000, bytes: 150_000_000),
                    timed: Summary([Sample(wallSeconds: wall, cpuSeconds: 0.2, peakRSSBytes: rss)]), timedCommand: "sluice produce t",
-                   baselineLabel: "dd conv=fdatasync", baselineCommand: "dd if=x of=y", baseline: Summary([Sample(wallSeconds: baseline, cpuSeconds: 0.1, peakRSSBytes: 1)]),
-                   baselineWorkload: Workload(records: 1_000_000, bytes: 150_000_000), targets: targets)
+                   baselineLabel: "dd conv=fdatasync", baselineCommand: "dd if=x of=y",
+                   baseline: Summary([Sample(wallSeconds: baseline, cpuSeconds: 0.1, peakRSSBytes: 1)]), targets: targets)
     }
 
     @Test func formatsFiguresWithTheirUnits() {

@@ -15,15 +15,6 @@ struct Timed {
     var companionCPUSeconds: (() -> Double)? = nil
 }
 
-/// What a case is compared with, in the same run.
-enum Baseline {
-    /// A command timed in alternation with the case (same bytes, same conditions).
-    case command(Timed)
-    /// Another case of this run, by name (it must come earlier in the list):
-    /// for cost growth (the same command on a smaller partition) and for the peer.
-    case row(String)
-}
-
 /// A stated goal, checked and reported (never asserted: `make bench` measures).
 enum Target: Sendable {
     case recordsPerSecond(atLeast: Double)
@@ -32,11 +23,13 @@ enum Target: Sendable {
     case ratio(atMost: Double)
 }
 
-/// Everything a case needs once its fixtures exist.
+/// Everything a case needs once its fixtures exist. The baseline does the same
+/// work by other means (or the same command on less data) and is timed in
+/// alternation with the case, so both see the same machine.
 struct PreparedCase {
     var workload: Workload?
     var timed: Timed
-    var baseline: Baseline
+    var baseline: Timed
 }
 
 /// One benchmark: a name, what it is checked against, and how to set it up.

@@ -1,6 +1,6 @@
 /// Every table of `make bench`, in the order they run. To add a case, append a
 /// `BenchCase` to a table (or a new `BenchTable` here) once the sluice command
-/// it measures exists. A case whose baseline is `.row(name)` must come after that row.
+/// it measures exists.
 enum Catalogue {
     static func tables(_ sizes: BenchSizes) -> [BenchTable] {
         [

@@ -33,14 +33,12 @@ enum ProduceConsumeCases {
                         targets: [Target]) -> BenchCase {
         BenchCase(name: name, targets: targets) { bench in
             let input = try bench.dataset(shape, records: records)
-            let topic = "produce-\(shape.rawValue)"
             let copy = bench.path("dd-copy")
             return PreparedCase(
                 workload: Workload(records: records, bytes: input.bytes),
-                timed: Timed(label: name, command: bench.produce(topic, input, options: options),
-                             beforeEach: { try bench.recreateTopic(topic) }),
-                baseline: .command(Timed(label: "dd conv=fdatasync",
-                                         command: Command(["dd", "if=\(input.path)", "of=\(copy)", "bs=1M", "conv=fdatasync", "status=none"]))))
+                timed: sluiceProduce(bench, input, options: options),
+                baseline: Timed(label: "dd conv=fdatasync",
+                                command: Command(["dd", "if=\(input.path)", "of=\(copy)", "bs=1M", "conv=fdatasync", "status=none"])))
         }
     }
 
@@ -49,9 +47,21 @@ enum ProduceConsumeCases {
             let topic = try filledLinesTopic(bench, lines: lines)
             return PreparedCase(
                 workload: Workload(records: topic.records, bytes: topic.logBytes),
-                timed: Timed(label: name, command: bench.sluiceCommand(["consume", topic.name] + options)),
-                baseline: .command(Timed(label: "cat segments", command: Command(["cat"] + topic.logFiles))))
+                timed: sluiceConsume(bench, topic, options: options),
+                baseline: Timed(label: "cat segments", command: Command(["cat"] + topic.logFiles)))
         }
+    }
+
+    /// `sluice produce` of a data set into a fresh one-partition topic (recreated before each run).
+    static func sluiceProduce(_ bench: Workbench, _ input: Dataset, options: [String] = []) -> Timed {
+        let topic = "produce-\(input.shape.rawValue)"
+        return Timed(label: "sluice produce", command: bench.produce(topic, input, options: options),
+                     beforeEach: { try bench.recreateTopic(topic) })
+    }
+
+    /// `sluice consume` of a whole topic to /dev/null.
+    static func sluiceConsume(_ bench: Workbench, _ topic: TopicOnDisk, options: [String] = []) -> Timed {
+        Timed(label: "sluice consume", command: bench.sluiceCommand(["consume", topic.name] + options))
     }
 
     /// The value-lines data set of `lines` records, produced once into its own topic.

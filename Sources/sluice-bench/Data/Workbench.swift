@@ -29,7 +29,6 @@ final class Workbench {
 
     private var datasets: [String: Dataset] = [:]
     private var topics: [String: TopicOnDisk] = [:]
-    private var grownRecords: [String: Int] = [:]
     /// The topics this run created (the data directory starts empty).
     private var createdTopics: Set<String> = []
 
@@ -83,7 +82,6 @@ final class Workbench {
         if createdTopics.contains(name) { try run(sluiceCommand(["topic", "delete", name, "--yes"])) }
         try run(sluiceCommand(["topic", "create", name, "--partitions", "1"] + config.flatMap { ["--config", $0] }))
         createdTopics.insert(name)
-        grownRecords[name] = nil
     }
 
     /// A topic holding `dataset` (produced once, with `produceOptions`), for read cases.
@@ -102,20 +100,20 @@ final class Workbench {
         return sluiceCommand(["produce", topic, "--file", dataset.path] + json + options)
     }
 
-    /// Appends keyed records to a one-partition topic until it holds `records`,
-    /// a chunk of generated input at a time (each removed once produced).
-    func grow(_ name: String, to records: Int, chunk: Int = 1_000_000) throws -> TopicOnDisk {
-        if grownRecords[name] == nil { try recreateTopic(name) }
-        var held = grownRecords[name] ?? 0
-        while held < records {
-            let next = min(records, held + chunk)
-            let input = try write(.keyedJSON, records: held..<next, to: path("\(name)-chunk.txt"))
+    /// A one-partition topic of the first `records` keyed records, produced once,
+    /// a chunk of generated input at a time (each chunk removed once produced).
+    func keyedTopic(records: Int, chunk: Int = 1_000_000) throws -> TopicOnDisk {
+        let name = "keyed-\(records)"
+        if let made = topics[name] { return made }
+        try recreateTopic(name)
+        for start in stride(from: 0, to: records, by: chunk) {
+            let input = try write(.keyedJSON, records: start..<min(records, start + chunk), to: path("\(name)-chunk.txt"))
             try run(produce(name, input))
             try FileSystem.removeFile(input.path)
-            held = next
-            grownRecords[name] = held
         }
-        return try onDisk(name, records: held)
+        let made = try onDisk(name, records: records)
+        topics[name] = made
+        return made
     }
 
     private func onDisk(_ name: String, records: Int) throws -> TopicOnDisk {

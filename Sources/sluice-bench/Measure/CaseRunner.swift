@@ -1,10 +1,6 @@
 import SluiceCore
 import SluiceSystem
 
-extension SluiceError.Reason {
-    static let benchDefinition = SluiceError.Reason("bench-definition")
-}
-
 /// How many times each command runs: unrecorded warm-ups (page cache, lazy
 /// binding), then the recorded repetitions.
 struct RunPlan: Sendable {
@@ -19,10 +15,8 @@ struct CaseResult {
     let timed: Summary
     let timedCommand: String
     let baselineLabel: String
-    /// The exact baseline command, nil when the baseline is another row.
-    let baselineCommand: String?
+    let baselineCommand: String
     let baseline: Summary
-    let baselineWorkload: Workload?
     let targets: [Target]
 
     /// Median wall time of the case over that of its baseline: 1.0 is as fast,
@@ -30,12 +24,10 @@ struct CaseResult {
     var ratio: Double { timed.wall.median / baseline.wall.median }
 }
 
-/// Runs cases in order, alternating each case with its baseline so that both
-/// see the same machine load, and keeps the results for later rows to refer to.
+/// Runs cases, alternating each with its baseline so that both see the same machine load.
 final class CaseRunner {
     let bench: Workbench
     let plan: RunPlan
-    private(set) var results: [CaseResult] = []
 
     init(bench: Workbench, plan: RunPlan) {
         self.bench = bench
@@ -44,27 +36,10 @@ final class CaseRunner {
 
     func run(_ benchCase: BenchCase) throws -> CaseResult {
         let prepared = try benchCase.prepare(bench)
-        let result: CaseResult
-        switch prepared.baseline {
-        case .command(let baseline):
-            let (timed, base) = try alternate(prepared.timed, baseline)
-            result = CaseResult(name: benchCase.name, workload: prepared.workload, timed: timed,
-                                timedCommand: prepared.timed.command.display, baselineLabel: baseline.label,
-                                baselineCommand: baseline.command.display, baseline: base,
-                                baselineWorkload: prepared.workload, targets: benchCase.targets)
-        case .row(let name):
-            guard let earlier = results.first(where: { $0.name == name }) else {
-                throw SluiceError(.failure, .benchDefinition, "case '\(benchCase.name)' compares with '\(name)', which has not run",
-                                  remedy: "list the baseline case before it")
-            }
-            let timed = try repeatedly(prepared.timed)
-            result = CaseResult(name: benchCase.name, workload: prepared.workload, timed: timed,
-                                timedCommand: prepared.timed.command.display, baselineLabel: earlier.name,
-                                baselineCommand: nil, baseline: earlier.timed, baselineWorkload: earlier.workload,
-                                targets: benchCase.targets)
-        }
-        results.append(result)
-        return result
+        let (timed, baseline) = try alternate(prepared.timed, prepared.baseline)
+        return CaseResult(name: benchCase.name, workload: prepared.workload, timed: timed,
+                          timedCommand: prepared.timed.command.display, baselineLabel: prepared.baseline.label,
+                          baselineCommand: prepared.baseline.command.display, baseline: baseline, targets: benchCase.targets)
     }
 
     /// Warm-ups then repetitions of both commands, swapping which goes first
@@ -82,15 +57,6 @@ final class CaseRunner {
             }
         }
         return (Summary(firstSamples), Summary(secondSamples))
-    }
-
-    private func repeatedly(_ timed: Timed) throws -> Summary {
-        var samples: [Sample] = []
-        for round in 0..<(plan.warmups + plan.repetitions) {
-            let sample = try once(timed)
-            if round >= plan.warmups { samples.append(sample) }
-        }
-        return Summary(samples)
     }
 
     private func once(_ timed: Timed) throws -> Sample {

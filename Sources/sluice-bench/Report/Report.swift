@@ -74,7 +74,7 @@ enum Report {
             result.workload.map { Format.megabytes(timed.rate(Double($0.bytes))) + "/s" } ?? "–",
             Format.seconds(timed.cpu.median), Format.megabytes(Double(timed.peakRSSBytes)),
             result.baselineLabel, Format.seconds(result.baseline.wall.median),
-            result.baselineWorkload.map { Format.megabytes(result.baseline.rate(Double($0.bytes))) + "/s" } ?? "–",
+            result.workload.map { Format.megabytes(result.baseline.rate(Double($0.bytes))) + "/s" } ?? "–",
             Format.ratio(result.ratio),
             result.targets.map { verdict($0, result).text }.joined(separator: "; "),
         ]
@@ -109,9 +109,7 @@ enum Report {
 
     static func commands(_ results: [CaseResult]) -> String {
         results.map { result in
-            var text = "- \(result.name): `\(result.timedCommand)`"
-            if let baseline = result.baselineCommand { text += "\n  - baseline (\(result.baselineLabel)): `\(baseline)`" }
-            return text
+            "- \(result.name): `\(result.timedCommand)`\n  - baseline (\(result.baselineLabel)): `\(result.baselineCommand)`"
         }.joined(separator: "\n")
     }
 
