@@ -2,13 +2,11 @@ import Testing
 @testable import sluice_bench
 
 @Suite struct StatisticsTests {
-    @Test func medianAndQuartilesOfAnOddCount() {
+    @Test func medianAndRangeOfAnOddCount() {
         let spread = Spread([5, 1, 4, 2, 3])
         #expect(spread.median == 3)
         #expect(spread.minimum == 1)
         #expect(spread.maximum == 5)
-        #expect(spread.lowerQuartile == 2)
-        #expect(spread.upperQuartile == 4)
     }
 
     @Test func medianOfAnEvenCountInterpolates() {

@@ -55,10 +55,6 @@ final class Workbench {
         _ = try ChildProcess.measure(command, errorLog: errorLog)
     }
 
-    func output(of command: Command) throws -> String {
-        try ChildProcess.output(of: command, scratch: scratch)
-    }
-
     // MARK: - Data sets
 
     /// The data set of `records` records of `shape`, generated on first use.

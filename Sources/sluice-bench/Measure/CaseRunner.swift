@@ -1,6 +1,3 @@
-import SluiceCore
-import SluiceSystem
-
 /// How many times each command runs: unrecorded warm-ups (page cache, lazy
 /// binding), then the recorded repetitions.
 struct RunPlan: Sendable {

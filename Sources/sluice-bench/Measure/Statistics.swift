@@ -4,9 +4,6 @@ struct Spread: Sendable, Equatable {
     var median: Double
     var minimum: Double
     var maximum: Double
-    /// First and third quartiles (linear interpolation between order statistics).
-    var lowerQuartile: Double
-    var upperQuartile: Double
 
     init(_ values: [Double]) {
         precondition(!values.isEmpty, "a spread needs at least one value")
@@ -14,12 +11,10 @@ struct Spread: Sendable, Equatable {
         median = Spread.quantile(0.5, of: sorted)
         minimum = sorted[0]
         maximum = sorted[sorted.count - 1]
-        lowerQuartile = Spread.quantile(0.25, of: sorted)
-        upperQuartile = Spread.quantile(0.75, of: sorted)
     }
 
     /// The q-quantile of sorted values, interpolating between neighbours.
-    static func quantile(_ q: Double, of sorted: [Double]) -> Double {
+    private static func quantile(_ q: Double, of sorted: [Double]) -> Double {
         let position = q * Double(sorted.count - 1)
         let below = Int(position)
         let above = min(below + 1, sorted.count - 1)
