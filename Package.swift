@@ -50,6 +50,8 @@ let package = Package(
             "SluiceCore", "SluiceStorage", "SluiceGroups", "SluiceOperations",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], swiftSettings: releaseSettings),
+        // The benchmark harness (`make bench`): not a product, never installed.
+        .executableTarget(name: "sluice-bench", dependencies: ["SluiceCore", "SluiceSystem"]),
 
         // TestSupport makes compressed test inputs; gzip, lz4 and snappy with the C libraries' compressors.
         .target(name: "TestSupport", dependencies: ["SluiceCore", "SluiceSystem", "SluiceCompression", "CISAL", "CLZ4", "CSnappy"],
@@ -61,6 +63,7 @@ let package = Package(
         .testTarget(name: "SluiceStorageTests", dependencies: ["SluiceStorage", "TestSupport"]),
         .testTarget(name: "SluiceGroupsTests", dependencies: ["SluiceGroups", "TestSupport"]),
         .testTarget(name: "SluiceOperationsTests", dependencies: ["SluiceOperations", "TestSupport"]),
+        .testTarget(name: "SluiceBenchTests", dependencies: ["sluice-bench"]),
         .testTarget(name: "EndToEndTests", dependencies: ["SluiceCore", "KafkaFormat", "SluiceStorage", "TestSupport"]),
     ]
 )
