@@ -72,9 +72,9 @@ struct Sluice: ParsableCommand {
         case is CleanExit:
             Sluice.exit(withError: error)
         default:
-            if exitCode(for: error) == .validationFailure {
-                exitForParseError(error)
-            }
+            // The parser's own errors can surface from run() too (`sluice help`, `--help` on a group).
+            if exitCode(for: error) == .success { Sluice.exit(withError: error) }
+            if exitCode(for: error) == .validationFailure { exitForParseError(error) }
             StandardErrorLog.line("error: \(error)")
             Glibc.exit(ExitStatus.failure)
         }
