@@ -285,6 +285,24 @@ public struct JSONParser {
         }
     }
 
+    /// The next non-space byte, not consumed; nil at the end.
+    public mutating func peek() -> UInt8? {
+        skipWhitespace()
+        return index < bytes.count ? bytes[index] : nil
+    }
+
+    /// Consumes `byte` (after white space) if it is next.
+    public mutating func consume(_ byte: UInt8) -> Bool {
+        guard peek() == byte else { return false }
+        index += 1
+        return true
+    }
+
+    /// Consumes `byte` (after white space) or fails naming what was expected.
+    public mutating func expect(_ byte: UInt8, _ what: String) throws {
+        guard consume(byte) else { throw error("expected \(what)") }
+    }
+
     public mutating func parseValue(depth: Int) throws -> JSONValue {
         guard depth < Self.maxDepth else { throw error("nesting deeper than \(Self.maxDepth)") }
         skipWhitespace()
