@@ -15,7 +15,7 @@ import SluiceSystem
 ///   crash, and concurrent committers are serialised by the partition's lock.
 /// - Reading costs the snapshot plus the log written after it
 ///   (`OffsetsSnapshot`); committers refresh a snapshot once
-///   `snapshotInterval` records follow it. Commands that only read never write.
+///   `snapshotInterval` (2000) records follow it. Commands that only read never write.
 /// - History is kept for the offsets topic's `retention.ms` (default 7 days;
 ///   `sluice topic alter __consumer_offsets -c retention.ms=30d`): once a
 ///   sealed segment is older, the latest commit of every key it holds is
@@ -27,7 +27,7 @@ import SluiceSystem
 public final class OffsetsStore {
     public static let topicName = "__consumer_offsets"
     /// Records after the snapshot that make a committer write a new one.
-    public static let snapshotInterval: Int64 = 2000
+    public var snapshotInterval: Int64 = 2000
     /// How often one process checks a partition's history retention.
     static let retentionCheckIntervalMillis: Int64 = 600_000
     /// The offsets topic's config: Kafka's 100 MiB segments, rolled daily so
@@ -205,8 +205,8 @@ public final class OffsetsStore {
         if let cached = appenders[index] { appender = cached } else {
             appender = try PartitionAppender(partition: try topic.partition(index))
             appenders[index] = appender
+            try FileSystem.makeDirectories(stateDirectory)
         }
-        try FileSystem.makeDirectories(stateDirectory)
         let lock = kind == .shared ? try FileLock.acquire(lockPath(index), kind: .shared, what: "the offsets log of \(what)") : nil
         defer { lock?.release() }
         let result = try appender.append(batch)
@@ -217,7 +217,7 @@ public final class OffsetsStore {
     private func refreshSnapshotIfDue(_ index: Int, _ topic: Topic, nextOffset: Int64) throws {
         let covered = snapshotCovers[index] ?? snapshotCoversOnDisk(index)
         snapshotCovers[index] = covered
-        guard nextOffset - covered >= Self.snapshotInterval else { return }
+        guard nextOffset - covered >= snapshotInterval else { return }
         try saveSnapshot(try state(index, in: topic), index)
     }
 

@@ -42,6 +42,7 @@ enum GroupChange {
             return
         }
         try directory.requireWritable("move the offsets of group '\(group.printable)'")
+        try validate(makePlan)
         let held = try GroupChangeGuard.acquire(lock, force: options.force, waitMillis: wait)
         defer { held.release() }
         try check(true)
@@ -52,6 +53,16 @@ enum GroupChange {
         let changed = plan.changingRows.count
         StandardErrorLog.notice(changed == 0 ? "nothing to change" :
             "applied: \(changed) partition\(changed == 1 ? "" : "s") of group '\(group.printable)' changed; undo with 'sluice group rollback \(group) --steps 1 --execute'")
+    }
+
+    /// Bad input must change nothing: a first plan, before any lock file is
+    /// made, finds unknown topics and partitions (its warnings wait for the
+    /// plan made under the lock).
+    private static func validate(_ makePlan: () throws -> OffsetPlan) throws {
+        let sink = Diagnostics.sink
+        Diagnostics.sink = { _ in }
+        defer { Diagnostics.sink = sink }
+        _ = try makePlan()
     }
 
     static func show(_ plan: OffsetPlan, executed: Bool, options: GroupChangeOptions, export: Bool) {
