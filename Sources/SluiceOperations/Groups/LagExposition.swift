@@ -32,7 +32,7 @@ extension LagReport {
             topicMetrics[2].samples.append(([("group", group.group)], group.active ? "1" : "0"))
             for topic in group.topics {
                 let topicLabels = [("group", group.group), ("topic", topic.topic)]
-                topicMetrics[0].samples.append((topicLabels, String(topic.lag)))
+                if let lag = topic.lag { topicMetrics[0].samples.append((topicLabels, String(lag))) }
                 if let millis = topic.lagMillis { topicMetrics[1].samples.append((topicLabels, Self.seconds(millis))) }
                 for row in topic.partitions {
                     let labels = topicLabels + [("partition", String(row.partition))]

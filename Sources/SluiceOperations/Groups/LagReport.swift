@@ -34,14 +34,19 @@ public struct TopicLag: Sendable {
     /// Total lag at the group's last commits, oldest first, ending with the lag now.
     public var trend: [Int64]
 
-    public var lag: Int64 { partitions.reduce(0) { $0 + ($1.lag ?? 0) } }
+    /// Total lag over the partitions whose lag is known, nil when none is.
+    public var lag: Int64? {
+        let known = partitions.compactMap(\.lag)
+        return known.isEmpty ? nil : known.reduce(0, +)
+    }
     public var lagMillis: Int64? { partitions.compactMap(\.lagMillis).max() }
     public var consumeRate: Double? { sum(partitions.compactMap(\.consumeRate)) }
     public var produceRate: Double? { sum(partitions.compactMap(\.produceRate)) }
     public var lastCommit: Int64? { partitions.compactMap(\.lastCommit).max() }
     public var status: LagStatus { partitions.map(\.status).max { $0.severity < $1.severity } ?? .unknown }
     public var etaMillis: Int64? {
-        status == .stopped || status == .stalled ? nil : CommitRates.eta(lag: lag, consumed: consumeRate, produced: produceRate)
+        guard let lag, status != .stopped, status != .stalled else { return nil }
+        return CommitRates.eta(lag: lag, consumed: consumeRate, produced: produceRate)
     }
 
     private func sum(_ values: [Double]) -> Double? { values.isEmpty ? nil : values.reduce(0, +) }
@@ -51,7 +56,7 @@ public struct GroupLag: Sendable {
     public var group: String
     public var active: Bool
     public var topics: [TopicLag]
-    public var lag: Int64 { topics.reduce(0) { $0 + $1.lag } }
+    public var lag: Int64 { topics.reduce(0) { $0 + ($1.lag ?? 0) } }
     public var status: LagStatus { topics.map(\.status).max { $0.severity < $1.severity } ?? .unknown }
 }
 
@@ -150,7 +155,7 @@ public struct LagReport: Sendable {
             }
             partitions.append(row)
         }
-        return TopicLag(topic: name, exists: topic != nil, partitions: partitions, trend: trend(partitions))
+        return TopicLag(topic: name, exists: topic != nil, partitions: partitions, trend: topic == nil ? [] : trend(partitions))
     }
 
     /// The topic's total lag at up to 9 of its last commit times, then now:
@@ -217,7 +222,7 @@ extension GroupLag {
 
 extension TopicLag {
     var json: JSONValue {
-        ["topic": .string(topic), "topic_exists": .bool(exists), "lag": .int(lag), "lag_ms": JSONValue(lagMillis),
+        ["topic": .string(topic), "topic_exists": .bool(exists), "lag": JSONValue(lag), "lag_ms": JSONValue(lagMillis),
          "consume_rate": JSONValue.rate(consumeRate), "produce_rate": JSONValue.rate(produceRate), "eta_ms": JSONValue(etaMillis),
          "status": .string(status.rawValue), "last_commit": JSONValue(lastCommit), "trend": .array(trend.map { .int($0) }),
          "partitions": .array(partitions.map(\.json))]

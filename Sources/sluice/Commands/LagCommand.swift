@@ -140,9 +140,9 @@ enum LagTables {
                            ("RATE", .right), ("ETA", .right), ("STATUS", .left), ("TREND", .left)])
         for group in groups {
             for topic in group.topics {
-                table.add([group.group, topic.topic + (topic.exists ? "" : " (deleted)"), String(topic.partitions.count), String(topic.lag),
-                           duration(topic.lagMillis), rate(topic.consumeRate), eta(topic.etaMillis, lag: topic.lag), topic.status.rawValue,
-                           Sparkline.render(topic.trend)])
+                table.add([group.group, topic.topic + (topic.exists ? "" : " (deleted)"), String(topic.partitions.count),
+                           topic.lag.map(String.init) ?? "-", duration(topic.lagMillis), rate(topic.consumeRate),
+                           topic.lag.map { eta(topic.etaMillis, lag: $0) } ?? "-", topic.status.rawValue, Sparkline.render(topic.trend)])
             }
         }
         return table.render()
