@@ -203,6 +203,10 @@ public struct OffsetPlan: Sendable {
         }
         var then: [TopicPartition: Int64] = [:]
         for event in history.events where include(event) { then[event.topicPartition] = event.value?.offset }
+        guard !then.isEmpty else {
+            throw SluiceError.failure(.historyPruned, "group '\(group.printable)' had no committed offsets then (its history starts at \(TimeParsing.formatISO8601(history.events[0].timestamp)))",
+                                      remedy: "roll back to a later point; 'sluice group delete' removes every offset")
+        }
         var keys = Set(then.keys).union(current.keys)
         let views = PartitionViews(directory)
         if let scope { keys.formIntersection(try scope.resolve(views, committed: current)) }
