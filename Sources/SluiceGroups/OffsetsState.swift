@@ -136,71 +136,82 @@ enum OffsetsSnapshot {
         try bytes.withUnsafeBytes { (raw: UnsafeRawBufferPointer) throws -> OffsetsState in
             guard raw.count >= magic.count + 4, raw.prefix(magic.count).elementsEqual(magic) else { throw FormatError.invalid("not a sluice offsets snapshot") }
             let body = UnsafeRawBufferPointer(rebasing: raw[..<(raw.count - 4)])
-            let stored = raw.loadBigEndian(at: raw.count - 4, as: UInt32.self)
-            guard CRC32C.checksum(body) == stored else { throw FormatError.checksumMismatch(stored: stored, computed: CRC32C.checksum(body)) }
-            var cursor = ByteCursor(UnsafeRawBufferPointer(rebasing: body[magic.count...]))
-            let version = try cursor.readBigEndian(Int16.self, "snapshot version")
+            let stored = UInt32(bigEndian: raw.loadUnaligned(fromByteOffset: raw.count - 4, as: UInt32.self))
+            let computed = CRC32C.checksum(body)
+            guard computed == stored else { throw FormatError.checksumMismatch(stored: stored, computed: computed) }
+            var reader = SnapshotReader(UnsafeRawBufferPointer(rebasing: body[magic.count...]))
+            let version = try reader.int16()
             guard version == Self.version else { throw FormatError.invalid("snapshot version \(version) is not \(Self.version)") }
-            let covers = try cursor.readBigEndian(Int64.self, "snapshot covers")
-            let batchBase = try cursor.readBigEndian(Int64.self, "snapshot batch")
-            let batchCRC = try cursor.readBigEndian(UInt32.self, "snapshot batch crc")
-            let state = OffsetsState(covers: covers, topicID: try cursor.readKafkaString("snapshot topic id"))
+            let covers = try reader.int64()
+            let batchBase = try reader.int64()
+            let batchCRC = UInt32(bitPattern: try reader.int32())
+            let state = OffsetsState(covers: covers, topicID: try reader.string())
             state.lastBatch = batchBase >= 0 ? BatchMark(baseOffset: batchBase, crc: batchCRC) : nil
-            let groupCount = try cursor.readCount("snapshot groups")
-            for _ in 0..<groupCount {
-                let group = try cursor.readKafkaString("snapshot group")
-                let entryCount = try cursor.readCount("snapshot entries")
+            for _ in 0..<(try reader.count()) {
+                let group = try reader.string()
+                let entryCount = try reader.count()
                 var entries: [TopicPartition: CommittedOffset] = [:]
                 entries.reserveCapacity(entryCount)
                 var topic = ""
                 for _ in 0..<entryCount {
-                    topic = try cursor.readKafkaString("snapshot topic", reusing: topic)
-                    let partition = try cursor.readBigEndian(Int32.self, "snapshot partition")
-                    let offset = try cursor.readBigEndian(Int64.self, "snapshot offset")
-                    let leaderEpoch = try cursor.readBigEndian(Int32.self, "snapshot leader epoch")
-                    let metadata = try cursor.readKafkaString("snapshot metadata")
-                    let commitTimestamp = try cursor.readBigEndian(Int64.self, "snapshot commit timestamp")
-                    let logOffset = try cursor.readBigEndian(Int64.self, "snapshot log offset")
-                    let sampleCount = try cursor.readBigEndian(Int8.self, "snapshot samples")
-                    guard sampleCount >= 0, Int(sampleCount) <= OffsetsState.sampleLimit else { throw FormatError.invalid("impossible sample count \(sampleCount)") }
+                    topic = try reader.string(reusing: topic)
+                    let partition = Int(try reader.int32())
+                    let offset = try reader.int64(), leaderEpoch = try reader.int32(), metadata = try reader.string()
+                    let commitTimestamp = try reader.int64(), logOffset = try reader.int64()
+                    let sampleCount = Int(try reader.int8())
+                    guard (0...OffsetsState.sampleLimit).contains(sampleCount) else { throw FormatError.invalid("impossible sample count \(sampleCount)") }
                     var samples: [CommitSample] = []
-                    samples.reserveCapacity(Int(sampleCount))
+                    samples.reserveCapacity(sampleCount)
                     for _ in 0..<sampleCount {
-                        samples.append(CommitSample(time: try cursor.readBigEndian(Int64.self, "sample time"),
-                                                    offset: try cursor.readBigEndian(Int64.self, "sample offset"),
-                                                    logEndOffset: try cursor.readBigEndian(Int64.self, "sample log end")))
+                        samples.append(CommitSample(time: try reader.int64(), offset: try reader.int64(), logEndOffset: try reader.int64()))
                     }
-                    entries[TopicPartition(topic, Int(partition))] = CommittedOffset(
+                    entries[TopicPartition(topic, partition)] = CommittedOffset(
                         offset: offset, metadata: metadata, commitTimestamp: commitTimestamp, leaderEpoch: leaderEpoch,
                         logOffset: logOffset, samples: samples)
                 }
                 state.groups[group] = entries
             }
-            guard cursor.isAtEnd else { throw FormatError.invalid("\(cursor.remaining) bytes follow the snapshot's entries") }
+            guard reader.isAtEnd else { throw FormatError.invalid("bytes follow the snapshot's entries") }
             return state
         }
     }
 }
 
-extension ByteCursor {
+/// Reads a snapshot's big-endian fields. Every read checks the end, so a
+/// damaged snapshot can only fail to decode.
+struct SnapshotReader {
+    private let bytes: UnsafeRawBufferPointer
+    private var at = 0
+
+    init(_ bytes: UnsafeRawBufferPointer) { self.bytes = bytes }
+
+    var isAtEnd: Bool { at == bytes.count }
+
+    private mutating func take(_ n: Int) throws(FormatError) -> Int {
+        guard n >= 0, bytes.count - at >= n else { throw .truncated("snapshot") }
+        defer { at += n }
+        return at
+    }
+
+    mutating func int8() throws(FormatError) -> Int8 { Int8(bitPattern: bytes[try take(1)]) }
+    mutating func int16() throws(FormatError) -> Int16 { Int16(bigEndian: bytes.loadUnaligned(fromByteOffset: try take(2), as: Int16.self)) }
+    mutating func int32() throws(FormatError) -> Int32 { Int32(bigEndian: bytes.loadUnaligned(fromByteOffset: try take(4), as: Int32.self)) }
+    mutating func int64() throws(FormatError) -> Int64 { Int64(bigEndian: bytes.loadUnaligned(fromByteOffset: try take(8), as: Int64.self)) }
+
     /// A non-negative int32 count that cannot exceed the bytes left (each item takes at least one).
-    fileprivate mutating func readCount(_ what: String) throws(FormatError) -> Int {
-        let count = try readBigEndian(Int32.self, what)
-        guard count >= 0, Int(count) <= remaining else { throw .invalid("impossible \(what) count \(count)") }
+    mutating func count() throws(FormatError) -> Int {
+        let count = try int32()
+        guard count >= 0, Int(count) <= bytes.count - at else { throw .invalid("impossible count \(count)") }
         return Int(count)
     }
 
-    /// A Kafka string, returning `previous` without allocating when the bytes are the same.
-    fileprivate mutating func readKafkaString(_ what: String, reusing previous: String) throws(FormatError) -> String {
-        var probe = self
-        let length = try probe.readBigEndian(Int16.self, what)
-        if length >= 0, Int(length) == previous.utf8.count, Int(length) <= probe.remaining {
-            let bytes = try probe.readBytes(Int(length), what)
-            if previous.utf8.elementsEqual(bytes) {
-                self = probe
-                return previous
-            }
-        }
-        return try readKafkaString(what)
+    /// A Kafka string (int16 length, UTF-8); `previous` is returned without allocating when the bytes are its.
+    mutating func string(reusing previous: String = "") throws(FormatError) -> String {
+        let length = Int(try int16())
+        let start = try take(length)
+        let raw = UnsafeRawBufferPointer(rebasing: bytes[start..<start + length])
+        if length == previous.utf8.count && previous.utf8.elementsEqual(raw) { return previous }
+        guard UTF8Validation.isValid(raw) else { throw .invalid("a snapshot string is not UTF-8") }
+        return String(decoding: raw, as: UTF8.self)
     }
 }

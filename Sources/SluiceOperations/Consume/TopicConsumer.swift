@@ -23,6 +23,9 @@ public final class TopicConsumer {
         /// When set, a partition yields to the next after this many records,
         /// so `maintenance` runs regularly however large the backlog.
         public var recordsPerTurn: Int64?
+        /// When set, output is written out (and deliveries reported) at least
+        /// every this many records, whatever the buffer holds.
+        public var deliverEvery: Int64?
         public init() {}
     }
 
@@ -52,6 +55,7 @@ public final class TopicConsumer {
     private let decoder = BatchDecoder()
     private var cursors: [Cursor] = []
     private var summary = Summary()
+    private var recordsAtLastDelivery: Int64 = 0
     /// Called with (partition, next offset) once records up to it are written out.
     public var onDelivered: ((Int, Int64) throws -> Void)?
     /// Called after every turn over the partitions and while idle; it may
@@ -124,7 +128,9 @@ public final class TopicConsumer {
                 summary.records += 1
                 cursor.pending = message.offset + 1
             }
-            if output.buffer.count >= output.threshold { try deliver() }
+            if output.buffer.count >= output.threshold || options.deliverEvery.map({ summary.records - recordsAtLastDelivery >= $0 }) == true {
+                try deliver()
+            }
             if shouldStop() { break }
         }
         return found
@@ -132,6 +138,7 @@ public final class TopicConsumer {
 
     /// Writes buffered output, then reports what each partition delivered.
     private func deliver() throws {
+        recordsAtLastDelivery = summary.records
         let before = output.bytesWritten
         guard try output.flush() else { return }
         summary.bytes += output.bytesWritten - before

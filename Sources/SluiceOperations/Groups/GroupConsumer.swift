@@ -49,6 +49,7 @@ public final class GroupConsumer {
     private var member: GroupMember?
     private var leases: [Int: Lease] = [:]
     private var partitions: [Int: Partition] = [:]
+    private var logEnds: [Int: (at: UInt64, end: Int64)] = [:]
     /// Where each assigned partition's delivery stands, and what was last committed.
     private var positions: [Int: Int64] = [:]
     private var committed: [Int: Int64] = [:]
@@ -126,11 +127,21 @@ public final class GroupConsumer {
         var changes: [OffsetChange] = []
         for (p, position) in positions.sorted(by: { $0.key < $1.key }) where committed[p] != position {
             changes.append(OffsetChange(TopicPartition(topic.name, p), offset: position, previousOffset: committed[p],
-                                        logEndOffset: try partitions[p]?.endOffset()))
+                                        logEndOffset: try logEnd(p).map { max($0, position) }))
         }
         guard !changes.isEmpty else { return }
         try store.commit(group: group.group, changes: changes, annotations: CommitAnnotations(operation: .commit, member: member.info.member))
         for change in changes { committed[change.topicPartition.partition] = change.offset }
+    }
+
+    /// A partition's log-end offset for the commit's `sluice.log-end`,
+    /// measured at most once a second (it feeds trends, not offsets).
+    private func logEnd(_ p: Int) throws -> Int64? {
+        let now = WallClock.monotonicNanos()
+        if let known = logEnds[p], now - known.at < 1_000_000_000 { return known.end }
+        guard let end = try partitions[p]?.endOffset() else { return nil }
+        logEnds[p] = (now, end)
+        return end
     }
 
     private func maintain() throws -> Bool {

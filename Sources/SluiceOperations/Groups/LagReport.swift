@@ -117,7 +117,34 @@ public struct LagReport: Sendable {
             if !options.topics.isEmpty && topics.isEmpty { continue }
             groups.append(GroupLag(group: group, active: active, topics: topics))
         }
+        if options.times { try fillLagTimes(&groups, views, now: options.now) }
         return LagReport(generatedAt: options.now, groups: groups)
+    }
+
+    /// Lag in time: per partition, the timestamps at every group's committed
+    /// offset, looked up together.
+    private static func fillLagTimes(_ groups: inout [GroupLag], _ views: PartitionViews, now: Int64) throws {
+        var wanted: [TopicPartition: Set<Int64>] = [:]
+        for group in groups {
+            for topic in group.topics {
+                for row in topic.partitions where (row.lag ?? 0) > 0 {
+                    wanted[TopicPartition(topic.topic, row.partition), default: []].insert(row.committed!)
+                }
+            }
+        }
+        var found: [TopicPartition: [Int64: Int64]] = [:]
+        for (key, offsets) in wanted { found[key] = try views.view(key)!.timestamps(at: offsets) }
+        for g in groups.indices {
+            for t in groups[g].topics.indices {
+                let name = groups[g].topics[t].topic
+                for r in groups[g].topics[t].partitions.indices {
+                    let row = groups[g].topics[t].partitions[r]
+                    guard let lag = row.lag else { continue }
+                    groups[g].topics[t].partitions[r].lagMillis = lag == 0 ? 0
+                        : found[TopicPartition(name, row.partition)]?[row.committed!].map { max(0, now - $0) }
+                }
+            }
+        }
     }
 
     static func unknownGroup(_ group: String, _ directory: DataDirectory) -> SluiceError {
@@ -136,13 +163,7 @@ public struct LagReport: Sendable {
             let view = try views.view(key)
             var row = PartitionLag(partition: p, committed: entry?.offset, logStart: view?.start, logEnd: view?.end,
                                    lastCommit: entry?.commitTimestamp, status: .unknown, samples: entry?.samples ?? [])
-            if let entry, let view {
-                let lag = max(0, view.end - entry.offset)
-                row.lag = lag
-                if options.times {
-                    row.lagMillis = lag == 0 ? 0 : try view.timestamp(at: entry.offset).map { max(0, options.now - $0) }
-                }
-            }
+            if let entry, let view { row.lag = max(0, view.end - entry.offset) }
             let holder = activeGroup?.leaseHolder(key)
             if options.holders { row.holder = holder }
             let rates = CommitRates(row.samples)
@@ -163,7 +184,10 @@ public struct LagReport: Sendable {
     /// by then recorded.
     static func trend(_ partitions: [PartitionLag]) -> [Int64] {
         let now = partitions.reduce(0) { $0 + ($1.lag ?? 0) }
-        let times = Set(partitions.flatMap { $0.samples.filter { $0.logEndOffset >= 0 }.map(\.time) }).sorted()
+        var times: [Int64] = []
+        for row in partitions { for sample in row.samples where sample.logEndOffset >= 0 { times.append(sample.time) } }
+        times.sort()
+        times = times.enumerated().filter { $0.offset == 0 || times[$0.offset - 1] != $0.element }.map(\.element)
         let picks = times.count <= 9 ? times : (0..<9).map { times[(times.count - 1) * $0 / 8] }
         let points = picks.map { time in
             partitions.reduce(Int64(0)) { total, row in

@@ -5,30 +5,45 @@ import SluiceStorage
 import SluiceSystem
 
 /// What group reports need of a partition: its offset range, and the
-/// timestamp of the record at an offset. One view per partition serves every
-/// group that reads it, with its index and log files opened once, so a
-/// lookup is a binary search of the offset index plus one small read.
+/// timestamps of the records at some offsets. One view per partition serves
+/// every group that reads it, with its index and log files opened once, so a
+/// lookup is a binary search of the offset index plus one small read, and
+/// each batch is decoded at most once however many groups stand in it.
 final class PartitionView {
     let partition: Partition
     let start: Int64
     let end: Int64
     private let segments: [Segment]
+    private let scratch: ReadScratch
     private var opened: [Int: (index: OffsetIndexFile?, log: File, size: Int64)] = [:]
-    private let buffer = ByteBuffer(capacity: 16 << 10)
-    private let decoder = BatchDecoder()
+    /// The offsets and timestamps of the last batch decoded.
+    private var decoded: (base: Int64, next: Int64, offsets: [Int64], timestamps: [Int64])?
 
-    init(_ partition: Partition) throws {
+    init(_ partition: Partition, scratch: ReadScratch) throws {
         self.partition = partition
+        self.scratch = scratch
         segments = try partition.segments()
-        let end = try partition.tail(segments: segments).endOffset
+        let end = try TailInspection.inspect(segments.last!, indexInterval: partition.config.indexIntervalBytes, buffer: scratch.buffer).endOffset
         self.end = end
         start = min(try partition.logStartOffset(segments: segments), end)
     }
 
+    /// The timestamps of the first records at or after each offset (nil at
+    /// the end), looked up in ascending order so no batch is read twice.
+    func timestamps(at offsets: Set<Int64>) throws -> [Int64: Int64] {
+        var found: [Int64: Int64] = [:]
+        for offset in offsets.sorted() { found[offset] = try timestamp(at: offset) }
+        decoded = nil
+        return found
+    }
+
     /// The timestamp of the first record at or after `offset` (nil at the end).
-    func timestamp(at offset: Int64) throws -> Int64? {
+    private func timestamp(at offset: Int64) throws -> Int64? {
         guard offset < end else { return nil }
         let target = max(offset, start)
+        if let batch = decoded, batch.base <= target, target < batch.next, let i = batch.offsets.firstIndex(where: { $0 >= target }) {
+            return batch.timestamps[i]
+        }
         var lo = 0, hi = segments.count - 1, chosen = 0
         while lo <= hi {
             let mid = (lo + hi) / 2
@@ -43,6 +58,7 @@ final class PartitionView {
     private func timestamp(at offset: Int64, in i: Int) throws -> Int64? {
         let segment = segments[i]
         let files = try files(i)
+        let buffer = scratch.buffer, decoder = scratch.decoder
         var position: Int64 = 0
         if offset > segment.baseOffset, let index = files.index,
            let (_, entry) = try index.floorEntry(relativeOffset: Int32(clamping: offset - segment.baseOffset)) {
@@ -58,9 +74,15 @@ final class PartitionView {
                     guard batch.header.nextOffset > offset else { continue }
                     if batch.header.timestampType == .logAppendTime { return batch.header.maxTimestamp }
                     var records = try decoder.records(of: batch.bytes, header: batch.header)
+                    var offsets: [Int64] = [], timestamps: [Int64] = []
+                    offsets.reserveCapacity(Int(batch.header.recordsCount))
+                    timestamps.reserveCapacity(Int(batch.header.recordsCount))
                     while let record = try records.next() {
-                        if record.offset >= offset { return record.timestamp }
+                        offsets.append(record.offset)
+                        timestamps.append(record.timestamp)
                     }
+                    decoded = (batch.header.baseOffset, batch.header.nextOffset, offsets, timestamps)
+                    if let i = offsets.firstIndex(where: { $0 >= offset }) { return timestamps[i] }
                 case .legacy(_, let bytes):
                     let message = try LegacyMessage.parse(bytes)
                     if message.offset >= offset { return message.timestamp ?? -1 }
@@ -81,10 +103,17 @@ final class PartitionView {
     }
 }
 
+/// Buffers every view of a report shares (reading is single-threaded).
+final class ReadScratch {
+    let buffer = ByteBuffer(capacity: 64 << 10)
+    lazy var decoder = BatchDecoder()
+}
+
 /// Partition views by topic partition, and the topics behind them, each
 /// opened once per report. A deleted topic or partition has no view.
 final class PartitionViews {
     let directory: DataDirectory
+    private let scratch = ReadScratch()
     private var topics: [String: Topic?] = [:]
     private var views: [TopicPartition: PartitionView?] = [:]
 
@@ -114,7 +143,7 @@ final class PartitionViews {
         var view: PartitionView?
         if let topic = try topic(key.topic), topic.partitionIndices.contains(key.partition) {
             do {
-                view = try PartitionView(try topic.partition(key.partition))
+                view = try PartitionView(try topic.partition(key.partition), scratch: scratch)
             } catch let error as SluiceError where error.reason == .partitionMissing {
                 view = nil
             }

@@ -93,7 +93,10 @@ struct ConsumeCommand: ParsableCommand {
         var options = TopicConsumer.Options()
         options.maxMessages = maxMessages
         options.follow = follow
-        if group != nil { options.recordsPerTurn = GroupConsumer.recordsPerTurn }
+        if group != nil {
+            options.recordsPerTurn = GroupConsumer.recordsPerTurn
+            options.deliverEvery = commitEvery
+        }
         let consumer = TopicConsumer(topic: target, options: options, formatter: formatter, output: BufferedOutput(file: StandardStreams.output))
         if let group {
             try runInGroup(group, directory: directory, topic: target, consumer: consumer, start: start)
