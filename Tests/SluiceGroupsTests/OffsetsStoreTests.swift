@@ -188,3 +188,70 @@ func offsetsLog(_ data: DataDirectory, group: String) -> String {
         #expect(history.events.map(\.annotations.operation) == [.retain])
     }
 }
+
+/// Logs written by a Kafka broker rather than by sluice.
+@Suite struct BrokerOffsetsLogTests {
+    /// Appends one batch of (key, value) records to the group's offsets partition.
+    func append(_ data: DataDirectory, group: String, _ records: [([UInt8], [UInt8]?)], attributes: Int16 = 0, producerId: Int64 = -1) throws {
+        let partition = try data.topic(OffsetsStore.topicName).partition(ConsumerOffsetsPartitioner.partition(forGroup: group))
+        let builder = RecordBatchBuilder()
+        for (key, value) in records {
+            key.withUnsafeBytes { k in
+                if let value { value.withUnsafeBytes { builder.append(timestamp: 1_700_000_000_000, key: k, value: $0) } } else {
+                    builder.append(timestamp: 1_700_000_000_000, key: k, value: nil)
+                }
+            }
+        }
+        let out = ByteBuffer()
+        try builder.finish(baseOffset: 0, into: out, template: RecordBatchHeader(attributes: attributes, producerId: producerId, producerEpoch: 0, baseSequence: 0))
+        try PartitionAppender(partition: partition).append(out)
+    }
+
+    func key(_ group: String, _ topic: String, _ p: Int32, version: Int16 = 1) -> [UInt8] {
+        let out = ByteBuffer()
+        OffsetCommitKey(group: group, topic: topic, partition: p).encode(version: version, to: out)
+        return out.array
+    }
+
+    func value(_ offset: Int64, version: Int16 = 3) -> [UInt8] {
+        let out = ByteBuffer()
+        OffsetCommitValue(offset: offset, metadata: "m", commitTimestamp: 1_700_000_000_000, expireTimestamp: version == 1 ? 1 : nil).encode(version: version, to: out)
+        return out.array
+    }
+
+    @Test func everyRecordTypeAndTransactionsAreHonoured() throws {
+        let dir = TemporaryDirectory()
+        let (data, store) = try makeStore(dir)
+        let groupMetadata: [UInt8] = [0, 2, 0, 1, 0x67]
+        try append(data, group: "g", [(groupMetadata, [0, 3, 1, 2, 3]), (key("g", "t", 0, version: 0), value(5, version: 1)),
+                                      ([0, 5, 9, 9], [0, 0]), (key("g", "t", 1), value(6, version: 4))])
+        // A transaction's offsets count once its COMMIT marker follows, and never after ABORT.
+        try append(data, group: "g", [(key("g", "t", 0), value(50))], attributes: 0x10, producerId: 7)
+        try append(data, group: "g", [(key("g", "t", 1), value(60))], attributes: 0x10, producerId: 8)
+        #expect(try store.offsets(of: "g").mapValues(\.offset) == [TopicPartition("t", 0): 5, TopicPartition("t", 1): 6])
+        try append(data, group: "g", [([0, 0, 0, 1], [0, 0, 0, 0, 0, 0])], attributes: 0x30, producerId: 7)
+        try append(data, group: "g", [([0, 0, 0, 0], [0, 0, 0, 0, 0, 0])], attributes: 0x30, producerId: 8)
+        try append(data, group: "g", [(key("g", "t", 2), nil)])
+        let fresh = OffsetsStore(directory: try DataDirectory.open(data.path))
+        #expect(try fresh.offsets(of: "g").mapValues(\.offset) == [TopicPartition("t", 0): 50, TopicPartition("t", 1): 6])
+        #expect(try store.offsets(of: "g").mapValues(\.offset) == [TopicPartition("t", 0): 50, TopicPartition("t", 1): 6])
+        #expect(try fresh.history(of: "g").events.map(\.annotations.operation) == [.commit, .commit, .commit, .delete])
+    }
+
+    @Test func aBrokersDirectoryIsReadNeverWritten() throws {
+        let dir = TemporaryDirectory()
+        let (data, store) = try makeStore(dir)
+        try commit(store, "DEVSmileCDR", [("TestTopicPatient", 0, 3)])
+        let broker = dir.path + "/broker"
+        try FileManager.default.createDirectory(atPath: broker, withIntermediateDirectories: false)
+        try FileManager.default.copyItem(atPath: data.path + "/__consumer_offsets-6", toPath: broker + "/__consumer_offsets-6")
+        try "node.id=1\n".write(toFile: broker + "/meta.properties", atomically: true, encoding: .utf8)
+        let opened = try DataDirectory.open(broker)
+        #expect(opened.kind == .kafkaBroker)
+        let reader = OffsetsStore(directory: opened)
+        #expect(try reader.offsets(of: "DEVSmileCDR")[TopicPartition("TestTopicPatient", 0)]?.offset == 3)
+        #expect(try reader.allOffsets().keys.sorted() == ["DEVSmileCDR"])
+        #expect(throws: SluiceError.self) { try commit(reader, "DEVSmileCDR", [("TestTopicPatient", 0, 4)]) }
+        #expect(!FileSystem.exists(broker + "/.sluice"))
+    }
+}
