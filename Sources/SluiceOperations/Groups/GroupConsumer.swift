@@ -57,6 +57,7 @@ public final class GroupConsumer {
     private var lastCommit = WallClock.monotonicNanos()
     private var lastRebalance: UInt64 = 0
     private var lastMembers: [String] = []
+    private var lastFullLook: UInt64 = 0
     private var settled = false
 
     public init(directory: DataDirectory, group: String, topic: Topic, consumer: TopicConsumer, options: Options) throws {
@@ -153,16 +154,21 @@ public final class GroupConsumer {
 
     // MARK: - fair split
 
-    /// Recomputes this member's share when the members changed or it does not
-    /// hold its share yet; gives up what it should not hold (at a commit
-    /// point) and takes what is free. Returns whether the assignment changed.
+    /// Recomputes this member's share when the members changed, when it does
+    /// not hold its share yet, and every 2 seconds; gives up what it should
+    /// not hold (at a commit point) and takes what is free. Returns whether
+    /// the assignment changed.
     private func rebalance() throws -> Bool {
         lastRebalance = WallClock.monotonicNanos()
         guard let member else { return false }
         let live = try GroupMember.live(group).filter { $0.topic == topic.name }
         let dynamic = live.filter { $0.mode == "dynamic" }.map(\.member)
-        if dynamic == lastMembers && settled { return false }
+        let now = WallClock.monotonicNanos()
+        // Members that read the leases at different moments may each leave a
+        // freed partition to the other: look again every few seconds anyway.
+        if dynamic == lastMembers && settled && now - lastFullLook < 2_000_000_000 { return false }
         lastMembers = dynamic
+        lastFullLook = now
         let claimed = Set(live.filter { $0.mode == "pinned" }.flatMap(\.partitions))
         let free = topic.partitionIndices.filter { !claimed.contains($0) }
         var owners: [Int: String] = [:]
