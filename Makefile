@@ -6,15 +6,16 @@ SWIFT        ?= swift
 PREFIX       ?= /usr/local
 DEMO_DIR     ?= $(CURDIR)/demo-data
 RELEASE_BIN  := .build/release/sluice
-APT_PACKAGES := libzstd-dev libisal-dev pkg-config zstd
+APT_PACKAGES := libzstd-dev libisal-dev liblz4-dev libsnappy-dev pkg-config zstd
 # Seeds and sizes of the long crash and fuzz runs (make test-crash / make fuzz).
 CRASH_TRIALS ?= 200
 
-.PHONY: all deps build release demo test test-crash bench fuzz clean
+.PHONY: all deps build release demo test test-crash bench bench-peer-deps fuzz clean
 
 all: release
 
-# System packages: libzstd (batch and archive compression), ISA-L (CRC-32C),
+# System packages: libzstd (batch and archive compression), ISA-L (CRC-32C, gzip),
+# liblz4 and libsnappy (reading lz4 and snappy batches),
 # pkg-config (to find them), and the zstd CLI (benchmark baselines, tar --zstd).
 deps:
 	@missing=""; \
@@ -43,6 +44,23 @@ test: release
 # The long form of the crash tests.
 test-crash: release
 	SLUICE_BIN=$(CURDIR)/$(RELEASE_BIN) SLUICE_CRASH_TRIALS=$(CRASH_TRIALS) $(SWIFT) test --filter Crash
+
+# Benchmarks (see BENCHMARKS.md): every case against its baseline, measured in
+# the same run. `make bench` runs the full set and rewrites the figures in
+# BENCHMARKS.md; `make bench QUICK=1` runs small data sets in under a minute and
+# leaves BENCHMARKS.md alone. The kcat -> Tansu comparison (full run only; skip
+# it with PEER=0) needs kcat and python3-venv from Debian (installed here when
+# root) and pip wheels it puts in a venv under bench-data/tools.
+BENCH_QUICK := $(filter 1 yes true,$(QUICK))
+BENCH_PEER  := $(if $(BENCH_QUICK)$(filter 0 no false,$(PEER)),,peer)
+BENCH_FLAGS := $(if $(BENCH_QUICK),--quick --label "make bench QUICK=1",--report BENCHMARKS.md --label "make bench") \
+               $(if $(BENCH_PEER),,--no-peer)
+
+bench: release $(if $(BENCH_PEER),bench-peer-deps)
+	.build/release/sluice-bench $(BENCH_FLAGS)
+
+bench-peer-deps:
+	@$(MAKE) --no-print-directory deps APT_PACKAGES="python3-venv kcat" || echo "(the kcat -> Tansu comparison will be skipped)"
 
 # The main job end to end on a local data directory.
 demo: release

@@ -5,23 +5,23 @@ import SluiceCore
 /// Every read checks the end, so hostile input can only produce a
 /// `FormatError`, never an out-of-bounds access.
 public struct ByteCursor {
-    public private(set) var position: UnsafeRawPointer
+    public var position: UnsafeRawPointer
     public let end: UnsafeRawPointer
 
-    @inline(__always)
+    @inlinable @inline(__always)
     public init(_ bytes: UnsafeRawBufferPointer) {
         let base = bytes.baseAddress ?? UnsafeRawPointer(bitPattern: 1)!
         position = base
         end = base + bytes.count
     }
 
-    @inline(__always)
+    @inlinable @inline(__always)
     public var remaining: Int { end - position }
 
-    @inline(__always)
+    @inlinable @inline(__always)
     public var isAtEnd: Bool { position == end }
 
-    @inline(__always)
+    @inlinable @inline(__always)
     public mutating func readBigEndian<T: FixedWidthInteger>(_ type: T.Type, _ what: @autoclosure () -> String) throws(FormatError) -> T {
         guard remaining >= MemoryLayout<T>.size else { throw .truncated(what()) }
         let v = position.loadBigEndian(at: 0, as: T.self)
@@ -30,7 +30,7 @@ public struct ByteCursor {
     }
 
     /// Unsigned LEB128, at most `maxBytes` bytes.
-    @inline(__always)
+    @inlinable @inline(__always)
     public mutating func readUnsignedVarint(maxBytes: Int) throws(FormatError) -> UInt64 {
         var result: UInt64 = 0
         var shift: UInt64 = 0
@@ -46,7 +46,7 @@ public struct ByteCursor {
     }
 
     /// Zig-zag varint (Kafka's `readVarint`): an Int32 in at most 5 bytes.
-    @inline(__always)
+    @inlinable @inline(__always)
     public mutating func readVarint() throws(FormatError) -> Int32 {
         // Fast path: one byte.
         if position < end {
@@ -62,14 +62,14 @@ public struct ByteCursor {
     }
 
     /// Zig-zag varlong: an Int64 in at most 10 bytes.
-    @inline(__always)
+    @inlinable @inline(__always)
     public mutating func readVarlong() throws(FormatError) -> Int64 {
         let u = try readUnsignedVarint(maxBytes: 10)
         return Int64(bitPattern: (u >> 1) ^ (0 &- (u & 1)))
     }
 
     /// `count` bytes as a slice of the underlying buffer.
-    @inline(__always)
+    @inlinable @inline(__always)
     public mutating func readBytes(_ count: Int, _ what: @autoclosure () -> String) throws(FormatError) -> UnsafeRawBufferPointer {
         guard count >= 0 else { throw .invalid("negative length for \(what())") }
         guard remaining >= count else { throw .truncated(what()) }
@@ -78,7 +78,7 @@ public struct ByteCursor {
         return slice
     }
 
-    @inline(__always)
+    @inlinable @inline(__always)
     public mutating func skip(_ count: Int, _ what: @autoclosure () -> String) throws(FormatError) {
         guard count >= 0, remaining >= count else { throw .truncated(what()) }
         position += count
@@ -87,28 +87,28 @@ public struct ByteCursor {
 
 /// Varint encoding (the writer side of `ByteCursor`).
 public enum Varint {
-    @inline(__always)
+    @inlinable @inline(__always)
     public static func zigZag(_ v: Int32) -> UInt32 { UInt32(bitPattern: (v << 1) ^ (v >> 31)) }
 
-    @inline(__always)
+    @inlinable @inline(__always)
     public static func zigZag(_ v: Int64) -> UInt64 { UInt64(bitPattern: (v << 1) ^ (v >> 63)) }
 
     /// Bytes needed for an unsigned varint.
-    @inline(__always)
+    @inlinable @inline(__always)
     public static func size(_ u: UInt64) -> Int {
         // 1 + floor(bits/7), where bits = 64 - leadingZeros (at least 1).
         let bits = 64 - (u | 1).leadingZeroBitCount
         return (bits + 6) / 7
     }
 
-    @inline(__always)
+    @inlinable @inline(__always)
     public static func size(signed v: Int32) -> Int { size(UInt64(zigZag(v))) }
 
-    @inline(__always)
+    @inlinable @inline(__always)
     public static func size(signed v: Int64) -> Int { size(zigZag(v)) }
 
     /// Writes an unsigned varint at `p`; returns the bytes written.
-    @inline(__always)
+    @inlinable @inline(__always)
     public static func write(_ value: UInt64, to p: UnsafeMutableRawPointer) -> Int {
         var u = value
         var i = 0
@@ -121,27 +121,27 @@ public enum Varint {
         return i + 1
     }
 
-    @inline(__always)
+    @inlinable @inline(__always)
     public static func write(signed v: Int32, to p: UnsafeMutableRawPointer) -> Int { write(UInt64(zigZag(v)), to: p) }
 
-    @inline(__always)
+    @inlinable @inline(__always)
     public static func write(signed v: Int64, to p: UnsafeMutableRawPointer) -> Int { write(zigZag(v), to: p) }
 }
 
 extension ByteBuffer {
-    @inline(__always)
+    @inlinable @inline(__always)
     public func appendVarint(_ v: Int32) {
         reserve(5)
         count += Varint.write(signed: v, to: base + count)
     }
 
-    @inline(__always)
+    @inlinable @inline(__always)
     public func appendVarlong(_ v: Int64) {
         reserve(10)
         count += Varint.write(signed: v, to: base + count)
     }
 
-    @inline(__always)
+    @inlinable @inline(__always)
     public func appendUnsignedVarint(_ v: UInt64) {
         reserve(10)
         count += Varint.write(v, to: base + count)

@@ -5,7 +5,8 @@ public enum FormatError: Error, Equatable, CustomStringConvertible, Sendable {
     case truncated(String)
     case invalid(String)
     case checksumMismatch(stored: UInt32, computed: UInt32)
-    case unsupportedCompression(CompressionCodec)
+    /// A codec value Kafka does not define (5–7; the attribute's low three bits).
+    case unsupportedCompression(Int16)
     case unsupportedMagic(Int8)
 
     public var description: String {
@@ -15,7 +16,7 @@ public enum FormatError: Error, Equatable, CustomStringConvertible, Sendable {
         case .checksumMismatch(let stored, let computed):
             return "CRC mismatch (stored 0x\(hex(stored)), computed 0x\(hex(computed)))"
         case .unsupportedCompression(let codec):
-            return "\(codec.name)-compressed batch: sluice decodes only uncompressed and zstd batches"
+            return "invalid compression codec \(codec) (Kafka defines 0 none, 1 gzip, 2 snappy, 3 lz4, 4 zstd)"
         case .unsupportedMagic(let magic): return "unsupported message format (magic \(magic))"
         }
     }

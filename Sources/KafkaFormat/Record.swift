@@ -119,12 +119,28 @@ public struct RecordIterator {
     }
 }
 
-/// Turns a validated batch into its records, decompressing zstd batches into a
-/// reused buffer. One decoder per reading thread.
+/// The messages of one legacy entry, which keep the decompressed bytes their
+/// views point into alive (as `RecordIterator` does for a batch's records).
+public struct LegacyMessages: RandomAccessCollection {
+    public let messages: [LegacyMessage]
+    let storage: AnyObject?
+
+    public var startIndex: Int { messages.startIndex }
+    public var endIndex: Int { messages.endIndex }
+    public subscript(position: Int) -> LegacyMessage { messages[position] }
+}
+
+/// Turns a validated batch, or a compressed legacy wrapper, into its records,
+/// decompressing every Kafka codec (gzip, snappy, lz4, zstd) into one reused
+/// buffer; each codec's decoder is made on first use. One decoder per reading
+/// thread; the views it returns are valid until its next call.
 public final class BatchDecoder {
     /// Decompressed records of one batch may not exceed this (hostile input bound).
     public static let maxDecompressedSize = 128 << 20
-    private let zstd = ZstdDecompressor()
+    private lazy var gzip = GzipDecompressor()
+    private lazy var snappy = SnappyDecompressor()
+    private lazy var lz4 = LZ4Decompressor()
+    private lazy var zstd = ZstdDecompressor()
     private let scratch = ByteBuffer(capacity: 1 << 16)
 
     public init() {}
@@ -136,19 +152,42 @@ public final class BatchDecoder {
         switch header.compression {
         case .none?:
             return RecordIterator(records: area, header: header)
-        case .zstd?:
-            scratch.clear()
-            scratch.shrink(toCapacity: 4 << 20)
-            do {
-                try zstd.decompress(area, appendingTo: scratch, limit: Self.maxDecompressedSize)
-            } catch {
-                throw .invalid("zstd records do not decompress: \(error)")
-            }
-            return RecordIterator(records: scratch.bytes, header: header, storage: scratch)
         case let codec?:
-            throw .unsupportedCompression(codec)
+            try decompress(area, codec, what: "records")
+            return RecordIterator(records: scratch.bytes, header: header, storage: scratch)
         case nil:
-            throw .invalid("invalid compression codec \(header.attributes & 0x07)")
+            throw .unsupportedCompression(header.attributes & 0x07)
+        }
+    }
+
+    /// The messages a legacy entry stands for: itself when uncompressed, else
+    /// the messages of its decompressed value with absolute offsets
+    /// (`LegacyMessage.innerMessages(of:)`). Their views are valid until the next call.
+    public func messages(of message: LegacyMessage) throws(FormatError) -> LegacyMessages {
+        guard message.compression != .none else { return LegacyMessages(messages: [message], storage: nil) }
+        guard let value = message.value else {
+            throw .invalid("the \(message.compression.name)-compressed wrapper at offset \(message.offset) has a null value")
+        }
+        try decompress(value, message.compression, what: "messages", legacyMagicZero: message.magic == 0)
+        return LegacyMessages(messages: try message.innerMessages(of: scratch.bytes), storage: scratch)
+    }
+
+    /// Decompresses `source` into the scratch buffer, replacing what it held.
+    private func decompress(_ source: UnsafeRawBufferPointer, _ codec: CompressionCodec, what: String,
+                            legacyMagicZero: Bool = false) throws(FormatError) {
+        scratch.clear()
+        scratch.shrink(toCapacity: 4 << 20)
+        let limit = Self.maxDecompressedSize
+        do {
+            switch codec {
+            case .none: preconditionFailure("uncompressed records are read in place")
+            case .gzip: try gzip.decompress(source, appendingTo: scratch, limit: limit)
+            case .snappy: try snappy.decompress(source, appendingTo: scratch, limit: limit)
+            case .lz4: try lz4.decompress(source, appendingTo: scratch, limit: limit, ignoringHeaderChecksum: legacyMagicZero)
+            case .zstd: try zstd.decompress(source, appendingTo: scratch, limit: limit)
+            }
+        } catch {
+            throw .invalid("\(codec.name) \(what) do not decompress: \(error)")
         }
     }
 }

@@ -18,10 +18,6 @@ public enum Zstd {
     }
 }
 
-extension SluiceError.Reason {
-    public static let corruptCompressedData = Self("corrupt-compressed-data")
-}
-
 /// One-shot compression of whole buffers (a batch's records).
 public final class ZstdCompressor {
     private let context: OpaquePointer
@@ -45,7 +41,7 @@ public final class ZstdCompressor {
 
 /// Decompression of whole frames into a caller's buffer, by streaming, because
 /// Kafka's producers usually omit the content size from the frame header.
-public final class ZstdDecompressor {
+public final class ZstdDecompressor: Decompressor {
     private let context: OpaquePointer
 
     public init() { context = ZSTD_createDCtx()! }
@@ -56,22 +52,16 @@ public final class ZstdDecompressor {
     /// so a hostile input cannot make it allocate without bound.
     public func decompress(_ source: UnsafeRawBufferPointer, appendingTo out: ByteBuffer, limit: Int) throws {
         _ = ZSTD_DCtx_reset(context, ZSTD_reset_session_only)
+        let output = BoundedOutput(out, limit: limit, sourceSize: source.count, codec: "zstd")
         var input = ZSTD_inBuffer(src: source.baseAddress, size: source.count, pos: 0)
-        let start = out.count
-        var lastResult = 1
         while true {
-            let produced = out.count - start
-            if produced >= limit {
-                throw SluiceError.failure(.corruptCompressedData, "zstd data expands beyond the \(limit)-byte limit")
-            }
-            out.reserve(min(max(source.count * 4, 64 << 10), limit - produced))
-            var output = ZSTD_outBuffer(dst: out.base + out.count, size: min(out.capacity - out.count, limit - produced), pos: 0)
-            lastResult = try Zstd.check(ZSTD_decompressStream(context, &output, &input), "corrupt zstd data")
-            out.count += output.pos
-            if input.pos == input.size && output.pos < output.size { break }
-        }
-        if lastResult != 0 {
-            throw SluiceError.failure(.corruptCompressedData, "truncated zstd data (the frame does not end)")
+            let room = output.room()
+            var buffer = ZSTD_outBuffer(dst: room.baseAddress, size: room.count, pos: 0)
+            let inputBefore = input.pos
+            let frameLeft = try Zstd.check(ZSTD_decompressStream(context, &buffer, &input), "corrupt zstd data")
+            output.commit(buffer.pos)
+            if frameLeft == 0 && input.pos == input.size { return }
+            if buffer.pos == 0 && input.pos == inputBefore { throw output.stalled("the frame does not end") }
         }
     }
 }

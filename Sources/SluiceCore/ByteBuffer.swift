@@ -5,6 +5,10 @@
 /// append millions of small pieces, so they use this instead. Pointers into
 /// the storage are valid only until the next call that may grow it.
 public final class ByteBuffer {
+    // Stored properties and hot methods are inlinable so callers in other
+    // modules compile them in place; otherwise every access to a class
+    // property costs a dynamic exclusivity check (measured: 15% of
+    // `consume --json`).
     public private(set) var base: UnsafeMutableRawPointer
     public private(set) var capacity: Int
     public var count: Int
@@ -18,20 +22,20 @@ public final class ByteBuffer {
     deinit { base.deallocate() }
 
     /// The filled bytes.
-    @inline(__always)
+    @inlinable @inline(__always)
     public var bytes: UnsafeRawBufferPointer { UnsafeRawBufferPointer(start: base, count: count) }
 
-    @inline(__always)
+    @inlinable @inline(__always)
     public var isEmpty: Bool { count == 0 }
 
     /// Makes room for at least `extra` more bytes.
-    @inline(__always)
+    @inlinable @inline(__always)
     public func reserve(_ extra: Int) {
         if count + extra > capacity { grow(to: count + extra) }
     }
 
-    @inline(never)
-    private func grow(to needed: Int) {
+    @usableFromInline @inline(never)
+    func grow(to needed: Int) {
         var newCapacity = capacity * 2
         while newCapacity < needed { newCapacity *= 2 }
         let newBase = UnsafeMutableRawPointer.allocate(byteCount: newCapacity, alignment: 16)
@@ -52,17 +56,17 @@ public final class ByteBuffer {
         capacity = limit
     }
 
-    @inline(__always)
+    @inlinable @inline(__always)
     public func clear() { count = 0 }
 
-    @inline(__always)
+    @inlinable @inline(__always)
     public func append(_ byte: UInt8) {
         reserve(1)
         base.storeBytes(of: byte, toByteOffset: count, as: UInt8.self)
         count += 1
     }
 
-    @inline(__always)
+    @inlinable @inline(__always)
     public func append(_ source: UnsafeRawBufferPointer) {
         guard source.count > 0 else { return }
         reserve(source.count)
@@ -70,7 +74,7 @@ public final class ByteBuffer {
         count += source.count
     }
 
-    @inline(__always)
+    @inlinable @inline(__always)
     public func append(_ source: UnsafeRawPointer, count n: Int) {
         guard n > 0 else { return }
         reserve(n)
@@ -78,6 +82,7 @@ public final class ByteBuffer {
         count += n
     }
 
+    @inlinable
     public func append(_ bytes: [UInt8]) {
         bytes.withUnsafeBytes { append($0) }
     }
@@ -88,12 +93,12 @@ public final class ByteBuffer {
     }
 
     /// Appends an ASCII string literal without going through `String` storage.
-    @inline(__always)
+    @inlinable @inline(__always)
     public func append(ascii literal: StaticString) {
         append(UnsafeRawPointer(literal.utf8Start), count: literal.utf8CodeUnitCount)
     }
 
-    @inline(__always)
+    @inlinable @inline(__always)
     public func appendBigEndian<T: FixedWidthInteger>(_ value: T) {
         reserve(MemoryLayout<T>.size)
         (base + count).storeBytes(of: value.bigEndian, as: T.self)
@@ -113,7 +118,7 @@ public final class ByteBuffer {
 
     /// Lets `body` write directly after the filled bytes into at least
     /// `minimum` bytes of room; `body` returns how many bytes it wrote.
-    @inline(__always)
+    @inlinable @inline(__always)
     public func writeTail(minimum: Int, _ body: (UnsafeMutableRawBufferPointer) throws -> Int) rethrows {
         reserve(minimum)
         let written = try body(UnsafeMutableRawBufferPointer(start: base + count, count: capacity - count))
@@ -122,6 +127,7 @@ public final class ByteBuffer {
     }
 
     /// Drops the first `n` bytes, moving the rest to the front.
+    @inlinable
     public func removeFirst(_ n: Int) {
         precondition(n <= count)
         if n == count { count = 0; return }

@@ -159,31 +159,63 @@ public enum JSONText {
         s.withUTF8 { appendString(bytes: UnsafeRawBufferPointer($0), to: out) }
     }
 
-    /// Appends `bytes` (valid UTF-8) as a quoted JSON string with escapes.
+    /// Length of the leading run of bytes that need no escaping and are ASCII,
+    /// checked eight bytes at a time (SWAR): no byte ≥ 0x80, < 0x20, '"' or '\\'.
+    @inline(__always)
+    public static func plainASCIIPrefix(_ bytes: UnsafeRawBufferPointer) -> Int {
+        guard let base = bytes.baseAddress else { return 0 }
+        let n = bytes.count
+        var i = 0
+        let ones: UInt64 = 0x0101_0101_0101_0101, highs: UInt64 = 0x8080_8080_8080_8080
+        @inline(__always) func hasZeroByte(_ v: UInt64) -> Bool { (v &- ones) & ~v & highs != 0 }
+        while i + 8 <= n {
+            let v = base.loadUnaligned(fromByteOffset: i, as: UInt64.self)
+            let special = v & highs != 0 || (v &- ones &* 0x20) & ~v & highs != 0
+                || hasZeroByte(v ^ (ones &* 0x22)) || hasZeroByte(v ^ (ones &* 0x5C))
+            if special { break }
+            i += 8
+        }
+        while i < n {
+            let c = base.load(fromByteOffset: i, as: UInt8.self)
+            if c >= 0x80 || c < 0x20 || c == 0x22 || c == 0x5C { break }
+            i += 1
+        }
+        return i
+    }
+
+    /// Appends `bytes` (valid UTF-8) as a quoted JSON string with escapes:
+    /// runs that need none are found eight bytes at a time and copied whole.
     @inline(__always)
     public static func appendString(bytes: UnsafeRawBufferPointer, to out: ByteBuffer) {
         out.reserve(bytes.count + 2)
         out.append(UInt8(ascii: "\""))
-        var runStart = 0
-        for i in 0..<bytes.count {
-            let c = bytes[i]
-            if c >= 0x20 && c != UInt8(ascii: "\"") && c != UInt8(ascii: "\\") { continue }
-            if i > runStart { out.append(UnsafeRawBufferPointer(rebasing: bytes[runStart..<i])) }
-            runStart = i + 1
-            switch c {
-            case UInt8(ascii: "\""): out.append(ascii: "\\\"")
-            case UInt8(ascii: "\\"): out.append(ascii: "\\\\")
-            case 0x0A: out.append(ascii: "\\n")
-            case 0x0D: out.append(ascii: "\\r")
-            case 0x09: out.append(ascii: "\\t")
-            default:
-                out.append(ascii: "\\u00")
-                out.append(hex[Int(c >> 4)])
-                out.append(hex[Int(c & 15)])
-            }
+        var i = 0
+        while i < bytes.count {
+            let run = plainASCIIPrefix(UnsafeRawBufferPointer(rebasing: bytes[i...]))
+            if run > 0 { out.append(UnsafeRawBufferPointer(rebasing: bytes[i..<(i + run)])) }
+            i += run
+            guard i < bytes.count else { break }
+            appendSpecial(bytes[i], to: out)
+            i += 1
         }
-        if bytes.count > runStart { out.append(UnsafeRawBufferPointer(rebasing: bytes[runStart..<bytes.count])) }
         out.append(UInt8(ascii: "\""))
+    }
+
+    /// One byte that `plainASCIIPrefix` stops at: an escape, or a UTF-8 byte copied as is.
+    @inline(__always)
+    private static func appendSpecial(_ c: UInt8, to out: ByteBuffer) {
+        switch c {
+        case UInt8(ascii: "\""): out.append(ascii: "\\\"")
+        case UInt8(ascii: "\\"): out.append(ascii: "\\\\")
+        case 0x0A: out.append(ascii: "\\n")
+        case 0x0D: out.append(ascii: "\\r")
+        case 0x09: out.append(ascii: "\\t")
+        case 0x80...: out.append(c)
+        default:
+            out.append(ascii: "\\u00")
+            out.append(hex[Int(c >> 4)])
+            out.append(hex[Int(c & 15)])
+        }
     }
 
     @inline(__always)
@@ -251,6 +283,24 @@ public struct JSONParser {
             guard c == 0x20 || c == 0x0A || c == 0x0D || c == 0x09 else { return }
             index += 1
         }
+    }
+
+    /// The next non-space byte, not consumed; nil at the end.
+    public mutating func peek() -> UInt8? {
+        skipWhitespace()
+        return index < bytes.count ? bytes[index] : nil
+    }
+
+    /// Consumes `byte` (after white space) if it is next.
+    public mutating func consume(_ byte: UInt8) -> Bool {
+        guard peek() == byte else { return false }
+        index += 1
+        return true
+    }
+
+    /// Consumes `byte` (after white space) or fails naming what was expected.
+    public mutating func expect(_ byte: UInt8, _ what: String) throws {
+        guard consume(byte) else { throw error("expected \(what)") }
     }
 
     public mutating func parseValue(depth: Int) throws -> JSONValue {

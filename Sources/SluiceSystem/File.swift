@@ -107,15 +107,24 @@ public final class File: @unchecked Sendable {
         }
     }
 
-    /// Reads a whole (small) file.
+    /// Reads a whole (small) file to its end. The size is not trusted (files in
+    /// /proc report 0), but more than `limit` bytes is an error, not an allocation.
     public func readAll(limit: Int = 64 << 20) throws -> [UInt8] {
-        let size = try self.size()
-        guard size <= Int64(limit) else {
-            throw SluiceError.failure(.io, "\(path) is \(size) bytes, larger than the \(limit)-byte limit for this kind of file")
+        var bytes = [UInt8](repeating: 0, count: Int(min(max(try size(), 4096), Int64(limit) + 1)))
+        var count = 0
+        while true {
+            if count == bytes.count {
+                guard count <= limit else {
+                    throw SluiceError.failure(.io, "\(path) is larger than the \(limit)-byte limit for this kind of file")
+                }
+                bytes += [UInt8](repeating: 0, count: min(bytes.count, limit + 1 - count))
+            }
+            let n = try bytes.withUnsafeMutableBytes { try read(into: UnsafeMutableRawBufferPointer(rebasing: $0[count...]), at: Int64(count)) }
+            if n == 0 { break }
+            count += n
         }
-        var bytes = [UInt8](repeating: 0, count: Int(size))
-        let n = try bytes.withUnsafeMutableBytes { try readFully(into: $0, at: 0) }
-        bytes.removeLast(bytes.count - n)
+        guard count <= limit else { throw SluiceError.failure(.io, "\(path) is larger than the \(limit)-byte limit for this kind of file") }
+        bytes.removeLast(bytes.count - count)
         return bytes
     }
 

@@ -31,8 +31,8 @@ struct Sluice: ParsableCommand {
         """,
         version: version,
         subcommands: [
-            TopicCommand.self, ProduceCommand.self, ConsumeCommand.self, ExportCommand.self, ImportCommand.self,
-            ArchiveCommand.self, DumpCommand.self, VerifyCommand.self,
+            TopicCommand.self, ProduceCommand.self, ConsumeCommand.self, GroupCommand.self, LagCommand.self,
+            ExportCommand.self, ImportCommand.self, ArchiveCommand.self, DumpCommand.self, VerifyCommand.self,
         ])
 
     static func main() {
@@ -73,9 +73,9 @@ struct Sluice: ParsableCommand {
         case is CleanExit:
             Sluice.exit(withError: error)
         default:
-            if exitCode(for: error) == .validationFailure {
-                exitForParseError(error)
-            }
+            // The parser's own errors can surface from run() too (`sluice help`, `--help` on a group).
+            if exitCode(for: error) == .success { Sluice.exit(withError: error) }
+            if exitCode(for: error) == .validationFailure { exitForParseError(error) }
             StandardErrorLog.line("error: \(error)")
             Glibc.exit(ExitStatus.failure)
         }

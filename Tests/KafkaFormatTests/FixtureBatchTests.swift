@@ -1,4 +1,5 @@
 import KafkaFormat
+import SluiceCompression
 import SluiceCore
 import TestSupport
 import Testing
@@ -37,6 +38,33 @@ func decodeBatch(_ bytes: [UInt8]) throws -> (RecordBatchHeader, [OwnedRecord]) 
     }
 }
 
+/// Every record of a record set (a segment slice): v2 batches and legacy
+/// messages, compressed legacy wrappers expanded into their messages.
+func decodeRecordSet(_ bytes: [UInt8]) throws -> [OwnedRecord] {
+    let decoder = BatchDecoder()
+    var records: [OwnedRecord] = []
+    try bytes.withUnsafeBytes { raw in
+        var position = 0
+        while position < raw.count {
+            let frame = LogEntryFrame.inspect(raw, at: position)
+            switch frame {
+            case .batch(let size):
+                let (_, batch) = try decodeBatch(Array(raw[position..<(position + size)]))
+                records += batch
+                position += size
+            case .legacy(let size, _):
+                let message = try LegacyMessage.parse(UnsafeRawBufferPointer(rebasing: raw[position..<(position + size)]))
+                records += try decoder.messages(of: message).map { OwnedRecord($0.record) }
+                position += size
+            case .incomplete, .invalid:
+                Issue.record("\(frame) at byte \(position)")
+                return
+            }
+        }
+    }
+    return records
+}
+
 /// rskafka's captured librdkafka batches and the worked examples of kafka-format.md §1.9–1.10.
 @Suite struct FixtureBatchTests {
     let x100 = [UInt8](repeating: UInt8(ascii: "x"), count: 100)
@@ -71,15 +99,27 @@ func decodeBatch(_ bytes: [UInt8]) throws -> (RecordBatchHeader, [OwnedRecord]) 
         #expect(records[0].headers.first?.key == "content-type")
     }
 
-    @Test(arguments: [("gzip", CompressionCodec.gzip), ("lz4", .lz4), ("snappy", .snappy), ("snappy_java", .snappy)])
-    func otherCodecsValidateAndAreReportedByName(name: String, codec: CompressionCodec) throws {
-        let bytes = try Fixtures.bytes("rskafka-batches/test_decode_fixture_\(name).bin")
-        try bytes.withUnsafeBytes { raw in
-            let header = RecordBatchHeader(raw.baseAddress!)
-            try header.validate(raw)
-            #expect(header.compression == codec)
-            #expect(throws: FormatError.unsupportedCompression(codec)) { _ = try BatchDecoder().records(of: raw, header: header) }
-        }
+    @Test(arguments: [("gzip", CompressionCodec.gzip), ("lz4", .lz4), ("snappy", .snappy)])
+    func librdkafkaCompressedBatchesDecode(name: String, codec: CompressionCodec) throws {
+        let (header, records) = try decodeBatch(try Fixtures.bytes("rskafka-batches/test_decode_fixture_\(name).bin"))
+        #expect(header.compression == codec)
+        #expect(records.count == 1)
+        #expect(records[0].offset == 0)
+        #expect(records[0].key == x100)
+        #expect(records[0].value == helloKafka)
+        #expect(records[0].headers == [fooBar])
+    }
+
+    /// Snappy in xerial framing, as Kafka's Java clients write it.
+    @Test func snappyJavaBatchDecodes() throws {
+        let bytes = try Fixtures.bytes("rskafka-batches/test_decode_fixture_snappy_java.bin")
+        #expect(bytes.withUnsafeBytes { raw in
+            SnappyDecompressor.xerialMagic.elementsEqual(raw[RecordBatchHeader.size..<(RecordBatchHeader.size + 8)])
+        })
+        let (header, records) = try decodeBatch(bytes)
+        #expect(header.compression == .snappy)
+        #expect(records.map(\.offset) == [0, 1])
+        #expect(records.map(\.value) == [helloKafka, Array("some value".utf8)])
     }
 
     @Test func firstBrokerWrittenBatchOfTestTopicA() throws {
@@ -92,21 +132,29 @@ func decodeBatch(_ bytes: [UInt8]) throws -> (RecordBatchHeader, [OwnedRecord]) 
         #expect(records.map(\.offset) == Array(0...36))
     }
 
-    @Test func kafkaGoFetchRecordSets() throws {
+    @Test func kafkaGoFetchRecordSetsStartWhereTheREADMESays() throws {
         let v2 = try Fixtures.hex("kafka-go-fetch/kgo_v2-v2.hex")
-        let recordSet = Array(v2[76..<(76 + 302)])
-        let first = try decodeBatch(Array(recordSet[0..<(Int(recordSet.withUnsafeBytes { $0.loadBigEndian(at: 8, as: Int32.self) }) + 12)]))
-        #expect(first.0.baseOffset == 0 && first.0.lastOffset == 1)
-        #expect(first.1.map { String(decoding: $0.key!, as: UTF8.self) } == ["alpha", "beta"])
-        #expect(first.1[0].value == Array(#"{"count":0,"filler":"aaaaaaaaaa"}"#.utf8))
+        #expect(try KafkaGoFetch.recordSet("kgo_v2-v2.hex") == Array(v2[76..<(76 + 302)]))
         let v2c = try Fixtures.hex("kafka-go-fetch/kgo_v2c-v2c.hex")
-        let compressed = Array(v2c[78..<(78 + 268)])
-        try compressed.withUnsafeBytes { raw in
-            guard case .batch(let size) = LogEntryFrame.inspect(raw, at: 0) else { Issue.record("not a batch"); return }
-            let header = RecordBatchHeader(raw.baseAddress!)
-            try header.validate(UnsafeRawBufferPointer(rebasing: raw[0..<size]))
-            #expect(header.compression == .gzip)
-        }
+        #expect(try KafkaGoFetch.recordSet("kgo_v2c-v2c.hex") == Array(v2c[78..<(78 + 268)]))
+    }
+
+    /// Every capture decodes completely: gzip v2 batches and gzip legacy
+    /// wrappers included, with contiguous offsets from 0.
+    @Test(arguments: KafkaGoFetch.captures.map(\.file))
+    func kafkaGoFetchRecordSetsDecodeCompletely(file: String) throws {
+        let keys = KafkaGoFetch.captures.first { $0.file == file }!.keys
+        let records = try decodeRecordSet(try KafkaGoFetch.recordSet(file))
+        #expect(records.map(\.offset) == Array(0..<Int64(keys.count)))
+        #expect(records.map { String(decoding: $0.key!, as: UTF8.self) } == keys)
+        #expect(records.map { String(decoding: $0.value!, as: UTF8.self) } == keys.map(KafkaGoFetch.value(forKey:)))
+    }
+
+    /// Inside a magic-1 gzip wrapper each message keeps its own CreateTime;
+    /// the wrapper carries the last one's.
+    @Test func legacyWrappedMessagesKeepTheirTimestamps() throws {
+        let records = try decodeRecordSet(try KafkaGoFetch.recordSet("kgo_v1c-v1c.hex"))
+        #expect(records.map(\.timestamp) == [1_633_413_948_492, 1_633_413_948_532, 1_633_413_977_589, 1_633_413_979_484])
     }
 
     @Test func legacyMagicOneMessages() throws {

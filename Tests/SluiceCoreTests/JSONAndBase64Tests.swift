@@ -38,3 +38,37 @@ import Testing
         #expect(!valid(Array("abcdefgh".utf8) + [0xE2, 0x82]))
     }
 }
+
+@Suite struct JSONEscapingTests {
+    @Test func plainPrefixAgreesWithAByteByByteScan() {
+        var random = SeededRandomBytes(seed: 7)
+        let alphabet: [UInt8] = Array("abcXYZ 019{}:,".utf8) + [0x22, 0x5C, 0x0A, 0x1F, 0x7F, 0x80, 0xC3, 0xA9]
+        for _ in 0..<2000 {
+            let length = Int(random.next() % 40)
+            let bytes = (0..<length).map { _ in random.next() % 5 == 0 ? alphabet[Int(random.next() % UInt64(alphabet.count))] : UInt8(ascii: "a") }
+            let naive = bytes.firstIndex { $0 >= 0x80 || $0 < 0x20 || $0 == 0x22 || $0 == 0x5C } ?? bytes.count
+            #expect(bytes.withUnsafeBytes { JSONText.plainASCIIPrefix($0) } == naive, "\(bytes)")
+        }
+    }
+
+    @Test func escapedStringsParseBack() throws {
+        for text in ["plain", "with \"quotes\" and \\ backslash", "tab\tnew\nline\u{1}", "héllo 😀", ""] {
+            let out = ByteBuffer()
+            JSONText.appendString(text, to: out)
+            #expect(try JSONValue.parse(out.bytes) == .string(text))
+        }
+    }
+}
+
+/// SplitMix64, local to this test target.
+struct SeededRandomBytes {
+    var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}

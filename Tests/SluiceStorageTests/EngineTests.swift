@@ -4,6 +4,9 @@ import SluiceStorage
 import SluiceSystem
 import TestSupport
 import Testing
+#if canImport(Glibc)
+import Glibc
+#endif
 
 @Suite(.serialized) struct EngineTests {
     @Test(arguments: [CompressionCodec.none, .zstd])
@@ -188,5 +191,37 @@ import Testing
         #expect(error?.reason == .corruptMetadata)
         try data.createTopic("other", partitions: 1)
         #expect(FileSystem.exists(dir.path + "/precious-2"))
+    }
+}
+
+@Suite(.serialized) struct DiskFullTests {
+    @Test(arguments: [0, 1, 2])
+    func aFailedAppendLeavesThePartitionExactlyAsBefore(failingWrite: Int) throws {
+        let dir = TemporaryDirectory("sluice-enospc")
+        let partition = try makeTopic(dir, config: ["index.interval.bytes=128"]).partition(0)
+        let kept = try appendRecords(try PartitionAppender(partition: partition), count: 300, perBatch: 10)
+        let before = try snapshot(partition.directory)
+        // Fail the log write, or the index write after it, or the time index write.
+        FaultInjection.install([FaultInjection.Rule(call: .write, errno: .noSpace, after: failingWrite, times: 1, pathContains: dir.path)])
+        defer { FaultInjection.reset() }
+        let appender = try PartitionAppender(partition: partition)
+        let error = #expect(throws: SluiceError.self) { try appendRecords(appender, count: 200, perBatch: 10, startIndex: 300) }
+        #expect(error?.reason == .noSpace)
+        #expect(error?.message.contains("needed") == true)
+        #expect(try snapshot(partition.directory) == before)
+        FaultInjection.reset()
+        let more = try appendRecords(appender, count: 5, startIndex: 300)
+        #expect(more.first?.offset == 300)
+        #expect(try readAll(partition) == kept + more)
+        #expect(try PartitionVerifier.check(partition, strict: true).isClean)
+    }
+
+    @Test func symlinkedPartitionDirectoriesAreNeverWrittenThrough() throws {
+        let dir = TemporaryDirectory()
+        let partition = try makeTopic(dir).partition(0)
+        let elsewhere = TemporaryDirectory()
+        try FileSystem.rename(partition.directory, to: elsewhere.path + "/moved")
+        #expect(symlink(elsewhere.path + "/moved", partition.directory) == 0)
+        #expect(throws: SluiceError.self) { try PartitionAppender(partition: partition) }
     }
 }

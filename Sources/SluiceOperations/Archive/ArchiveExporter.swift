@@ -42,6 +42,7 @@ public final class ArchiveExporter {
     public let plan: ExportPlan
     private let options: Options
     private let cutter = BatchCutter()
+    private let legacyDecoder = BatchDecoder()
     private let cutBytes = ByteBuffer()
     private let readBuffer = ByteBuffer(capacity: 1 << 20)
     private var progress = ArchiveProgress()
@@ -101,6 +102,16 @@ public final class ArchiveExporter {
         return ExportResult(manifest: manifest, summary: summary, tarBytes: tar.bytesWritten, archiveBytes: archiveBytes)
     }
 
+    /// The messages in a legacy entry: one, or those of a compressed message set.
+    private func records(of legacy: LegacyMessage, _ partition: Partition, _ segment: Segment) throws -> Int64 {
+        do {
+            return Int64(try legacyDecoder.messages(of: legacy).count)
+        } catch {
+            throw SluiceError.checkFailed(.corruptLog, "corrupt log in partition \(partition.name), segment \(segment.logName): the legacy message set at offset \(legacy.offset) does not expand: \(error)",
+                                          remedy: "run 'sluice verify \(partition.topic)'")
+        }
+    }
+
     private func fileName(_ partition: PartitionPlan, _ piece: FilePiece) -> String {
         ArchiveManifest.fileName(topic: plan.topic.name, partition: partition.partition.index, baseOffset: piece.baseOffset)
     }
@@ -111,16 +122,18 @@ public final class ArchiveExporter {
         try tar.beginFile(stats.name, size: piece.bytes, mtime: mtime)
         let segments = try plan.partition.segments()
         func copy(_ bytes: UnsafeRawBufferPointer, _ header: RecordBatchHeader?, legacy: LegacyMessage?) throws {
+            let before = stats.records
             if let header {
                 stats.observe(header)
             } else if let legacy {
                 let timestamp = legacy.timestamp ?? -1
-                stats.observe(baseOffset: legacy.offset, lastOffset: legacy.offset, records: 1, firstTimestamp: timestamp, maxTimestamp: timestamp)
+                stats.observe(baseOffset: legacy.offset, lastOffset: legacy.offset, records: try records(of: legacy, plan.partition, piece.segment),
+                              firstTimestamp: timestamp, maxTimestamp: timestamp)
             }
+            progress.records += stats.records - before
             stats.checksum(bytes)
             try tar.write(bytes)
             progress.bytes += Int64(bytes.count)
-            progress.records = progress.records + (header.map { Int64($0.recordsCount) } ?? 1)
             if progress.bytes - lastReport >= 1 << 20 {
                 lastReport = progress.bytes
                 report?(progress)

@@ -9,6 +9,8 @@ struct EntryInfo {
     let lastOffsetDelta: Int32
     let maxTimestamp: Int64
     let totalSize: Int
+    /// Records in the entry (a compressed legacy message set holds several).
+    let records: Int64
     /// nil for a legacy (magic 0/1) message.
     let header: RecordBatchHeader?
 }
@@ -58,7 +60,8 @@ final class ArchiveReader {
     private var files: [(partition: ArchivedPartition, file: ArchivedFile)] = []
     private var fileIndex = 0
     private var measured: [Int: [FileStats]] = [:]
-    private var framer = EntryFramer()
+    private let decoder = BatchDecoder()
+    private lazy var framer = EntryFramer(decoder: decoder)
     private(set) var progress = ArchiveProgress()
     private var report: ((ArchiveProgress) -> Void)?
     private var lastReport: Int64 = 0
@@ -165,7 +168,8 @@ final class ArchiveReader {
             guard entry.size == file.bytes else {
                 throw ArchiveDamage("entry '\(file.name)' holds \(entry.size) bytes but manifest.json says \(file.bytes)")
             }
-            framer = EntryFramer(partition: partition, file: file, expectedOffset: framer.partition?.partition == partition.partition ? framer.expectedOffset : partition.startOffset)
+            framer = EntryFramer(partition: partition, file: file, decoder: decoder,
+                                 expectedOffset: framer.partition?.partition == partition.partition ? framer.expectedOffset : partition.startOffset)
             phase = .file
             try sink?.beginFile(file, of: partition)
         case .done:
@@ -265,6 +269,8 @@ struct EntryFramer {
     private var state = State.frame
     private var crc: UInt32 = 0
     private var header = RecordBatchHeader()
+    /// Expands compressed legacy message sets, to count their records.
+    private let decoder: BatchDecoder
 
     private enum State {
         /// Gathering the 17 bytes that frame an entry (offset, size, epoch or crc, magic).
@@ -276,9 +282,10 @@ struct EntryFramer {
 
     static let frameBytes = RecordBatchHeader.magicOffset + 1
 
-    init() {}
+    init(decoder: BatchDecoder) { self.decoder = decoder }
 
-    init(partition: ArchivedPartition, file: ArchivedFile, expectedOffset: Int64) {
+    init(partition: ArchivedPartition, file: ArchivedFile, decoder: BatchDecoder, expectedOffset: Int64) {
+        self.decoder = decoder
         self.partition = partition
         self.file = file
         self.expectedOffset = max(expectedOffset, file.baseOffset)
@@ -349,22 +356,25 @@ struct EntryFramer {
             crc = CRC32C.update(0xFFFF_FFFF, head.base + RecordBatchHeader.attributesOffset,
                                 count: RecordBatchHeader.size - RecordBatchHeader.attributesOffset)
             try sink?.beginEntry(head.bytes, EntryInfo(baseOffset: header.baseOffset, lastOffsetDelta: header.lastOffsetDelta,
-                                                       maxTimestamp: header.maxTimestamp, totalSize: header.totalSize, header: header))
+                                                       maxTimestamp: header.maxTimestamp, totalSize: header.totalSize,
+                                                       records: Int64(header.recordsCount), header: header))
             head.clear()
             if header.totalSize == RecordBatchHeader.size { try batchComplete(sink) } else { state = .body(remaining: header.totalSize - RecordBatchHeader.size) }
         case .gather(let size, legacy: true):
             let message: LegacyMessage
+            let records: Int64
             do {
                 message = try LegacyMessage.parse(head.bytes)
+                records = Int64(try decoder.messages(of: message).count)
             } catch {
                 throw ArchiveDamage("\(here) is an invalid legacy message: \(error)")
             }
             try checkOffsets(message.offset, delta: 0)
             let timestamp = message.timestamp ?? -1
             try sink?.beginEntry(head.bytes, EntryInfo(baseOffset: message.offset, lastOffsetDelta: 0, maxTimestamp: timestamp,
-                                                       totalSize: size, header: nil))
+                                                       totalSize: size, records: records, header: nil))
             try sink?.endEntry()
-            stats.observe(baseOffset: message.offset, lastOffset: message.offset, records: 1, firstTimestamp: timestamp, maxTimestamp: timestamp)
+            stats.observe(baseOffset: message.offset, lastOffset: message.offset, records: records, firstTimestamp: timestamp, maxTimestamp: timestamp)
             expectedOffset = message.offset + 1
             head.clear()
             state = .frame

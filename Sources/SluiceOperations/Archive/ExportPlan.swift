@@ -214,8 +214,10 @@ private struct Planner {
 
 /// Re-encodes a batch with only the records whose offsets are in a range,
 /// keeping the records' offsets, timestamps, keys, values and headers and the
-/// batch's codec, attributes and producer fields (its base sequence moves
-/// with its first record, as the producer would have numbered it).
+/// batch's attributes and producer fields (its base sequence moves with its
+/// first record, as the producer would have numbered it). The codec is kept
+/// when sluice can write it (none, zstd); gzip, snappy and lz4 batches are
+/// re-encoded with zstd.
 final class BatchCutter {
     private let decoder = BatchDecoder()
     private var builders: [CompressionCodec: RecordBatchBuilder] = [:]
@@ -228,11 +230,7 @@ final class BatchCutter {
             throw SluiceError.failure(.io, "partition \(partition.name) changed while being exported (offset \(keep.lowerBound) is gone)")
         }
         let header = batch.header
-        guard let codec = header.compression, codec == .none || codec == .zstd else {
-            throw SluiceError.failure(.unsupportedCompression,
-                "partition \(partition.name): the range boundary falls inside a \(header.compression?.name ?? "unknown")-compressed batch (offsets \(header.baseOffset) to \(header.lastOffset)), which sluice cannot re-encode",
-                remedy: "start or end the range at offset \(header.baseOffset) or \(header.nextOffset)")
-        }
+        let codec = CompressionCodec.writable(header.compression ?? .none)
         let builder = builders[codec] ?? RecordBatchBuilder(codec: codec)
         builders[codec] = builder
         var records = try reader.records(of: batch, with: decoder)
@@ -249,4 +247,10 @@ final class BatchCutter {
         try builder.finish(baseOffset: newBase, into: out, template: template)
         return true
     }
+}
+
+extension CompressionCodec {
+    /// The codec sluice writes for records that came in `self`: itself when
+    /// sluice can write it (none, zstd), zstd otherwise.
+    static func writable(_ codec: CompressionCodec) -> CompressionCodec { codec == .none ? .none : .zstd }
 }

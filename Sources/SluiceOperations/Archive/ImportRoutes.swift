@@ -29,7 +29,7 @@ final class Destination {
         let base = reoffset ? nextOffset : info.baseOffset
         try builder?.begin(header: first, lastOffsetDelta: info.lastOffsetDelta, maxTimestamp: info.maxTimestamp, totalSize: info.totalSize)
         nextOffset = base + Int64(info.lastOffsetDelta) + 1
-        records += info.header.map { Int64($0.recordsCount) } ?? 1
+        records += info.records
     }
 
     func append(_ bytes: UnsafeRawBufferPointer) throws { try builder?.append(bytes) }
@@ -38,7 +38,7 @@ final class Destination {
         let header = RecordBatchHeader(batch.baseAddress!)
         try begin(UnsafeRawBufferPointer(rebasing: batch[..<RecordBatchHeader.size]),
                   EntryInfo(baseOffset: 0, lastOffsetDelta: header.lastOffsetDelta, maxTimestamp: header.maxTimestamp,
-                            totalSize: header.totalSize, header: header), reoffset: true)
+                            totalSize: header.totalSize, records: Int64(header.recordsCount), header: header), reoffset: true)
         try append(UnsafeRawBufferPointer(rebasing: batch[RecordBatchHeader.size...]))
     }
 
@@ -151,7 +151,8 @@ final class CopyingRoute: ImportRoute {
 /// decoded and sent where Kafka's producer would send them — a keyed record
 /// to `murmur2(key) % partitions`, unkeyed records round-robin, one each in
 /// turn — and re-batched per destination (16 KiB batches, each record's
-/// timestamp kept as its create time, the source batch's codec kept).
+/// timestamp kept as its create time, the source batch's codec kept when
+/// sluice writes it, zstd otherwise).
 /// Control batches (transaction markers) are dropped: they belong to the
 /// source partitions' transactions. Each batch is decoded whole, so batches
 /// over `maxBatchBytes` are refused.
@@ -198,23 +199,16 @@ final class RepartitioningRoute: ImportRoute {
 
     func endEntry() throws {
         if legacy {
+            // Checked by the reader, which also expanded it once.
             let message = try LegacyMessage.parse(batch.bytes)
-            if let codec = message.compression, codec != .none {
-                throw SluiceError.failure(.unsupportedCompression, "\(file) holds a \(codec.name)-compressed legacy message set at offset \(message.offset), which sluice cannot re-partition")
-            }
-            try send(message.record, codec: .none)
+            for inner in try decoder.messages(of: message) { try send(inner.record, codec: .writable(message.compression)) }
             return
         }
         let header = RecordBatchHeader(batch.base)
         guard !header.isControl else { return }
-        var records: RecordIterator
         do {
-            records = try decoder.records(of: batch.bytes, header: header)
-        } catch {
-            throw SluiceError.failure(.unsupportedCompression, "cannot re-partition the batch at offset \(header.baseOffset) of \(file): \(error)")
-        }
-        do {
-            while let record = try records.next() { try send(record, codec: header.compression ?? .none) }
+            var records = try decoder.records(of: batch.bytes, header: header)
+            while let record = try records.next() { try send(record, codec: .writable(header.compression ?? .none)) }
         } catch let error as FormatError {
             throw SluiceError.checkFailed(.corruptArchive, "the batch at offset \(header.baseOffset) of \(file) has invalid records: \(error)")
         }

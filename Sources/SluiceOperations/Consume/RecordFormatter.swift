@@ -156,7 +156,7 @@ public struct RecordFormatter: Sendable {
             out.append(ascii: "\":null")
             return
         }
-        if UTF8Validation.isValid(bytes) {
+        if JSONText.plainASCIIPrefix(bytes) == bytes.count || UTF8Validation.isValid(bytes) {
             out.append(ascii: "\":")
             JSONText.appendString(bytes: bytes, to: out)
         } else {

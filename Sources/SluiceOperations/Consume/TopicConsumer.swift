@@ -20,6 +20,12 @@ public final class TopicConsumer {
         public var maxMessages: Int64?
         public var follow = false
         public var pollIntervalMillis: UInt32 = 100
+        /// When set, a partition yields to the next after this many records,
+        /// so `maintenance` runs regularly however large the backlog.
+        public var recordsPerTurn: Int64?
+        /// When set, output is written out (and deliveries reported) at least
+        /// every this many records, whatever the buffer holds.
+        public var deliverEvery: Int64?
         public init() {}
     }
 
@@ -49,8 +55,12 @@ public final class TopicConsumer {
     private let decoder = BatchDecoder()
     private var cursors: [Cursor] = []
     private var summary = Summary()
+    private var recordsAtLastDelivery: Int64 = 0
     /// Called with (partition, next offset) once records up to it are written out.
     public var onDelivered: ((Int, Int64) throws -> Void)?
+    /// Called after every turn over the partitions and while idle; it may
+    /// assign and unassign partitions, and returns whether it did.
+    public var maintenance: (() throws -> Bool)?
 
     public init(topic: Topic, options: Options, formatter: RecordFormatter, output: BufferedOutput) {
         self.topic = topic
@@ -80,6 +90,7 @@ public final class TopicConsumer {
             for cursor in cursors where !limitReached && !output.isClosed {
                 progressed = try drain(cursor, shouldStop: shouldStop) || progressed
             }
+            if try maintenance?() == true { continue }
             if !options.follow && !progressed { break }
             if !progressed {
                 try deliver()
@@ -98,7 +109,8 @@ public final class TopicConsumer {
     private func drain(_ cursor: Cursor, shouldStop: () -> Bool) throws -> Bool {
         var found = false
         let name = topic.name, index = cursor.partition.index
-        while !limitReached, !output.isClosed, let entry = try cursor.reader.next() {
+        let turnEnds = options.recordsPerTurn.map { summary.records + $0 } ?? Int64.max
+        while !limitReached, !output.isClosed, summary.records < turnEnds, let entry = try cursor.reader.next() {
             found = true
             switch entry {
             case .batch(let batch, let from):
@@ -116,7 +128,9 @@ public final class TopicConsumer {
                 summary.records += 1
                 cursor.pending = message.offset + 1
             }
-            if output.buffer.count >= output.threshold { try deliver() }
+            if output.buffer.count >= output.threshold || options.deliverEvery.map({ summary.records - recordsAtLastDelivery >= $0 }) == true {
+                try deliver()
+            }
             if shouldStop() { break }
         }
         return found
@@ -124,6 +138,7 @@ public final class TopicConsumer {
 
     /// Writes buffered output, then reports what each partition delivered.
     private func deliver() throws {
+        recordsAtLastDelivery = summary.records
         let before = output.bytesWritten
         guard try output.flush() else { return }
         summary.bytes += output.bytesWritten - before

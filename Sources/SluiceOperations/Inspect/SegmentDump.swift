@@ -9,6 +9,7 @@ import SluiceSystem
 /// on); it stops only where the framing itself is broken.
 ///
 /// `--json` writes one object per line: `{"type":"batch", ...fields, "records":[...]}`,
+/// `{"type":"legacy_message", ...fields, "records":[...] (compressed wrappers only)}`,
 /// `{"type":"problem", "position", "message"}`, `{"type":"index_entry", "offset", "position"}`
 /// or `{"type":"time_index_entry", "timestamp", "offset"}` (schema version 1).
 public final class SegmentDump {
@@ -151,20 +152,46 @@ public final class SegmentDump {
         out.append(UInt8(ascii: "}"))
     }
 
+    /// A legacy message; a compressed wrapper is followed by its inner
+    /// messages, as records with absolute offsets (`records` in JSON).
     private func dumpLegacy(_ position: Int64, _ bytes: UnsafeRawBufferPointer) throws {
         let message = try! LegacyMessage.parse(bytes)
         summary.batches += 1
-        summary.records += 1
+        let isWrapper = message.compression != .none
+        if !isWrapper { summary.records += 1 }
+        let timeLabel = message.magic == 0 ? "NoTimestampType" : message.timestampType == .logAppendTime ? "LogAppendTime" : "CreateTime"
+        let records = ByteBuffer(capacity: 1024)
+        var recordLines: [String] = []
+        var recordError: String?
+        if isWrapper && printRecords {
+            do {
+                for inner in try decoder.messages(of: message) {
+                    summary.records += 1
+                    if json { appendRecordJSON(inner.record, -1, to: records) } else { recordLines.append(recordText(inner.record, timeLabel, -1)) }
+                }
+            } catch {
+                recordError = "\(error)"
+            }
+        }
         if json {
-            try line(JSONValue.object([
+            var fields: [(String, JSONValue)] = [
                 ("type", "legacy_message"), ("position", .int(position)), ("offset", .int(message.offset)), ("magic", .int(Int64(message.magic))),
-                ("crc", .int(Int64(message.crc))), ("compression", .string(message.compression?.name ?? "invalid")),
+                ("crc", .int(Int64(message.crc))), ("compression", .string(message.compression.name)),
                 ("timestamp", JSONValue(message.timestamp)), ("key", JSONValue(message.key.map(Self.text))),
                 ("value", JSONValue(message.value.map(Self.text))),
-            ]).serialized())
-        } else {
-            try line("offset: \(message.offset) position: \(position) \(message.magic == 1 ? "CreateTime: \(message.timestamp ?? -1) " : "")isvalid: true size: \(bytes.count) magic: \(message.magic) compresscodec: \(message.compression?.name ?? "invalid") crc: \(message.crc) keySize: \(message.key?.count ?? -1) valueSize: \(message.value?.count ?? -1) key: \(message.key.map(Self.text) ?? "null") payload: \(message.value.map(Self.text) ?? "null")")
+            ]
+            if let recordError { fields.append(("record_problem", .string(recordError))) }
+            var text = JSONValue.object(fields).serialized()
+            if isWrapper && printRecords {
+                text.removeLast()
+                text += ",\"records\":[" + String(decoding: records.bytes, as: UTF8.self) + "]}"
+            }
+            try line(text)
+            return
         }
+        try line("offset: \(message.offset) position: \(position) \(message.magic == 1 ? "\(timeLabel): \(message.timestamp ?? -1) " : "")isvalid: true size: \(bytes.count) magic: \(message.magic) compresscodec: \(message.compression.name) crc: \(message.crc) keySize: \(message.key?.count ?? -1) valueSize: \(message.value?.count ?? -1) key: \(message.key.map(Self.text) ?? "null") payload: \(message.value.map(Self.text) ?? "null")")
+        for text in recordLines { try line(text) }
+        if let recordError { try line("| problem: \(recordError)") }
     }
 
     private func dumpOffsetIndex(_ path: String) throws {

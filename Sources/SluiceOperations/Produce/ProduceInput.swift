@@ -87,28 +87,61 @@ final class JSONRecord {
     var partition: Int?
     var timestamp: Int64 = 0
 
+    private let name = ByteBuffer(capacity: 32)
+
+    /// Parses one object member by member, unescaping strings straight into
+    /// the reused buffers (no JSON tree, no `String` per field).
     func parse(_ line: UnsafeRawBufferPointer, now: Int64) throws {
-        let object = try JSONValue.parse(line)
-        guard let members = object.objectValue else { throw SluiceError.usage(.invalidInput, "not a JSON object") }
         key.clear(); value.clear(); headers.clear()
         hasKey = false; hasValue = false; headerCount = 0; partition = nil; timestamp = now
-        for (name, member) in members {
-            switch name {
-            case "key": hasKey = try Self.bytes(member, into: key)
-            case "value": hasValue = try Self.bytes(member, into: value)
-            case "key_base64": hasKey = try Self.base64(member, "key_base64", into: key)
-            case "value_base64": hasValue = try Self.base64(member, "value_base64", into: value)
-            case "headers": try parseHeaders(member)
-            case "partition":
-                guard let p = member.intValue, p >= 0 else { throw SluiceError.usage(.invalidInput, "partition must be a non-negative integer") }
-                partition = p
-            case "timestamp":
-                if let ms = member.int64Value { timestamp = ms }
-                else if let text = member.stringValue { timestamp = try TimeParsing.parseTime(text, now: now) }
-                else if !member.isNull { throw SluiceError.usage(.invalidInput, "timestamp must be milliseconds or a time string") }
-            case "topic", "offset", "timestamp_type": break
-            default: throw SluiceError.usage(.invalidInput, "unknown field '\(name.printable)'")
-            }
+        var parser = JSONParser(line)
+        try parser.expect(UInt8(ascii: "{"), "a JSON object")
+        if !parser.consume(UInt8(ascii: "}")) {
+            repeat {
+                guard parser.peek() == UInt8(ascii: "\"") else { throw SluiceError.usage(.invalidInput, "expected a member name") }
+                name.clear()
+                try parser.parseString(into: name)
+                try parser.expect(UInt8(ascii: ":"), "':' after a member name")
+                try parseMember(&parser, now: now)
+            } while parser.consume(UInt8(ascii: ","))
+            try parser.expect(UInt8(ascii: "}"), "',' or '}'")
+        }
+        parser.skipWhitespace()
+        guard parser.atEnd else { throw SluiceError.usage(.invalidInput, "unexpected text after the JSON object") }
+    }
+
+    private func parseMember(_ parser: inout JSONParser, now: Int64) throws {
+        if named("key") { hasKey = try Self.bytes(&parser, into: key); return }
+        if named("value") { hasValue = try Self.bytes(&parser, into: value); return }
+        let member = try parser.parseValue(depth: 1)
+        if named("key_base64") { hasKey = try Self.base64(member, "key_base64", into: key) }
+        else if named("value_base64") { hasValue = try Self.base64(member, "value_base64", into: value) }
+        else if named("headers") { try parseHeaders(member) }
+        else if named("partition") {
+            guard let p = member.intValue, p >= 0 else { throw SluiceError.usage(.invalidInput, "partition must be a non-negative integer") }
+            partition = p
+        } else if named("timestamp") {
+            if let ms = member.int64Value { timestamp = ms }
+            else if let text = member.stringValue { timestamp = try TimeParsing.parseTime(text, now: now) }
+            else if !member.isNull { throw SluiceError.usage(.invalidInput, "timestamp must be milliseconds or a time string") }
+        } else if !(named("topic") || named("offset") || named("timestamp_type")) {
+            throw SluiceError.usage(.invalidInput, "unknown field '\(String(decoding: name.bytes, as: UTF8.self).printable)'")
+        }
+    }
+
+    private func named(_ literal: StaticString) -> Bool {
+        name.count == literal.utf8CodeUnitCount && memcmp(name.base, literal.utf8Start, name.count) == 0
+    }
+
+    /// A key or value member: a string's UTF-8 bytes, nothing for null, or any
+    /// other JSON value as its compact text. Returns false for null.
+    private static func bytes(_ parser: inout JSONParser, into out: ByteBuffer) throws -> Bool {
+        switch parser.peek() {
+        case UInt8(ascii: "\""):
+            try parser.parseString(into: out)
+            return true
+        default:
+            return try bytes(try parser.parseValue(depth: 1), into: out)
         }
     }
 

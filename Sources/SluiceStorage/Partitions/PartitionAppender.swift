@@ -29,6 +29,11 @@ public final class PartitionAppender {
             throw SluiceError.failure(.readOnly, "partition \(partition.name) is read-only (a Kafka broker's directory or a copy of one)",
                                       remedy: "export it and import it into a sluice data directory to write to it")
         }
+        // Never follow a link planted in the data directory to write elsewhere.
+        guard try FileSystem.kind(of: partition.directory) == .directory else {
+            throw SluiceError.failure(.partitionMissing, "partition \(partition.name) at \(partition.directory) is not a plain directory (missing, or a symbolic link)",
+                                      remedy: "run 'sluice verify \(partition.topic)'")
+        }
         self.partition = partition
     }
 
@@ -81,24 +86,40 @@ public final class PartitionAppender {
 
     private func write(_ run: UnsafeRawBufferPointer, to segment: ActiveSegment) throws {
         guard run.count > 0 else { return }
-        try segment.log.write(run, at: segment.size)
+        do {
+            try segment.log.write(run, at: segment.size)
+            if !pendingIndex.isEmpty { try segment.index.write(pendingIndex.bytes, at: segment.indexSize) }
+            if !pendingTimeIndex.isEmpty { try segment.timeIndex.write(pendingTimeIndex.bytes, at: segment.timeIndexSize) }
+        } catch let error as SluiceError {
+            throw undoPartialWrite(segment, error, needed: run.count + pendingIndex.count + pendingTimeIndex.count)
+        }
         segment.size += Int64(run.count)
+        segment.indexSize += Int64(pendingIndex.count)
+        segment.timeIndexSize += Int64(pendingTimeIndex.count)
         markUnsynced(segment.log)
-        if !pendingIndex.isEmpty {
-            try segment.index.write(pendingIndex.bytes, at: segment.indexSize)
-            segment.indexSize += Int64(pendingIndex.count)
-            pendingIndex.clear()
-            markUnsynced(segment.index)
-        }
-        if !pendingTimeIndex.isEmpty {
-            try segment.timeIndex.write(pendingTimeIndex.bytes, at: segment.timeIndexSize)
-            segment.timeIndexSize += Int64(pendingTimeIndex.count)
-            pendingTimeIndex.clear()
-            markUnsynced(segment.timeIndex)
-        }
+        if !pendingIndex.isEmpty { markUnsynced(segment.index) }
+        if !pendingTimeIndex.isEmpty { markUnsynced(segment.timeIndex) }
+        pendingIndex.clear()
+        pendingTimeIndex.clear()
     }
 
     private func markUnsynced(_ file: File) { unsynced[ObjectIdentifier(file)] = file }
+
+    /// A failed write (a full disk, most often) may have left part of the run
+    /// in the files; cut all three back so the partition is exactly as before
+    /// (no torn batch, no stray index entry), and say how much space the write
+    /// needed. The next append re-reads the tail.
+    private func undoPartialWrite(_ segment: ActiveSegment, _ error: SluiceError, needed: Int) -> SluiceError {
+        try? segment.log.truncate(to: segment.size)
+        try? segment.index.truncate(to: segment.indexSize)
+        try? segment.timeIndex.truncate(to: segment.timeIndexSize)
+        pendingIndex.clear()
+        pendingTimeIndex.clear()
+        active = nil
+        guard error.reason == .noSpace else { return error }
+        return SluiceError.failure(.noSpace, "\(error.message); appending to partition \(partition.name) needed \(ByteCount.format(Int64(needed)))",
+                                   remedy: error.remedy)
+    }
 
     /// The active segment, its tail recovered, for a caller that already holds
     /// the partition's lock (an atomic multi-partition append).

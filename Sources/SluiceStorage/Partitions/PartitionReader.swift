@@ -13,6 +13,9 @@ public final class PartitionReader {
     public enum Entry {
         /// A batch holding offsets ≥ `from`; records below `from` are to be skipped.
         case batch(ScannedBatch, from: Int64)
+        /// A legacy (magic 0/1) message at offset ≥ the reader's position. A
+        /// compressed wrapper is expanded: each of its inner messages comes as
+        /// one entry, with its absolute offset, valid until the next call.
         case legacy(LegacyMessage)
     }
 
@@ -26,6 +29,11 @@ public final class PartitionReader {
     private let buffer: ByteBuffer
     private let chunkSize: Int
     private let bounded: Segment?
+    /// The expanded messages of the last compressed legacy wrapper, returned
+    /// one per call from `pendingIndex`; `wrapperDecoder`'s buffer holds their bytes.
+    private var pending: LegacyMessages?
+    private var pendingIndex = 0
+    private lazy var wrapperDecoder = BatchDecoder()
 
     /// Positions a reader at `offset`, which must lie in [log start, log end];
     /// otherwise it throws `offsetOutOfRange` naming the valid range.
@@ -49,6 +57,7 @@ public final class PartitionReader {
 
     /// The next entry at or after `nextOffset`, or nil at the readable end.
     public func next() throws -> Entry? {
+        if let message = nextPending() { return .legacy(message) }
         var refreshed = false
         while true {
             let scanner = try currentScanner()
@@ -58,13 +67,19 @@ public final class PartitionReader {
                 let from = nextOffset
                 nextOffset = batch.header.nextOffset
                 return .batch(batch, from: from)
-            case .legacy(_, let bytes):
+            case .legacy(let position, let bytes):
                 let message = try! LegacyMessage.parse(bytes)
+                // A wrapper's offset is its last inner message's.
                 guard message.offset >= nextOffset else { continue }
-                if let codec = message.compression, codec != .none {
-                    throw SluiceError.failure(.unsupportedCompression,
-                        "partition \(partition.name) holds a \(codec.name)-compressed legacy (magic \(message.magic)) message set at offset \(message.offset)",
-                        remedy: "sluice decodes uncompressed legacy messages and uncompressed or zstd v2 batches only")
+                if message.compression != .none {
+                    do {
+                        pending = try wrapperDecoder.messages(of: message)
+                    } catch {
+                        throw corruption(error, at: position, offset: message.offset)
+                    }
+                    pendingIndex = 0
+                    if let inner = nextPending() { return .legacy(inner) }
+                    continue
                 }
                 nextOffset = message.offset + 1
                 return .legacy(message)
@@ -85,18 +100,26 @@ public final class PartitionReader {
             return CheckedRecords(iterator: try decoder.records(of: batch.bytes, header: batch.header),
                                   context: (partition.name, segments[segmentIndex], batch.position, batch.header.baseOffset))
         } catch {
-            throw describe(error, batch)
+            throw corruption(error, at: batch.position, offset: batch.header.baseOffset)
         }
     }
 
-    private func describe(_ error: FormatError, _ batch: ScannedBatch) -> SluiceError {
-        if case .unsupportedCompression(let codec) = error {
-            return .failure(.unsupportedCompression,
-                            "partition \(partition.name) holds a \(codec.name)-compressed batch at offset \(batch.header.baseOffset)",
-                            remedy: "sluice decodes uncompressed and zstd batches; \(codec.name) is reported but not decoded")
+    private func corruption(_ error: FormatError, at position: Int64, offset: Int64) -> SluiceError {
+        .corruption(partition.name, segments[segmentIndex], ScanProblem(position: position, kind: .invalidEntry(error), claimedOffset: offset))
+    }
+
+    /// The next expanded wrapper message at or after `nextOffset`, if any is left.
+    private func nextPending() -> LegacyMessage? {
+        guard let pending else { return nil }
+        while pendingIndex < pending.count {
+            let message = pending[pendingIndex]
+            pendingIndex += 1
+            if message.offset >= nextOffset {
+                nextOffset = message.offset + 1
+                return message
+            }
         }
-        return .corruption(partition.name, segments[segmentIndex],
-                           ScanProblem(position: batch.position, kind: .invalidEntry(error), claimedOffset: batch.header.baseOffset))
+        return nil
     }
 
     private func currentScanner() throws -> SegmentScanner {
@@ -175,8 +198,4 @@ public struct CheckedRecords {
                                          ScanProblem(position: context.position, kind: .invalidEntry(error), claimedOffset: context.offset))
         }
     }
-}
-
-extension SluiceError.Reason {
-    public static let unsupportedCompression = Self("unsupported-compression")
 }

@@ -181,6 +181,13 @@ private struct SegmentCheck {
         VerifyProblem(partition: partition.name, file: file, position: position, offset: offset, kind: kind, message: message)
     }
 
+    /// An entry whose records do not decode although its CRC is right: a
+    /// problem, and the place `--repair` cuts if nothing before it is damaged.
+    func undecodable(_ error: any Error, _ position: Int64, _ base: Int64, into result: inout PartitionCheck) {
+        result.problems.append(problem(.invalidRecords, segment.logName, position, base, "\(error)"))
+        if result.cut == nil { result.cut = (segment, position) }
+    }
+
     mutating func run(buffer: ByteBuffer, decoder: BatchDecoder, expected: inout Int64?, into result: inout PartitionCheck) throws {
         let log = try File.open(segment.logPath)
         let size = try log.size()
@@ -221,17 +228,20 @@ private struct SegmentCheck {
                 do {
                     var records = try decoder.records(of: batch.bytes, header: batch.header)
                     while try records.next() != nil { result.records += 1 }
-                } catch FormatError.unsupportedCompression {
-                    result.records += Int64(batch.header.recordsCount)
                 } catch {
-                    result.problems.append(problem(.invalidRecords, segment.logName, position, base, "\(error)"))
-                    if result.cut == nil { result.cut = (segment, position) }
+                    undecodable(error, position, base, into: &result)
                 }
             case .legacy(let at, let bytes):
                 let message = try! LegacyMessage.parse(bytes)
                 position = at; base = message.offset; last = message.offset; maxTimestamp = message.timestamp ?? -1
                 result.batches += 1
-                result.records += 1
+                do {
+                    let messages = try decoder.messages(of: message)
+                    base = messages[0].offset
+                    result.records += Int64(messages.count)
+                } catch {
+                    undecodable(error, position, base, into: &result)
+                }
             }
             if first && base < segment.baseOffset {
                 result.problems.append(problem(.segmentName, segment.logName, position, base,

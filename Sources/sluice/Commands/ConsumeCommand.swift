@@ -13,6 +13,16 @@ struct ConsumeCommand: ParsableCommand {
         (\(RecordFormatter.formatHelp)); --json prints one object per line: \
         {"topic","partition","offset","timestamp","key","value","headers":[{"key","value"}]}, with \
         key_base64/value_base64 for bytes that are not UTF-8. Reading without a group changes nothing on disk.
+
+        With --group G the consumer is a member of group G: each partition starts at G's committed offset \
+        (--from decides where when there is none, or when it lies outside the log, as Kafka's \
+        auto.offset.reset does), it holds a lease on every partition it reads, and it commits only what it \
+        has written to stdout: every --commit-interval (default 5s), every --commit-every N records, before \
+        giving a partition to another member, and when it stops (end of data, --max-messages, SIGINT or \
+        SIGTERM). A killed consumer re-reads at most what it wrote after its last commit (at-least-once). \
+        Several consumers of one group split the topic's partitions fairly and without overlap; one that \
+        joins gets its share within a second, and the partitions of one that dies are taken over. \
+        --partition pins partitions; --member I/N takes the partitions p with p % N == I.
         """)
 
     @OptionGroup var common: CommonOptions
@@ -39,9 +49,39 @@ struct ConsumeCommand: ParsableCommand {
     @Option(help: ArgumentHelp("A kcat-style format string, e.g. '%p:%o %k=%v\\n'.", valueName: "fmt"))
     var format: String?
 
+    @Option(name: .long, help: ArgumentHelp("Consume as a member of this consumer group.", valueName: "group"))
+    var group: String?
+
+    @Option(name: .customLong("commit-every"), help: ArgumentHelp("With --group: also commit after every N records.", valueName: "N"))
+    var commitEvery: Int64?
+
+    @Option(name: .customLong("commit-interval"), help: ArgumentHelp("With --group: commit this often (default 5s).", valueName: "duration"))
+    var commitInterval: String?
+
+    @Flag(name: .customLong("no-commit"), help: "With --group: never commit (read from the committed offsets only).")
+    var noCommit = false
+
+    @Option(name: .customLong("member"), help: ArgumentHelp("With --group: a static split, member I of N (partitions p with p % N == I).", valueName: "I/N"))
+    var member: String?
+
     func validate() throws {
         if json && format != nil { throw ValidationError("--json and --format cannot be combined") }
         if let maxMessages, maxMessages < 1 { throw ValidationError("--max-messages must be at least 1") }
+        if group == nil && (commitEvery != nil || commitInterval != nil || noCommit || member != nil) {
+            throw ValidationError("--commit-every, --commit-interval, --no-commit and --member need --group")
+        }
+        if let commitEvery, commitEvery < 1 { throw ValidationError("--commit-every must be at least 1") }
+        if member != nil && !partition.isEmpty { throw ValidationError("--member and --partition cannot be combined") }
+    }
+
+    /// `--member I/N`.
+    func staticMember() throws -> (Int, Int)? {
+        guard let member else { return nil }
+        let parts = member.split(separator: "/")
+        guard parts.count == 2, let index = Int(parts[0]), let count = Int(parts[1]), count >= 1, (0..<count).contains(index) else {
+            throw SluiceError.usage(.invalidArgument, "invalid --member '\(member.printable)'", remedy: "write it as I/N with 0 <= I < N, e.g. 0/3")
+        }
+        return (index, count)
     }
 
     func run() throws {
@@ -53,11 +93,35 @@ struct ConsumeCommand: ParsableCommand {
         var options = TopicConsumer.Options()
         options.maxMessages = maxMessages
         options.follow = follow
+        if group != nil {
+            options.recordsPerTurn = GroupConsumer.recordsPerTurn
+            options.deliverEvery = commitEvery
+        }
         let consumer = TopicConsumer(topic: target, options: options, formatter: formatter, output: BufferedOutput(file: StandardStreams.output))
+        if let group {
+            try runInGroup(group, directory: directory, topic: target, consumer: consumer, start: start)
+            return
+        }
         for index in partition.isEmpty ? target.partitionIndices : partition {
             let p = try target.partition(index)
             try consumer.assign(p, from: try start.resolve(in: p))
         }
         _ = try consumer.run(shouldStop: { Interruption.requested })
+    }
+
+    private func runInGroup(_ group: String, directory: DataDirectory, topic: Topic, consumer: TopicConsumer, start: StartPosition) throws {
+        var options = GroupConsumer.Options()
+        options.reset = start
+        options.commitEvery = commitEvery
+        options.commits = !noCommit
+        if let commitInterval { options.commitIntervalMillis = try TimeParsing.parseDuration(commitInterval) }
+        if let (index, count) = try staticMember() {
+            options.membership = .staticSplit(member: index, count: count)
+        } else if !partition.isEmpty {
+            for p in partition { _ = try topic.partition(p) }
+            options.membership = .pinned(partition)
+        }
+        _ = try GroupConsumer(directory: directory, group: group, topic: topic, consumer: consumer, options: options)
+            .run(shouldStop: { Interruption.requested })
     }
 }

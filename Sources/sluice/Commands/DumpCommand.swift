@@ -10,7 +10,9 @@ struct DumpCommand: ParsableCommand {
         discussion: """
         Shows what kafka-dump-log.sh --print-data-log --deep-iteration shows: each batch's header fields \
         with its CRC validity, then each record. Works on any Kafka segment (.log), offset index (.index), \
-        time index (.timeindex) or partition directory, including ones copied from a broker. A bad CRC is \
+        time index (.timeindex) or partition directory, including ones copied from a broker. Records of \
+        batches compressed with any Kafka codec (gzip, snappy, lz4, zstd) are decoded, and so are the \
+        messages inside legacy (magic 0/1) compressed wrappers, with their absolute offsets. A bad CRC is \
         reported (isvalid: false) and dumping goes on; exit status 2 if anything was invalid.
         """)
 

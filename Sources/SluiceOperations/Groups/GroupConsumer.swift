@@ -1,0 +1,220 @@
+import SluiceCore
+import SluiceGroups
+import SluiceStorage
+import SluiceSystem
+
+/// `consume TOPIC --group G`: reads a topic as a member of a consumer group.
+///
+/// - Starts each partition at the group's committed offset; without one, or
+///   when it lies outside [log start, log end], at `reset` (`--from`, Kafka's
+///   `auto.offset.reset`), saying so for the out-of-range case.
+/// - Holds a lease on every partition it reads, and the group membership.
+/// - Commits only what `TopicConsumer` has written out (`onDelivered`):
+///   every `commitEvery` records, every `commitIntervalMillis`, before giving
+///   a partition up, and when it stops — so a crash re-reads at most what was
+///   delivered after the last commit, and never skips (at-least-once).
+/// - Dynamic members split the topic fairly (`Assignment`): they look at the
+///   live members every `rebalanceIntervalMillis`, take free partitions of
+///   their share, and give up partitions beyond it only at a commit point
+///   (delivered, committed, then the lease released).
+public final class GroupConsumer {
+    public enum Membership: Equatable, Sendable {
+        /// A fair share, rebalanced as members come and go.
+        case dynamic
+        /// Exactly these partitions (`--partition`).
+        case pinned([Int])
+        /// Partitions p with p % count == member (`--member I/N`).
+        case staticSplit(member: Int, count: Int)
+    }
+
+    public struct Options: Sendable {
+        public var membership: Membership = .dynamic
+        public var reset: StartPosition = .earliest
+        public var commitEvery: Int64?
+        public var commitIntervalMillis: Int64 = 5000
+        public var commits = true
+        public var rebalanceIntervalMillis: Int64 = 300
+        public init() {}
+    }
+
+    /// The consumer's `recordsPerTurn` in a group: how often, at most, the
+    /// member looks at commits and the split while reading a backlog.
+    public static let recordsPerTurn: Int64 = 10_000
+
+    public let group: GroupDirectory
+    private let store: OffsetsStore
+    private let topic: Topic
+    private let consumer: TopicConsumer
+    private let options: Options
+    private var member: GroupMember?
+    private var leases: [Int: Lease] = [:]
+    private var partitions: [Int: Partition] = [:]
+    private var logEnds: [Int: (at: UInt64, end: Int64)] = [:]
+    /// Where each assigned partition's delivery stands, and what was last committed.
+    private var positions: [Int: Int64] = [:]
+    private var committed: [Int: Int64] = [:]
+    private var sinceCommit: Int64 = 0
+    private var lastCommit = WallClock.monotonicNanos()
+    private var lastRebalance: UInt64 = 0
+    private var lastMembers: [String] = []
+    private var lastFullLook: UInt64 = 0
+    private var settled = false
+
+    public init(directory: DataDirectory, group: String, topic: Topic, consumer: TopicConsumer, options: Options) throws {
+        try directory.requireWritable("consume in group '\(group.printable)'")
+        self.group = try GroupDirectory(directory, group: group)
+        self.store = OffsetsStore(directory: directory)
+        self.topic = topic
+        self.consumer = consumer
+        self.options = options
+    }
+
+    /// The pinned partitions of a static or pinned membership, nil for dynamic.
+    private var pinnedPartitions: [Int]? {
+        switch options.membership {
+        case .dynamic: return nil
+        case .pinned(let list): return list
+        case .staticSplit(let index, let count): return topic.partitionIndices.filter { $0 % count == index }
+        }
+    }
+
+    /// Reads until the consumer stops, then commits and leaves the group.
+    public func run(shouldStop: () -> Bool) throws -> TopicConsumer.Summary {
+        let member = try GroupMember.join(group, topic: topic.name, pinned: pinnedPartitions)
+        self.member = member
+        defer { leave() }
+        consumer.onDelivered = { [unowned self] partition, next in try delivered(partition, next) }
+        consumer.maintenance = { [unowned self] in try maintain() }
+        if let pinned = pinnedPartitions {
+            for p in pinned {
+                let lease = try Lease.acquire(group, TopicPartition(topic.name, p), holder: member.info)
+                try take(p, lease)
+            }
+        } else {
+            _ = try rebalance()
+        }
+        do {
+            let summary = try consumer.run(shouldStop: shouldStop)
+            try commit()
+            return summary
+        } catch {
+            try? commit()
+            throw error
+        }
+    }
+
+    private func leave() {
+        consumer.onDelivered = nil
+        consumer.maintenance = nil
+        leases.values.forEach { $0.release() }
+        leases = [:]
+        member?.leave()
+        member = nil
+    }
+
+    // MARK: - commits
+
+    private func delivered(_ partition: Int, _ next: Int64) throws {
+        sinceCommit += next - (positions[partition] ?? next)
+        positions[partition] = next
+        if let every = options.commitEvery, sinceCommit >= every { try commit() }
+    }
+
+    /// Commits every partition whose delivered position moved, as one batch.
+    private func commit() throws {
+        lastCommit = WallClock.monotonicNanos()
+        sinceCommit = 0
+        guard options.commits, let member else { return }
+        var changes: [OffsetChange] = []
+        for (p, position) in positions.sorted(by: { $0.key < $1.key }) where committed[p] != position {
+            changes.append(OffsetChange(TopicPartition(topic.name, p), offset: position, previousOffset: committed[p],
+                                        logEndOffset: try logEnd(p).map { max($0, position) }))
+        }
+        guard !changes.isEmpty else { return }
+        try store.commit(group: group.group, changes: changes, annotations: CommitAnnotations(operation: .commit, member: member.info.member))
+        for change in changes { committed[change.topicPartition.partition] = change.offset }
+    }
+
+    /// A partition's log-end offset for the commit's `sluice.log-end`,
+    /// measured at most once a second (it feeds trends, not offsets).
+    private func logEnd(_ p: Int) throws -> Int64? {
+        let now = WallClock.monotonicNanos()
+        if let known = logEnds[p], now - known.at < 1_000_000_000 { return known.end }
+        guard let end = try partitions[p]?.endOffset() else { return nil }
+        logEnds[p] = (now, end)
+        return end
+    }
+
+    private func maintain() throws -> Bool {
+        let now = WallClock.monotonicNanos()
+        if now - lastCommit >= UInt64(options.commitIntervalMillis) * 1_000_000 { try commit() }
+        guard pinnedPartitions == nil, now - lastRebalance >= UInt64(options.rebalanceIntervalMillis) * 1_000_000 else { return false }
+        return try rebalance()
+    }
+
+    // MARK: - fair split
+
+    /// Recomputes this member's share when the members changed, when it does
+    /// not hold its share yet, and every 2 seconds; gives up what it should
+    /// not hold (at a commit point) and takes what is free. Returns whether
+    /// the assignment changed.
+    private func rebalance() throws -> Bool {
+        lastRebalance = WallClock.monotonicNanos()
+        guard let member else { return false }
+        let live = try GroupMember.live(group).filter { $0.topic == topic.name }
+        let dynamic = live.filter { $0.mode == "dynamic" }.map(\.member)
+        let now = WallClock.monotonicNanos()
+        // Members that read the leases at different moments may each leave a
+        // freed partition to the other: look again every few seconds anyway.
+        if dynamic == lastMembers && settled && now - lastFullLook < 2_000_000_000 { return false }
+        lastMembers = dynamic
+        lastFullLook = now
+        let claimed = Set(live.filter { $0.mode == "pinned" }.flatMap(\.partitions))
+        let free = topic.partitionIndices.filter { !claimed.contains($0) }
+        var owners: [Int: String] = [:]
+        for p in free { owners[p] = group.recordedLeaseOwner(TopicPartition(topic.name, p)) }
+        let target = Set(Assignment.assign(partitions: free, members: dynamic, owners: owners)[member.info.member] ?? [])
+        let surplus = leases.keys.filter { !target.contains($0) }.sorted()
+        if !surplus.isEmpty { try give(surplus) }
+        var took = false
+        for p in target.sorted() where leases[p] == nil {
+            guard let lease = try Lease.tryAcquire(group, TopicPartition(topic.name, p), holder: member.info) else { continue }
+            try take(p, lease)
+            took = true
+        }
+        settled = Set(leases.keys) == target
+        return took || !surplus.isEmpty
+    }
+
+    /// Stops reading partitions, commits what was delivered of them, then releases their leases.
+    private func give(_ released: [Int]) throws {
+        for p in released { try consumer.unassign(p) }
+        try commit()
+        for p in released {
+            leases.removeValue(forKey: p)?.release()
+            positions[p] = nil
+            committed[p] = nil
+        }
+    }
+
+    /// Starts reading a partition whose lease this member now holds.
+    private func take(_ p: Int, _ lease: Lease) throws {
+        leases[p] = lease
+        let partition = try topic.partition(p)
+        partitions[p] = partition
+        let current = try store.offsets(of: group.group)[TopicPartition(topic.name, p)]?.offset
+        let start = try startOffset(partition, committed: current)
+        try consumer.assign(partition, from: start)
+        positions[p] = start
+        committed[p] = current
+    }
+
+    private func startOffset(_ partition: Partition, committed: Int64?) throws -> Int64 {
+        guard let committed else { return try options.reset.resolve(in: partition) }
+        let (start, end) = try partition.offsetRange()
+        if committed >= start && committed <= end { return committed }
+        let reset = try options.reset.resolve(in: partition)
+        Diagnostics.warn("group '\(group.group.printable)': the committed offset \(committed) of \(partition.name) is outside its log [\(start), \(end)]; starting at \(reset) (--from)")
+        return reset
+    }
+}

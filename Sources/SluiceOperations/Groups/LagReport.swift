@@ -1,0 +1,276 @@
+import SluiceCore
+import SluiceGroups
+import SluiceStorage
+
+/// One partition of one group: where the group stands and how it is doing.
+public struct PartitionLag: Sendable {
+    public var partition: Int
+    public var committed: Int64?
+    public var logStart: Int64?
+    public var logEnd: Int64?
+    /// Log-end offset minus committed offset (nil when either is unknown).
+    public var lag: Int64?
+    /// Age of the oldest unconsumed record: now minus the timestamp of the
+    /// record at the committed offset (0 when caught up).
+    public var lagMillis: Int64?
+    public var lastCommit: Int64?
+    /// Records per second consumed and produced over the last commits.
+    public var consumeRate: Double?
+    public var produceRate: Double?
+    /// Time to catch up at the net rate (nil: not catching up, or unknown).
+    public var etaMillis: Int64?
+    public var status: LagStatus
+    /// Who holds the partition's lease (when asked for, and the group is active).
+    public var holder: HolderInfo?
+    public var samples: [CommitSample]
+}
+
+/// One topic of one group, with totals over its partitions.
+public struct TopicLag: Sendable {
+    public var topic: String
+    /// false when the topic was deleted after the group committed on it.
+    public var exists: Bool
+    public var partitions: [PartitionLag]
+    /// Total lag at the group's last commits, oldest first, ending with the lag now.
+    public var trend: [Int64]
+
+    /// Total lag over the partitions whose lag is known, nil when none is.
+    public var lag: Int64? {
+        let known = partitions.compactMap(\.lag)
+        return known.isEmpty ? nil : known.reduce(0, +)
+    }
+    public var lagMillis: Int64? { partitions.compactMap(\.lagMillis).max() }
+    public var consumeRate: Double? { sum(partitions.compactMap(\.consumeRate)) }
+    public var produceRate: Double? { sum(partitions.compactMap(\.produceRate)) }
+    public var lastCommit: Int64? { partitions.compactMap(\.lastCommit).max() }
+    public var status: LagStatus { partitions.map(\.status).max { $0.severity < $1.severity } ?? .unknown }
+    public var etaMillis: Int64? {
+        guard let lag, status != .stopped, status != .stalled else { return nil }
+        return CommitRates.eta(lag: lag, consumed: consumeRate, produced: produceRate)
+    }
+
+    private func sum(_ values: [Double]) -> Double? { values.isEmpty ? nil : values.reduce(0, +) }
+}
+
+public struct GroupLag: Sendable {
+    public var group: String
+    public var active: Bool
+    public var topics: [TopicLag]
+    public var lag: Int64 { topics.reduce(0) { $0 + ($1.lag ?? 0) } }
+    public var status: LagStatus { topics.map(\.status).max { $0.severity < $1.severity } ?? .unknown }
+}
+
+/// `sluice lag` and `group describe`/`group list`: per partition of each
+/// group the committed offset, log-end offset, lag in records and in time,
+/// rates, ETA and status. The cost is O(groups × partitions): the committed
+/// offsets come from the offsets snapshot plus its short tail, log ends from
+/// each partition's tail, and lag in time from one index lookup and one small
+/// read per partition — never from the backlog.
+public struct LagReport: Sendable {
+    public struct Options: Sendable {
+        /// Groups to report (empty: every group with committed offsets).
+        public var groups: [String] = []
+        /// Topics to report (empty: every topic the groups committed on).
+        public var topics: [String] = []
+        public var now: Int64 = WallClock.nowMillis()
+        public var stallAfterMillis: Int64 = 300_000
+        /// Look up the record timestamps for lag in time.
+        public var times = true
+        /// Name the lease holder of each partition.
+        public var holders = false
+        public init() {}
+    }
+
+    public var generatedAt: Int64
+    public var groups: [GroupLag]
+
+    public static func make(_ directory: DataDirectory, _ options: Options) throws -> LagReport {
+        let store = OffsetsStore(directory: directory)
+        var committed: [String: [TopicPartition: CommittedOffset]]
+        if options.groups.isEmpty {
+            committed = try store.allOffsets()
+        } else {
+            committed = [:]
+            for group in options.groups {
+                let offsets = try store.offsets(of: group)
+                let isActive = try GroupDirectory(directory, group: group).isActive
+                if offsets.isEmpty && !isActive { throw unknownGroup(group, directory) }
+                committed[group] = offsets
+            }
+        }
+        let views = PartitionViews(directory)
+        for topic in options.topics where !committed.values.contains(where: { $0.keys.contains { $0.topic == topic } }) {
+            guard try views.topic(topic) == nil else { continue }
+            throw SluiceError.failure(.unknownTopic, "topic '\(topic.printable)' does not exist and no group has offsets on it",
+                                      remedy: "list topics with 'sluice topic list'")
+        }
+        var groups: [GroupLag] = []
+        for (group, offsets) in committed.sorted(by: { $0.key < $1.key }) {
+            let lock = try GroupDirectory(directory, group: group)
+            let active = lock.isActive
+            var names = Set(offsets.keys.map(\.topic))
+            if !options.topics.isEmpty { names.formIntersection(options.topics) }
+            var topics: [TopicLag] = []
+            for name in names.sorted() {
+                topics.append(try topicLag(name, offsets, views, active ? lock : nil, options))
+            }
+            if !options.topics.isEmpty && topics.isEmpty { continue }
+            groups.append(GroupLag(group: group, active: active, topics: topics))
+        }
+        if options.times { try fillLagTimes(&groups, views, now: options.now) }
+        return LagReport(generatedAt: options.now, groups: groups)
+    }
+
+    /// Lag in time: per partition, the timestamps at every group's committed
+    /// offset, looked up together.
+    private static func fillLagTimes(_ groups: inout [GroupLag], _ views: PartitionViews, now: Int64) throws {
+        var wanted: [TopicPartition: Set<Int64>] = [:]
+        for group in groups {
+            for topic in group.topics {
+                for row in topic.partitions where (row.lag ?? 0) > 0 {
+                    wanted[TopicPartition(topic.topic, row.partition), default: []].insert(row.committed!)
+                }
+            }
+        }
+        var found: [TopicPartition: [Int64: Int64]] = [:]
+        for (key, offsets) in wanted { found[key] = try views.view(key)!.timestamps(at: offsets) }
+        for g in groups.indices {
+            for t in groups[g].topics.indices {
+                let name = groups[g].topics[t].topic
+                for r in groups[g].topics[t].partitions.indices {
+                    let row = groups[g].topics[t].partitions[r]
+                    guard let lag = row.lag else { continue }
+                    groups[g].topics[t].partitions[r].lagMillis = lag == 0 ? 0
+                        : found[TopicPartition(name, row.partition)]?[row.committed!].map { max(0, now - $0) }
+                }
+            }
+        }
+    }
+
+    static func unknownGroup(_ group: String, _ directory: DataDirectory) -> SluiceError {
+        .failure(.unknownGroup, "consumer group '\(group.printable)' has no committed offsets in \(directory.path)",
+                 remedy: "list groups with 'sluice group list'")
+    }
+
+    private static func topicLag(_ name: String, _ offsets: [TopicPartition: CommittedOffset], _ views: PartitionViews,
+                                 _ activeGroup: GroupDirectory?, _ options: Options) throws -> TopicLag {
+        let topic = try views.topic(name)
+        let indices = Set(topic?.partitionIndices ?? []).union(offsets.keys.filter { $0.topic == name }.map(\.partition)).sorted()
+        var partitions: [PartitionLag] = []
+        for p in indices {
+            let key = TopicPartition(name, p)
+            let entry = offsets[key]
+            let view = try views.view(key)
+            var row = PartitionLag(partition: p, committed: entry?.offset, logStart: view?.start, logEnd: view?.end,
+                                   lastCommit: entry?.commitTimestamp, status: .unknown, samples: entry?.samples ?? [])
+            if let entry, let view { row.lag = max(0, view.end - entry.offset) }
+            let holder = activeGroup?.leaseHolder(key)
+            if options.holders { row.holder = holder }
+            let rates = CommitRates(row.samples)
+            row.consumeRate = rates.consumed
+            row.produceRate = rates.produced
+            row.status = LagStatus.classify(lag: row.lag, samples: row.samples, leased: holder != nil, now: options.now,
+                                            stallAfterMillis: options.stallAfterMillis)
+            if row.status != .stopped && row.status != .stalled, let lag = row.lag {
+                row.etaMillis = CommitRates.eta(lag: lag, consumed: rates.consumed, produced: rates.produced)
+            }
+            partitions.append(row)
+        }
+        return TopicLag(topic: name, exists: topic != nil, partitions: partitions, trend: topic == nil ? [] : trend(partitions))
+    }
+
+    /// The topic's total lag at up to 9 of its last commit times, then now:
+    /// at each time, the sum over partitions of the lag their latest commit
+    /// by then recorded.
+    static func trend(_ partitions: [PartitionLag]) -> [Int64] {
+        let now = partitions.reduce(0) { $0 + ($1.lag ?? 0) }
+        var times: [Int64] = []
+        for row in partitions { for sample in row.samples where sample.logEndOffset >= 0 { times.append(sample.time) } }
+        times.sort()
+        times = times.enumerated().filter { $0.offset == 0 || times[$0.offset - 1] != $0.element }.map(\.element)
+        let picks = times.count <= 9 ? times : (0..<9).map { times[(times.count - 1) * $0 / 8] }
+        let points = picks.map { time in
+            partitions.reduce(Int64(0)) { total, row in
+                let sample = row.samples.last { $0.time <= time && $0.logEndOffset >= 0 }
+                return total + (sample.map { max(0, $0.logEndOffset - $0.offset) } ?? 0)
+            }
+        }
+        return points + [now]
+    }
+
+    // MARK: - thresholds
+
+    /// Partitions above `--max-lag` or `--max-lag-seconds`, described.
+    public func breaches(maxLag: Int64?, maxLagSeconds: Int64?) -> [String] {
+        var found: [String] = []
+        for group in groups {
+            for topic in group.topics {
+                for row in topic.partitions {
+                    let name = "group '\(group.group)' \(topic.topic)-\(row.partition)"
+                    if let maxLag, let lag = row.lag, lag > maxLag { found.append("\(name) lag \(lag) > \(maxLag)") }
+                    if let maxLagSeconds, let millis = row.lagMillis, millis > maxLagSeconds * 1000 {
+                        found.append("\(name) lag \(TimeParsing.formatDuration(millis)) > \(maxLagSeconds)s")
+                    }
+                }
+            }
+        }
+        return found
+    }
+
+    // MARK: - JSON
+
+    /// `lag --json`, schema version 1:
+    ///
+    ///     {"version": 1, "generated_at": ms,
+    ///      "groups": [{"group", "state": "active"|"inactive", "lag", "status",
+    ///        "topics": [{"topic", "topic_exists", "lag", "lag_ms", "consume_rate", "produce_rate",
+    ///                    "eta_ms", "status", "last_commit", "trend": [lag...],
+    ///          "partitions": [{"partition", "committed_offset", "log_start_offset", "log_end_offset",
+    ///                          "lag", "lag_ms", "last_commit", "consume_rate", "produce_rate",
+    ///                          "eta_ms", "status", "holder": {"member", "pid", "host", "since"}|null}]}]}]}
+    ///
+    /// Unknown values are null; rates are records per second; times are epoch ms.
+    public var json: JSONValue {
+        ["version": 1, "generated_at": .int(generatedAt), "groups": .array(groups.map(\.json))]
+    }
+}
+
+extension GroupLag {
+    public var jsonObject: [(String, JSONValue)] {
+        [("group", .string(group)), ("state", .string(active ? "active" : "inactive")), ("lag", .int(lag)),
+         ("status", .string(status.rawValue)), ("topics", .array(topics.map(\.json)))]
+    }
+
+    var json: JSONValue { .object(jsonObject) }
+}
+
+extension TopicLag {
+    var json: JSONValue {
+        ["topic": .string(topic), "topic_exists": .bool(exists), "lag": JSONValue(lag), "lag_ms": JSONValue(lagMillis),
+         "consume_rate": JSONValue.rate(consumeRate), "produce_rate": JSONValue.rate(produceRate), "eta_ms": JSONValue(etaMillis),
+         "status": .string(status.rawValue), "last_commit": JSONValue(lastCommit), "trend": .array(trend.map { .int($0) }),
+         "partitions": .array(partitions.map(\.json))]
+    }
+}
+
+extension PartitionLag {
+    var json: JSONValue {
+        ["partition": JSONValue(partition), "committed_offset": JSONValue(committed), "log_start_offset": JSONValue(logStart),
+         "log_end_offset": JSONValue(logEnd), "lag": JSONValue(lag), "lag_ms": JSONValue(lagMillis), "last_commit": JSONValue(lastCommit),
+         "consume_rate": JSONValue.rate(consumeRate), "produce_rate": JSONValue.rate(produceRate), "eta_ms": JSONValue(etaMillis),
+         "status": .string(status.rawValue), "holder": holder.map(\.json) ?? .null]
+    }
+}
+
+extension HolderInfo {
+    public var json: JSONValue {
+        ["member": .string(member), "pid": JSONValue(Int(pid)), "host": .string(host), "since": .int(since)]
+    }
+}
+
+extension JSONValue {
+    /// A rate rounded to 3 decimals, or null.
+    static func rate(_ value: Double?) -> JSONValue {
+        value.map { .double(($0 * 1000).rounded() / 1000) } ?? .null
+    }
+}

@@ -1,0 +1,49 @@
+/// How much one run of a case processes, for records/s and MB/s.
+struct Workload: Sendable {
+    var records: Int
+    var bytes: Int64
+}
+
+/// A command to time, with what must happen (untimed) before each run of it,
+/// e.g. recreating the topic a produce writes into.
+struct Timed {
+    var label: String
+    var command: Command
+    var beforeEach: () throws -> Void = {}
+    /// Cumulative CPU seconds of a companion process (a broker) to charge to
+    /// each run as a delta, beside the child's own `wait4` figures.
+    var companionCPUSeconds: (() -> Double)? = nil
+}
+
+/// A stated goal, checked and reported (never asserted: `make bench` measures).
+enum Target: Sendable {
+    case recordsPerSecond(atLeast: Double)
+    case peakRSS(below: Int64)
+    /// The wall-time ratio to the baseline, e.g. "stays flat" as the data grows.
+    case ratio(atMost: Double)
+}
+
+/// Everything a case needs once its fixtures exist. The baseline does the same
+/// work by other means (or the same command on less data) and is timed in
+/// alternation with the case, so both see the same machine.
+struct PreparedCase {
+    var workload: Workload?
+    var timed: Timed
+    var baseline: Timed
+}
+
+/// One benchmark: a name, what it is checked against, and how to set it up.
+/// `prepare` makes (or reuses) the fixtures through the workbench and returns
+/// the command to time; it runs once, before the warm-up.
+struct BenchCase {
+    var name: String
+    var targets: [Target] = []
+    var prepare: (Workbench) throws -> PreparedCase
+}
+
+/// Cases reported together, with what their baseline means and where the targets come from.
+struct BenchTable {
+    var title: String
+    var explanation: String
+    var cases: [BenchCase]
+}

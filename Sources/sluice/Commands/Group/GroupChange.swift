@@ -1,0 +1,85 @@
+import ArgumentParser
+import SluiceCore
+import SluiceGroups
+import SluiceOperations
+import SluiceStorage
+
+/// Options of the commands that move a group's offsets.
+struct GroupChangeOptions: ParsableArguments {
+    @Flag(help: "Apply the plan (one atomic commit). Without it nothing changes.")
+    var execute = false
+
+    @Flag(name: .customLong("dry-run"), help: "Only print the plan (the default).")
+    var dryRun = false
+
+    @Flag(help: "Move the offsets even while consumers of the group are running (they may overwrite them).")
+    var force = false
+
+    @Option(name: .customLong("wait-inactive"), help: ArgumentHelp("Wait up to this long for the group's consumers to stop.", valueName: "duration"))
+    var waitInactive: String?
+
+    @Flag(help: "Print the plan as JSON (schema version 1).")
+    var json = false
+
+    func validate() throws {
+        if execute && dryRun { throw ValidationError("--execute and --dry-run cannot be combined") }
+    }
+}
+
+/// Plans a change under the group's guard and applies it when asked: the
+/// shared flow of `group seek` and `group rollback`.
+enum GroupChange {
+    static func run(_ directory: DataDirectory, group: String, options: GroupChangeOptions, export: Bool = false,
+                    check: (Bool) throws -> Void = { _ in }, plan makePlan: () throws -> OffsetPlan) throws {
+        let lock = try GroupDirectory(directory, group: group)
+        let wait = try options.waitInactive.map(TimeParsing.parseDuration)
+        guard options.execute else {
+            try check(false)
+            let plan = try makePlan()
+            show(plan, executed: false, options: options, export: export)
+            if lock.isActive { Diagnostics.warn("group '\(group.printable)' is active; --execute will refuse it unless its consumers stop (--wait-inactive) or --force is given") }
+            StandardErrorLog.notice("dry run: nothing changed; add --execute to apply")
+            return
+        }
+        try directory.requireWritable("move the offsets of group '\(group.printable)'")
+        try validate(makePlan)
+        let held = try GroupChangeGuard.acquire(lock, force: options.force, waitMillis: wait)
+        defer { held.release() }
+        try check(true)
+        let plan = try makePlan()
+        try held.holdLeases(plan.scope)
+        try plan.apply(directory)
+        show(plan, executed: true, options: options, export: export)
+        let changed = plan.changingRows.count
+        StandardErrorLog.notice(changed == 0 ? "nothing to change" :
+            "applied: \(changed) partition\(changed == 1 ? "" : "s") of group '\(group.printable)' changed; undo with 'sluice group rollback \(group) --steps 1 --execute'")
+    }
+
+    /// Bad input must change nothing: a first plan, before any lock file is
+    /// made, finds unknown topics and partitions (its warnings wait for the
+    /// plan made under the lock).
+    private static func validate(_ makePlan: () throws -> OffsetPlan) throws {
+        let sink = Diagnostics.sink
+        Diagnostics.sink = { _ in }
+        defer { Diagnostics.sink = sink }
+        _ = try makePlan()
+    }
+
+    static func show(_ plan: OffsetPlan, executed: Bool, options: GroupChangeOptions, export: Bool) {
+        if export {
+            if !plan.csv.isEmpty { Output.print(plan.csv) }
+            return
+        }
+        if options.json {
+            Output.printJSON(plan.json(executed: executed))
+            return
+        }
+        var table = Table([("TOPIC", .left), ("PARTITION", .right), ("CURRENT", .right), ("TARGET", .right), ("CHANGE", .right)])
+        for row in plan.rows {
+            let change = row.change.map { $0 > 0 ? "+\($0)" : String($0) } ?? (row.target == nil ? "removed" : "new")
+            table.add([row.topicPartition.topic, String(row.topicPartition.partition), row.current.map(String.init) ?? "-",
+                       row.target.map(String.init) ?? "-", change])
+        }
+        Output.print(table.render())
+    }
+}

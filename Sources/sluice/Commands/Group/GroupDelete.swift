@@ -1,0 +1,37 @@
+import ArgumentParser
+import SluiceCore
+import SluiceGroups
+import SluiceOperations
+
+struct GroupDelete: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "delete",
+        abstract: "Delete a group's committed offsets.",
+        discussion: """
+        Refused (exit 2) while the group is active; --wait-inactive DURATION waits for its consumers to stop. \
+        The offsets are removed in one atomic commit and stay in the history, so 'sluice group rollback G \
+        --steps 1 --execute' restores them.
+        """)
+
+    @OptionGroup var common: CommonOptions
+
+    @Argument(help: "The consumer group.")
+    var group: String
+
+    @Option(name: .customLong("wait-inactive"), help: ArgumentHelp("Wait up to this long for the group's consumers to stop.", valueName: "duration"))
+    var waitInactive: String?
+
+    func run() throws {
+        let directory = try common.open()
+        let lock = try GroupDirectory(directory, group: group)
+        let wait = try waitInactive.map(TimeParsing.parseDuration)
+        _ = try OffsetPlan.delete(directory, group: group)
+        try directory.requireWritable("delete group '\(group.printable)'")
+        let held = try GroupChangeGuard.acquire(lock, force: false, waitMillis: wait)
+        defer { held.release() }
+        let plan = try OffsetPlan.delete(directory, group: group)
+        try held.holdLeases(plan.scope)
+        try plan.apply(directory)
+        Output.print("deleted group '\(group)' (\(plan.rows.count) committed offset\(plan.rows.count == 1 ? "" : "s")); restore with 'sluice group rollback \(group) --steps 1 --execute'")
+    }
+}

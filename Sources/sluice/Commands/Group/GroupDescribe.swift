@@ -1,0 +1,53 @@
+import ArgumentParser
+import SluiceCore
+import SluiceGroups
+import SluiceOperations
+
+struct GroupDescribe: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "describe",
+        abstract: "Show a group's members and, per partition, committed offset, log end, lag, last commit and lease holder.",
+        discussion: "STATUS is as in 'sluice lag' (\(LagStatus.help)).")
+
+    @OptionGroup var common: CommonOptions
+
+    @Argument(help: "The consumer group.")
+    var group: String
+
+    @Flag(help: "Print JSON (schema version 1: the group object of 'sluice lag --json' plus \"version\" and \"members\": [{member, pid, host, since, topic, mode, partitions}]).")
+    var json = false
+
+    func run() throws {
+        let directory = try common.open()
+        var options = LagReport.Options()
+        options.groups = [group]
+        options.holders = true
+        let report = try LagReport.make(directory, options)
+        let members = try GroupMember.live(try GroupDirectory(directory, group: group), clean: false)
+        let lag = report.groups[0]
+        if json {
+            var object = lag.jsonObject
+            object.insert(("version", 1), at: 0)
+            let memberObjects: [JSONValue] = members.map { member in
+                var entry = member.json.objectValue ?? []
+                entry += [("topic", JSONValue(member.topic)), ("mode", JSONValue(member.mode)),
+                          ("partitions", JSONValue.array(member.partitions.map { JSONValue($0) }))]
+                return JSONValue.object(entry)
+            }
+            object.append(("members", JSONValue.array(memberObjects)))
+            Output.printJSON(JSONValue.object(object))
+            return
+        }
+        var lines = ["Group: \(group)  State: \(lag.active ? "active" : "inactive")  Members: \(members.count)  Lag: \(lag.lag)"]
+        if !members.isEmpty {
+            var table = Table([("MEMBER", .left), ("PID", .right), ("HOST", .left), ("SINCE", .left), ("TOPIC", .left), ("MODE", .left)])
+            for m in members {
+                table.add([m.member, String(m.pid), m.host, Output.time(m.since), m.topic ?? "-",
+                           (m.mode ?? "-") + (m.partitions.isEmpty ? "" : " " + m.partitions.map(String.init).joined(separator: ","))])
+            }
+            lines += ["", table.render()]
+        }
+        lines += ["", LagTables.partitions([lag], holders: true)]
+        Output.print(lines.joined(separator: "\n"))
+    }
+}

@@ -1,0 +1,53 @@
+import ArgumentParser
+import SluiceCore
+import SluiceOperations
+
+struct GroupRollback: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "rollback",
+        abstract: "Restore a group's offsets from its history (undo a seek, rollback or delete).",
+        discussion: """
+        --to-commit-at TIME restores the offsets the group had at TIME; --steps N restores them as they were \
+        before its last N administrative changes (seek, rollback, delete; consumer commits do not count). \
+        Partitions the group had no offset for then lose theirs. A dry run by default, like 'group seek'; \
+        --execute applies it as one atomic commit, itself undoable. History is kept for the retention.ms of \
+        the topic __consumer_offsets (default 7d).
+        """)
+
+    @OptionGroup var common: CommonOptions
+
+    @Argument(help: "The consumer group.")
+    var group: String
+
+    @Option(name: .customLong("to-commit-at"), help: ArgumentHelp("Restore the offsets as they were at this time.", valueName: "time"))
+    var toCommitAt: String?
+
+    @Option(help: ArgumentHelp("Undo the last N administrative changes.", valueName: "N"))
+    var steps: String?
+
+    @Option(name: .customLong("topic"), help: ArgumentHelp("Only this topic, or TOPIC:P,P,... (repeatable).", valueName: "topic"))
+    var topics: [String] = []
+
+    @OptionGroup var change: GroupChangeOptions
+
+    func validate() throws {
+        guard (toCommitAt != nil) != (steps != nil) else { throw ValidationError("give exactly one of --to-commit-at TIME and --steps N") }
+    }
+
+    func run() throws {
+        let directory = try common.open()
+        let point: OffsetPlan.RollbackPoint
+        if let steps {
+            guard let n = Int(steps), n >= 1 else {
+                throw SluiceError.usage(.invalidArgument, "malformed --steps '\(steps.printable)'", remedy: "use a positive whole number")
+            }
+            point = .steps(n)
+        } else {
+            point = .time(try TimeParsing.parseTime(toCommitAt!, now: WallClock.nowMillis()))
+        }
+        let scope = topics.isEmpty ? nil : try OffsetScope.parse(topics)
+        try GroupChange.run(directory, group: group, options: change) {
+            try OffsetPlan.rollback(directory, group: group, to: point, scope: scope)
+        }
+    }
+}
