@@ -98,6 +98,42 @@ import Testing
         #expect(try SluiceProcess.run(["consume", name], dataDir: dir.file("other")).out == "a\nb\nc\n")
     }
 
+    @Test func groupBacklogsAndOffsetsTravelWithTheArchive() throws {
+        let dir = TemporaryDirectory()
+        let data = dir.file("data")
+        try ArchiveStore.make(data)
+        try ArchiveStore.expectSuccess(SluiceProcess.run(["consume", "orders", "--group", "billing", "--max-messages", "1000"], dataDir: data))
+        try ArchiveStore.expectSuccess(SluiceProcess.run(["consume", "orders", "--group", "audit", "-p", "2", "--max-messages", "7"], dataDir: data))
+        func committed(_ group: String, _ topic: String, in dataDir: String) throws -> [Int: Int] {
+            let describe = try SluiceProcess.run(["group", "describe", group, "--json"], dataDir: dataDir)
+            let topics = (try JSONSerialization.jsonObject(with: describe.stdout) as! [String: Any])["topics"] as! [[String: Any]]
+            let partitions = topics.first { $0["topic"] as? String == topic }?["partitions"] as? [[String: Any]] ?? []
+            return Dictionary(uniqueKeysWithValues: partitions.compactMap { p in (p["committed_offset"] as? Int).map { (p["partition"] as! Int, $0) } })
+        }
+        let billing = try committed("billing", "orders", in: data)
+
+        // --group: exactly the group's unconsumed backlog.
+        let backlog = try SluiceProcess.run(["export", "orders", "--group", "billing", "-o", dir.file("backlog.tar.zst"), "--json"], dataDir: data)
+        #expect(backlog.status == 0, "\(backlog.err)")
+        #expect((try JSONSerialization.jsonObject(with: backlog.stdout) as! [String: Any])["records"] as? Int == 2000)
+        try ArchiveStore.expectSuccess(SluiceProcess.run(["import", dir.file("backlog.tar.zst"), "--topic", "rest"], dataDir: data))
+        let unconsumed = try consumeAll("orders", data).filter { line in
+            let fields = line.split(separator: " ")
+            return Int(fields[1])! >= billing[Int(fields[0])!]!
+        }
+        #expect(try consumeAll("rest", data) == unconsumed)
+
+        // --with-groups: every group's offsets, restored on import.
+        try ArchiveStore.expectSuccess(SluiceProcess.run(["export", "orders", "--with-groups", "-o", dir.file("all.tar.zst")], dataDir: data))
+        let imported = try SluiceProcess.run(["import", dir.file("all.tar.zst"), "--with-groups"], dataDir: dir.file("elsewhere"))
+        #expect(imported.status == 0, "\(imported.err)")
+        #expect(imported.out.contains("restored the committed offsets of 'audit', 'billing'"))
+        #expect(try committed("billing", "orders", in: dir.file("elsewhere")) == billing)
+        #expect(try committed("audit", "orders", in: dir.file("elsewhere")) == committed("audit", "orders", in: data))
+        let resumed = try SluiceProcess.run(["consume", "orders", "--group", "billing", "--format", "%p %o %T %k %v\\n"], dataDir: dir.file("elsewhere"))
+        #expect(resumed.out.split(separator: "\n").map(String.init).sorted() == unconsumed, "a consumer resumes where it was")
+    }
+
     /// A real broker's partitions (pinterest/tiered-storage test_topic_a, Apache-2.0;
     /// see ../shared/fixtures/kafka/README.md) export from the read-only broker
     /// directory and import into a sluice store unchanged.
@@ -127,6 +163,7 @@ import Testing
         ("missing archive", ["import", "/nonexistent/x.tar.zst"], "archive /nonexistent/x.tar.zst does not exist"),
         ("backwards range", ["export", "orders", "-o", "x", "--from-offset", "9", "--to-offset", "3"], "--to-offset must not be below"),
         ("unknown partition", ["export", "orders", "-o", "x", "-p", "9"], "has no partition 9"),
+        ("groups with append", ["import", "x.tar.zst", "--append", "--with-groups"], "--with-groups needs the archived offsets"),
     ]
 
     @Test(arguments: usageCases)

@@ -1,5 +1,6 @@
 import KafkaFormat
 import SluiceCore
+import SluiceGroups
 import SluiceStorage
 
 /// A sluice archive (`sluice export`): one zstd stream (a single frame,
@@ -139,6 +140,7 @@ public struct ArchiveManifest: Sendable {
         guard let members = json.objectValue else { throw lie("has malformed group offsets") }
         var groups: [String: [Int: Int64]] = [:]
         for (group, list) in members {
+            guard (try? GroupName.validate(group)) != nil else { throw lie("names an invalid consumer group '\(group.printable)'") }
             var offsets: [Int: Int64] = [:]
             for entry in list.arrayValue ?? [] {
                 guard let p = entry["partition"]?.intValue, let offset = entry["offset"]?.int64Value,

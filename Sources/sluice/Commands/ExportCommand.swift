@@ -1,6 +1,7 @@
 import ArgumentParser
 import SluiceCompression
 import SluiceCore
+import SluiceGroups
 import SluiceOperations
 import SluiceStorage
 import SluiceSystem
@@ -22,7 +23,9 @@ struct ExportCommand: ParsableCommand {
         .index and .timeindex files are rebuilt on import rather than archived.
 
         --to-offset and --until are exclusive; times select offsets through the time index, as Kafka's \
-        offsetsForTimes does. --json prints a summary (schema version 1: {version, topic, archive, \
+        offsetsForTimes does. --group G exports G's unconsumed backlog (its committed offset to the end; \
+        the log start where it has none) and records G's offsets; --with-groups records every group's \
+        committed offsets on the topic (clamped into the exported ranges), for 'import --with-groups'. --json prints a summary (schema version 1: {version, topic, archive, \
         archive_id, dry_run, bytes, archive_bytes, records, elapsed_ms, partitions: [{partition, \
         start_offset, end_offset, files, bytes, records}]}); records are null in a dry run.
         """)
@@ -49,6 +52,12 @@ struct ExportCommand: ParsableCommand {
 
     @Option(help: ArgumentHelp("Export up to the first record at or after this time.", valueName: "time"))
     var until: String?
+
+    @Option(help: ArgumentHelp("Export this consumer group's backlog: from its committed offsets to the end.", valueName: "group"))
+    var group: String?
+
+    @Flag(name: .customLong("with-groups"), help: "Record every consumer group's committed offsets on the topic in the archive.")
+    var withGroups = false
 
     @Option(help: "zstd compression level, 1 to 19.")
     var level: Int32 = Zstd.defaultLevel
@@ -82,7 +91,9 @@ struct ExportCommand: ParsableCommand {
         let now = WallClock.nowMillis()
         request.since = try since.map { try TimeParsing.parseTime($0, now: now) }
         request.until = try until.map { try TimeParsing.parseTime($0, now: now) }
-        let plan = try ExportPlan.make(target, request)
+        request.backlogOfGroup = group
+        request.withGroups = withGroups
+        let plan = try ExportPlan.make(target, request, groups: group != nil || withGroups ? OffsetsStore(directory: directory) : nil)
         if dryRun { return report(plan, nil, destination: output, elapsed: 0) }
         if output == "-" && StandardStreams.outputIsTerminal {
             throw SluiceError.usage(.invalidArgument, "refusing to write a compressed archive to a terminal",

@@ -1,5 +1,6 @@
 import ArgumentParser
 import SluiceCore
+import SluiceGroups
 import SluiceOperations
 import SluiceStorage
 import SluiceSystem
@@ -17,8 +18,9 @@ struct ImportCommand: ParsableCommand {
         Every batch CRC and the archive's checksums are verified while the import is built in a staging \
         area inside the data directory; it becomes visible in one step only when all of it checked out. \
         A failed or killed import leaves nothing visible (a killed one's staging area is removed by the \
-        next command), so it can simply be run again. FILE - reads standard input, so \
-        'sluice export t -o - | ssh host sluice import -' works.
+        next command), so it can simply be run again. --with-groups then restores the group offsets an \
+        'export --with-groups' or '--group' recorded (one commit per group, kept in its history). \
+        FILE - reads standard input, so 'sluice export t -o - | ssh host sluice import -' works.
 
         --json prints a summary (schema version 1: {version, topic, mode, dry_run, created, records, \
         archive: {id, tool, topic, records, bytes}, partitions: [{partition, first_offset, next_offset, \
@@ -39,6 +41,9 @@ struct ImportCommand: ParsableCommand {
     @Flag(help: "Append to an existing topic, after the end of its partitions.")
     var append = false
 
+    @Flag(name: .customLong("with-groups"), help: "Restore the consumer-group offsets the archive holds (offsets must be preserved).")
+    var withGroups = false
+
     @Flag(name: .customLong("dry-run"), help: "Read and verify the archive and print what would happen; change nothing.")
     var dryRun = false
 
@@ -47,6 +52,7 @@ struct ImportCommand: ParsableCommand {
 
     func validate() throws {
         if preserveOffsets && append { throw ValidationError("--preserve-offsets and --append cannot be combined") }
+        if withGroups && append { throw ValidationError("--with-groups needs the archived offsets, which --append moves") }
     }
 
     func run() throws {
@@ -56,6 +62,7 @@ struct ImportCommand: ParsableCommand {
         options.topic = topic
         options.mode = append ? .append : preserveOffsets ? .preserveOffsets : nil
         options.dryRun = dryRun
+        options.groups = withGroups ? OffsetsStore(directory: directory) : nil
         let progress = ProgressLine.make(dryRun ? "verifying" : "importing")
         let result: ImportResult
         do {
@@ -90,6 +97,11 @@ struct ImportCommand: ParsableCommand {
             : "onto the end of topic '\(result.topic)'"
         let source = archive == "-" ? "the archive on standard input" : name
         Output.print("\(result.dryRun ? "dry run: verified the archive; would import" : "imported") \(result.records) records from \(source) \(what)")
+        if withGroups {
+            let groups = result.dryRun ? (result.manifest.groups ?? [:]).keys.sorted() : result.restoredGroups
+            Output.print(groups.isEmpty ? "the archive holds no consumer-group offsets"
+                         : "\(result.dryRun ? "would restore" : "restored") the committed offsets of \(groups.map { "'\($0)'" }.joined(separator: ", "))")
+        }
     }
 }
 
