@@ -29,6 +29,9 @@ public struct SluiceError: Error, CustomStringConvertible, Sendable {
     public var message: String
     /// What to do about it, e.g. "list topics with 'sluice topic list'".
     public var remedy: String?
+    /// For a full disk: the space the failed operation needed, when known,
+    /// so the command line can say how much to free.
+    public var neededBytes: Int64?
 
     public init(_ kind: Kind, _ reason: Reason, _ message: String, remedy: String? = nil) {
         self.kind = kind

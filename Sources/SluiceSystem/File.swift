@@ -128,6 +128,20 @@ public final class File: @unchecked Sendable {
         return bytes
     }
 
+    /// One `read` from the current position that returns nil when a signal
+    /// interrupts it (EINTR) instead of retrying, so a reader waiting on a
+    /// pipe or terminal can stop on SIGINT or SIGTERM.
+    public func readUnlessInterrupted(into buffer: UnsafeMutableRawBufferPointer) throws -> Int? {
+        do {
+            try FaultInjection.check(.read, path: path)
+            return try descriptor.read(into: buffer, retryOnInterrupt: false)
+        } catch Errno.interrupted {
+            return nil
+        } catch {
+            throw errno(error).sluiceError("read", path)
+        }
+    }
+
     // MARK: writing
 
     /// `pwrite` until all of `buffer` is written at `offset`.
@@ -139,7 +153,7 @@ public final class File: @unchecked Sendable {
                 done += try descriptor.write(toAbsoluteOffset: offset + Int64(done),
                                              UnsafeRawBufferPointer(rebasing: buffer[done...]), retryOnInterrupt: true)
             } catch {
-                throw errno(error).sluiceError("write", path)
+                throw errno(error).sluiceError("write", path, needed: Int64(buffer.count - done))
             }
         }
     }
@@ -152,7 +166,7 @@ public final class File: @unchecked Sendable {
                 try FaultInjection.check(.write, path: path)
                 done += try descriptor.write(UnsafeRawBufferPointer(rebasing: buffer[done...]), retryOnInterrupt: true)
             } catch {
-                throw errno(error).sluiceError("write", path)
+                throw errno(error).sluiceError("write", path, needed: Int64(buffer.count - done))
             }
         }
     }
@@ -199,7 +213,7 @@ public final class File: @unchecked Sendable {
             let result = posix_fallocate(descriptor.rawValue, off_t(offset), off_t(length))
             if result != 0 { throw Errno(rawValue: result) }
         } catch {
-            throw errno(error).sluiceError("reserve space in", path)
+            throw errno(error).sluiceError("reserve space in", path, needed: length)
         }
     }
 

@@ -127,12 +127,15 @@ public final class Mutex: @unchecked Sendable {
 extension Errno {
     /// Converts a failed syscall into the error users see: the operation, the
     /// path, the system's reason, and for full disks what to do.
-    public func sluiceError(_ operation: String, _ path: String) -> SluiceError {
+    /// `needed` is what the operation had left to write, for a full disk.
+    public func sluiceError(_ operation: String, _ path: String, needed: Int64? = nil) -> SluiceError {
         switch self {
         case .noSpace, .diskQuotaExceeded:
             let free = FileSystem.freeBytes(near: path).map { " (\(ByteCount.format($0)) free)" } ?? ""
-            return .failure(.noSpace, "cannot \(operation) \(path): \(self == .noSpace ? "no space left on device" : "disk quota exceeded")\(free)",
-                            remedy: "free space on the file system holding \(path) and run the command again")
+            var error = SluiceError.failure(.noSpace, "cannot \(operation) \(path): \(self == .noSpace ? "no space left on device" : "disk quota exceeded")\(free)",
+                                            remedy: "free space on the file system holding \(path) and run the command again")
+            error.neededBytes = needed
+            return error
         case .readOnlyFileSystem:
             return .failure(.io, "cannot \(operation) \(path): read-only file system")
         case .permissionDenied, .notPermitted:

@@ -106,7 +106,7 @@ public final class Partition: @unchecked Sendable {
 
     /// The largest timestamp in a sealed segment: its time index's final entry,
     /// or a scan when the index is missing or empty.
-    func largestTimestamp(of segment: Segment) throws -> Int64 {
+    public func largestTimestamp(of segment: Segment) throws -> Int64 {
         if let index = try TimeIndexFile.open(segment.timeIndexPath), let last = try index.lastEntry {
             return last.timestamp
         }

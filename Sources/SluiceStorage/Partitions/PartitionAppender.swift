@@ -117,8 +117,10 @@ public final class PartitionAppender {
         pendingTimeIndex.clear()
         active = nil
         guard error.reason == .noSpace else { return error }
-        return SluiceError.failure(.noSpace, "\(error.message); appending to partition \(partition.name) needed \(ByteCount.format(Int64(needed)))",
-                                   remedy: error.remedy)
+        var full = SluiceError.failure(.noSpace, "\(error.message); appending to partition \(partition.name) needed \(ByteCount.format(Int64(needed)))",
+                                       remedy: error.remedy)
+        full.neededBytes = Int64(needed)
+        return full
     }
 
     /// The active segment, its tail recovered, for a caller that already holds

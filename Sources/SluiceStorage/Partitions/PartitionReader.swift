@@ -129,8 +129,7 @@ public final class PartitionReader {
         do {
             file = try File.open(segment.logPath)
         } catch let error as SluiceError where error.reason == .notFound {
-            throw SluiceError.failure(.offsetOutOfRange, "segment \(segment.logName) of partition \(partition.name) was deleted (by retention?) while being read",
-                                      remedy: "read again from the log start")
+            throw deletedWhileReading()
         }
         file.adviseSequential()
         let made = SegmentScanner(file: file, limit: try file.size(), from: startPosition, buffer: buffer, chunkSize: chunkSize)
@@ -149,6 +148,7 @@ public final class PartitionReader {
         }
         if segmentIndex < segments.count - 1, problem == nil {
             guard bounded == nil else { return false }
+            if partition.currentLogStart(segments: segments) > nextOffset { throw deletedWhileReading() }
             segmentIndex += 1
             reopen(at: 0)
             return true
@@ -169,12 +169,27 @@ public final class PartitionReader {
                 segments = latest
                 segmentIndex = position
                 if problem == nil { return try advance(refreshed: &refreshed) }
+            } else if !latest.contains(current), let later = latest.firstIndex(where: { $0.baseOffset > current.baseOffset }) {
+                // Retention deleted the segment being read once it was no longer the last.
+                segments = [current] + latest[later...]
+                segmentIndex = 0
+                if problem == nil { return try advance(refreshed: &refreshed) }
             }
         }
         guard let problem else { return false }
         let isLast = segmentIndex == segments.count - 1
         if isLast, try problem.isTornTail(scanner: scanner) { return false }
         throw SluiceError.corruption(partition.name, segments[segmentIndex], problem)
+    }
+
+    /// The reader's position was deleted under it (retention or
+    /// delete-records moved the log start past it): never read on as if
+    /// nothing happened. Consumers catch it and apply their reset policy.
+    private func deletedWhileReading() -> SluiceError {
+        let start = (try? partition.segments()).map { partition.currentLogStart(segments: $0) }
+        return SluiceError.failure(.offsetOutOfRange,
+            "offset \(nextOffset) of partition \(partition.name) was deleted (by retention or delete-records) while being read\(start.map { "; the log now starts at \($0)" } ?? "")",
+            remedy: "read again from the log start (--from earliest)")
     }
 
     private func reopen(at position: Int64) {

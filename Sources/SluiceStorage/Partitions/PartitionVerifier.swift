@@ -58,13 +58,18 @@ public struct PartitionCheck: Sendable {
 /// at its offset) for partitions a broker wrote. `repair` truncates at the
 /// first damage, keeping the cut bytes, and rebuilds indexes.
 public enum PartitionVerifier {
-    public static func check(_ partition: Partition, strict: Bool) throws -> PartitionCheck {
+    /// Checks one partition; `shouldStop` is polled between segments and
+    /// ends the check with an `interrupted` error.
+    public static func check(_ partition: Partition, strict: Bool, shouldStop: () -> Bool = { false }) throws -> PartitionCheck {
         var result = PartitionCheck(partition: partition)
         let segments = try partition.segments()
         var expected: Int64?
         let buffer = ByteBuffer(capacity: 1 << 20)
         let decoder = BatchDecoder()
         for (i, segment) in segments.enumerated() {
+            if shouldStop() {
+                throw SluiceError.failure(.interrupted, "checking partition \(partition.name) was interrupted at segment \(segment.logName)")
+            }
             if let next = expected, segment.baseOffset < next || (strict && segment.baseOffset != next && result.cut == nil) {
                 result.problems.append(VerifyProblem(partition: partition.name, file: segment.logName, position: nil, offset: segment.baseOffset,
                     kind: segment.baseOffset < next ? .offsetOverlap : .offsetGap,

@@ -20,6 +20,19 @@ public struct Segment: Sendable, Hashable, Comparable {
 
     public static func < (a: Segment, b: Segment) -> Bool { a.baseOffset < b.baseOffset }
 
+    /// Unlinks the segment's files, its `.log` first so it leaves the listing
+    /// in one step (the directory is synced by the caller); returns the bytes
+    /// they held. Readers with the log open keep reading it.
+    @discardableResult
+    public func remove() throws -> Int64 {
+        var bytes: Int64 = 0
+        for file in [logPath, indexPath, timeIndexPath] {
+            bytes += try FileSystem.fileSize(file) ?? 0
+            try FileSystem.removeFile(file)
+        }
+        return bytes
+    }
+
     /// The segments in a partition directory, by base offset.
     public static func list(in directory: String) throws -> [Segment] {
         try FileSystem.list(directory)

@@ -28,7 +28,8 @@ public final class DataDirectory: @unchecked Sendable {
     public let path: String
     public private(set) var kind: Kind
     private var foreignPartitions: [String: [Int]] = [:]
-    private var recordedLogStarts: [String: Int64] = [:]
+    /// Log starts from `log-start-offset-checkpoint`, by partition directory name, as of opening.
+    var recordedLogStarts: [String: Int64] = [:]
 
     public var metaPath: String { path + "/.sluice" }
     public var topicsPath: String { metaPath + "/topics" }
@@ -70,9 +71,7 @@ public final class DataDirectory: @unchecked Sendable {
                 kind = foreignPartitions.isEmpty ? .empty : .partitionsOnly
             }
         }
-        if let bytes = try FileSystem.readIfExists(logStartCheckpointPath) {
-            recordedLogStarts = try OffsetCheckpointFile.parse(bytes, what: logStartCheckpointPath)
-        }
+        recordedLogStarts = try readLogStartCheckpoint()
     }
 
     private func checkFormat() throws {
@@ -124,11 +123,9 @@ public final class DataDirectory: @unchecked Sendable {
         var names: [String]
         switch kind {
         case .sluice:
+            // The metadata file is a topic's commit point, internal topics' too:
+            // partition directories without one are leftovers of a failed creation.
             names = try FileSystem.list(topicsPath).compactMap { $0.hasSuffix(".topic") ? String($0.dropLast(6)) : nil }
-            if includeInternal {
-                names += try FileSystem.list(path).compactMap { TopicName.parsePartitionDirectory($0)?.topic }
-                    .filter { $0.hasPrefix(TopicName.internalPrefix) }
-            }
         case .kafkaBroker, .partitionsOnly:
             names = Array(foreignPartitions.keys)
         case .empty:

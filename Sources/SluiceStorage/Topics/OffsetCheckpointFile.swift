@@ -5,7 +5,14 @@ import SluiceSystem
 /// `recovery-point-offset-checkpoint`, ...; kafka-format.md §2): a version line
 /// (0), a count line, then `topic partition offset` per line.
 public enum OffsetCheckpointFile {
+    /// The entries of a checkpoint file; none when it is absent or empty (as Kafka reads a zero-byte one).
+    public static func read(_ path: String) throws -> [String: Int64] {
+        guard let bytes = try FileSystem.readIfExists(path) else { return [:] }
+        return try parse(bytes, what: path)
+    }
+
     public static func parse(_ bytes: [UInt8], what: String) throws -> [String: Int64] {
+        if bytes.isEmpty { return [:] }
         let lines = String(decoding: bytes, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false)
         guard lines.count >= 2, lines[0] == "0", let count = Int(lines[1]), count >= 0, lines.count >= 2 + count else {
             throw SluiceError.failure(.corruptMetadata, "\(what) is not a Kafka offset checkpoint (version 0, count, entries)")

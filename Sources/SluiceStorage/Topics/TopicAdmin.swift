@@ -32,6 +32,7 @@ extension DataDirectory {
                                          createdAt: WallClock.nowMillis())
             for p in 0..<partitions { try createPartitionDirectory(metadata, p) }
             try FileSystem.syncDirectory(path)
+            try forgetLogStarts(of: name)
             try FileSystem.writeAtomically(metadataPath(name), metadata.encode())
             return try topic(name)
         }
@@ -87,6 +88,7 @@ extension DataDirectory {
             try FileSystem.rename(staged, to: target)
         }
         try FileSystem.syncDirectory(path)
+        try forgetLogStarts(of: name)
         try FileSystem.removeTemporaries(of: metadataPath(name))
         try FileSystem.writeAtomically(metadataPath(name), bytes)
     }
@@ -141,7 +143,9 @@ extension DataDirectory {
     }
 
     /// Deletes a topic. Waits for in-flight appends (the partition locks), then
-    /// removes the metadata (the commit point: the topic is gone), then the data.
+    /// removes the metadata (the commit point: the topic is gone), then the
+    /// data and its recorded log starts (a killed delete leaves those to the
+    /// next creation of the name).
     public func deleteTopic(_ name: String) throws {
         try requireWritable("delete topic '\(name)'")
         try withAdminLock {
@@ -155,6 +159,7 @@ extension DataDirectory {
             try FileSystem.syncDirectory(topicsPath)
             locks.forEach { $0.release() }
             try removePartitionDirectories(of: name)
+            try forgetLogStarts(of: name)
         }
     }
 
@@ -202,7 +207,7 @@ extension DataDirectory {
                 try FileSystem.removeTree(path + "/" + name)
                 continue
             }
-            guard let (topic, p) = TopicName.parsePartitionDirectory(name), !topic.hasPrefix(TopicName.internalPrefix) else { continue }
+            guard let (topic, p) = TopicName.parsePartitionDirectory(name) else { continue }
             if counts[topic] == nil { counts[topic] = try partitionCountForCollection(topic) }
             if p >= counts[topic]! {
                 try FileSystem.removeTree(path + "/" + name)
