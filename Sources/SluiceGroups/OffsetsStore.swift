@@ -72,11 +72,23 @@ public final class OffsetsStore {
         return ConsumerOffsetsPartitioner.partition(forGroup: group, partitionCount: count)
     }
 
+    /// The offsets partitions that may hold `group`: in a sluice store the
+    /// one it hashes to; in a broker's directory every one present, since
+    /// the broker's `offsets.topic.num.partitions` is not known offline and
+    /// a broker holds only the partitions it replicated.
+    func partitionIndices(holding group: String, in topic: Topic) -> [Int] {
+        directory.kind == .sluice ? [partitionIndex(of: group, in: topic)] : topic.partitionIndices
+    }
+
     /// The committed offsets of one group (empty when it has none).
     public func offsets(of group: String) throws -> [TopicPartition: CommittedOffset] {
         try GroupName.validate(group)
         guard let topic = try offsetsTopic() else { return [:] }
-        return try state(partitionIndex(of: group, in: topic), in: topic).groups[group] ?? [:]
+        var offsets: [TopicPartition: CommittedOffset] = [:]
+        for index in partitionIndices(holding: group, in: topic) {
+            offsets.merge(try state(index, in: topic).groups[group] ?? [:]) { current, _ in current }
+        }
+        return offsets
     }
 
     /// Every group's committed offsets.
@@ -93,13 +105,18 @@ public final class OffsetsStore {
     public func history(of group: String) throws -> GroupHistory {
         try GroupName.validate(group)
         guard let topic = try offsetsTopic() else { return GroupHistory(events: [], keptSince: nil) }
-        let partition = try topic.partition(partitionIndex(of: group, in: topic))
-        guard FileSystem.isDirectory(partition.directory) else { return GroupHistory(events: [], keptSince: nil) }
-        let summary = try partition.summary()
-        var pending = PendingTransactions()
         var events: [CommitEvent] = []
-        _ = try OffsetsLogScan(partition: partition, group: group).run(from: summary.logStartOffset, pending: &pending) { events.append($0) }
-        return GroupHistory(events: events, keptSince: summary.logStartOffset > 0 ? summary.oldestTimestamp : nil)
+        var keptSince: Int64?
+        for index in partitionIndices(holding: group, in: topic) {
+            let partition = try topic.partition(index)
+            guard FileSystem.isDirectory(partition.directory) else { continue }
+            let summary = try partition.summary()
+            var pending = PendingTransactions()
+            let before = events.count
+            _ = try OffsetsLogScan(partition: partition, group: group).run(from: summary.logStartOffset, pending: &pending) { events.append($0) }
+            if events.count > before && summary.logStartOffset > 0 { keptSince = summary.oldestTimestamp }
+        }
+        return GroupHistory(events: events, keptSince: keptSince)
     }
 
     /// The state of one offsets partition, brought up to its readable end.
@@ -180,9 +197,22 @@ public final class OffsetsStore {
         var annotations = annotations
         if annotations.operationID == nil { annotations.operationID = newOperationID() }
         let batch = try CommitBatch.encode(changes.map { (group, $0) }, annotations: annotations, now: now)
-        let nextOffset = try append(batch, to: index, in: topic, lock: .shared, what: "group '\(group.printable)'")
-        try refreshSnapshotIfDue(index, topic, nextOffset: nextOffset)
-        try enforceRetentionIfDue(index, topic, now: now)
+        let nextOffset: Int64
+        do {
+            nextOffset = try append(batch, to: index, in: topic, lock: .shared, what: "group '\(group.printable)'")
+        } catch var error as SluiceError where error.reason == .noSpace {
+            error.message = "cannot commit the offsets of group '\(group.printable)' (nothing was committed): \(error.message)"
+            throw error
+        }
+        // The commit is durable. The snapshot (a cache) and history
+        // retention are housekeeping the next commit retries: a failure there
+        // (a full disk, most often) must not make a durable commit look failed.
+        do {
+            try refreshSnapshotIfDue(index, topic, nextOffset: nextOffset)
+            try enforceRetentionIfDue(index, topic, now: now)
+        } catch let error as SluiceError {
+            Diagnostics.warn("the offsets of group '\(group.printable)' are committed, but keeping the offsets log tidy failed: \(error.message)")
+        }
     }
 
     /// Creates the offsets topic on the first commit (a concurrent first
@@ -265,11 +295,7 @@ public final class OffsetsStore {
             let batch = try CommitBatch.encode(carried, annotations: CommitAnnotations(operation: .retain, operationID: newOperationID()), now: now)
             _ = try append(batch, to: index, in: topic, lock: .exclusive, what: partition.name)
         }
-        for segment in segments[..<doomed] {
-            try FileSystem.removeFile(segment.logPath)
-            try FileSystem.removeFile(segment.indexPath)
-            try FileSystem.removeFile(segment.timeIndexPath)
-        }
+        for segment in segments[..<doomed] { try segment.remove() }
         try FileSystem.syncDirectory(partition.directory)
         try saveSnapshot(try state(index, in: topic), index)
     }

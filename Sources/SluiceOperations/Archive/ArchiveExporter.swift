@@ -138,7 +138,8 @@ public final class ArchiveExporter {
                 lastReport = progress.bytes
                 report?(progress)
                 if Interruption.requested {
-                    throw SluiceError.failure(.interrupted, "export interrupted by \(Interruption.signalName); no archive was written")
+                    throw SluiceError.failure(.interrupted, "export interrupted by \(Interruption.signalName); no archive was written",
+                                              remedy: "run the export again")
                 }
             }
         }

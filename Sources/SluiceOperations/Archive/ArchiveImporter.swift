@@ -64,6 +64,14 @@ public final class ArchiveImporter: ArchiveSink {
     private var mode = Mode.preserveOffsets
     private var newTopic: TopicMetadata?
     private var existingTopic: Topic?
+    private var spaceNeeded: Int64 = 0
+
+    /// What an import takes on disk, about: the segments, their indexes (one
+    /// entry of 8 + 12 bytes per 4 KiB of log), and a block or two per file.
+    static func spaceNeeded(_ manifest: ArchiveManifest) -> Int64 {
+        let files = Int64(manifest.partitions.reduce(0) { $0 + $1.files.count } + manifest.partitionCount)
+        return manifest.totalBytes + manifest.totalBytes / 4096 * 20 + files * 3 * 4096
+    }
 
     public init(directory: DataDirectory, options: Options) {
         self.directory = directory
@@ -83,9 +91,10 @@ public final class ArchiveImporter: ArchiveSink {
         } catch let error as SluiceError {
             let committed = staging?.isCommitted ?? false
             try? staging?.discard()
-            guard error.kind != .usage && error.reason != .interrupted else { throw error }
+            guard error.kind != .usage else { throw error }
             var reported = error
-            let outcome = committed ? "the import is committed; the next sluice command on \(directory.path) completes it" : "nothing was imported"
+            if error.reason == .noSpace && error.neededBytes != nil { reported.neededBytes = max(error.neededBytes ?? 0, spaceNeeded) }
+            let outcome = committed ? "the import is committed; the next sluice command on \(directory.path) completes it" : "nothing was imported; run the import again"
             reported.remedy = [error.remedy, outcome].compactMap { $0 }.joined(separator: "; ")
             throw reported
         } catch {
@@ -139,9 +148,9 @@ public final class ArchiveImporter: ArchiveSink {
         if options.groups != nil && manifest.groups != nil && mode == .append {
             throw SluiceError.usage(.invalidArgument, "group offsets can only be restored with --preserve-offsets (appending moves every offset)")
         }
-        if !options.dryRun, let free = FileSystem.freeBytes(near: directory.path), free < manifest.totalBytes {
-            throw SluiceError.failure(.noSpace, "the archive holds \(ByteCount.format(manifest.totalBytes)) but \(directory.path) has \(ByteCount.format(free)) free",
-                                      remedy: "free space and import again")
+        spaceNeeded = Self.spaceNeeded(manifest)
+        if !options.dryRun, let free = FileSystem.freeBytes(near: directory.path), free < spaceNeeded {
+            throw SluiceError.failure(.noSpace, "importing the archive needs about \(ByteCount.format(spaceNeeded)) but \(directory.path) has \(ByteCount.format(free)) free")
         }
         if !options.dryRun { staging = try StagingArea.create(in: directory) }
         if mode == .preserveOffsets {

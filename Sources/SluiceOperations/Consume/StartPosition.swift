@@ -37,4 +37,13 @@ public enum StartPosition: Equatable, Sendable {
         case .time(let t): return try partition.offset(forTimestamp: t).map { min(max($0, start), end) } ?? end
         }
     }
+
+    /// Where a reader goes on when its position was deleted while it read
+    /// (Kafka's `auto.offset.reset` for an out-of-range position): the log
+    /// end for `latest`, the log start as recorded now otherwise.
+    public func afterDeletion(in partition: Partition) throws -> Int64 {
+        let segments = try partition.segments()
+        let end = try partition.tail(segments: segments).endOffset
+        return self == .latest ? end : min(partition.currentLogStart(segments: segments), end)
+    }
 }

@@ -26,6 +26,12 @@ public final class TopicConsumer {
         /// When set, output is written out (and deliveries reported) at least
         /// every this many records, whatever the buffer holds.
         public var deliverEvery: Int64?
+        /// Whether records of aborted transactions are delivered.
+        public var isolation = Isolation.readUncommitted
+        /// Where a partition whose position was deleted while being read
+        /// (retention, delete-records) goes on (`StartPosition.afterDeletion`);
+        /// nil: the consumer stops with the reader's error.
+        public var resetAfterDeletion: StartPosition?
         public init() {}
     }
 
@@ -36,15 +42,29 @@ public final class TopicConsumer {
 
     final class Cursor {
         let partition: Partition
-        let reader: PartitionReader
+        private(set) var reader: PartitionReader
         var delivered: Int64
         var pending: Int64
+        private let readCommitted: Bool
+        private(set) var transactions: TransactionOutcomes?
+        /// Where an open transaction stopped a `read_committed` reader (reported once).
+        var blockedAt: Int64?
 
-        init(partition: Partition, from offset: Int64) throws {
+        init(partition: Partition, from offset: Int64, isolation: Isolation) throws {
             self.partition = partition
+            readCommitted = isolation == .readCommitted
             reader = try PartitionReader(partition: partition, from: offset)
+            transactions = readCommitted ? TransactionOutcomes(partition: partition) : nil
             delivered = offset
             pending = offset
+        }
+
+        /// Reads from `offset` next: the batch held back by an open
+        /// transaction again (what is known of transactions ahead stays
+        /// valid), or wherever a reset after a deletion says (it does not).
+        func reposition(to offset: Int64, keepingTransactions: Bool) throws {
+            reader = try PartitionReader(partition: partition, from: offset)
+            if !keepingTransactions && readCommitted { transactions = TransactionOutcomes(partition: partition) }
         }
     }
 
@@ -71,7 +91,7 @@ public final class TopicConsumer {
 
     /// Starts reading `partition` at `offset`.
     public func assign(_ partition: Partition, from offset: Int64) throws {
-        cursors.append(try Cursor(partition: partition, from: offset))
+        cursors.append(try Cursor(partition: partition, from: offset, isolation: options.isolation))
     }
 
     /// Stops reading a partition (after delivering what was read of it).
@@ -110,10 +130,19 @@ public final class TopicConsumer {
         var found = false
         let name = topic.name, index = cursor.partition.index
         let turnEnds = options.recordsPerTurn.map { summary.records + $0 } ?? Int64.max
-        while !limitReached, !output.isClosed, summary.records < turnEnds, let entry = try cursor.reader.next() {
-            found = true
+        while !limitReached, !output.isClosed, summary.records < turnEnds, let entry = try next(cursor) {
             switch entry {
             case .batch(let batch, let from):
+                switch try delivery(of: batch, from: from, in: cursor) {
+                case .skip:
+                    found = true
+                    cursor.pending = batch.header.nextOffset
+                    continue
+                case .holdBack:
+                    return found
+                case .deliver:
+                    found = true
+                }
                 var records = try cursor.reader.records(of: batch, with: decoder)
                 while let record = try records.next() {
                     guard record.offset >= from else { continue }
@@ -124,6 +153,7 @@ public final class TopicConsumer {
                 }
                 if !limitReached { cursor.pending = batch.header.nextOffset }
             case .legacy(let message):
+                found = true
                 formatter.append(message.record, topic: name, partition: index, to: output.buffer)
                 summary.records += 1
                 cursor.pending = message.offset + 1
@@ -134,6 +164,47 @@ public final class TopicConsumer {
             if shouldStop() { break }
         }
         return found
+    }
+
+    private enum Delivery { case deliver, skip, holdBack }
+
+    /// Whether a batch's records are delivered: transaction markers never
+    /// are (they are not records to consumers); with `read_committed`,
+    /// aborted transactions are skipped and an open one holds the partition
+    /// back at its first batch until its marker is written.
+    private func delivery(of batch: ScannedBatch, from: Int64, in cursor: Cursor) throws -> Delivery {
+        let header = batch.header
+        if header.isControl { return .skip }
+        guard header.isTransactional, let transactions = cursor.transactions else { return .deliver }
+        switch try transactions.outcome(producerId: header.producerId, at: header.baseOffset) {
+        case .committed:
+            cursor.blockedAt = nil
+            return .deliver
+        case .aborted:
+            return .skip
+        case .open:
+            if cursor.blockedAt != from {
+                Diagnostics.warn("partition \(cursor.partition.name): a transaction of producer \(header.producerId) starting at offset \(header.baseOffset) has no COMMIT or ABORT marker yet; read_committed delivers nothing from offset \(from) on until it has")
+            }
+            cursor.blockedAt = from
+            try cursor.reposition(to: from, keepingTransactions: true)
+            return .holdBack
+        }
+    }
+
+    /// The cursor's next entry. A position deleted under the reader moves to
+    /// where `resetAfterDeletion` says, with a warning naming what was lost.
+    private func next(_ cursor: Cursor) throws -> PartitionReader.Entry? {
+        do {
+            return try cursor.reader.next()
+        } catch let error as SluiceError where error.reason == .offsetOutOfRange {
+            guard let reset = options.resetAfterDeletion else { throw error }
+            let offset = try reset.afterDeletion(in: cursor.partition)
+            Diagnostics.warn("\(error.message); continuing at offset \(offset)")
+            try cursor.reposition(to: offset, keepingTransactions: false)
+            cursor.pending = offset
+            return try cursor.reader.next()
+        }
     }
 
     /// Writes buffered output, then reports what each partition delivered.

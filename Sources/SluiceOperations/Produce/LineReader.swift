@@ -18,6 +18,12 @@ public final class LineReader {
     private let maxLineBytes: Int
     public private(set) var lineNumber = 0
     public private(set) var bytesRead: Int64 = 0
+    /// Polled before each read and when a signal interrupts one: once it
+    /// returns true the input ends there (SIGINT/SIGTERM on a stream that
+    /// would otherwise be read to its end).
+    public var stopWhen: (() -> Bool)?
+    /// Whether `stopWhen` ended the input early.
+    public private(set) var stopped = false
 
     public init(file: File, chunkSize: Int = 1 << 20, maxLineBytes: Int = LineReader.defaultMaxLineBytes) {
         self.file = file
@@ -60,7 +66,16 @@ public final class LineReader {
         }
         if buffer.capacity - buffer.count < (buffer.capacity / 2) { buffer.reserve(buffer.capacity) }
         let room = UnsafeMutableRawBufferPointer(start: buffer.base + buffer.count, count: buffer.capacity - buffer.count)
-        let n = try file.read(into: room)
+        var read: Int?
+        while read == nil {
+            if stopWhen?() == true {
+                stopped = true
+                atEOF = true
+                return
+            }
+            read = stopWhen == nil ? try file.read(into: room) : try file.readUnlessInterrupted(into: room)
+        }
+        let n = read!
         if n == 0 { atEOF = true }
         buffer.count += n
         bytesRead += Int64(n)

@@ -36,6 +36,9 @@ public final class TopicProducer {
         let builder: RecordBatchBuilder
         let pending = ByteBuffer(capacity: 1 << 20)
         var records: Int64 = 0
+        /// Records in the open batch, and in closed batches not yet appended.
+        var open: Int64 = 0
+        var batched: Int64 = 0
         var firstOffset: Int64?
         var nextOffset: Int64 = 0
 
@@ -53,6 +56,9 @@ public final class TopicProducer {
     private var stickyPartition: Int
     private var summary = Summary()
     private var lastSync = WallClock.monotonicNanos()
+    /// Records appended to partitions so far: readers see them; they are
+    /// durable once `finish` or `syncAppended` returns.
+    public private(set) var appendedRecords: Int64 = 0
 
     public init(topic: Topic, options: Options = Options()) throws {
         try topic.directory.requireWritable("produce to topic '\(topic.name)'")
@@ -81,6 +87,7 @@ public final class TopicProducer {
         let lane = try self.lane(partition)
         lane.builder.append(timestamp: timestamp, key: key, value: value, headerCount: headerCount, encodedHeaders: encodedHeaders)
         lane.records += 1
+        lane.open += 1
         summary.records += 1
         summary.bytes += Int64((key?.count ?? 0) + (value?.count ?? 0))
         if lane.builder.uncompressedSize >= options.batchBytes {
@@ -92,7 +99,7 @@ public final class TopicProducer {
     /// Appends everything buffered so far (not yet durable).
     public func flush() throws {
         for case let lane? in lanes {
-            if !lane.builder.isEmpty { try lane.builder.finish(baseOffset: 0, into: lane.pending); summary.batches += 1 }
+            if !lane.builder.isEmpty { try finishBatch(lane) }
             try appendPending(lane)
         }
     }
@@ -108,6 +115,10 @@ public final class TopicProducer {
         return summary
     }
 
+    /// Makes what was appended so far durable (after a failure, so what
+    /// made it into the log stays there).
+    public func syncAppended() throws { try syncAll() }
+
     private func syncAll() throws {
         for case let lane? in lanes { try lane.appender.sync() }
         lastSync = WallClock.monotonicNanos()
@@ -122,14 +133,22 @@ public final class TopicProducer {
     }
 
     private func closeBatch(_ lane: Lane) throws {
+        try finishBatch(lane)
+        if lane.pending.count >= options.flushBytes { try appendPending(lane) }
+    }
+
+    private func finishBatch(_ lane: Lane) throws {
         try lane.builder.finish(baseOffset: 0, into: lane.pending)
         summary.batches += 1
-        if lane.pending.count >= options.flushBytes { try appendPending(lane) }
+        lane.batched += lane.open
+        lane.open = 0
     }
 
     private func appendPending(_ lane: Lane) throws {
         guard !lane.pending.isEmpty else { return }
         let result = try lane.appender.append(lane.pending)
+        appendedRecords += lane.batched
+        lane.batched = 0
         if lane.firstOffset == nil { lane.firstOffset = result.firstOffset }
         lane.nextOffset = result.nextOffset
         lane.pending.clear()
