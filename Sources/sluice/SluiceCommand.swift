@@ -33,6 +33,7 @@ struct Sluice: ParsableCommand {
         subcommands: [
             TopicCommand.self, ProduceCommand.self, ConsumeCommand.self, GroupCommand.self, LagCommand.self,
             ExportCommand.self, ImportCommand.self, ArchiveCommand.self, DumpCommand.self, VerifyCommand.self,
+            RetentionCommand.self, DeleteRecordsCommand.self,
         ])
 
     static func main() {
@@ -63,10 +64,23 @@ struct Sluice: ParsableCommand {
         Glibc.exit(ExitStatus.usage)
     }
 
+    /// A full disk, said the same way by every command: which data directory,
+    /// what failed, how much the operation needed, and what to do.
+    static func diskFull(_ error: SluiceError) -> SluiceError {
+        guard let path = CommonOptions.opened else { return error }
+        var described = error
+        described.message = "data directory \(path) is full: \(error.message)"
+            + (error.neededBytes.map { " — the operation needed \(ByteCount.format($0))" } ?? "")
+        // What the operation itself said (what was kept, what to re-run), without the syscall layer's generic advice.
+        let specific = (error.remedy ?? "").split(separator: "; ").map(String.init).filter { !$0.hasPrefix("free space on the file system holding") }
+        described.remedy = (["free space on the file system holding \(path) (delete old records with 'sluice retention --execute' or 'sluice delete-records'), then run the command again"] + specific).joined(separator: "; ")
+        return described
+    }
+
     static func exitForRunError(_ error: Error) -> Never {
         switch error {
         case let error as SluiceError:
-            StandardErrorLog.line("error: \(error.description)")
+            StandardErrorLog.line("error: \(error.reason == .noSpace ? diskFull(error).description : error.description)")
             Glibc.exit(error.exitStatus)
         case let code as ExitCode:
             Glibc.exit(code.rawValue)

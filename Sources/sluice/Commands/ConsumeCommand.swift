@@ -14,6 +14,14 @@ struct ConsumeCommand: ParsableCommand {
         {"topic","partition","offset","timestamp","key","value","headers":[{"key","value"}]}, with \
         key_base64/value_base64 for bytes that are not UTF-8. Reading without a group changes nothing on disk.
 
+        Kafka's transaction markers (control batches) are never printed. --isolation read_uncommitted (the \
+        default, as Kafka's consumers) prints the records of aborted transactions too; read_committed prints \
+        only committed ones, deciding each transaction by the COMMIT or ABORT marker that follows its records \
+        (so it works on a broker's disk and on imported copies, which have no .txnindex), and stops before a \
+        transaction that has no marker yet, as Kafka's last stable offset does. When retention or \
+        delete-records deletes records a running consumer has not read yet, it warns and goes on at the new \
+        log start (or at the end with --from latest).
+
         With --group G the consumer is a member of group G: each partition starts at G's committed offset \
         (--from decides where when there is none, or when it lies outside the log, as Kafka's \
         auto.offset.reset does), it holds a lease on every partition it reads, and it commits only what it \
@@ -49,6 +57,9 @@ struct ConsumeCommand: ParsableCommand {
     @Option(help: ArgumentHelp("A kcat-style format string, e.g. '%p:%o %k=%v\\n'.", valueName: "fmt"))
     var format: String?
 
+    @Option(help: ArgumentHelp("read_uncommitted (default) or read_committed: whether records of aborted transactions are printed.", valueName: "level"))
+    var isolation: String = Isolation.readUncommitted.rawValue
+
     @Option(name: .long, help: ArgumentHelp("Consume as a member of this consumer group.", valueName: "group"))
     var group: String?
 
@@ -72,6 +83,7 @@ struct ConsumeCommand: ParsableCommand {
         }
         if let commitEvery, commitEvery < 1 { throw ValidationError("--commit-every must be at least 1") }
         if member != nil && !partition.isEmpty { throw ValidationError("--member and --partition cannot be combined") }
+        if Isolation(rawValue: isolation) == nil { throw ValidationError("--isolation must be read_uncommitted or read_committed") }
     }
 
     /// `--member I/N`.
@@ -85,7 +97,7 @@ struct ConsumeCommand: ParsableCommand {
     }
 
     func run() throws {
-        let directory = try common.open()
+        let directory = try group.map { try common.open(writing: "consume in group '\($0.printable)'") } ?? common.open()
         let target = try directory.topic(topic)
         let start = try StartPosition.parse(from)
         let formatter: RecordFormatter
@@ -93,6 +105,8 @@ struct ConsumeCommand: ParsableCommand {
         var options = TopicConsumer.Options()
         options.maxMessages = maxMessages
         options.follow = follow
+        options.isolation = Isolation(rawValue: isolation)!
+        options.resetAfterDeletion = start
         if group != nil {
             options.recordsPerTurn = GroupConsumer.recordsPerTurn
             options.deliverEvery = commitEvery

@@ -56,7 +56,7 @@ struct ImportCommand: ParsableCommand {
     }
 
     func run() throws {
-        let directory = try common.open()
+        let directory = try dryRun ? common.open() : common.open(writing: "import into \(common.path)")
         let (input, name) = try ArchiveInputs.open(archive)
         var options = ArchiveImporter.Options()
         options.topic = topic

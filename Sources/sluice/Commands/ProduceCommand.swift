@@ -55,7 +55,7 @@ struct ProduceCommand: ParsableCommand {
     }
 
     func run() throws {
-        let directory = try common.open()
+        let directory = try common.open(writing: "produce to topic '\(topic.printable)'")
         let target = try directory.topic(topic)
         if let partition { _ = try target.partition(partition) }
         var options = TopicProducer.Options()
@@ -65,12 +65,25 @@ struct ProduceCommand: ParsableCommand {
         let producer = try TopicProducer(topic: target, options: options)
         let input = try file.map { try File.open($0) } ?? StandardStreams.input
         let reader = LineReader(file: input)
-        if json {
-            try ProduceInput.json(reader, into: producer, partition: partition)
-        } else {
-            try ProduceInput.lines(reader, into: producer, keySeparator: keySeparator.map { Array($0.utf8) }, partition: partition)
+        reader.stopWhen = { Interruption.requested }
+        let summary: TopicProducer.Summary
+        do {
+            if json {
+                try ProduceInput.json(reader, into: producer, partition: partition)
+            } else {
+                try ProduceInput.lines(reader, into: producer, keySeparator: keySeparator.map { Array($0.utf8) }, partition: partition)
+            }
+            summary = try producer.finish()
+        } catch var error as SluiceError where producer.appendedRecords > 0 {
+            // Say what made it into the topic, so a re-run does not duplicate it unknowingly.
+            let durable = (try? producer.syncAppended()) != nil
+            error.remedy = [error.remedy, "\(producer.appendedRecords) of the records from the \(reader.lineNumber) lines read were appended\(durable ? " and are durable" : ""); producing the same input again adds them again"].compactMap { $0 }.joined(separator: "; ")
+            throw error
         }
-        let summary = try producer.finish()
+        if reader.stopped {
+            throw SluiceError.failure(.interrupted, "produce stopped by \(Interruption.signalName) after \(summary.records) records (\(reader.lineNumber) lines); they are durable in '\(topic)'",
+                                      remedy: "the rest of the input was not read; produce it (from line \(reader.lineNumber + 1) on) to continue")
+        }
         if json {
             Output.printJSON(summary.json(topic: topic))
         } else {

@@ -27,20 +27,26 @@ struct VerifyCommand: ParsableCommand {
     var json = false
 
     func run() throws {
-        let directory = try common.open()
-        if repair { try directory.requireWritable("repair") }
+        let directory = try repair ? common.open(writing: "repair") : common.open()
         let names = topics.isEmpty ? try directory.topicNames(includeInternal: true) : topics
         var checks: [PartitionCheck] = []
         var repairs: [String] = []
-        for name in names {
-            for partition in try directory.topic(name).partitions() {
-                let check = try PartitionVerifier.check(partition, strict: directory.kind == .sluice)
+        let partitions = try names.flatMap { try directory.topic($0).partitions() }
+        do {
+            for partition in partitions {
+                let check = try PartitionVerifier.check(partition, strict: directory.kind == .sluice, shouldStop: { Interruption.requested })
                 checks.append(check)
                 if repair && !check.isClean {
                     let side = "\(directory.metaPath)/repairs/\(partition.name)-\(WallClock.nowMillis())"
                     repairs += try PartitionVerifier.repair(check, sideDirectory: side)
                 }
             }
+        } catch let error as SluiceError where error.reason == .interrupted {
+            let problems = checks.flatMap(\.problems)
+            for problem in problems { Output.print(problem.description) }
+            for action in repairs { Output.print("repaired: \(action)") }
+            throw SluiceError.failure(.interrupted, "verify stopped by \(Interruption.signalName) after checking \(checks.count) of \(partitions.count) partitions (\(problems.count) problem\(problems.count == 1 ? "" : "s") so far, listed above)",
+                                      remedy: repair ? "every repair made is complete; run it again to check the rest" : "run it again to check everything")
         }
         let problems = checks.flatMap(\.problems)
         if json {

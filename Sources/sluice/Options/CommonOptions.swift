@@ -9,6 +9,9 @@ import Glibc
 
 /// Options every command that touches a data directory takes.
 struct CommonOptions: ParsableArguments {
+    /// The data directory this process opened, for messages about it (a full disk).
+    nonisolated(unsafe) static var opened: String?
+
     @Option(name: .customLong("data-dir"),
             help: ArgumentHelp("The data directory (default: $SLUICE_DATA_DIR, else ~/.local/share/sluice).", valueName: "path"))
     var dataDir: String?
@@ -31,7 +34,18 @@ struct CommonOptions: ParsableArguments {
     /// Applies process-wide settings and opens the data directory.
     func open() throws -> DataDirectory {
         try apply()
+        Self.opened = path
         return try DataDirectory.open(path)
+    }
+
+    /// Opens the data directory for a command that writes. Every write
+    /// command opens through here, so a directory sluice only reads (a Kafka
+    /// broker's log directory, or bare partition directories) is refused in
+    /// one place, with one message, before anything is read or written.
+    func open(writing action: String) throws -> DataDirectory {
+        let directory = try open()
+        try directory.requireWritable(action)
+        return directory
     }
 
     func apply() throws {

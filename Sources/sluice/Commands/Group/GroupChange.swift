@@ -41,7 +41,6 @@ enum GroupChange {
             StandardErrorLog.notice("dry run: nothing changed; add --execute to apply")
             return
         }
-        try directory.requireWritable("move the offsets of group '\(group.printable)'")
         try validate(makePlan)
         let held = try GroupChangeGuard.acquire(lock, force: options.force, waitMillis: wait)
         defer { held.release() }

@@ -22,11 +22,10 @@ struct GroupDelete: ParsableCommand {
     var waitInactive: String?
 
     func run() throws {
-        let directory = try common.open()
+        let directory = try common.open(writing: "delete group '\(group.printable)'")
         let lock = try GroupDirectory(directory, group: group)
         let wait = try waitInactive.map(TimeParsing.parseDuration)
         _ = try OffsetPlan.delete(directory, group: group)
-        try directory.requireWritable("delete group '\(group.printable)'")
         let held = try GroupChangeGuard.acquire(lock, force: false, waitMillis: wait)
         defer { held.release() }
         let plan = try OffsetPlan.delete(directory, group: group)

@@ -35,7 +35,7 @@ struct GroupRollback: ParsableCommand {
     }
 
     func run() throws {
-        let directory = try common.open()
+        let directory = try change.execute ? common.open(writing: "move the offsets of group '\(group.printable)'") : common.open()
         let point: OffsetPlan.RollbackPoint
         if let steps {
             guard let n = Int(steps), n >= 1 else {

@@ -74,7 +74,7 @@ struct GroupSeek: ParsableCommand {
     }
 
     func run() throws {
-        let directory = try common.open()
+        let directory = try change.execute ? common.open(writing: "move the offsets of group '\(group.printable)'") : common.open()
         let target = try parseTarget()
         let scope: OffsetScope? = allTopics ? .allTopics : topics.isEmpty ? nil : try OffsetScope.parse(topics)
         try GroupChange.run(directory, group: group, options: change, export: export, check: { executing in

@@ -26,7 +26,7 @@ struct TopicAlter: ParsableCommand {
     }
 
     func run() throws {
-        let directory = try common.open()
+        let directory = try common.open(writing: "alter topic '\(name.printable)'")
         _ = try directory.topic(name)
         if !config.isEmpty {
             let updated = try directory.alterConfig(name, assignments: config)

@@ -23,7 +23,7 @@ struct TopicCreate: ParsableCommand {
     var ifNotExists = false
 
     func run() throws {
-        let directory = try common.open()
+        let directory = try common.open(writing: "create topic '\(name.printable)'")
         var topicConfig = TopicConfig()
         try topicConfig.apply(assignments: config)
         if ifNotExists && directory.topicExists(name) {

@@ -19,7 +19,7 @@ struct TopicDelete: ParsableCommand {
     var yes = false
 
     func run() throws {
-        let directory = try common.open()
+        let directory = try common.open(writing: "delete topic '\(name.printable)'")
         let report = try TopicReport.make(try directory.topic(name))
         if !yes {
             try Confirmation.ask("Delete topic '\(name)' (\(report.partitionCount) partitions, \(report.records) records, \(ByteCount.format(report.bytes)))?",
