@@ -132,7 +132,11 @@ public final class ZstdStreamDecoder {
             let hint = try Zstd.check(ZSTD_decompressStream(context, &out, &input), "corrupt zstd stream")
             frameOpen = hint != 0
             if out.pos > 0 { try sink(UnsafeRawBufferPointer(start: output.base, count: out.pos)) }
-            if input.pos == input.size && out.pos < out.size { return }
+            // Done when the input is used up and either the output was not
+            // filled or the frame ended: a frame that ends with the output
+            // exactly full must not be called again, or the next call's hint
+            // (the size of a next frame's header) would read as a frame left open.
+            if input.pos == input.size && (out.pos < out.size || hint == 0) { return }
         }
     }
 

@@ -256,3 +256,33 @@ func isCorruptData(_ error: any Error) -> Bool {
         #expect(XXH32.hash(ArraySlice("123456789012345".utf8)) == 0xDA7B_17E8)
     }
 }
+
+/// The streaming zstd decoder archives are read with.
+@Suite struct ZstdStreamDecoderTests {
+    /// A stream whose content is an exact multiple of the decoder's output
+    /// buffer ends with that buffer exactly full: it is complete, not open.
+    @Test(arguments: [1, 3, 15])
+    func aFrameEndingWithTheOutputBufferFullIsComplete(buffers: Int) throws {
+        var random = SeededRandom(seed: UInt64(buffers))
+        let content = (0..<(buffers * ZSTD_DStreamOutSize_value)).map { _ in UInt8.random(in: 0...15, using: &random) }
+        let compressed = TestCompression.zstd(content)
+        for chunk in [compressed.count, 7, 1000] {
+            let decoder = ZstdStreamDecoder()
+            var out: [UInt8] = []
+            var at = 0
+            while at < compressed.count {
+                let end = min(at + chunk, compressed.count)
+                try compressed[at..<end].withUnsafeBytes { try decoder.feed($0) { out += $0 } }
+                at = end
+            }
+            try decoder.finish()
+            #expect(out == content, "fed in chunks of \(chunk)")
+        }
+        let truncated = ZstdStreamDecoder()
+        try compressed.dropLast(3).withUnsafeBytes { try truncated.feed($0) { _ in } }
+        #expect(throws: SluiceError.self) { try truncated.finish() }
+    }
+}
+
+/// `ZSTD_DStreamOutSize()`: one full zstd block, 128 KiB.
+let ZSTD_DStreamOutSize_value = 131_072
