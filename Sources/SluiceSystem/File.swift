@@ -158,13 +158,19 @@ public final class File: @unchecked Sendable {
         }
     }
 
-    /// `write` until all of `buffer` is written at the current position (pipes, stdout).
+    /// `write` until all of `buffer` is written at the current position
+    /// (pipes, stdout). A reader that stopped reading cannot keep SIGINT or
+    /// SIGTERM from stopping the writer: the interrupted write throws.
     public func write(_ buffer: UnsafeRawBufferPointer) throws {
         var done = 0
         while done < buffer.count {
             do {
                 try FaultInjection.check(.write, path: path)
-                done += try descriptor.write(UnsafeRawBufferPointer(rebasing: buffer[done...]), retryOnInterrupt: true)
+                done += try descriptor.write(UnsafeRawBufferPointer(rebasing: buffer[done...]), retryOnInterrupt: false)
+            } catch Errno.interrupted {
+                if Interruption.requested {
+                    throw SluiceError.failure(.interrupted, "interrupted by \(Interruption.signalName) while writing to \(path)")
+                }
             } catch {
                 throw errno(error).sluiceError("write", path, needed: Int64(buffer.count - done))
             }

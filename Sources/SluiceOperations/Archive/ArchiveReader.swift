@@ -96,7 +96,7 @@ final class ArchiveReader {
             if Interruption.requested {
                 throw SluiceError.failure(.interrupted, "interrupted by \(Interruption.signalName) while reading archive \(name)")
             }
-            let n = try input.read(into: UnsafeMutableRawBufferPointer(start: buffer.base, count: buffer.capacity))
+            guard let n = try input.readUnlessInterrupted(into: UnsafeMutableRawBufferPointer(start: buffer.base, count: buffer.capacity)) else { continue }
             if n == 0 { break }
             let chunk = UnsafeRawBufferPointer(start: buffer.base, count: n)
             if prefix.count < Zstd.frameMagic.count {
