@@ -70,7 +70,7 @@ struct Sluice: ParsableCommand {
         guard let path = CommonOptions.opened else { return error }
         var described = error
         described.message = "data directory \(path) is full: \(error.message)"
-            + (error.neededBytes.map { " — the operation needed \(ByteCount.format($0))" } ?? "")
+            + (error.neededBytes.flatMap { error.message.contains("needed") ? nil : " — the operation needed \(ByteCount.format($0))" } ?? "")
         // What the operation itself said (what was kept, what to re-run), without the syscall layer's generic advice.
         let specific = (error.remedy ?? "").split(separator: "; ").map(String.init).filter { !$0.hasPrefix("free space on the file system holding") }
         described.remedy = (["free space on the file system holding \(path) (delete old records with 'sluice retention --execute' or 'sluice delete-records'), then run the command again"] + specific).joined(separator: "; ")
