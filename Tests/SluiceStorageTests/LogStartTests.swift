@@ -139,3 +139,19 @@ import Testing
         #expect(OffsetCheckpointFile.encode(["b-1": 3, "a-10": 7]) == Array("0\n2\na 10 7\nb 1 3\n".utf8))
     }
 }
+
+/// Long storage work stops between segments when asked (SIGINT/SIGTERM).
+@Suite struct StoppableVerifyTests {
+    @Test func verifyStopsBetweenSegments() throws {
+        let dir = TemporaryDirectory()
+        let partition = try makeTopic(dir, config: ["segment.ms=1000"]).partition(0)
+        try appendRecords(try PartitionAppender(partition: partition), count: 300, perBatch: 10) { 1_700_000_000_000 + Int64($0 / 100) * 2000 }
+        var asked = 0
+        let error = #expect(throws: SluiceError.self) {
+            try PartitionVerifier.check(partition, strict: true) { asked += 1; return asked == 2 }
+        }
+        #expect(error?.reason == .interrupted)
+        #expect(error?.message.contains("00000000000000000100.log") == true)
+        #expect(try PartitionVerifier.check(partition, strict: true) { false }.records == 300)
+    }
+}
