@@ -127,6 +127,9 @@ struct DiskFullCase: CustomStringConvertible, Sendable {
             let ends = try JSONValue.parse(try store.ok(["topic", "describe", "orders", "--json"]).out)["partitions"]!.arrayValue!
             #expect(try store.committed("prep") == ["orders-0": ends[0]["end_offset"]!.int64Value!, "orders-1": ends[1]["end_offset"]!.int64Value!])
         },
+        DiskFullCase(description: "topic create", arguments: ["topic", "create", "fresh", "-p", "8"]) { store throws in
+            #expect(try JSONValue.parse(try store.ok(["topic", "describe", "fresh", "--json"]).out)["partitions"]?.arrayValue?.count == 8)
+        },
         DiskFullCase(description: "import into a new topic", arguments: ["import", "ARCHIVE", "--topic", "copy"]) { store throws in
             #expect(try store.ok(["consume", "copy", "--format", "%p %o %k %v\\n"]).out == (try store.ok(["consume", "orders", "--format", "%p %o %k %v\\n"]).out))
         },

@@ -30,10 +30,12 @@ extension DataDirectory {
             try requireNewTopicName(name)
             let metadata = TopicMetadata(name: name, id: TopicMetadata.newID(), partitions: partitions, config: config,
                                          createdAt: WallClock.nowMillis())
-            for p in 0..<partitions { try createPartitionDirectory(metadata, p) }
-            try FileSystem.syncDirectory(path)
-            try forgetLogStarts(of: name)
-            try FileSystem.writeAtomically(metadataPath(name), metadata.encode())
+            try leavingNothingOnFailure {
+                for p in 0..<partitions { try createPartitionDirectory(metadata, p) }
+                try FileSystem.syncDirectory(path)
+                try forgetLogStarts(of: name)
+                try FileSystem.writeAtomically(metadataPath(name), metadata.encode())
+            }
             return try topic(name)
         }
     }
@@ -121,9 +123,11 @@ extension DataDirectory {
                     remedy: count == old ? nil : "to spread a topic over fewer or more partitions, copy it with 'sluice topic migrate \(name) --to NEW --partitions N' (or 'sluice redistribute' for a backlog)")
             }
             metadata.partitions = count
-            for p in old..<count { try createPartitionDirectory(metadata, p) }
-            try FileSystem.syncDirectory(path)
-            try FileSystem.writeAtomically(metadataPath(name), metadata.encode())
+            try leavingNothingOnFailure {
+                for p in old..<count { try createPartitionDirectory(metadata, p) }
+                try FileSystem.syncDirectory(path)
+                try FileSystem.writeAtomically(metadataPath(name), metadata.encode())
+            }
             return (old, count)
         }
     }
@@ -164,6 +168,18 @@ extension DataDirectory {
     }
 
     // MARK: - internals
+
+    /// Runs the steps of a creation up to its commit point (the metadata);
+    /// if one fails (a full disk, most often), the partition directories it
+    /// made are removed at once rather than by the next administrative command.
+    private func leavingNothingOnFailure(_ steps: () throws -> Void) throws {
+        do {
+            try steps()
+        } catch {
+            try? collectGarbage()
+            throw error
+        }
+    }
 
     static func validatePartitionCount(_ count: Int) throws {
         guard (1...maxPartitions).contains(count) else {
