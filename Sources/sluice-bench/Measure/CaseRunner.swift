@@ -18,7 +18,7 @@ struct CaseResult {
     let baseline: Summary
     let targets: [Target]
     /// Sizes of the files the case and its baseline wrote, when they write one.
-    let outputBytes: (timed: Int64, baseline: Int64)?
+    var outputBytes: (timed: Int64, baseline: Int64)? = nil
 
     /// Median wall time of the case over that of its baseline: 1.0 is as fast,
     /// 2.0 twice as long.
