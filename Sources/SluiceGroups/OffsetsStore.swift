@@ -10,9 +10,15 @@ import SluiceSystem
 /// deleting the key. The latest record per key is the state; the records
 /// before it are the history that powers rollback, rates and trends.
 ///
-/// - A commit is one record batch appended through `PartitionAppender` and
-///   fsynced before `commit` returns: all of it or none of it survives a
-///   crash, and concurrent committers are serialised by the partition's lock.
+/// - A commit is one record batch appended through `PartitionAppender`: all of
+///   it or none of it survives a crash, and concurrent committers are
+///   serialised by the partition's lock. An `.immediate` commit (seek,
+///   rollback, delete, every administrative change) is fsynced before
+///   `commit` returns. A `.deferred` commit (a consumer's progress) is fsynced
+///   at most `deferredSyncMillis` later or at `flush()`: a killed consumer
+///   loses none (the page cache outlives the process), and a power loss can
+///   lose at most that much progress, which only makes the group re-read
+///   records (at-least-once holds) — Kafka's brokers do not fsync commits either.
 /// - Reading costs the snapshot plus the log written after it
 ///   (`OffsetsSnapshot`); committers refresh a snapshot once
 ///   `snapshotInterval` (2000) records follow it. Commands that only read never write.
@@ -26,6 +32,17 @@ import SluiceSystem
 /// `.lock` (committers share it; retention takes it alone).
 public final class OffsetsStore {
     public static let topicName = "__consumer_offsets"
+
+    public enum Durability: Sendable {
+        /// fsynced before `commit` returns.
+        case immediate
+        /// fsynced within `deferredSyncMillis`, or by `flush()`.
+        case deferred
+    }
+
+    /// How long a `.deferred` commit may stay unsynced.
+    public var deferredSyncMillis: Int64 = 1000
+    private var unsyncedSince: [Int: UInt64] = [:]
     /// Records after the snapshot that make a committer write a new one.
     public var snapshotInterval: Int64 = 2000
     /// How often one process checks a partition's history retention.
@@ -187,7 +204,8 @@ public final class OffsetsStore {
     /// Commits `changes` of one group as one batch, durably. `annotations`
     /// name the operation; each change supplies its own previous and
     /// log-end offsets.
-    public func commit(group: String, changes: [OffsetChange], annotations: CommitAnnotations) throws {
+    public func commit(group: String, changes: [OffsetChange], annotations: CommitAnnotations,
+                       durability: Durability = .immediate) throws {
         try GroupName.validate(group)
         guard !changes.isEmpty else { return }
         for change in changes { try CommitBatch.validateMetadata(change.metadata) }
@@ -199,14 +217,14 @@ public final class OffsetsStore {
         let batch = try CommitBatch.encode(changes.map { (group, $0) }, annotations: annotations, now: now)
         let nextOffset: Int64
         do {
-            nextOffset = try append(batch, to: index, in: topic, lock: .shared, what: "group '\(group.printable)'")
+            nextOffset = try append(batch, to: index, in: topic, lock: .shared, what: "group '\(group.printable)'", durability: durability)
         } catch var error as SluiceError where error.reason == .noSpace {
             error.message = "cannot commit the offsets of group '\(group.printable)' (nothing was committed): \(error.message)"
             throw error
         }
-        // The commit is durable. The snapshot (a cache) and history
+        // The commit is in the log. The snapshot (a cache) and history
         // retention are housekeeping the next commit retries: a failure there
-        // (a full disk, most often) must not make a durable commit look failed.
+        // (a full disk, most often) must not make a commit look failed.
         do {
             try refreshSnapshotIfDue(index, topic, nextOffset: nextOffset)
             try enforceRetentionIfDue(index, topic, now: now)
@@ -229,8 +247,16 @@ public final class OffsetsStore {
         return cachedTopic!
     }
 
-    /// Appends and fsyncs one batch under the partition's retention lock; returns the log's next offset.
-    private func append(_ batch: ByteBuffer, to index: Int, in topic: Topic, lock kind: File.LockKind, what: String) throws -> Int64 {
+    /// Makes every deferred commit durable (a consumer calls it as it stops).
+    public func flush() throws {
+        for index in unsyncedSince.keys.sorted() { try appenders[index]?.sync() }
+        unsyncedSince.removeAll()
+    }
+
+    /// Appends one batch under the partition's retention lock and fsyncs it as
+    /// `durability` says; returns the log's next offset.
+    private func append(_ batch: ByteBuffer, to index: Int, in topic: Topic, lock kind: File.LockKind, what: String,
+                        durability: Durability = .immediate) throws -> Int64 {
         let appender: PartitionAppender
         if let cached = appenders[index] { appender = cached } else {
             appender = try PartitionAppender(partition: try topic.partition(index))
@@ -240,7 +266,14 @@ public final class OffsetsStore {
         let lock = kind == .shared ? try FileLock.acquire(lockPath(index), kind: .shared, what: "the offsets log of \(what)") : nil
         defer { lock?.release() }
         let result = try appender.append(batch)
-        try appender.sync()
+        let now = WallClock.monotonicNanos()
+        let pendingSince = unsyncedSince[index] ?? now
+        if durability == .immediate || now - pendingSince >= UInt64(deferredSyncMillis) * 1_000_000 {
+            try appender.sync()
+            unsyncedSince[index] = nil
+        } else {
+            unsyncedSince[index] = pendingSince
+        }
         return result.nextOffset
     }
 

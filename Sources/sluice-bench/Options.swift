@@ -12,9 +12,15 @@ struct BenchSizes: Sendable {
     var largeLines: Int
     /// The sizes a partition grows through for the cost-growth cases, smallest first.
     var growth: [Int]
+    /// The `lag` case: topics × partitions each, groups committing on all of them, seeks per group.
+    var lagTopics: Int, lagPartitions: Int, lagGroups: Int, lagSeeksPerGroup: Int
+    /// Keyed records in the export/import topic (3.5M is about 1.1 GB).
+    var archiveRecords: Int
 
-    static let full = BenchSizes(lines: 1_000_000, largeLines: 4_000_000, growth: [100_000, 1_000_000, 10_000_000])
-    static let quick = BenchSizes(lines: 50_000, largeLines: 200_000, growth: [1_000, 10_000, 100_000])
+    static let full = BenchSizes(lines: 1_000_000, largeLines: 4_000_000, growth: [100_000, 1_000_000, 10_000_000],
+                                 lagTopics: 10, lagPartitions: 100, lagGroups: 50, lagSeeksPerGroup: 4, archiveRecords: 3_500_000)
+    static let quick = BenchSizes(lines: 50_000, largeLines: 200_000, growth: [1_000, 10_000, 100_000],
+                                  lagTopics: 2, lagPartitions: 10, lagGroups: 5, lagSeeksPerGroup: 2, archiveRecords: 100_000)
 }
 
 /// The command line of `sluice-bench` (driven by `make bench`).

@@ -80,6 +80,17 @@ import Testing
                    baseline: Summary([Sample(wallSeconds: baseline, cpuSeconds: 0.1, peakRSSBytes: 1)]), targets: targets)
     }
 
+    @Test func wallTimeAndOutputSizeTargets() {
+        let quick = result(wall: 0.2, baseline: 0.1, targets: [.wallTime(below: 0.3)])
+        #expect(Report.verdict(.wallTime(below: 0.3), quick).met)
+        #expect(!Report.verdict(.wallTime(below: 0.1), quick).met)
+        var sized = result(wall: 1, baseline: 1, targets: [.outputSizeRatio(atMost: 1.05)])
+        sized.outputBytes = (104, 100)
+        #expect(Report.verdict(.outputSizeRatio(atMost: 1.05), sized).met)
+        sized.outputBytes = (106, 100)
+        #expect(!Report.verdict(.outputSizeRatio(atMost: 1.05), sized).met)
+    }
+
     @Test func formatsFiguresWithTheirUnits() {
         #expect(Format.fixed(3.14159, 2) == "3.14")
         #expect(Format.fixed(0.005, 2) == "0.01")

@@ -96,9 +96,11 @@ public final class GroupConsumer {
         do {
             let summary = try consumer.run(shouldStop: shouldStop)
             try commit()
+            try store.flush()
             return summary
         } catch {
             try? commit()
+            try? store.flush()
             throw error
         }
     }
@@ -131,7 +133,8 @@ public final class GroupConsumer {
                                         logEndOffset: try logEnd(p).map { max($0, position) }))
         }
         guard !changes.isEmpty else { return }
-        try store.commit(group: group.group, changes: changes, annotations: CommitAnnotations(operation: .commit, member: member.info.member))
+        try store.commit(group: group.group, changes: changes, annotations: CommitAnnotations(operation: .commit, member: member.info.member),
+                         durability: .deferred)
         for change in changes { committed[change.topicPartition.partition] = change.offset }
     }
 

@@ -21,6 +21,10 @@ enum Target: Sendable {
     case peakRSS(below: Int64)
     /// The wall-time ratio to the baseline, e.g. "stays flat" as the data grows.
     case ratio(atMost: Double)
+    /// The median wall time, for commands whose whole cost is bounded (lag, a seek).
+    case wallTime(below: Double)
+    /// The size of the case's output file over the baseline's (compression ratio).
+    case outputSizeRatio(atMost: Double)
 }
 
 /// Everything a case needs once its fixtures exist. The baseline does the same
@@ -30,6 +34,8 @@ struct PreparedCase {
     var workload: Workload?
     var timed: Timed
     var baseline: Timed
+    /// Files the two commands write, compared by size after the runs.
+    var outputs: (timed: String, baseline: String)? = nil
 }
 
 /// One benchmark: a name, what it is checked against, and how to set it up.

@@ -6,6 +6,8 @@ enum Catalogue {
         [
             ProduceConsumeCases.table(sizes),
             GrowthCases.table(sizes),
+            GroupCases.table(sizes),
+            ArchiveCases.table(sizes),
         ]
     }
 }

@@ -73,17 +73,24 @@ final class Workbench {
 
     // MARK: - Topics
 
-    /// Deletes `name` if it exists and creates it with one partition.
-    func recreateTopic(_ name: String, config: [String] = []) throws {
+    /// Deletes `name` if it exists and creates it with `partitions` partitions.
+    func recreateTopic(_ name: String, partitions: Int = 1, config: [String] = []) throws {
         if createdTopics.contains(name) { try run(sluiceCommand(["topic", "delete", name, "--yes"])) }
-        try run(sluiceCommand(["topic", "create", name, "--partitions", "1"] + config.flatMap { ["--config", $0] }))
+        try run(sluiceCommand(["topic", "create", name, "--partitions", String(partitions)] + config.flatMap { ["--config", $0] }))
         createdTopics.insert(name)
     }
 
+    /// Deletes `name` if a run of a case created it (the import case's target).
+    func deleteTopicIfPresent(_ name: String) throws {
+        if FileSystem.exists(dataDirectory + "/.sluice/topics/\(name).topic") {
+            try run(sluiceCommand(["topic", "delete", name, "--yes"]))
+        }
+    }
+
     /// A topic holding `dataset` (produced once, with `produceOptions`), for read cases.
-    func filledTopic(_ name: String, from dataset: Dataset, produceOptions: [String] = []) throws -> TopicOnDisk {
+    func filledTopic(_ name: String, from dataset: Dataset, partitions: Int = 1, produceOptions: [String] = []) throws -> TopicOnDisk {
         if let made = topics[name] { return made }
-        try recreateTopic(name)
+        try recreateTopic(name, partitions: partitions)
         try run(produce(name, dataset, options: produceOptions))
         let made = try onDisk(name, records: dataset.records)
         topics[name] = made

@@ -1,3 +1,5 @@
+import SluiceSystem
+
 /// How many times each command runs: unrecorded warm-ups (page cache, lazy
 /// binding), then the recorded repetitions.
 struct RunPlan: Sendable {
@@ -15,6 +17,8 @@ struct CaseResult {
     let baselineCommand: String
     let baseline: Summary
     let targets: [Target]
+    /// Sizes of the files the case and its baseline wrote, when they write one.
+    var outputBytes: (timed: Int64, baseline: Int64)? = nil
 
     /// Median wall time of the case over that of its baseline: 1.0 is as fast,
     /// 2.0 twice as long.
@@ -36,7 +40,8 @@ final class CaseRunner {
         let (timed, baseline) = try alternate(prepared.timed, prepared.baseline)
         return CaseResult(name: benchCase.name, workload: prepared.workload, timed: timed,
                           timedCommand: prepared.timed.command.display, baselineLabel: prepared.baseline.label,
-                          baselineCommand: prepared.baseline.command.display, baseline: baseline, targets: benchCase.targets)
+                          baselineCommand: prepared.baseline.command.display, baseline: baseline, targets: benchCase.targets,
+                          outputBytes: try prepared.outputs.map { (try FileSystem.fileSize($0.timed) ?? 0, try FileSystem.fileSize($0.baseline) ?? 0) })
     }
 
     /// Warm-ups then repetitions of both commands, swapping which goes first

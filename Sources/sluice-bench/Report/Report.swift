@@ -92,6 +92,13 @@ enum Report {
                                    Format.megabytes(Double(result.timed.peakRSSBytes)))
         case .ratio(let most):
             (goal, met, figure) = ("≤ \(Format.ratio(most))", result.ratio <= most, Format.ratio(result.ratio))
+        case .wallTime(let limit):
+            (goal, met, figure) = ("wall < \(Format.seconds(limit))", result.timed.wall.median < limit, Format.seconds(result.timed.wall.median))
+        case .outputSizeRatio(let most):
+            let sizes = result.outputBytes ?? (0, 1)
+            let ratio = Double(sizes.timed) / Double(max(1, sizes.baseline))
+            (goal, met, figure) = ("output size ≤ \(Format.ratio(most)) of baseline's", ratio <= most,
+                                   "\(Format.megabytes(Double(sizes.timed))) vs \(Format.megabytes(Double(sizes.baseline))), \(Format.ratio(ratio))")
         }
         return (met, "\(goal): \(met ? "met" : "**missed**") (\(figure))")
     }
