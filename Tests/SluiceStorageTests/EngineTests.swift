@@ -85,6 +85,21 @@ import Glibc
         #expect(try PartitionVerifier.check(partition, strict: true).isClean)
     }
 
+    /// A writer killed after writing an offset entry but before its time
+    /// entry: the next writer puts the time entry back.
+    @Test func aTimeEntryLostWithItsOffsetEntryWrittenIsRederived() throws {
+        let dir = TemporaryDirectory()
+        let partition = try makeTopic(dir).partition(0)
+        try appendRecords(try PartitionAppender(partition: partition), count: 2000, perBatch: 5)
+        let segment = try partition.segments().last!
+        let offsets = try OffsetIndexFile.open(segment.indexPath)!, times = try TimeIndexFile.open(segment.timeIndexPath)!
+        #expect(try times.lastEntry?.relativeOffset == (try offsets.entry(offsets.entryCount - 1)).relativeOffset)
+        try File.open(segment.timeIndexPath, .readWrite).truncate(to: Int64((times.entryCount - 1) * TimeIndexEntry.size))
+        #expect(!(try partition.tail().indexesConsistent))
+        try appendRecords(try PartitionAppender(partition: partition), count: 3000, startIndex: 2000)
+        #expect(try PartitionVerifier.check(partition, strict: true).problems.map(\.description) == [])
+    }
+
     @Test func damageBeforeTheTailStopsReadersAndWritersAndIsRepaired() throws {
         let dir = TemporaryDirectory()
         let partition = try makeTopic(dir).partition(0)

@@ -64,9 +64,22 @@ public struct TailInspection {
         var indexer = SegmentIndexer(baseOffset: segment.baseOffset, interval: indexInterval,
                                      lastOffsetEntry: trusted?.entry, lastTimeEntry: lastTrustedTime)
         let start = Int64(trusted?.entry.position ?? 0)
-        let scanner = SegmentScanner(file: log, limit: fileSize, from: start, buffer: buffer, chunkSize: 64 << 10)
         var derivedOffsets: [OffsetIndexEntry] = []
         var derivedTimes: [TimeIndexEntry] = []
+        if let trusted, let offsetIndex {
+            // A writer killed between writing an offset entry and the time
+            // entry that goes with it leaves the time index one short: replay
+            // the batches since the previous offset entry (the running maximum
+            // before them is in the trusted time entries) to find it.
+            let previous = trusted.index > 0 ? Int64(try offsetIndex.entry(trusted.index - 1).position) : 0
+            let replay = SegmentScanner(file: log, limit: fileSize, from: previous, buffer: buffer, chunkSize: 64 << 10)
+            replay: while case .batch(let batch) = try replay.next(), batch.position <= start {
+                _ = indexer.observe(position: batch.position, lastOffset: batch.header.lastOffset, maxTimestamp: batch.header.maxTimestamp)
+                if batch.position == start { break replay }
+            }
+            if let missing = indexer.finalTimeEntry() { derivedTimes.append(missing) }
+        }
+        let scanner = SegmentScanner(file: log, limit: fileSize, from: start, buffer: buffer, chunkSize: 64 << 10)
         var endOffset = segment.baseOffset
         var validSize = start
         var problem: ScanProblem?
