@@ -184,13 +184,16 @@ import Testing
         ]
     }
 
-    static let reads: [[String]] = [
-        ["topic", "list"], ["topic", "describe", "test_topic_a"], ["consume", "test_topic_a", "-c", "1"], ["group", "list"],
-        ["group", "describe", "g"], ["group", "history", "g"], ["group", "seek", "g", "--topic", "test_topic_a", "--to-earliest"],
-        ["group", "rollback", "g", "--steps", "1"], ["lag"], ["export", "test_topic_a", "--dry-run", "-o", "/dev/null"],
-        ["archive", "inspect"], ["archive", "verify"], ["dump"], ["verify"], ["retention"],
-        ["delete-records", "test_topic_a", "--before", "100", "--dry-run"], ["import", "--dry-run"],
-    ]
+    static func reads(archive: String, broker: String) -> [[String]] {
+        [
+            ["topic", "list"], ["topic", "describe", "test_topic_a"], ["consume", "test_topic_a", "-c", "1"], ["group", "list"],
+            ["group", "seek", "g", "--topic", "test_topic_a", "--to-earliest"], ["lag"], ["export", "test_topic_a", "--dry-run", "-o", "/dev/null"],
+            ["archive", "inspect", archive], ["archive", "verify", archive], ["dump", broker + "/test_topic_a-0"], ["verify"], ["retention"],
+            ["delete-records", "test_topic_a", "--before", "100", "--dry-run"], ["import", archive, "--dry-run"],
+            // Read-only too, failing only because the broker has no group 'g'.
+            ["group", "describe", "g"], ["group", "history", "g"], ["group", "rollback", "g", "--steps", "1"],
+        ]
+    }
 
     @Test func everyWriteCommandIsRefusedOnABrokersDirectoryAndChangesNothing() throws {
         let dir = TemporaryDirectory("sluice-broker-refusals")
@@ -202,9 +205,10 @@ import Testing
         try source.run(["produce", "small"], stdin: "one\ntwo\n")
         try source.run(["export", "small", "-o", archive, "--quiet"])
         let writes = Self.writes(archive: archive)
+        let reads = Self.reads(archive: archive, broker: broker)
 
         // Every command sluice has is classified here.
-        let known = (writes + Self.reads).map { $0.prefix { !$0.hasPrefix("-") && $0 == $0.lowercased() } }
+        let known = (writes + reads).map { $0.prefix { !$0.hasPrefix("-") && $0 == $0.lowercased() } }
         for leaf in try Self.leafCommands() {
             #expect(known.contains { Array($0.prefix(leaf.count)) == leaf }, "classify '\(leaf.joined(separator: " "))' as a write or a read in this test")
         }
@@ -215,6 +219,12 @@ import Testing
             #expect(result.status == 1, "\(arguments): \(result.err)")
             #expect(result.errorLines.count == 1 && result.errorLines[0].contains("is a Kafka broker's log directory, which sluice opens read-only"),
                     "\(arguments): \(result.err)")
+            #expect(try BrokerDirectory.snapshot(broker) == before, "\(arguments) changed the broker's directory")
+        }
+        for arguments in reads {
+            let result = try sluice(arguments, broker)
+            let unknownGroup = arguments.starts(with: ["group"]) && result.err.contains("consumer group 'g' has no committed offsets")
+            #expect(result.status == 0 || unknownGroup, "\(arguments): \(result.err)")
             #expect(try BrokerDirectory.snapshot(broker) == before, "\(arguments) changed the broker's directory")
         }
     }

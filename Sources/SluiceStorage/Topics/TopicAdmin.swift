@@ -41,11 +41,12 @@ extension DataDirectory {
     }
 
     /// The metadata of a topic to be built in a staging area and created with
-    /// `createTopic(staged:in:)`; its partitions are staged with `stagePartitionDirectory`.
+    /// `createTopic(staged:in:)`; its partitions are staged with
+    /// `stagePartitionDirectory`. Writing nothing, it also serves dry runs
+    /// on directories sluice only reads (staging and creation check).
     public func prepareTopic(_ name: String, partitions: Int, config: TopicConfig) throws -> TopicMetadata {
         try TopicName.validate(name)
         try Self.validatePartitionCount(partitions)
-        try requireWritable("create topic '\(name)'")
         return TopicMetadata(name: name, id: TopicMetadata.newID(), partitions: partitions, config: config, createdAt: WallClock.nowMillis())
     }
 
