@@ -31,7 +31,7 @@ struct Sluice: ParsableCommand {
         """,
         version: version,
         subcommands: [
-            TopicCommand.self, ProduceCommand.self, ConsumeCommand.self, GroupCommand.self, LagCommand.self, DumpCommand.self, VerifyCommand.self,
+            TopicCommand.self, ProduceCommand.self, ConsumeCommand.self, GroupCommand.self, LagCommand.self, RedistributeCommand.self, DumpCommand.self, VerifyCommand.self,
         ])
 
     static func main() {

@@ -101,7 +101,7 @@ extension DataDirectory {
 
     // MARK: - internals
 
-    static func validatePartitionCount(_ count: Int) throws {
+    public static func validatePartitionCount(_ count: Int) throws {
         guard (1...maxPartitions).contains(count) else {
             throw SluiceError.usage(.invalidArgument, "invalid partition count \(count)", remedy: "use 1 to \(maxPartitions)")
         }

@@ -1,0 +1,241 @@
+import KafkaFormat
+import SluiceCore
+import SluiceStorage
+
+/// Copies ranges of a source topic's partitions into a target topic, one
+/// chunk at a time, placing records by the record's strategy.
+///
+/// - Fast path: a batch wholly inside its range, under a strategy that
+///   spreads whole batches and without provenance headers, is copied byte for
+///   byte; only its base offset changes, which Kafka's CRC does not cover.
+/// - Every other batch is re-encoded: records keep key, value, headers and
+///   timestamp (a log-append-time batch's time becomes each record's
+///   create time), gain the provenance header when asked, and are compressed
+///   with zstd when their batch was compressed (unless the target topic's
+///   compression.type says otherwise). Control batches (transaction markers)
+///   are not records and are not copied.
+/// - Placement depends only on the checkpoint and the source, never on time
+///   or chance, so a chunk replayed after a crash makes the same batches in
+///   the same places (`TargetLane`).
+final class BacklogCopier {
+    /// Key strategy: an open batch is closed at this many bytes.
+    static let keyBatchBytes = 64 << 10
+
+    private let source: Topic
+    private let strategy: RedistributionStrategy
+    private let provenance: Bool
+    private let blockSize: Int
+    private let lanes: [TargetLane]
+    private var spread: Spread
+    private var unkeyedNext: Int
+    private var readers: [Int: PartitionReader] = [:]
+    private let decoder = BatchDecoder()
+    private var pieceBuilders: [CompressionCodec: RecordBatchBuilder] = [:]
+    private let headers = ByteBuffer(capacity: 1 << 10)
+    private let provenanceHeaders: [ProvenanceHeader]
+    private let targetConfig: TopicConfig
+    private var translation: OffsetTranslation?
+    /// The spreading strategies' piece in progress: its partition and builder.
+    private var openPiece: (Int, RecordBatchBuilder)?
+    /// Records and source bytes copied in the current chunk, per source partition.
+    private var copied: [Int: (records: Int64, bytes: Int64)] = [:]
+
+    init(source: Topic, target: Topic, record: RedistributionRecord) throws {
+        self.source = source
+        strategy = record.strategy
+        provenance = record.provenance
+        blockSize = record.strategy == .sourcePartition ? record.factor! : record.targetPartitions
+        let flushBytes = min(1 << 20, max(64 << 10, (32 << 20) / record.targetPartitions))
+        lanes = try record.targets.map { try TargetLane(partition: target.partition($0.partition), checkpoint: $0, flushBytes: flushBytes) }
+        spread = Spread(records: record.targets.map(\.records), blockSize: blockSize)
+        unkeyedNext = record.unkeyedNext
+        provenanceHeaders = source.partitionIndices.map { ProvenanceHeader(topic: source.name, partition: $0) }
+        targetConfig = target.config
+        if record.kind == .migration { translation = OffsetTranslation(record) }
+    }
+
+    /// Whether the target holds batches of an interrupted chunk, which the next chunk must replay.
+    var replaying: Bool { lanes.contains { $0.replayRemaining > 0 } }
+
+    /// Copies every source's [next, chunkEnd), makes the target durable, and
+    /// records the new positions in `record` (which the caller then saves:
+    /// the chunk's commit point).
+    func copyChunk(_ record: inout RedistributionRecord) throws {
+        copied = [:]
+        for source in record.sources where source.chunkEnd > source.next {
+            try copy(source.partition, from: source.next, to: source.chunkEnd, splitAbove: source.splitAbove)
+        }
+        for lane in lanes { try lane.closeBatch() }
+        for lane in lanes { try lane.flush() }
+        if let lane = lanes.first(where: { $0.replayRemaining > 0 }) {
+            throw SluiceError.failure(.redistributionConflict, "temporary partition \(lane.partition.name) holds \(lane.replayRemaining) offsets past its checkpoint that the interrupted copy did not write",
+                                      remedy: "nothing but the redistribution may write to it; finish it with --force and start again")
+        }
+        for lane in lanes { try lane.sync() }
+        for i in record.sources.indices {
+            let done = copied[record.sources[i].partition] ?? (0, 0)
+            record.sources[i].copiedRecords += done.records
+            record.sources[i].copiedBytes += done.bytes
+            record.sources[i].next = record.sources[i].chunkEnd
+        }
+        for q in record.targets.indices {
+            record.targets[q].end = lanes[q].end
+            record.targets[q].records = lanes[q].records
+        }
+        record.unkeyedNext = unkeyedNext
+        translation?.store(into: &record)
+    }
+
+    /// Records per target partition so far.
+    var targetRecords: [Int64] { lanes.map(\.records) }
+
+    // MARK: - reading
+
+    private func copy(_ p: Int, from: Int64, to: Int64, splitAbove: Int64) throws {
+        let reader = try self.reader(p, at: from)
+        reading: while reader.nextOffset < to {
+            guard let entry = try reader.next() else {
+                throw SluiceError.failure(.offsetOutOfRange, "partition \(source.name)-\(p) ends at offset \(reader.nextOffset), before offset \(to) the copy must reach",
+                                          remedy: "was it truncated or deleted? finish the redistribution with --force and start again")
+            }
+            switch entry {
+            case .batch(let batch, let readFrom):
+                let header = batch.header
+                let low = max(readFrom, from)
+                // Past the range (it ends in a gap of a compacted log): the next chunk reads it again.
+                guard low < to else { break reading }
+                guard !header.isControl else { continue }
+                copied[p, default: (0, 0)].bytes += Int64(header.totalSize)
+                if header.baseOffset >= low && header.nextOffset <= to && canCopyWhole(header, splitAbove) {
+                    try placeWhole(batch, from: p)
+                } else {
+                    try placeRecords(of: batch, from: p, in: low..<to, splitAbove: splitAbove, reader: reader)
+                }
+            case .legacy(let message):
+                guard message.offset < to else { break reading }
+                copied[p, default: (0, 0)].bytes += Int64((message.key?.count ?? 0) + (message.value?.count ?? 0))
+                try placeRecord(message.record, from: p, codec: targetConfig.codec(requested: CompressionCodec.none), splitAbove: splitAbove)
+                try closePiece(from: p)
+            }
+        }
+        // A reader that went past `to` (a batch cut by the chunk's end) starts again there next time.
+        if reader.nextOffset != to { readers[p] = nil }
+    }
+
+    private func reader(_ p: Int, at offset: Int64) throws -> PartitionReader {
+        if let reader = readers[p], reader.nextOffset == offset { return reader }
+        let partition = try source.partition(p)
+        let reader: PartitionReader
+        do {
+            reader = try PartitionReader(partition: partition, from: offset)
+        } catch let error as SluiceError where error.reason == .offsetOutOfRange {
+            throw SluiceError.failure(.offsetOutOfRange, "records of partition \(partition.name) from offset \(offset) were removed (by retention?) before they were copied",
+                                      remedy: "they are lost to the copy; finish the redistribution with --force and start again")
+        }
+        readers[p] = reader
+        return reader
+    }
+
+    private func canCopyWhole(_ header: RecordBatchHeader, _ splitAbove: Int64) -> Bool {
+        !provenance && strategy.copiesWholeBatches && Int64(header.recordsCount) <= splitAbove
+    }
+
+    // MARK: - placing
+
+    private func block(of p: Int) -> Int { strategy == .sourcePartition ? p : 0 }
+
+    /// The fast path: the batch's bytes, as they are, to the emptiest partition.
+    private func placeWhole(_ batch: ScannedBatch, from p: Int) throws {
+        let header = batch.header
+        let b = block(of: p)
+        let q = spread.emptiest(block: b)
+        let lane = lanes[q]
+        translation?.observe(p, firstOffset: header.baseOffset, lastOffset: header.lastOffset, target: q, at: lane.end)
+        let start = lane.pending.count
+        lane.pending.append(batch.bytes)
+        try lane.commitBatch(at: start)
+        spread.addToEmptiest(Int64(header.recordsCount), block: b)
+        lane.records += Int64(header.recordsCount)
+        copied[p, default: (0, 0)].records += Int64(header.recordsCount)
+    }
+
+    /// Decodes a batch and places its records in `range`, re-encoded.
+    private func placeRecords(of batch: ScannedBatch, from p: Int, in range: Range<Int64>, splitAbove: Int64, reader: PartitionReader) throws {
+        let compressed = batch.header.attributes & 0x07 != 0
+        let codec = targetConfig.codec(requested: compressed ? .zstd : CompressionCodec.none)
+        var records = try reader.records(of: batch, with: decoder)
+        while let record = try records.next(), record.offset < range.upperBound {
+            guard record.offset >= range.lowerBound else { continue }
+            try placeRecord(record, from: p, codec: codec, splitAbove: splitAbove)
+        }
+        try closePiece(from: p)
+    }
+
+    /// Places one record: by its key, or into the open piece of the spreading
+    /// strategies (at most `splitAbove` records, all to the partition that was
+    /// emptiest when the piece opened).
+    private func placeRecord(_ record: Record, from p: Int, codec: CompressionCodec, splitAbove: Int64) throws {
+        copied[p, default: (0, 0)].records += 1
+        if strategy == .key { return try placeByKey(record, from: p, codec: codec) }
+        if openPiece == nil { openPiece = (spread.emptiest(block: block(of: p)), pieceBuilder(codec)) }
+        let (q, builder) = openPiece!
+        translation?.observe(p, firstOffset: record.offset, lastOffset: record.offset, target: q, at: lanes[q].end + Int64(builder.recordCount))
+        append(record, from: p, to: builder)
+        if Int64(builder.recordCount) >= splitAbove { try closePiece(from: p) }
+    }
+
+    /// Writes the open piece as one batch to its partition.
+    private func closePiece(from p: Int) throws {
+        guard let (q, builder) = openPiece else { return }
+        openPiece = nil
+        let lane = lanes[q]
+        let count = Int64(builder.recordCount)
+        let start = lane.pending.count
+        try builder.finish(baseOffset: 0, into: lane.pending)
+        try lane.commitBatch(at: start)
+        spread.addToEmptiest(count, block: block(of: p))
+        lane.records += count
+    }
+
+    private func placeByKey(_ record: Record, from p: Int, codec: CompressionCodec) throws {
+        let q: Int
+        if let key = record.key {
+            q = KafkaPartitioner.partition(forKey: key, partitions: lanes.count)
+        } else {
+            q = unkeyedNext
+            unkeyedNext = (unkeyedNext + 1) % lanes.count
+        }
+        let lane = lanes[q]
+        if let open = lane.builder, open.codec != codec {
+            try lane.closeBatch()
+            lane.builder = nil
+        }
+        if lane.builder == nil { lane.builder = RecordBatchBuilder(codec: codec) }
+        let builder = lane.builder!
+        translation?.observe(p, firstOffset: record.offset, lastOffset: record.offset, target: q, at: lane.end + Int64(builder.recordCount))
+        append(record, from: p, to: builder)
+        lane.records += 1
+        if builder.uncompressedSize >= Self.keyBatchBytes { try lane.closeBatch() }
+    }
+
+    @inline(__always)
+    private func append(_ record: Record, from p: Int, to builder: RecordBatchBuilder) {
+        guard provenance else {
+            builder.append(timestamp: record.timestamp, key: record.key, value: record.value,
+                           headerCount: record.headerCount, encodedHeaders: record.encodedHeaders)
+            return
+        }
+        headers.clear()
+        headers.append(record.encodedHeaders)
+        provenanceHeaders[p].append(offset: record.offset, to: headers)
+        builder.append(timestamp: record.timestamp, key: record.key, value: record.value,
+                       headerCount: record.headerCount + 1, encodedHeaders: headers.bytes)
+    }
+
+    private func pieceBuilder(_ codec: CompressionCodec) -> RecordBatchBuilder {
+        if let builder = pieceBuilders[codec] { return builder }
+        let builder = RecordBatchBuilder(codec: codec)
+        pieceBuilders[codec] = builder
+        return builder
+    }
+}

@@ -1,0 +1,69 @@
+import ArgumentParser
+import SluiceCore
+import SluiceOperations
+import SluiceSystem
+
+/// Options `redistribute start` and `topic migrate` share.
+struct CopyOptions: ParsableArguments {
+    @Flag(help: "Do it. Without it the plan is printed and nothing changes.")
+    var execute = false
+
+    @Flag(name: .customLong("dry-run"), help: "Only print the plan (the default).")
+    var dryRun = false
+
+    @Option(name: .customLong("wait-inactive"), help: ArgumentHelp("Wait up to this long for the group's consumers to stop.", valueName: "duration"))
+    var waitInactive: String?
+
+    @Option(name: .customLong("checkpoint-every"),
+            help: ArgumentHelp("Copy about this much between durable checkpoints (default 256M); less is redone after a crash, more is fsynced.", valueName: "size"))
+    var checkpointEvery: String?
+
+    @Flag(help: "Print the plan (with --execute: the result) as JSON (schema version 1).")
+    var json = false
+
+    func validate() throws {
+        if execute && dryRun { throw ValidationError("--execute and --dry-run cannot be combined") }
+    }
+
+    func waitMillis() throws -> Int64? { try waitInactive.map(TimeParsing.parseDuration) }
+
+    func chunkBytes(default value: Int64) throws -> Int64 {
+        try checkpointEvery.map { try ByteSizeArgument.parse($0, option: "--checkpoint-every") } ?? value
+    }
+
+    /// Runs `copy` with a progress line on a terminal, erased before anything else prints.
+    func withProgress<T>(_ copy: (((CopyProgress) -> Void)?) throws -> T) rethrows -> T {
+        let line = CopyProgressLine.make()
+        defer { line?.clear() }
+        return try copy(line.map { line in { line.update($0) } })
+    }
+
+    /// Prints a plan: the header lines, then a table per source partition.
+    static func show(_ plan: RedistributionPlan, lines: [String]) {
+        var table = Table([("PARTITION", .right), ("COMMITTED", .right), ("START", .right), ("END", .right), ("RECORDS", .right), ("NOTE", .left)])
+        for (source, end) in zip(plan.record.sources, plan.ends) {
+            let note: String
+            switch source.startReason {
+            case .committed, .logStart: note = ""
+            case .earliest: note = "no committed offset: from the log start (--from earliest, as 'consume --group' does)"
+            case .latest: note = "no committed offset: from the log end (--from latest)"
+            case .outOfRange: note = "committed offset \(source.committed!) is outside the log; reset (--from)"
+            }
+            let stop = source.stop ?? end
+            table.add([String(source.partition), source.committed.map(String.init) ?? "-", String(source.start),
+                       source.stop.map(String.init) ?? "\(end)+", String(stop - source.start), note])
+        }
+        Output.print((lines + ["", table.render()]).joined(separator: "\n"))
+    }
+
+    static func provenanceLine(_ record: RedistributionRecord) -> String {
+        record.provenance
+            ? "provenance: every record gains the header \(RedistributionNames.provenanceHeader)=\(record.sourceTopic)/PARTITION/OFFSET (records are re-encoded; --no-provenance copies whole batches untouched, faster)"
+            : "provenance: none (whole batches are copied untouched where the strategy allows)"
+    }
+
+    static func estimate(_ plan: RedistributionPlan) -> String {
+        let records = plan.backlogRecords - plan.record.copiedRecords
+        return "\(plan.resuming ? "left to copy" : "backlog"): \(records) records, about \(ByteCount.format(plan.backlogBytes)); estimated \(TimeParsing.formatDuration(plan.estimatedMillis))"
+    }
+}

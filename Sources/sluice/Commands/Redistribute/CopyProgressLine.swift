@@ -1,0 +1,67 @@
+import SluiceCore
+import SluiceOperations
+import SluiceSystem
+
+/// The progress line of a copy on stderr: records, MB, rate, ETA and the
+/// spread over the target partitions, redrawn in place at most five times a
+/// second. Only on a terminal and never with --quiet (DESIGN.md §4).
+final class CopyProgressLine {
+    private let started = WallClock.monotonicNanos()
+    private var lastDraw: UInt64 = 0
+    private var drawn = false
+    private var firstRecords: Int64?
+
+    /// A line, or nil when progress is not shown.
+    static func make() -> CopyProgressLine? {
+        StandardStreams.errorIsTerminal && !StandardErrorLog.quiet ? CopyProgressLine() : nil
+    }
+
+    func update(_ progress: CopyProgress) {
+        let now = WallClock.monotonicNanos()
+        // A resumed copy's rate counts only what this run copied.
+        let base = firstRecords ?? progress.records
+        if firstRecords == nil { firstRecords = progress.records }
+        guard now - lastDraw >= 200_000_000 else { return }
+        lastDraw = now
+        let seconds = Double(now - started) / 1e9
+        let rate = seconds > 0 ? Double(progress.records - base) / seconds : 0
+        var text = "copied \(progress.records)"
+        if let total = progress.totalRecords, total > 0 {
+            text += " of \(total) records (\(min(100, progress.records * 100 / total))%)"
+            if rate > 0 { text += ", ETA \(TimeParsing.formatDuration(Int64(Double(total - progress.records) / rate * 1000)))" }
+        } else {
+            text += " records"
+        }
+        text += ", \(ByteCount.format(progress.bytes)), \(Int64(rate)) records/s"
+        if let low = progress.targetRecords.min(), let high = progress.targetRecords.max() {
+            text += "; per partition \(low)–\(high)"
+        }
+        write("\r\u{1B}[K" + text)
+        drawn = true
+    }
+
+    /// Erases the line before the final message.
+    func clear() {
+        if drawn { write("\r\u{1B}[K") }
+    }
+
+    private func write(_ text: String) {
+        var bytes = Array(text.utf8)
+        _ = try? bytes.withUnsafeMutableBytes { try StandardStreams.error.write(UnsafeRawBufferPointer($0)) }
+    }
+}
+
+/// `--checkpoint-every SIZE`: bytes, with an optional K, M or G suffix (powers of 1024).
+enum ByteSizeArgument {
+    static func parse(_ text: String, option: String) throws -> Int64 {
+        let units: [Character: Int64] = ["K": 1 << 10, "M": 1 << 20, "G": 1 << 30]
+        var digits = Substring(text.uppercased())
+        if digits.hasSuffix("IB") { digits = digits.dropLast(2) } else if digits.hasSuffix("B") { digits = digits.dropLast() }
+        var unit: Int64 = 1
+        if let last = digits.last, let scale = units[last] { unit = scale; digits = digits.dropLast() }
+        guard let n = Int64(digits), n > 0, n <= Int64.max / unit else {
+            throw SluiceError.usage(.invalidArgument, "malformed \(option) '\(text.printable)'", remedy: "use a size in bytes, e.g. 64M or 1G")
+        }
+        return n * unit
+    }
+}
