@@ -22,6 +22,7 @@ final class BacklogCopier {
     static let keyBatchBytes = 64 << 10
 
     private let source: Topic
+    private let writer: OrderedWriter
     private let strategy: RedistributionStrategy
     private let provenance: Bool
     private let blockSize: Int
@@ -40,13 +41,26 @@ final class BacklogCopier {
     /// Records and source bytes copied in the current chunk, per source partition.
     private var copied: [Int: (records: Int64, bytes: Int64)] = [:]
 
+    /// Bytes of appends waiting for the writer thread at most.
+    static let writeBehindBytes = 32 << 20
+
     init(source: Topic, target: Topic, record: RedistributionRecord) throws {
         self.source = source
         strategy = record.strategy
         provenance = record.provenance
         blockSize = record.strategy == .sourcePartition ? record.factor! : record.targetPartitions
         let flushBytes = min(1 << 20, max(64 << 10, (32 << 20) / record.targetPartitions))
-        lanes = try record.targets.map { try TargetLane(partition: target.partition($0.partition), checkpoint: $0, flushBytes: flushBytes) }
+        let writer = OrderedWriter(capacity: Self.writeBehindBytes)
+        self.writer = writer
+        let buffers = BufferPool(keep: 16, capacity: flushBytes + (64 << 10))
+        do {
+            lanes = try record.targets.map {
+                try TargetLane(partition: target.partition($0.partition), checkpoint: $0, writer: writer, buffers: buffers, flushBytes: flushBytes)
+            }
+        } catch {
+            writer.close()
+            throw error
+        }
         spread = Spread(records: record.targets.map(\.records), blockSize: blockSize)
         unkeyedNext = record.unkeyedNext
         provenanceHeaders = source.partitionIndices.map { ProvenanceHeader(topic: source.name, partition: $0) }
@@ -57,9 +71,24 @@ final class BacklogCopier {
     /// Whether the target holds batches of an interrupted chunk, which the next chunk must replay.
     var replaying: Bool { lanes.contains { $0.replayRemaining > 0 } }
 
-    /// Copies every source's [next, chunkEnd), makes the target durable, and
-    /// records the new positions in `record` (which the caller then saves:
-    /// the chunk's commit point).
+    /// Saves the record once everything submitted before is appended and
+    /// fsynced: the commit point of the chunks copied so far. Runs on the writer thread.
+    func commit(_ record: RedistributionRecord, to store: RedistributionStore) throws {
+        try writer.submit { [lanes] in
+            for lane in lanes { try lane.sync() }
+            var saved = record
+            try store.save(&saved)
+        }
+    }
+
+    /// Waits for the writer thread to finish what was submitted.
+    func drain() throws { try writer.drain() }
+
+    /// Stops the writer thread (after `drain`, or to abandon after an error).
+    func close() { writer.close() }
+
+    /// Copies every source's [next, chunkEnd) and records the new positions
+    /// in `record`; the appends run behind, on the writer thread, until `commit`.
     func copyChunk(_ record: inout RedistributionRecord) throws {
         copied = [:]
         for source in record.sources where source.chunkEnd > source.next {
@@ -71,7 +100,6 @@ final class BacklogCopier {
             throw SluiceError.failure(.redistributionConflict, "temporary partition \(lane.partition.name) holds \(lane.replayRemaining) offsets past its checkpoint that the interrupted copy did not write",
                                       remedy: "nothing but the redistribution may write to it; finish it with --force and start again")
         }
-        for lane in lanes { try lane.sync() }
         for i in record.sources.indices {
             let done = copied[record.sources[i].partition] ?? (0, 0)
             record.sources[i].copiedRecords += done.records

@@ -54,6 +54,7 @@ struct ChunkedCopy {
     /// is then saved at a chunk boundary, with nothing pending).
     func run(_ record: inout RedistributionRecord, shouldStop: () -> Bool) throws -> Bool {
         let copier = try BacklogCopier(source: source, target: target, record: record)
+        defer { copier.close() }
         if copier.replaying && !record.chunkPending {
             throw SluiceError.failure(.redistributionConflict, "temporary topic '\(target.name)' holds records past its checkpoint and no copy was in progress",
                                       remedy: "nothing but the redistribution may write to it; finish it with --force and start again")
@@ -62,13 +63,14 @@ struct ChunkedCopy {
         var lastPlanned: UInt64?
         while true {
             if !record.chunkPending {
+                try copier.drain()
                 if record.copyComplete { return true }
                 if shouldStop() { return false }
                 if let last = lastPlanned, try !waitForNewRecords(since: last, shouldStop: shouldStop) { return false }
                 try plan(&record, recordSizes)
                 lastPlanned = WallClock.monotonicNanos()
                 guard record.chunkPending else { continue }
-                try store.save(&record)
+                try copier.commit(record, to: store)
             }
             try copier.copyChunk(&record)
             progress?(CopyProgress(records: record.copiedRecords, bytes: record.copiedBytes, totalRecords: record.backlogRecords,
@@ -77,7 +79,7 @@ struct ChunkedCopy {
                 try plan(&record, recordSizes)
                 lastPlanned = WallClock.monotonicNanos()
             }
-            try store.save(&record)
+            try copier.commit(record, to: store)
         }
     }
 

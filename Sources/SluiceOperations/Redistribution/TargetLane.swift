@@ -1,6 +1,7 @@
 import KafkaFormat
 import SluiceCore
 import SluiceStorage
+import SluiceSystem
 
 /// One partition of the target topic being written. Batches collect in
 /// `pending` and reach the partition in large appends; `end` counts what is
@@ -12,25 +13,31 @@ import SluiceStorage
 /// one is checked against the batch on disk (same CRC-32C, same offset span)
 /// and not written a second time, so no record is ever copied twice and no
 /// record a reader may have seen is ever taken back.
-final class TargetLane {
+final class TargetLane: @unchecked Sendable {
     let partition: Partition
-    let pending: ByteBuffer
+    /// Batches placed and not yet handed to the writer.
+    private(set) var pending: ByteBuffer
     /// The offset the next batch placed here will get.
     private(set) var end: Int64
     var records: Int64
     /// Key strategy: records collect here until the batch is full.
     var builder: RecordBatchBuilder?
+    /// Used on the writer thread only.
     private let appender: PartitionAppender
+    private var unsynced = false
+    private let writer: OrderedWriter
+    private let buffers: BufferPool
     private let flushBytes: Int
     private var replay: Replay?
     /// The offset the first pending batch will get.
     private var pendingOffset: Int64
-    private var unsynced = false
 
-    init(partition: Partition, checkpoint: RedistributionRecord.Target, flushBytes: Int) throws {
+    init(partition: Partition, checkpoint: RedistributionRecord.Target, writer: OrderedWriter, buffers: BufferPool, flushBytes: Int) throws {
         self.partition = partition
         appender = try PartitionAppender(partition: partition)
-        pending = ByteBuffer(capacity: 64 << 10)
+        self.writer = writer
+        self.buffers = buffers
+        pending = buffers.take()
         self.flushBytes = flushBytes
         end = checkpoint.end
         records = checkpoint.records
@@ -63,18 +70,21 @@ final class TargetLane {
         if pending.count >= flushBytes { try flush() }
     }
 
-    /// Appends the pending batches (not yet durable).
+    /// Hands the pending batches to the writer, which appends them (not yet durable).
     func flush() throws {
         guard !pending.isEmpty else { return }
-        let result = try appender.append(pending)
-        guard result.firstOffset == pendingOffset, result.nextOffset == end else {
-            throw SluiceError.failure(.redistributionConflict, "temporary partition \(partition.name) was written by another process (its batches landed at offset \(result.firstOffset), expected \(pendingOffset))",
-                                      remedy: "nothing but the redistribution may write to it; finish it with --force and start again")
-        }
-        pending.clear()
-        pending.shrink(toCapacity: max(flushBytes, 64 << 10) * 2)
+        let batches = pending, first = pendingOffset, next = end
+        pending = buffers.take()
         pendingOffset = end
-        unsynced = true
+        try writer.submit(weight: batches.count) { [self] in
+            let result = try appender.append(batches)
+            buffers.give(batches)
+            unsynced = true
+            guard result.firstOffset == first, result.nextOffset == next else {
+                throw SluiceError.failure(.redistributionConflict, "temporary partition \(partition.name) was written by another process (its batches landed at offset \(result.firstOffset), expected \(first))",
+                                          remedy: "nothing but the redistribution may write to it; finish it with --force and start again")
+            }
+        }
     }
 
     /// Finishes the key strategy's open batch, if any.
@@ -85,11 +95,35 @@ final class TargetLane {
         try commitBatch(at: start)
     }
 
-    /// Makes everything appended durable.
+    /// Makes everything appended durable; runs on the writer thread.
     func sync() throws {
         guard unsynced else { return }
         try appender.sync()
         unsynced = false
+    }
+}
+
+/// Spare buffers for lanes' batches, shared with the writer thread that
+/// returns them once appended, so a copy allocates only while it grows.
+final class BufferPool: @unchecked Sendable {
+    private let mutex = Mutex()
+    private var spare: [ByteBuffer] = []
+    private let keep: Int
+    private let capacity: Int
+
+    init(keep: Int, capacity: Int) {
+        self.keep = keep
+        self.capacity = capacity
+    }
+
+    func take() -> ByteBuffer {
+        mutex.withLock { spare.popLast() } ?? ByteBuffer(capacity: capacity)
+    }
+
+    func give(_ buffer: ByteBuffer) {
+        buffer.clear()
+        buffer.shrink(toCapacity: capacity * 2)
+        mutex.withLock { if spare.count < keep { spare.append(buffer) } }
     }
 }
 
