@@ -78,6 +78,7 @@ final class TargetLane: @unchecked Sendable {
         pendingOffset = end
         try writer.submit(weight: batches.count) { [self] in
             let result = try appender.append(batches)
+            appender.startWriteback()
             buffers.give(batches)
             unsynced = true
             guard result.firstOffset == first, result.nextOffset == next else {

@@ -78,6 +78,12 @@ public final class PartitionAppender {
         unsynced.removeAll()
     }
 
+    /// Starts writing what was appended to disk without waiting for it, so a
+    /// later `sync` waits less (advisory: nothing is durable until `sync`).
+    public func startWriteback() {
+        for file in unsynced.values { file.startWriteback() }
+    }
+
     /// The offset the next record will get, as of the last append (no I/O).
     public var nextOffset: Int64? { active?.nextOffset }
 
