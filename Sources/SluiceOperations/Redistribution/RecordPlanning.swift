@@ -33,6 +33,15 @@ enum RecordPlanning {
                                   estimatedMillis: estimate)
     }
 
+    /// Refuses to resume a record with other arguments than it was started
+    /// with: `differences` pairs each check that failed with how the record differs.
+    static func refuseDifferences(_ record: RedistributionRecord, _ differences: [(differs: Bool, how: String)], remedy: String) throws {
+        let found = differences.filter(\.differs).map(\.how)
+        guard !found.isEmpty else { return }
+        throw SluiceError.usage(.redistributionConflict, "\(record.kind == .migration ? "a migration into" : "redistribution") '\(record.name)' exists with other arguments: \(found.joined(separator: ", "))",
+                                remedy: remedy)
+    }
+
     /// The target must be new: an existing topic (or one whose name differs
     /// only by '.' versus '_') is refused before anything is written.
     static func refuseExistingTarget(_ directory: DataDirectory, _ name: String) throws {

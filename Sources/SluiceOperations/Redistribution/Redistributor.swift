@@ -142,17 +142,15 @@ public enum Redistributor {
 
     /// A resumed run must be the same redistribution.
     static func checkSameArguments(_ record: RedistributionRecord, _ request: RedistributionRequest) throws {
-        var differences: [String] = []
-        if record.kind != .redistribution { differences.append("it is a migration") }
-        if record.sourceTopic != request.topic { differences.append("its topic is '\(record.sourceTopic)'") }
-        if record.group != request.group { differences.append("its group is '\(record.group?.printable ?? "")'") }
-        if record.factor != request.factor { differences.append("its factor is \(record.factor ?? 0)") }
-        if record.strategy != request.strategy { differences.append("its strategy is \(record.strategy.rawValue)") }
-        if record.provenance != request.provenance { differences.append(record.provenance ? "it adds provenance headers" : "it was started with --no-provenance") }
-        if record.follow != request.follow { differences.append(record.follow ? "it follows (--follow)" : "it was started without --follow") }
-        guard !differences.isEmpty else { return }
-        throw SluiceError.usage(.redistributionConflict, "redistribution '\(record.name)' exists with other arguments: \(differences.joined(separator: ", "))",
-                                remedy: "resume it with its own arguments, or choose another name with --into")
+        try RecordPlanning.refuseDifferences(record, [
+            (record.kind != .redistribution, "it is a migration"),
+            (record.sourceTopic != request.topic, "its topic is '\(record.sourceTopic)'"),
+            (record.group != request.group, "its group is '\(record.group?.printable ?? "")'"),
+            (record.factor != request.factor, "its factor is \(record.factor ?? 0)"),
+            (record.strategy != request.strategy, "its strategy is \(record.strategy.rawValue)"),
+            (record.provenance != request.provenance, record.provenance ? "it adds provenance headers" : "it was started with --no-provenance"),
+            (record.follow != request.follow, record.follow ? "it follows (--follow)" : "it was started without --follow"),
+        ], remedy: "resume it with its own arguments, or choose another name with --into")
     }
 
     /// Runs (or resumes) the redistribution and hands off; returns its record.

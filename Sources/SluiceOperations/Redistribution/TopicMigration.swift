@@ -80,16 +80,14 @@ public enum TopicMigration {
     }
 
     static func checkSameArguments(_ record: RedistributionRecord, _ request: MigrationRequest) throws {
-        var differences: [String] = []
-        if record.kind != .migration { differences.append("it is a redistribution") }
-        if record.sourceTopic != request.topic { differences.append("it copies topic '\(record.sourceTopic)'") }
-        if record.targetPartitions != request.partitions { differences.append("it makes \(record.targetPartitions) partitions") }
-        if record.strategy != request.strategy { differences.append("its strategy is \(record.strategy.rawValue)") }
-        if record.provenance != request.provenance { differences.append(record.provenance ? "it adds provenance headers" : "it adds no provenance headers") }
-        if record.migratedGroups.map(\.group) != request.groups { differences.append("it translates groups \(record.migratedGroups.map(\.group))") }
-        guard !differences.isEmpty else { return }
-        throw SluiceError.usage(.redistributionConflict, "a migration into '\(record.name)' exists with other arguments: \(differences.joined(separator: ", "))",
-                                remedy: "resume it with its own arguments, or migrate into another topic")
+        try RecordPlanning.refuseDifferences(record, [
+            (record.kind != .migration, "it is a redistribution"),
+            (record.sourceTopic != request.topic, "it copies topic '\(record.sourceTopic)'"),
+            (record.targetPartitions != request.partitions, "it makes \(record.targetPartitions) partitions"),
+            (record.strategy != request.strategy, "its strategy is \(record.strategy.rawValue)"),
+            (record.provenance != request.provenance, record.provenance ? "it adds provenance headers" : "it adds no provenance headers"),
+            (record.migratedGroups.map(\.group) != request.groups, "it translates groups \(record.migratedGroups.map(\.group))"),
+        ], remedy: "resume it with its own arguments, or migrate into another topic")
     }
 
     /// Runs (or resumes) the migration; returns its record.

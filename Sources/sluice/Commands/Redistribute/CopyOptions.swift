@@ -1,6 +1,7 @@
 import ArgumentParser
 import SluiceCore
 import SluiceOperations
+import SluiceStorage
 import SluiceSystem
 
 /// Options `redistribute start` and `topic migrate` share.
@@ -31,11 +32,30 @@ struct CopyOptions: ParsableArguments {
         try checkpointEvery.map { try ByteSizeArgument.parse($0, option: "--checkpoint-every") } ?? value
     }
 
-    /// Runs `copy` with a progress line on a terminal, erased before anything else prints.
-    func withProgress<T>(_ copy: (((CopyProgress) -> Void)?) throws -> T) rethrows -> T {
+    /// The flow `redistribute start` and `topic migrate` share: without
+    /// --execute, prints the plan (a table, or JSON) and returns nil; with it,
+    /// copies with a progress line on a terminal and returns the record and
+    /// the time taken (after printing the JSON result itself when asked).
+    func run(_ directory: DataDirectory, plan: () throws -> RedistributionPlan, show: (RedistributionPlan) -> Void,
+             copy: (((CopyProgress) -> Void)?) throws -> RedistributionRecord) throws -> (record: RedistributionRecord, took: String)? {
+        guard execute else {
+            let plan = try plan()
+            json ? Output.printJSON(plan.json(executed: false)) : show(plan)
+            StandardErrorLog.notice("dry run: nothing changed; add --execute to \(plan.resuming ? "resume" : "start")")
+            return nil
+        }
+        let started = WallClock.monotonicNanos()
         let line = CopyProgressLine.make()
-        defer { line?.clear() }
-        return try copy(line.map { line in { line.update($0) } })
+        let record: RedistributionRecord
+        do {
+            defer { line?.clear() }
+            record = try copy(line.map { line in { line.update($0) } })
+        }
+        if json {
+            Output.printJSON(try RedistributionPlan.of(record, in: directory).json(executed: true))
+            return nil
+        }
+        return (record, TimeParsing.formatDuration(Int64((WallClock.monotonicNanos() - started) / 1_000_000)))
     }
 
     /// Prints a plan: the header lines, then a table per source partition.

@@ -79,19 +79,8 @@ struct RedistributeStart: ParsableCommand {
         request.reset = from == "earliest" ? .earliest : .latest
         request.chunkBytes = try options.chunkBytes(default: request.chunkBytes)
         request.waitInactiveMillis = try options.waitMillis()
-        guard options.execute else {
-            let plan = try Redistributor.plan(directory, request)
-            options.json ? Output.printJSON(plan.json(executed: false)) : show(plan)
-            StandardErrorLog.notice("dry run: nothing changed; add --execute to \(plan.resuming ? "resume" : "start")")
-            return
-        }
-        let started = WallClock.monotonicNanos()
-        let record = try options.withProgress { progress in
-            try Redistributor.start(directory, request, progress: progress)
-        }
-        let plan = try RedistributionPlan.of(record, in: directory)
-        if options.json { return Output.printJSON(plan.json(executed: true)) }
-        let seconds = TimeParsing.formatDuration(Int64((WallClock.monotonicNanos() - started) / 1_000_000))
+        guard let (record, seconds) = try options.run(directory, plan: { try Redistributor.plan(directory, request) }, show: show,
+                                                      copy: { try Redistributor.start(directory, request, progress: $0) }) else { return }
         let spread = record.targets.map(\.records)
         Output.print("""
             copied \(record.copiedRecords) records (\(ByteCount.format(record.copiedBytes))) of topic '\(record.sourceTopic)' into '\(record.targetTopic)' \

@@ -60,18 +60,8 @@ struct TopicMigrate: ParsableCommand {
         request.provenance = provenance
         request.chunkBytes = try options.chunkBytes(default: request.chunkBytes)
         request.waitInactiveMillis = try options.waitMillis()
-        guard options.execute else {
-            let plan = try TopicMigration.plan(directory, request)
-            options.json ? Output.printJSON(plan.json(executed: false)) : show(plan)
-            StandardErrorLog.notice("dry run: nothing changed; add --execute to \(plan.resuming ? "resume" : "start")")
-            return
-        }
-        let started = WallClock.monotonicNanos()
-        let record = try options.withProgress { progress in
-            try TopicMigration.run(directory, request, progress: progress)
-        }
-        if options.json { return Output.printJSON(try RedistributionPlan.of(record, in: directory).json(executed: true)) }
-        let seconds = TimeParsing.formatDuration(Int64((WallClock.monotonicNanos() - started) / 1_000_000))
+        guard let (record, seconds) = try options.run(directory, plan: { try TopicMigration.plan(directory, request) }, show: show,
+                                                      copy: { try TopicMigration.run(directory, request, progress: $0) }) else { return }
         var lines = ["copied \(record.copiedRecords) records (\(ByteCount.format(record.copiedBytes))) of topic '\(topic)' into '\(to)' (\(partitions) partitions) in \(seconds)"]
         for (group, offsets) in TopicMigration.translatedOffsets(record).sorted(by: { $0.key < $1.key }) {
             lines.append("group '\(group)' on '\(to)': " + offsets.keys.sorted().map { "\($0):\(offsets[$0]!)" }.joined(separator: " "))
