@@ -48,13 +48,13 @@ import Testing
         }
     }
 
-    @Test(arguments: [("round-robin", false), ("key", true)])
+    @Test(arguments: [("round-robin", true), ("key", true), ("source-partition", false)])
     func killedRedistributionsResumeExactlyOnce(strategy: String, provenance: Bool) throws {
         let store = try GroupStore()
         try store.backlogTopic("orders", count: 45_000)
         let source = try store.records("orders")
         let stop = try store.ends("orders")
-        var killer = Killer(seed: provenance ? 5_052_026 : 2_605_505)
+        var killer = Killer(seed: UInt64(strategy.utf8.count) * 5_052_026)
         var round = 0
         while killer.kills < Self.trials {
             let group = "g\(round)"

@@ -38,8 +38,11 @@ final class BacklogCopier {
     private var translation: OffsetTranslation?
     /// The spreading strategies' piece in progress: its partition and builder.
     private var openPiece: (Int, RecordBatchBuilder)?
-    /// Records and source bytes copied in the current chunk, per source partition.
-    private var copied: [Int: (records: Int64, bytes: Int64)] = [:]
+    /// Records placed so far (all sources), and per source partition the records
+    /// and source bytes copied in the current chunk.
+    private var placed: Int64 = 0
+    private var chunkRecords: [Int64]
+    private var chunkBytes: [Int64]
 
     /// Bytes of appends waiting for the writer thread at most.
     static let writeBehindBytes = 32 << 20
@@ -65,6 +68,8 @@ final class BacklogCopier {
         unkeyedNext = record.unkeyedNext
         provenanceHeaders = source.partitionIndices.map { ProvenanceHeader(topic: source.name, partition: $0) }
         targetConfig = target.config
+        chunkRecords = Array(repeating: 0, count: source.partitionCount)
+        chunkBytes = chunkRecords
         if record.kind == .migration { translation = OffsetTranslation(record) }
     }
 
@@ -90,7 +95,8 @@ final class BacklogCopier {
     /// Copies every source's [next, chunkEnd) and records the new positions
     /// in `record`; the appends run behind, on the writer thread, until `commit`.
     func copyChunk(_ record: inout RedistributionRecord) throws {
-        copied = [:]
+        chunkRecords = chunkRecords.map { _ in 0 }
+        chunkBytes = chunkRecords
         for source in record.sources where source.chunkEnd > source.next {
             try copy(source.partition, from: source.next, to: source.chunkEnd, splitAbove: source.splitAbove)
         }
@@ -101,9 +107,8 @@ final class BacklogCopier {
                                       remedy: "nothing but the redistribution may write to it; finish it with --force and start again")
         }
         for i in record.sources.indices {
-            let done = copied[record.sources[i].partition] ?? (0, 0)
-            record.sources[i].copiedRecords += done.records
-            record.sources[i].copiedBytes += done.bytes
+            record.sources[i].copiedRecords += chunkRecords[record.sources[i].partition]
+            record.sources[i].copiedBytes += chunkBytes[record.sources[i].partition]
             record.sources[i].next = record.sources[i].chunkEnd
         }
         for q in record.targets.indices {
@@ -121,6 +126,8 @@ final class BacklogCopier {
 
     private func copy(_ p: Int, from: Int64, to: Int64, splitAbove: Int64) throws {
         let reader = try self.reader(p, at: from)
+        let placedBefore = placed
+        defer { chunkRecords[p] += placed - placedBefore }
         reading: while reader.nextOffset < to {
             guard let entry = try reader.next() else {
                 throw SluiceError.failure(.offsetOutOfRange, "partition \(source.name)-\(p) ends at offset \(reader.nextOffset), before offset \(to) the copy must reach",
@@ -133,15 +140,15 @@ final class BacklogCopier {
                 // Past the range (it ends in a gap of a compacted log): the next chunk reads it again.
                 guard low < to else { break reading }
                 guard !header.isControl else { continue }
-                copied[p, default: (0, 0)].bytes += Int64(header.totalSize)
-                if header.baseOffset >= low && header.nextOffset <= to && canCopyWhole(header, splitAbove) {
+                chunkBytes[p] += Int64(header.totalSize)
+                if header.baseOffset >= low && header.nextOffset <= to && canPlaceWhole(header, splitAbove) {
                     try placeWhole(batch, from: p)
                 } else {
                     try placeRecords(of: batch, from: p, in: low..<to, splitAbove: splitAbove, reader: reader)
                 }
             case .legacy(let message):
                 guard message.offset < to else { break reading }
-                copied[p, default: (0, 0)].bytes += Int64((message.key?.count ?? 0) + (message.value?.count ?? 0))
+                chunkBytes[p] += Int64((message.key?.count ?? 0) + (message.value?.count ?? 0))
                 try placeRecord(message.record, from: p, codec: targetConfig.codec(requested: CompressionCodec.none), splitAbove: splitAbove)
                 try closePiece(from: p)
             }
@@ -164,15 +171,19 @@ final class BacklogCopier {
         return reader
     }
 
-    private func canCopyWhole(_ header: RecordBatchHeader, _ splitAbove: Int64) -> Bool {
-        !provenance && strategy.copiesWholeBatches && Int64(header.recordsCount) <= splitAbove
+    /// Whether a batch in its range can go whole to one partition: copied
+    /// untouched, or with the provenance header spliced into its records
+    /// when uncompressed (otherwise it is re-encoded record by record).
+    private func canPlaceWhole(_ header: RecordBatchHeader, _ splitAbove: Int64) -> Bool {
+        strategy.copiesWholeBatches && Int64(header.recordsCount) <= splitAbove && (!provenance || header.attributes & 0x07 == 0)
     }
 
     // MARK: - placing
 
     private func block(of p: Int) -> Int { strategy == .sourcePartition ? p : 0 }
 
-    /// The fast path: the batch's bytes, as they are, to the emptiest partition.
+    /// The fast paths: the batch to the emptiest partition, its bytes as they
+    /// are, or with the provenance header spliced into each record.
     private func placeWhole(_ batch: ScannedBatch, from p: Int) throws {
         let header = batch.header
         let b = block(of: p)
@@ -180,11 +191,21 @@ final class BacklogCopier {
         let lane = lanes[q]
         translation?.observe(p, firstOffset: header.baseOffset, lastOffset: header.lastOffset, target: q, at: lane.end)
         let start = lane.pending.count
-        lane.pending.append(batch.bytes)
+        if provenance {
+            do {
+                try ProvenanceSplice.append(batch.bytes, header: header, provenance: provenanceHeaders[p], scratch: headers, to: lane.pending)
+            } catch {
+                lane.pending.truncate(to: start)
+                throw SluiceError.failure(.corruptLog, "a batch of partition \(source.name)-\(p) at offset \(header.baseOffset) holds an impossible record: \(error)",
+                                          remedy: "run 'sluice verify \(source.name)'")
+            }
+        } else {
+            lane.pending.append(batch.bytes)
+        }
         try lane.commitBatch(at: start)
         spread.addToEmptiest(Int64(header.recordsCount), block: b)
         lane.records += Int64(header.recordsCount)
-        copied[p, default: (0, 0)].records += Int64(header.recordsCount)
+        placed += Int64(header.recordsCount)
     }
 
     /// Decodes a batch and places its records in `range`, re-encoded.
@@ -203,7 +224,7 @@ final class BacklogCopier {
     /// strategies (at most `splitAbove` records, all to the partition that was
     /// emptiest when the piece opened).
     private func placeRecord(_ record: Record, from p: Int, codec: CompressionCodec, splitAbove: Int64) throws {
-        copied[p, default: (0, 0)].records += 1
+        placed += 1
         if strategy == .key { return try placeByKey(record, from: p, codec: codec) }
         if openPiece == nil { openPiece = (spread.emptiest(block: block(of: p)), pieceBuilder(codec)) }
         let (q, builder) = openPiece!

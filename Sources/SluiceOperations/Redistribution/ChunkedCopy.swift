@@ -11,6 +11,8 @@ import Glibc
 public struct CopyProgress: Sendable {
     public var records: Int64
     public var bytes: Int64
+    /// Records copied before this run (a resumed copy), so rates count only this run's.
+    public var recordsBefore: Int64
     /// Records to copy in all (nil while following).
     public var totalRecords: Int64?
     /// Records per target partition so far.
@@ -60,6 +62,7 @@ struct ChunkedCopy {
                                       remedy: "nothing but the redistribution may write to it; finish it with --force and start again")
         }
         let recordSizes = try averageRecordSizes()
+        let recordsBefore = record.copiedRecords
         var lastPlanned: UInt64?
         while true {
             if !record.chunkPending {
@@ -73,8 +76,8 @@ struct ChunkedCopy {
                 try copier.commit(record, to: store)
             }
             try copier.copyChunk(&record)
-            progress?(CopyProgress(records: record.copiedRecords, bytes: record.copiedBytes, totalRecords: record.backlogRecords,
-                                   targetRecords: copier.targetRecords))
+            progress?(CopyProgress(records: record.copiedRecords, bytes: record.copiedBytes, recordsBefore: recordsBefore,
+                                   totalRecords: record.backlogRecords, targetRecords: copier.targetRecords))
             if !shouldStop() {
                 try plan(&record, recordSizes)
                 lastPlanned = WallClock.monotonicNanos()

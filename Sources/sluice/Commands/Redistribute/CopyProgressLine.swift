@@ -9,7 +9,6 @@ final class CopyProgressLine {
     private let started = WallClock.monotonicNanos()
     private var lastDraw: UInt64 = 0
     private var drawn = false
-    private var firstRecords: Int64?
 
     /// A line, or nil when progress is not shown.
     static func make() -> CopyProgressLine? {
@@ -18,13 +17,10 @@ final class CopyProgressLine {
 
     func update(_ progress: CopyProgress) {
         let now = WallClock.monotonicNanos()
-        // A resumed copy's rate counts only what this run copied.
-        let base = firstRecords ?? progress.records
-        if firstRecords == nil { firstRecords = progress.records }
         guard now - lastDraw >= 200_000_000 else { return }
         lastDraw = now
         let seconds = Double(now - started) / 1e9
-        let rate = seconds > 0 ? Double(progress.records - base) / seconds : 0
+        let rate = seconds > 0 ? Double(progress.records - progress.recordsBefore) / seconds : 0
         var text = "copied \(progress.records)"
         if let total = progress.totalRecords, total > 0 {
             text += " of \(total) records (\(min(100, progress.records * 100 / total))%)"
