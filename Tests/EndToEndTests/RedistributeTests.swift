@@ -121,6 +121,25 @@ import Testing
         #expect(try store.redistribution("orders.billing.x10")["state"] == "draining")
     }
 
+    @Test func anInterruptedCopyStopsAtACheckpointAndResumes() throws {
+        let store = try backlogStore()
+        let before = try store.committed("billing")
+        let arguments = ["redistribute", "start", "orders", "--group", "billing", "--execute", "--checkpoint-every", "16K"]
+        let running = try store.start(arguments)
+        try store.waitUntil(30, "the copy") { (try? store.redistribution("orders.billing.x10"))?["copied_records"]?.int64Value ?? 0 > 0 }
+        running.kill(SIGINT)
+        let interrupted = try running.finish()
+        #expect(interrupted.status == 1 && interrupted.errorLines.count == 1 && interrupted.err.contains("interrupted by SIGINT"), "\(interrupted.err)")
+        let status = try store.redistribution("orders.billing.x10")
+        #expect(status["state"] == "copying" && status["copied_records"]!.int64Value! < status["backlog_records"]!.int64Value!)
+        #expect(try store.committed("billing") == before, "G moves only at the hand-off")
+        let plan = try store.ok(arguments.filter { $0 != "--execute" })
+        #expect(plan.out.hasPrefix("resume redistribution 'orders.billing.x10': "), "\(plan.out)")
+        try store.ok(arguments)
+        expectExactlyOnce(try store.records("orders.billing.x10"), of: try store.records("orders"), from: Self.committed,
+                          to: try store.ends("orders"), provenance: true)
+    }
+
     @Test func thirtyDrainersEmptyTheTemporaryTopicAndFinishCleansUp() throws {
         let store = try backlogStore()
         try store.ok(["redistribute", "start", "orders", "--group", "billing", "--execute"])

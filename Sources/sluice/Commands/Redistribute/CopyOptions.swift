@@ -35,16 +35,19 @@ struct CopyOptions: ParsableArguments {
     /// The flow `redistribute start` and `topic migrate` share: without
     /// --execute, prints the plan (a table, or JSON) and returns nil; with it,
     /// copies with a progress line on a terminal and returns the record and
-    /// the time taken (after printing the JSON result itself when asked).
+    /// the time taken (after printing the JSON result itself when asked);
+    /// `done` says the copy had ended before this run (nothing was done).
     func run(_ directory: DataDirectory, plan: () throws -> RedistributionPlan, show: (RedistributionPlan) -> Void,
-             copy: (((CopyProgress) -> Void)?) throws -> RedistributionRecord) throws -> (record: RedistributionRecord, took: String)? {
+             copy: (((CopyProgress) -> Void)?) throws -> RedistributionRecord) throws -> (record: RedistributionRecord, took: String, done: Bool)? {
         guard execute else {
             let plan = try plan()
             json ? Output.printJSON(plan.json(executed: false)) : show(plan)
-            StandardErrorLog.notice("dry run: nothing changed; add --execute to \(plan.resuming ? "resume" : "start")")
+            if plan.record.phase == .copying {
+                StandardErrorLog.notice("dry run: nothing changed; add --execute to \(plan.resuming ? "resume" : "start")")
+            }
             return nil
         }
-        let started = WallClock.monotonicNanos()
+        let started = WallClock.monotonicNanos(), startedAt = WallClock.nowMillis()
         let line = CopyProgressLine.make()
         let record: RedistributionRecord
         do {
@@ -55,7 +58,8 @@ struct CopyOptions: ParsableArguments {
             Output.printJSON(try RedistributionPlan.of(record, in: directory).json(executed: true))
             return nil
         }
-        return (record, TimeParsing.formatDuration(Int64((WallClock.monotonicNanos() - started) / 1_000_000)))
+        let done = (record.handedOffAt ?? record.finishedAt ?? .max) < startedAt
+        return (record, TimeParsing.formatDuration(Int64((WallClock.monotonicNanos() - started) / 1_000_000)), done)
     }
 
     /// Prints a plan: the header lines, then a table per source partition.
@@ -74,6 +78,14 @@ struct CopyOptions: ParsableArguments {
                        source.stop.map(String.init) ?? "\(end)+", String(stop - source.start), note])
         }
         Output.print((lines + ["", table.render()]).joined(separator: "\n"))
+    }
+
+    /// The first line of a plan: new, resumed (and how far it got), or ended.
+    static func title(_ plan: RedistributionPlan, _ what: String) -> String {
+        let r = plan.record
+        guard plan.resuming else { return "plan for \(what)" }
+        guard r.phase == .copying else { return "\(what) has nothing left to copy (\(r.phase.rawValue)); see 'sluice redistribute status \(r.name)'" }
+        return "resume \(what): \(r.copiedRecords) of \(plan.backlogRecords) records copied so far"
     }
 
     static func provenanceLine(_ record: RedistributionRecord) -> String {

@@ -79,8 +79,11 @@ struct RedistributeStart: ParsableCommand {
         request.reset = from == "earliest" ? .earliest : .latest
         request.chunkBytes = try options.chunkBytes(default: request.chunkBytes)
         request.waitInactiveMillis = try options.waitMillis()
-        guard let (record, seconds) = try options.run(directory, plan: { try Redistributor.plan(directory, request) }, show: show,
-                                                      copy: { try Redistributor.start(directory, request, progress: $0) }) else { return }
+        guard let (record, seconds, done) = try options.run(directory, plan: { try Redistributor.plan(directory, request) }, show: show,
+                                                            copy: { try Redistributor.start(directory, request, progress: $0) }) else { return }
+        if done {
+            return Output.print("redistribution '\(record.name)' was handed off at \(Output.time(record.handedOffAt)); nothing left to do but drain and finish it (see 'sluice redistribute status \(record.name)')")
+        }
         let spread = record.targets.map(\.records)
         Output.print("""
             copied \(record.copiedRecords) records (\(ByteCount.format(record.copiedBytes))) of topic '\(record.sourceTopic)' into '\(record.targetTopic)' \
@@ -93,7 +96,7 @@ struct RedistributeStart: ParsableCommand {
     private func show(_ plan: RedistributionPlan) {
         let r = plan.record
         CopyOptions.show(plan, lines: [
-            "\(plan.resuming ? "resume" : "plan for") redistribution '\(r.name)' (\(r.phase.rawValue))",
+            CopyOptions.title(plan, "redistribution '\(r.name)'"),
             "  from topic '\(r.sourceTopic)' (\(r.sources.count) partitions), group '\(r.group!)'",
             "  into temporary topic '\(r.targetTopic)': \(r.targetPartitions) partitions (\(r.sources.count) × \(r.factor!)), drain group '\(r.drainGroup!)'",
             "  strategy \(r.strategy.rawValue): \(r.strategy.ordering)",

@@ -60,8 +60,9 @@ struct TopicMigrate: ParsableCommand {
         request.provenance = provenance
         request.chunkBytes = try options.chunkBytes(default: request.chunkBytes)
         request.waitInactiveMillis = try options.waitMillis()
-        guard let (record, seconds) = try options.run(directory, plan: { try TopicMigration.plan(directory, request) }, show: show,
-                                                      copy: { try TopicMigration.run(directory, request, progress: $0) }) else { return }
+        guard let (record, seconds, done) = try options.run(directory, plan: { try TopicMigration.plan(directory, request) }, show: show,
+                                                            copy: { try TopicMigration.run(directory, request, progress: $0) }) else { return }
+        if done { return Output.print("topic '\(topic)' was already migrated into '\(to)' at \(Output.time(record.finishedAt))") }
         var lines = ["copied \(record.copiedRecords) records (\(ByteCount.format(record.copiedBytes))) of topic '\(topic)' into '\(to)' (\(partitions) partitions) in \(seconds)"]
         for (group, offsets) in TopicMigration.translatedOffsets(record).sorted(by: { $0.key < $1.key }) {
             lines.append("group '\(group)' on '\(to)': " + offsets.keys.sorted().map { "\($0):\(offsets[$0]!)" }.joined(separator: " "))
@@ -72,7 +73,7 @@ struct TopicMigrate: ParsableCommand {
     private func show(_ plan: RedistributionPlan) {
         let r = plan.record
         var lines = [
-            "\(plan.resuming ? "resume" : "plan for") migration of topic '\(r.sourceTopic)' (\(r.sources.count) partitions) into '\(r.targetTopic)' (\(r.targetPartitions) partitions) (\(r.phase.rawValue))",
+            CopyOptions.title(plan, "migration of topic '\(r.sourceTopic)' (\(r.sources.count) partitions) into '\(r.targetTopic)' (\(r.targetPartitions) partitions)"),
             "  strategy \(r.strategy.rawValue): \(r.strategy.ordering)",
             "  " + CopyOptions.provenanceLine(r),
             "  " + CopyOptions.estimate(plan),
