@@ -67,7 +67,8 @@ import Testing
                            kills: Self.trials - killer.kills, record: name)
             RedistributeTests().expectExactlyOnce(try store.records(name), of: source, from: Self.committed, to: stop, provenance: provenance)
             #expect(try store.committed(group) == ["orders-0": stop[0], "orders-1": stop[1], "orders-2": stop[2]])
-            #expect(try store.sluice(["verify", name]).status == 0)
+            let verify = try store.sluice(["verify", name])
+            #expect(verify.status == 0, "\(verify.out)\(verify.err)")
             var finisher = Killer(seed: UInt64(round))
             finisher.windowMillis = 60
             try finisher.run(store, ["redistribute", "finish", name, "--force"], kills: 2)

@@ -140,7 +140,8 @@ final class BacklogCopier {
                 // Past the range (it ends in a gap of a compacted log): the next chunk reads it again.
                 guard low < to else { break reading }
                 guard !header.isControl else { continue }
-                chunkBytes[p] += Int64(header.totalSize)
+                // A batch cut by the chunk's end counts in the chunk that finishes it.
+                if header.nextOffset <= to { chunkBytes[p] += Int64(header.totalSize) }
                 if header.baseOffset >= low && header.nextOffset <= to && canPlaceWhole(header, splitAbove) {
                     try placeWhole(batch, from: p)
                 } else {

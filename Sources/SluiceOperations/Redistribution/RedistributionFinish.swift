@@ -61,11 +61,17 @@ public enum RedistributionFinish {
         return record
     }
 
-    /// The temporary topic, if it still exists and is the one the record created.
+    /// The temporary topic, if it still exists and is the one the record
+    /// created: its id, or (when `start` was killed between creating it and
+    /// recording its id) the right partition count, created after the record.
     private static func ownTarget(_ directory: DataDirectory, _ record: RedistributionRecord) throws -> Topic? {
         guard directory.topicExists(record.targetTopic) else { return nil }
         let topic = try directory.topic(record.targetTopic)
-        return topic.metadata.id == record.targetTopicID ? topic : nil
+        guard let id = record.targetTopicID else {
+            let adoptable = topic.partitionCount == record.targetPartitions && topic.metadata.createdAt >= record.createdAt
+            return adoptable ? topic : nil
+        }
+        return topic.metadata.id == id ? topic : nil
     }
 
     /// Records of the temporary topic the drain group has not consumed.

@@ -42,6 +42,8 @@ final class TargetLane: @unchecked Sendable {
         end = checkpoint.end
         records = checkpoint.records
         pendingOffset = checkpoint.end
+        // A killed run may have left a torn batch, which a replayed chunk might never append after.
+        try appender.recoverTail()
         let actual = try partition.endOffset()
         if actual < checkpoint.end {
             throw SluiceError.failure(.redistributionConflict, "temporary partition \(partition.name) ends at offset \(actual), before the \(checkpoint.end) its checkpoint made durable: records were removed from it",

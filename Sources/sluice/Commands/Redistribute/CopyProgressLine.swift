@@ -46,18 +46,3 @@ final class CopyProgressLine {
         _ = try? bytes.withUnsafeMutableBytes { try StandardStreams.error.write(UnsafeRawBufferPointer($0)) }
     }
 }
-
-/// `--checkpoint-every SIZE`: bytes, with an optional K, M or G suffix (powers of 1024).
-enum ByteSizeArgument {
-    static func parse(_ text: String, option: String) throws -> Int64 {
-        let units: [Character: Int64] = ["K": 1 << 10, "M": 1 << 20, "G": 1 << 30]
-        var digits = Substring(text.uppercased())
-        if digits.hasSuffix("IB") { digits = digits.dropLast(2) } else if digits.hasSuffix("B") { digits = digits.dropLast() }
-        var unit: Int64 = 1
-        if let last = digits.last, let scale = units[last] { unit = scale; digits = digits.dropLast() }
-        guard let n = Int64(digits), n > 0, n <= Int64.max / unit else {
-            throw SluiceError.usage(.invalidArgument, "malformed \(option) '\(text.printable)'", remedy: "use a size in bytes, e.g. 64M or 1G")
-        }
-        return n * unit
-    }
-}
