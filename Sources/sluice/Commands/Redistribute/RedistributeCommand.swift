@@ -16,13 +16,19 @@ struct RedistributeCommand: ParsableCommand {
         committed at the beginning of every temporary partition. The record of each redistribution (a \
         checkpoint, kept after finish with the outcome) is .sluice/redistributions/NAME.redistribution.
 
-        DRAINING with nothing but sluice (PROCESS stands for the fixed consumer reading stdin):
-          one process per temporary partition:
-            for i in $(seq 0 29); do sluice consume NAME --group NAME.drain --partition $i | PROCESS & done; wait
-          or one consumer per core, the partitions split fairly between them:
-            for i in $(seq $(nproc)); do sluice consume NAME --group NAME.drain | PROCESS & done; wait
+        DRAINING with nothing but sluice (PROCESS stands for the fixed consumer,
+        reading records on stdin):
+          one process per temporary partition (30 for 3 partitions x 10):
+            for i in $(seq 0 29); do
+              sluice consume NAME --group NAME.drain --partition $i | PROCESS &
+            done; wait
+          or one consumer per core, splitting the partitions fairly:
+            for i in $(seq $(nproc)); do
+              sluice consume NAME --group NAME.drain | PROCESS &
+            done; wait
           then, e.g. from cron:
-            sluice redistribute status NAME --check && sluice redistribute finish NAME
+            sluice redistribute status NAME --check &&
+              sluice redistribute finish NAME
         """,
         subcommands: [RedistributeStart.self, RedistributeStatus.self, RedistributeFinish.self])
 }

@@ -31,10 +31,12 @@ struct RedistributeStart: ParsableCommand {
         partition p only to temporary partitions p*factor to p*factor+factor-1, spread evenly there.
 
         PROVENANCE: every record keeps its key, value, headers and timestamp and gains the header \
-        sluice.source = TOPIC/PARTITION/OFFSET, the id a downstream consumer deduplicates on. That rewrites \
-        each record (its key and value are copied, not parsed). --no-provenance copies whole batches \
-        untouched instead (only their base offset changes), the fastest path (about twice as fast, see \
-        BENCHMARKS.md); the key strategy re-encodes either way.
+        sluice.source = TOPIC/PARTITION/OFFSET, the id a downstream consumer deduplicates on (for instance \
+        records G's consumers processed but had not committed when they were stopped). Whole uncompressed \
+        batches still go without decoding keys or values: each record's bytes are copied and only its length \
+        and header count rewritten. --no-provenance copies whole batches byte for byte instead (only the base \
+        offset, which the CRC does not cover, changes): the fastest path. Compressed batches with provenance, \
+        batches cut by G's committed offset, and the key strategy re-encode records.
         """)
 
     @OptionGroup var common: CommonOptions
@@ -57,7 +59,7 @@ struct RedistributeStart: ParsableCommand {
     @Flag(help: "Keep copying records that arrive on TOPIC until SIGINT or SIGTERM, then hand off.")
     var follow = false
 
-    @Flag(inversion: .prefixedNo, help: "Add the sluice.source provenance header to every record (default: yes).")
+    @Flag(inversion: .prefixedNo, help: "Add the sluice.source provenance header to every record.")
     var provenance = true
 
     @Option(name: .long, help: ArgumentHelp("Where partitions without a committed offset start: earliest or latest.", valueName: "reset"))

@@ -47,7 +47,7 @@ struct TopicMigrate: ParsableCommand {
     @Option(name: .customLong("group"), help: ArgumentHelp("A group whose offsets to translate (repeatable).", valueName: "group"))
     var groups: [String] = []
 
-    @Flag(inversion: .prefixedNo, help: "Add the sluice.source provenance header to every record (default: no).")
+    @Flag(inversion: .prefixedNo, help: "Add the sluice.source provenance header to every record.")
     var provenance = false
 
     @OptionGroup var options: CopyOptions
