@@ -38,6 +38,11 @@ final class BacklogCopier {
     private var translation: OffsetTranslation?
     /// The spreading strategies' piece in progress: its partition and builder.
     private var openPiece: (Int, RecordBatchBuilder)?
+    /// Told the records and bytes copied so far in the chunk, every `progressBytes` read.
+    var onProgress: ((Int64, Int64) -> Void)?
+    static let progressBytes: Int64 = 32 << 20
+    private var reportedAt: Int64 = 0
+
     /// Records placed so far (all sources), and per source partition the records
     /// and source bytes copied in the current chunk.
     private var placed: Int64 = 0
@@ -97,6 +102,7 @@ final class BacklogCopier {
     func copyChunk(_ record: inout RedistributionRecord) throws {
         chunkRecords = chunkRecords.map { _ in 0 }
         chunkBytes = chunkRecords
+        reportedAt = 0
         for source in record.sources where source.chunkEnd > source.next {
             try copy(source.partition, from: source.next, to: source.chunkEnd, splitAbove: source.splitAbove)
         }
@@ -117,6 +123,7 @@ final class BacklogCopier {
         }
         record.unkeyedNext = unkeyedNext
         translation?.store(into: &record)
+        onProgress?(chunkRecords.reduce(0, +), chunkBytes.reduce(0, +))
     }
 
     /// Records per target partition so far.
@@ -142,6 +149,7 @@ final class BacklogCopier {
                 guard !header.isControl else { continue }
                 // A batch cut by the chunk's end counts in the chunk that finishes it.
                 if header.nextOffset <= to { chunkBytes[p] += Int64(header.totalSize) }
+                reportProgress(chunkRecords[p] + placed - placedBefore, p)
                 if header.baseOffset >= low && header.nextOffset <= to && canPlaceWhole(header, splitAbove) {
                     try placeWhole(batch, from: p)
                 } else {
@@ -156,6 +164,16 @@ final class BacklogCopier {
         }
         // A reader that went past `to` (a batch cut by the chunk's end) starts again there next time.
         if reader.nextOffset != to { readers[p] = nil }
+    }
+
+    /// Reports progress every `progressBytes` of the chunk, counting partition
+    /// `p`'s records placed so far (`inPartition`) with the others' finished ones.
+    private func reportProgress(_ inPartition: Int64, _ p: Int) {
+        guard let onProgress else { return }
+        let bytes = chunkBytes.reduce(0, +)
+        guard bytes - reportedAt >= Self.progressBytes else { return }
+        reportedAt = bytes
+        onProgress(chunkRecords.reduce(0, +) - chunkRecords[p] + inPartition, bytes)
     }
 
     private func reader(_ p: Int, at offset: Int64) throws -> PartitionReader {

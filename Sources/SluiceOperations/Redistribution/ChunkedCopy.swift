@@ -33,7 +33,7 @@ public struct CopyProgress: Sendable {
 /// about `chunkBytes` of the source; smaller chunks redo less after a crash
 /// and fsync more often.
 struct ChunkedCopy {
-    static let defaultChunkBytes: Int64 = 256 << 20
+    static let defaultChunkBytes: Int64 = 1 << 30
     /// Batches are split when larger than this fraction of a partition's share (±2.5%).
     static let balanceDivisor: Int64 = 40
     static let minimumSplit: Int64 = 64
@@ -75,9 +75,14 @@ struct ChunkedCopy {
                 guard record.chunkPending else { continue }
                 try copier.commit(record, to: store)
             }
+            let copied = (record.copiedRecords, record.copiedBytes), total = record.backlogRecords
+            copier.onProgress = progress.map { report in
+                { [unowned copier] records, bytes in
+                    report(CopyProgress(records: copied.0 + records, bytes: copied.1 + bytes, recordsBefore: recordsBefore,
+                                        totalRecords: total, targetRecords: copier.targetRecords))
+                }
+            }
             try copier.copyChunk(&record)
-            progress?(CopyProgress(records: record.copiedRecords, bytes: record.copiedBytes, recordsBefore: recordsBefore,
-                                   totalRecords: record.backlogRecords, targetRecords: copier.targetRecords))
             if !shouldStop() {
                 try plan(&record, recordSizes)
                 lastPlanned = WallClock.monotonicNanos()

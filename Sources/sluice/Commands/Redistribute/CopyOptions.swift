@@ -16,7 +16,7 @@ struct CopyOptions: ParsableArguments {
     var waitInactive: String?
 
     @Option(name: .customLong("checkpoint-every"),
-            help: ArgumentHelp("Copy about this much between durable checkpoints (default 256M); less is redone after a crash, more is fsynced.", valueName: "size"))
+            help: ArgumentHelp("Copy about this much between durable checkpoints (default 1G); less is redone after a crash, more is fsynced.", valueName: "size"))
     var checkpointEvery: String?
 
     @Flag(help: "Print the plan (with --execute: the result) as JSON (schema version 1).")
