@@ -121,6 +121,24 @@ import Testing
         #expect(try store.redistribution("orders.billing.x10")["state"] == "draining")
     }
 
+    @Test func aKilledFollowerResumesFollowing() throws {
+        let store = try backlogStore()
+        let arguments = ["redistribute", "start", "orders", "--group", "billing", "--follow", "--execute", "--checkpoint-every", "64K"]
+        let first = try store.start(arguments)
+        try store.waitUntil(30, "the copy") { (try? store.redistribution("orders.billing.x10"))?["copied_records"]?.int64Value ?? 0 > 0 }
+        first.kill()
+        _ = try first.finish()
+        let second = try store.start(arguments)
+        try store.backlogTopic("orders", count: 500, first: Self.backlog)
+        let expected = try store.ends("orders").reduce(0, +) - Self.committed.values.reduce(0, +)
+        try store.waitUntil(60, "everything copied") { try store.redistribution("orders.billing.x10")["copied_records"]?.int64Value == expected }
+        second.kill(SIGTERM)
+        #expect(try second.finish().status == 0)
+        let ends = try store.ends("orders")
+        #expect(try store.committed("billing") == ["orders-0": ends[0], "orders-1": ends[1], "orders-2": ends[2]])
+        expectExactlyOnce(try store.records("orders.billing.x10"), of: try store.records("orders"), from: Self.committed, to: ends, provenance: true)
+    }
+
     @Test func anInterruptedCopyStopsAtACheckpointAndResumes() throws {
         let store = try backlogStore()
         let before = try store.committed("billing")
