@@ -236,6 +236,20 @@ public final class File: @unchecked Sendable {
 
     public func size() throws -> Int64 { Int64(try status().st_size) }
 
+    /// Starts writing the file's dirty pages to disk without waiting for them
+    /// (`sync_file_range` with `SYNC_FILE_RANGE_WRITE`), so that a later
+    /// fsync finds less to do and the disk works while the writer goes on.
+    /// Advisory: it makes nothing durable and its failure changes nothing.
+    public func startWriteback() {
+        _ = Self.syncFileRange?(descriptor.rawValue, 0, 0, 2 /* SYNC_FILE_RANGE_WRITE */)
+    }
+
+    /// glibc's `sync_file_range`, which Swift's Glibc module does not export.
+    private static let syncFileRange: (@convention(c) (Int32, Int64, Int64, UInt32) -> Int32)? = {
+        guard let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "sync_file_range") else { return nil }
+        return unsafeBitCast(symbol, to: (@convention(c) (Int32, Int64, Int64, UInt32) -> Int32).self)
+    }()
+
     /// Advises the kernel we read sequentially (bigger read-ahead).
     public func adviseSequential() {
         _ = posix_fadvise(descriptor.rawValue, 0, 0, POSIX_FADV_SEQUENTIAL)

@@ -32,8 +32,8 @@ struct Sluice: ParsableCommand {
         version: version,
         subcommands: [
             TopicCommand.self, ProduceCommand.self, ConsumeCommand.self, GroupCommand.self, LagCommand.self,
-            ExportCommand.self, ImportCommand.self, ArchiveCommand.self, DumpCommand.self, VerifyCommand.self,
-            RetentionCommand.self, DeleteRecordsCommand.self,
+            RedistributeCommand.self, ExportCommand.self, ImportCommand.self, ArchiveCommand.self, DumpCommand.self,
+            VerifyCommand.self, RetentionCommand.self, DeleteRecordsCommand.self,
         ])
 
     static func main() {

@@ -181,6 +181,8 @@ import Testing
             ["group", "seek", "g", "--topic", "test_topic_a", "--to-earliest", "--execute"], ["group", "rollback", "g", "--steps", "1", "--execute"],
             ["group", "delete", "g"], ["import", archive], ["import", archive, "--topic", "fresh"], ["verify", "--repair"],
             ["retention", "--execute"], ["delete-records", "test_topic_a", "--before", "100", "--yes"],
+            ["redistribute", "start", "test_topic_a", "--group", "g", "--execute"], ["redistribute", "finish", "r"],
+            ["topic", "migrate", "test_topic_a", "--to", "m", "--partitions", "4", "--execute"],
         ]
     }
 
@@ -190,6 +192,8 @@ import Testing
             ["group", "seek", "g", "--topic", "test_topic_a", "--to-earliest"], ["lag"], ["export", "test_topic_a", "--dry-run", "-o", "/dev/null"],
             ["archive", "inspect", archive], ["archive", "verify", archive], ["dump", broker + "/test_topic_a-0"], ["verify"], ["retention"],
             ["delete-records", "test_topic_a", "--before", "100", "--dry-run"], ["import", archive, "--dry-run"],
+            ["redistribute", "start", "test_topic_a", "--group", "g"], ["redistribute", "status"],
+            ["topic", "migrate", "test_topic_a", "--to", "m", "--partitions", "4"],
             // Read-only too, failing only because the broker has no group 'g'.
             ["group", "describe", "g"], ["group", "history", "g"], ["group", "rollback", "g", "--steps", "1"],
         ]

@@ -73,10 +73,24 @@ public final class PartitionAppender {
         return Result(firstOffset: firstOffset, nextOffset: segment.nextOffset)
     }
 
+    /// Brings the tail up to date now, recovering a torn write as the next
+    /// append would: for a writer that resumes and may not append again.
+    public func recoverTail() throws {
+        let lock = try FileLock.acquire(partition.directory, what: "partition \(partition.name)", directory: true)
+        defer { lock.release() }
+        try refresh()
+    }
+
     /// Makes every append so far durable (fdatasync of the logs and indexes written).
     public func sync() throws {
         for file in unsynced.values { try file.dataSync() }
         unsynced.removeAll()
+    }
+
+    /// Starts writing what was appended to disk without waiting for it, so a
+    /// later `sync` waits less (advisory: nothing is durable until `sync`).
+    public func startWriteback() {
+        for file in unsynced.values { file.startWriteback() }
     }
 
     /// The offset the next record will get, as of the last append (no I/O).
@@ -88,8 +102,12 @@ public final class PartitionAppender {
         guard run.count > 0 else { return }
         do {
             try segment.log.write(run, at: segment.size)
-            if !pendingIndex.isEmpty { try segment.index.write(pendingIndex.bytes, at: segment.indexSize) }
+            // The time index before the offset index: recovery trusts the
+            // time entries up to the last sound offset entry, so a writer
+            // killed between the two must leave the offset entry missing
+            // (re-derived) rather than the time entry (never looked for).
             if !pendingTimeIndex.isEmpty { try segment.timeIndex.write(pendingTimeIndex.bytes, at: segment.timeIndexSize) }
+            if !pendingIndex.isEmpty { try segment.index.write(pendingIndex.bytes, at: segment.indexSize) }
         } catch let error as SluiceError {
             throw undoPartialWrite(segment, error, needed: run.count + pendingIndex.count + pendingTimeIndex.count)
         }

@@ -182,7 +182,7 @@ extension DataDirectory {
         }
     }
 
-    static func validatePartitionCount(_ count: Int) throws {
+    public static func validatePartitionCount(_ count: Int) throws {
         guard (1...maxPartitions).contains(count) else {
             throw SluiceError.usage(.invalidArgument, "invalid partition count \(count)", remedy: "use 1 to \(maxPartitions)")
         }

@@ -3,6 +3,6 @@ import ArgumentParser
 struct TopicCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "topic",
-        abstract: "Create, list, describe, alter and delete topics.",
-        subcommands: [TopicCreate.self, TopicList.self, TopicDescribe.self, TopicAlter.self, TopicDelete.self])
+        abstract: "Create, list, describe, alter, delete and migrate topics.",
+        subcommands: [TopicCreate.self, TopicList.self, TopicDescribe.self, TopicAlter.self, TopicDelete.self, TopicMigrate.self])
 }
