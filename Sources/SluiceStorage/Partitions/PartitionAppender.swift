@@ -142,6 +142,8 @@ public final class PartitionAppender {
     /// repairing its index entries first.
     func recover(_ segment: Segment) throws -> ActiveSegment {
         let tail = try TailInspection.inspect(segment, indexInterval: partition.config.indexIntervalBytes)
+        // Appending after a damaged base offset would give new records wrong offsets.
+        if let damage = tail.discontinuity { throw SluiceError.corruption(partition.name, segment, damage) }
         let log = try File.open(segment.logPath, .readWrite)
         let index = try File.openOrCreate(segment.indexPath)
         let timeIndex = try File.openOrCreate(segment.timeIndexPath)
