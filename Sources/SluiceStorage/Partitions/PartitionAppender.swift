@@ -87,9 +87,13 @@ public final class PartitionAppender {
     private func write(_ run: UnsafeRawBufferPointer, to segment: ActiveSegment) throws {
         guard run.count > 0 else { return }
         do {
+            // The time index before the offset index: recovery trusts the time
+            // entries up to the last sound offset entry, so a kill between the
+            // two writes must leave time entries without offset entries (which
+            // it notices), never offset entries without their time entries.
             try segment.log.write(run, at: segment.size)
-            if !pendingIndex.isEmpty { try segment.index.write(pendingIndex.bytes, at: segment.indexSize) }
             if !pendingTimeIndex.isEmpty { try segment.timeIndex.write(pendingTimeIndex.bytes, at: segment.timeIndexSize) }
+            if !pendingIndex.isEmpty { try segment.index.write(pendingIndex.bytes, at: segment.indexSize) }
         } catch let error as SluiceError {
             throw undoPartialWrite(segment, error, needed: run.count + pendingIndex.count + pendingTimeIndex.count)
         }
@@ -155,10 +159,11 @@ public final class PartitionAppender {
             repaired = true
         }
         if !tail.indexesConsistent {
-            try rewriteIndexTail(index, keep: tail.trustedOffsetEntries, entrySize: OffsetIndexEntry.size,
-                                 derived: tail.derivedOffsetEntries.map { e in { e.append(to: $0) } })
+            // Time index first, as in `write`.
             try rewriteIndexTail(timeIndex, keep: tail.trustedTimeEntries, entrySize: TimeIndexEntry.size,
                                  derived: tail.derivedTimeEntries.map { e in { e.append(to: $0) } })
+            try rewriteIndexTail(index, keep: tail.trustedOffsetEntries, entrySize: OffsetIndexEntry.size,
+                                 derived: tail.derivedOffsetEntries.map { e in { e.append(to: $0) } })
             repaired = true
         }
         if repaired {

@@ -161,8 +161,9 @@ public enum PartitionVerifier {
         offsets.forEach { $0.append(to: offsetBytes) }
         let timeBytes = ByteBuffer(capacity: times.count * TimeIndexEntry.size + 16)
         times.forEach { $0.append(to: timeBytes) }
-        try FileSystem.writeAtomically(segment.indexPath, offsetBytes.array)
+        // Time index first (see `PartitionAppender.write`).
         try FileSystem.writeAtomically(segment.timeIndexPath, timeBytes.array)
+        try FileSystem.writeAtomically(segment.indexPath, offsetBytes.array)
     }
 
     /// The entries Kafka's indexing rule gives the valid prefix of a segment.
