@@ -347,7 +347,8 @@ enum Corruption {
                 throw TrialFailure("after repair partition \(q) holds \(records.count) records (\(records.first ?? -1)...), at least \(must) must be kept")
             }
         }
-        let how = readerDetected ? (problems.isEmpty ? "detected by the reader" : "detected by verify and the reader") : "detected by verify"
+        let how = readerDetected ? (problems.isEmpty ? "detected by the reader" : "detected by verify and the reader")
+            : complete ? "detected by verify (readers unaffected)" : "detected by verify (readers end there: it looks like a torn write)"
         return misdirected ? how + " (a time lookup was misdirected)" : how
     }
 
@@ -442,7 +443,8 @@ enum Corruption {
             throw TrialFailure("verify --repair __consumer_offsets did not leave it clean: \(repair.err.suffix(300))")
         }
         _ = try requireTrueOffsets(store, source: source, what: "after repair")
-        return problems.isEmpty ? "detected by the reader" : exact ? "detected by verify" : "detected by verify and the reader"
+        return problems.isEmpty ? "detected by the reader" : exact ? "detected by verify (readers unaffected)"
+            : "detected by verify (readers stop with an error, or see an older commit where it looks torn)"
     }
 
     static func snapshotDamage(_ store: String, source: String) throws -> String {

@@ -4,9 +4,10 @@ import TestSupport
 import Testing
 
 /// The crash matrix (DESIGN.md §3): every write path, SIGKILLed at seeded
-/// random instants — half of them just before a chosen syscall
-/// (`SLUICE_FAULTS=any:KILL:after=N`, exactly reproducible), half on a timer
-/// (which also lands inside a syscall) — then checked: the store opens, the
+/// random instants — a third just before a chosen syscall
+/// (`SLUICE_FAULTS=any:KILL:after=N`, exactly reproducible), a third on a
+/// timer (which also lands inside a syscall) — or failed there by an I/O
+/// error (`any:EIO:after=N:times=1`, the last third), then checked: the store opens, the
 /// path's promise holds (all or nothing, or a prefix of the input with
 /// nothing lost or duplicated), the next writer recovers any torn tail and
 /// `verify` is clean.
@@ -58,6 +59,23 @@ import Testing
         #expect(killed.status == -SIGKILL)
         try Reliability.ok(["produce", "k"], dir.path, stdin: Data("marker\n".utf8))
         #expect(try Reliability.problems(dir.path).isEmpty)
+    }
+
+    /// Found by the matrix: an import killed while its finished staging area
+    /// was being removed could leave the commit record without the staged
+    /// metadata it rolls forward from, and every command then failed.
+    @Test(arguments: 0..<6)
+    func anImportKilledWhileRemovingItsStagingAreaLeavesAUsableStore(unlinks: Int) throws {
+        let dir = TemporaryDirectory("sluice-discard")
+        let store = dir.path + "/store"
+        try Reliability.copy(KnownStore.store, to: store)
+        let killed = try SluiceProcess.run(["import", KnownStore.archive, "--topic", "copy"], dataDir: store,
+                                           environment: ["SLUICE_FAULTS": "unlink:KILL:after=\(unlinks):path=/.sluice/staging/"])
+        try Reliability.ok(["topic", "list"], store)
+        if killed.status == -SIGKILL || killed.status == 0 {
+            #expect(try Reliability.records("copy", store) == KnownStore.allLines)
+        }
+        #expect(Reliability.entries(store + "/.sluice/staging", prefix: "").isEmpty)
     }
 
     @Test func aKillRuleKillsTheProcessAtItsSyscall() throws {
@@ -117,9 +135,10 @@ struct CrashPath: Sendable {
 struct CrashReport: Sendable {
     var path: String
     var trials = 0
-    var atSyscall = 0
-    var onTimer = 0
+    /// Trials killed at a syscall, killed on a timer, given EIO at a syscall.
+    var modes = [0, 0, 0]
     var killed = 0
+    var failed = 0
     var outcomes: [String: Int] = [:]
     var failures: [String] = []
     var syscalls = 0
@@ -127,7 +146,7 @@ struct CrashReport: Sendable {
 
     var line: String {
         let labels = outcomes.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")
-        return "crash-matrix \(path): \(trials) trials (\(atSyscall) killed at a syscall of ~\(syscalls), \(onTimer) on a timer; \(killed) died mid-run): \(labels); \(failures.count) failures"
+        return "crash-matrix \(path): \(trials) trials (\(modes[0]) killed at a syscall of ~\(syscalls), \(modes[1]) on a timer, \(modes[2]) given EIO at a syscall; \(killed) died mid-run, \(failed) failed cleanly): \(labels); \(failures.count) failures"
     }
 }
 
@@ -183,17 +202,18 @@ enum CrashMatrix {
         var report = CrashReport(path: path.name, syscalls: syscalls, seconds: duration)
         var random = SeededRandom(seed: seed &+ UInt64(truncatingIfNeeded: path.name.hashValueStable))
         for trial in 0..<trials {
-            let atSyscall = trial % 2 == 0
-            let killPoint = atSyscall ? Int.random(in: 0..<max(1, syscalls), using: &random)
-                : Int.random(in: 0...Int(duration * 1.2 * 1_000_000), using: &random)
-            let how = atSyscall ? "SLUICE_FAULTS=any:KILL:after=\(killPoint)" : "killed after \(killPoint) µs"
+            let mode = trial % 3
+            let point = mode == 1 ? Int.random(in: 0...Int(duration * 1.2 * 1_000_000), using: &random)
+                : Int.random(in: 0..<max(1, syscalls), using: &random)
+            let faults = [0: "any:KILL:after=\(point)", 2: "any:EIO:after=\(point):times=1"][mode]
+            let how = faults.map { "SLUICE_FAULTS=\($0)" } ?? "killed after \(point) µs"
             let w = try workspace("trial")
             report.trials += 1
-            if atSyscall { report.atSyscall += 1 } else { report.onTimer += 1 }
+            report.modes[mode] += 1
             do {
-                let running = try start(w, faults: atSyscall ? "any:KILL:after=\(killPoint)" : nil)
-                if !atSyscall {
-                    usleep(UInt32(killPoint))
+                let running = try start(w, faults: faults)
+                if mode == 1 {
+                    usleep(UInt32(point))
                     running.kill()
                 }
                 let result = try running.finish()
@@ -201,6 +221,12 @@ enum CrashMatrix {
                     report.killed += 1
                 } else {
                     try Reliability.requireNoCrash(result, path.command(w).arguments)
+                    if result.status != 0 {
+                        report.failed += 1
+                        guard result.errorLines.count == 1 && result.errorLines[0].hasPrefix("error: ") else {
+                            throw TrialFailure("a failed command must say why in one line: \(result.err.suffix(400))")
+                        }
+                    }
                 }
                 let label = try check(path, CrashPath.Trial(workspace: w, result: result, pristine: pristine, reference: reference),
                                       before: before, after: after)

@@ -99,18 +99,10 @@ enum Reliability {
         }
     }
 
-    /// Every file under `path` (relative) with its bytes; lock files, the
-    /// group liveness area and staging (which the next command cleans) left out.
+    /// Every file under `path` (relative) with its bytes; lock files, staging
+    /// (which the next command cleans) and the group liveness area left out.
     static func snapshot(_ path: String) throws -> [String: Data] {
-        var out: [String: Data] = [:]
-        for sub in try FileManager.default.subpathsOfDirectory(atPath: path) {
-            var isDirectory: ObjCBool = false
-            let full = path + "/" + sub
-            guard FileManager.default.fileExists(atPath: full, isDirectory: &isDirectory), !isDirectory.boolValue,
-                  !sub.hasSuffix(".lock"), !sub.hasPrefix(".sluice/staging/"), !sub.hasPrefix(".sluice/groups/live/") else { continue }
-            out[sub] = try Data(contentsOf: URL(fileURLWithPath: full))
-        }
-        return out
+        try ArchiveStore.snapshot(path).filter { !$0.key.hasPrefix(".sluice/groups/live/") }
     }
 
     static func copy(_ from: String, to: String) throws {

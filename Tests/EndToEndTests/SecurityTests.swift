@@ -21,7 +21,7 @@ import Testing
             try Reliability.write("keep me\n", to: outside + "/sentinel")
         }
 
-        /// Every path under the sandbox (store and outside) with its bytes, and the entries beside them.
+        /// Every path under `outside` with its bytes, and the other entries beside the store.
         func everythingOutsideTheStore() throws -> [String: Data] {
             var out: [String: Data] = [:]
             for sub in try FileManager.default.subpathsOfDirectory(atPath: outside) {
@@ -115,6 +115,34 @@ import Testing
         }
         #expect(try sandbox.everythingOutsideTheStore() == outside)
         #expect(Set(try FileManager.default.contentsOfDirectory(atPath: sandbox.store)) == entries, "group names made entries in the data directory")
+    }
+
+    /// What an archive's manifest says reaches the file system only through
+    /// the same checks: a hostile topic name or partition count is refused
+    /// (the archive hostile-input tests cover paths, links and sizes).
+    @Test(arguments: ["../escape", "a/b", "a\u{0}b", "..", String(repeating: "x", count: 300), "__consumer_offsets", "ok|partitions=-1",
+                      "ok|partitions=100001", "ok|partitions=2147483648"])
+    func archiveManifestsCannotNameTheirWayOut(_ hostile: String) throws {
+        let sandbox = try Sandbox()
+        var tar = TarEdit(bytes: try ArchiveStore.decompress(KnownStore.archive))
+        try tar.editJSON("manifest.json") { manifest in
+            var topic = manifest["topic"] as! [String: Any]
+            if hostile.hasPrefix("ok|partitions=") {
+                topic["partitions"] = Int(hostile.dropFirst(14))!
+            } else {
+                topic["name"] = hostile
+            }
+            manifest["topic"] = topic
+        }
+        let archive = sandbox.dir.path + "/hostile.tar.zst"
+        try ArchiveStore.compress(tar.bytes, to: archive)
+        let before = try Reliability.snapshot(sandbox.store)
+        let outside = try sandbox.everythingOutsideTheStore()
+        let result = try Reliability.run(["import", archive], sandbox.store)
+        #expect(result.status != 0, "\(hostile.debugDescription) was imported")
+        #expect(result.errorLines.count == 1 && result.errorLines[0].hasPrefix("error: "), "\(result.err)")
+        #expect(try Reliability.snapshot(sandbox.store) == before)
+        #expect(try sandbox.everythingOutsideTheStore().filter { $0.key != "../hostile.tar.zst" } == outside)
     }
 
     // MARK: - modes

@@ -58,6 +58,14 @@ public final class StagingArea {
     /// abandoned areas.
     public func discard() throws {
         try directory.resolve(self)
+        // The records go first: an area a kill left half removed then has
+        // nothing left to finish, where a commit record that outlived the
+        // staged topic metadata it rolls forward from made every command fail.
+        if FileSystem.isDirectory(path) {
+            try FileSystem.removeFile(committedPath)
+            try FileSystem.removeFile(preparedPath)
+            try FileSystem.syncDirectory(path)
+        }
         try FileSystem.removeTree(path)
         try FileSystem.removeFile(directory.stagingLockPath(id))
         ownerLock.release()
