@@ -9,8 +9,9 @@ RELEASE_BIN  := .build/release/sluice
 APT_PACKAGES := libzstd-dev libisal-dev liblz4-dev libsnappy-dev pkg-config zstd
 # Seeds and sizes of the long crash and fuzz runs (make test-crash / make fuzz).
 CRASH_TRIALS ?= 200
+SOAK_SECONDS ?= 120
 
-.PHONY: all deps build release demo test test-crash bench bench-peer-deps fuzz clean
+.PHONY: all deps build release demo test test-crash bench bench-peer-deps fuzz sanitize clean
 
 all: release
 
@@ -41,9 +42,48 @@ release: deps
 test: release
 	SLUICE_BIN=$(CURDIR)/$(RELEASE_BIN) $(SWIFT) test
 
-# The long form of the crash tests.
+# The long form of the reliability suite (RELIABILITY.md): CRASH_TRIALS kills
+# per write path, 1,000 corruption trials, a SOAK_SECONDS concurrency soak, every
+# planted link with every write command. Figures go to RELIABILITY_REPORT.
+RELIABILITY_REPORT ?= $(CURDIR)/.build/reliability-report.txt
 test-crash: release
-	SLUICE_BIN=$(CURDIR)/$(RELEASE_BIN) SLUICE_CRASH_TRIALS=$(CRASH_TRIALS) $(SWIFT) test --filter Crash
+	@rm -f "$(RELIABILITY_REPORT)"
+	SLUICE_BIN=$(CURDIR)/$(RELEASE_BIN) SLUICE_CRASH_TRIALS=$(CRASH_TRIALS) SLUICE_SOAK_SECONDS=$(SOAK_SECONDS) \
+	  SLUICE_RELIABILITY_REPORT="$(RELIABILITY_REPORT)" \
+	  $(SWIFT) test --filter 'Crash|Corruption|ConcurrencySoak|Security'
+	@echo "== figures:"; cat "$(RELIABILITY_REPORT)"
+
+# Fuzzing (RELIABILITY.md): every libFuzzer target for FUZZ_SECONDS each, with
+# AddressSanitizer, from seeds made of the real Kafka fixtures (plus what each
+# earlier run found, kept in FUZZ_CORPUS). A crash is written to
+# .build-fuzz/crashes/<target>-*; `sluice-fuzz run TARGET FILE` replays it.
+FUZZ_SECONDS ?= 30
+FUZZ_TARGETS ?= batch segment index offsets-log offsets-snapshot archive time start-position seek-plan topic-metadata json
+FUZZ_CORPUS  ?= $(CURDIR)/.build-fuzz/corpus
+FUZZ_REPORT  ?= $(CURDIR)/.build-fuzz/fuzz-report.txt
+fuzz: release
+	$(SWIFT) build -c release --product sluice-fuzz --scratch-path .build-fuzz \
+	  -Xswiftc -sanitize=fuzzer,address -Xswiftc -DSLUICE_LIBFUZZER -Xswiftc -use-ld=lld
+	.build/release/sluice-fuzz seeds "$(CURDIR)/../shared/fixtures/kafka" "$(FUZZ_CORPUS)/seeds"
+	@mkdir -p .build-fuzz/crashes; rm -f "$(FUZZ_REPORT)"; status=0; \
+	for t in $(FUZZ_TARGETS); do \
+	  mkdir -p "$(FUZZ_CORPUS)/$$t"; \
+	  SLUICE_FUZZ_TARGET=$$t ASAN_OPTIONS=detect_leaks=0 .build-fuzz/release/sluice-fuzz -max_total_time=$(FUZZ_SECONDS) \
+	    -rss_limit_mb=1024 -timeout=20 -print_final_stats=1 -artifact_prefix=.build-fuzz/crashes/$$t- \
+	    "$(FUZZ_CORPUS)/$$t" "$(FUZZ_CORPUS)/seeds/$$t" $$( [ -d Fuzz/regressions/$$t ] && echo Fuzz/regressions/$$t ) \
+	    > .build-fuzz/$$t.log 2>&1 || { status=1; echo "fuzz $$t: CRASH, see .build-fuzz/$$t.log and .build-fuzz/crashes/"; }; \
+	  runs=$$(sed -n 's/^stat::number_of_executed_units: *//p' .build-fuzz/$$t.log); \
+	  echo "fuzz $$t: $$runs executions in $(FUZZ_SECONDS) s, corpus $$(ls "$(FUZZ_CORPUS)/$$t" | wc -l) inputs" | tee -a "$(FUZZ_REPORT)"; \
+	done; exit $$status
+
+# The whole suite once under AddressSanitizer and once under ThreadSanitizer
+# (separate scratch paths; slow): the end-to-end tests run the sanitized binary.
+sanitize: deps
+	for s in address thread; do \
+	  $(SWIFT) build --build-tests --scratch-path .build-$$s -Xswiftc -sanitize=$$s && \
+	  SLUICE_BIN=$(CURDIR)/.build-$$s/debug/sluice $(SWIFT) test --skip-build --scratch-path .build-$$s -Xswiftc -sanitize=$$s \
+	    2>&1 | tee .build-$$s/sanitize.log || exit 1; \
+	done
 
 # Benchmarks (see BENCHMARKS.md): every case against its baseline, measured in
 # the same run. `make bench` runs the full set and rewrites the figures in

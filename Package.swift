@@ -52,6 +52,12 @@ let package = Package(
         ], swiftSettings: releaseSettings),
         // The benchmark harness (`make bench`): not a product, never installed.
         .executableTarget(name: "sluice-bench", dependencies: ["SluiceCore", "SluiceSystem"]),
+        // Fuzzing (`make fuzz`, FUZZING in RELIABILITY.md): the entry points over every decoder of
+        // hostile input, and the libFuzzer driver / replayer. Not products, never installed.
+        .target(name: "SluiceFuzzTargets", dependencies: [
+            "SluiceCore", "SluiceSystem", "SluiceCompression", "KafkaFormat", "SluiceStorage", "SluiceGroups", "SluiceOperations",
+        ]),
+        .executableTarget(name: "sluice-fuzz", dependencies: ["SluiceCore", "SluiceSystem", "SluiceFuzzTargets"]),
 
         // TestSupport makes compressed test inputs; gzip, lz4 and snappy with the C libraries' compressors.
         .target(name: "TestSupport", dependencies: ["SluiceCore", "SluiceSystem", "SluiceCompression", "CISAL", "CLZ4", "CSnappy"],
@@ -64,6 +70,7 @@ let package = Package(
         .testTarget(name: "SluiceGroupsTests", dependencies: ["SluiceGroups", "TestSupport"]),
         .testTarget(name: "SluiceOperationsTests", dependencies: ["SluiceOperations", "TestSupport"]),
         .testTarget(name: "SluiceBenchTests", dependencies: ["sluice-bench"]),
+        .testTarget(name: "SluiceFuzzTests", dependencies: ["SluiceFuzzTargets", "TestSupport"]),
         .testTarget(name: "EndToEndTests", dependencies: ["SluiceCore", "KafkaFormat", "SluiceStorage", "TestSupport"]),
     ]
 )

@@ -32,6 +32,8 @@ public struct LegacyMessage {
     public static func parse(_ entry: UnsafeRawBufferPointer) throws(FormatError) -> LegacyMessage {
         var cursor = ByteCursor(entry)
         let offset = try cursor.readBigEndian(Int64.self, "legacy offset")
+        // Outside the CRC: a damaged offset must not pass as one, or overflow the offset after it.
+        guard offset >= 0 && offset < Int64.max else { throw .invalid("legacy offset \(offset) is outside the offset range") }
         let size = try cursor.readBigEndian(Int32.self, "legacy size")
         guard Int(size) == cursor.remaining else { throw .invalid("legacy message size \(size) does not match its entry") }
         let crc = try cursor.readBigEndian(UInt32.self, "legacy crc")

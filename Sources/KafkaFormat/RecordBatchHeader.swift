@@ -117,7 +117,7 @@ public struct RecordBatchHeader: Sendable, Equatable {
     public var hasDeleteHorizon: Bool { attributes & 0x40 != 0 }
 
     /// Checks what can be checked without the records: sizes, magic, codec,
-    /// count and the CRC over `batch` (the whole batch's bytes).
+    /// count, offset range and the CRC over `batch` (the whole batch's bytes).
     public func validate(_ batch: UnsafeRawBufferPointer) throws(FormatError) {
         guard magic == 2 else { throw .unsupportedMagic(magic) }
         guard batchLength >= Int32(Self.size - Self.logOverhead), batch.count == totalSize else {
@@ -125,6 +125,10 @@ public struct RecordBatchHeader: Sendable, Equatable {
         }
         guard recordsCount >= 0 else { throw .invalid("negative record count \(recordsCount)") }
         guard lastOffsetDelta >= 0 else { throw .invalid("negative last offset delta \(lastOffsetDelta)") }
+        // The base offset is outside the CRC: a damaged one must not pass as an offset, or overflow `nextOffset`.
+        guard baseOffset >= 0, baseOffset < Int64.max - Int64(lastOffsetDelta) else {
+            throw .invalid("base offset \(baseOffset) is outside the offset range")
+        }
         guard compression != nil else { throw .invalid("invalid compression codec \(attributes & 0x07)") }
         let computed = CRC32C.checksum(batch.baseAddress! + Self.attributesOffset, count: batch.count - Self.attributesOffset)
         guard computed == crc else { throw .checksumMismatch(stored: crc, computed: computed) }

@@ -129,8 +129,12 @@ public final class ZstdStreamDecoder {
         if source.count > 0 { sawAnything = true }
         while true {
             var out = ZSTD_outBuffer(dst: output.base, size: output.capacity, pos: 0)
+            let consumed = input.pos
             let hint = try Zstd.check(ZSTD_decompressStream(context, &out, &input), "corrupt zstd stream")
-            frameOpen = hint != 0
+            // After a frame's end, a call that reads and writes nothing (the
+            // output buffer was exactly full) hints at the next frame's
+            // header: that does not open one.
+            if hint == 0 { frameOpen = false } else if input.pos > consumed || out.pos > 0 { frameOpen = true }
             if out.pos > 0 { try sink(UnsafeRawBufferPointer(start: output.base, count: out.pos)) }
             // Done when the input is used up and either the output was not
             // filled or the frame ended: a frame that ends with the output

@@ -35,10 +35,19 @@ public struct GroupDirectory: Sendable {
     public var membersPath: String { path + "/members" }
     public var leasesPath: String { path + "/leases" }
 
-    public func leasePath(_ key: TopicPartition) -> String { "\(leasesPath)/\(key.topic)-\(key.partition).lease" }
+    public func leasePath(_ key: TopicPartition) -> String {
+        let name = "\(key.topic)-\(key.partition)"
+        // After the longest topic names the suffix would pass the 255-byte limit of a file name: those are cut (with a hash).
+        return "\(leasesPath)/\(name.utf8.count > 249 ? GroupName.fileName(name) : name).lease"
+    }
 
     /// Creates the directories (and the name file) on first use.
     func create() throws {
+        // A link planted in place of the group's directory would take its lease and member files elsewhere.
+        if let found = try FileSystem.kind(of: path), found != .directory {
+            throw SluiceError.failure(.io, "\(path) is not a plain directory (a symbolic link?); sluice does not write through links",
+                                      remedy: "remove it; it is recreated when the group is next used")
+        }
         if FileSystem.isDirectory(leasesPath) && FileSystem.isDirectory(membersPath) { return }
         try FileSystem.makeDirectories(membersPath)
         try FileSystem.makeDirectories(leasesPath)

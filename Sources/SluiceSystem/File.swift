@@ -107,23 +107,24 @@ public final class File: @unchecked Sendable {
         }
     }
 
-    /// Reads a whole (small) file to its end. The size is not trusted (files in
-    /// /proc report 0), but more than `limit` bytes is an error, not an allocation.
+    /// Reads a whole (small) file to its end. A declared size over `limit` is an
+    /// error before anything is allocated; below it the size is not trusted
+    /// (files in /proc report 0), and more than `limit` bytes read is an error.
     public func readAll(limit: Int = 64 << 20) throws -> [UInt8] {
-        var bytes = [UInt8](repeating: 0, count: Int(min(max(try size(), 4096), Int64(limit) + 1)))
+        let declared = try size()
+        guard declared <= Int64(limit) else { throw tooLarge(limit) }
+        var bytes = [UInt8](repeating: 0, count: Int(min(max(declared, 4096), Int64(limit) + 1)))
         var count = 0
         while true {
             if count == bytes.count {
-                guard count <= limit else {
-                    throw SluiceError.failure(.io, "\(path) is larger than the \(limit)-byte limit for this kind of file")
-                }
+                guard count <= limit else { throw tooLarge(limit) }
                 bytes += [UInt8](repeating: 0, count: min(bytes.count, limit + 1 - count))
             }
             let n = try bytes.withUnsafeMutableBytes { try read(into: UnsafeMutableRawBufferPointer(rebasing: $0[count...]), at: Int64(count)) }
             if n == 0 { break }
             count += n
         }
-        guard count <= limit else { throw SluiceError.failure(.io, "\(path) is larger than the \(limit)-byte limit for this kind of file") }
+        guard count <= limit else { throw tooLarge(limit) }
         bytes.removeLast(bytes.count - count)
         return bytes
     }
@@ -140,6 +141,10 @@ public final class File: @unchecked Sendable {
         } catch {
             throw errno(error).sluiceError("read", path)
         }
+    }
+
+    private func tooLarge(_ limit: Int) -> SluiceError {
+        .failure(.io, "\(path) is larger than the \(limit)-byte limit for this kind of file")
     }
 
     // MARK: writing

@@ -148,7 +148,7 @@ public enum FileSystem {
     /// reader sees the old content or the new, never a mix.
     public static func writeAtomically(_ path: String, _ bytes: [UInt8]) throws {
         let directory = parent(of: path)
-        let temporary = "\(path).tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        let temporary = "\(temporaryPrefix(of: path))\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
         do {
             let file = try File.create(temporary, access: .writeOnly)
             try file.write(bytes, at: 0)
@@ -160,6 +160,15 @@ public enum FileSystem {
             throw error
         }
         try syncDirectory(directory)
+    }
+
+    /// Where temporary files standing in for `path` start: its name cut to 200
+    /// bytes plus `.tmp-`, so the name of a temporary file fits the 255-byte
+    /// limit even for the longest names (a 249-character topic's metadata).
+    public static func temporaryPrefix(of path: String) -> String {
+        let name = lastComponent(of: path)
+        let cut = name.utf8.count > 200 ? String(decoding: Array(name.utf8.prefix(200)), as: UTF8.self) : name
+        return "\(path.dropLast(name.count))\(cut).tmp-"
     }
 
     /// Reads a whole small file, nil if it does not exist.

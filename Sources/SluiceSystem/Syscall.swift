@@ -16,10 +16,18 @@ public enum Syscall: String, Sendable, CaseIterable {
 /// in a child's environment, e.g. `write:ENOSPC:after=3` (the fourth and later
 /// `write` calls fail with ENOSPC) or `fsync:EIO:after=0:path=.log`. Several
 /// rules are separated by `;`. Without rules the check is one load and a branch.
+///
+/// `KILL` in place of an errno makes the process SIGKILL itself instead of
+/// making the call, and `any` in place of a syscall matches every call: crash
+/// tests use `any:KILL:after=N` to die just before the (N+1)-th syscall, a
+/// reproducible crash point (the disk only changes at syscalls).
 public enum FaultInjection {
     public struct Rule: Sendable {
-        public var call: Syscall
+        /// nil matches every syscall.
+        public var call: Syscall?
         public var errno: Errno
+        /// The process kills itself (SIGKILL) instead of failing the call.
+        public var kills = false
         /// Calls that succeed before the rule starts failing.
         public var after: Int
         /// How many calls fail once it starts (nil: all of them).
@@ -27,9 +35,10 @@ public enum FaultInjection {
         /// Only calls on paths containing this substring.
         public var pathContains: String?
 
-        public init(call: Syscall, errno: Errno, after: Int = 0, times: Int? = nil, pathContains: String? = nil) {
+        public init(call: Syscall?, errno: Errno, kills: Bool = false, after: Int = 0, times: Int? = nil, pathContains: String? = nil) {
             self.call = call
             self.errno = errno
+            self.kills = kills
             self.after = after
             self.times = times
             self.pathContains = pathContains
@@ -62,11 +71,13 @@ public enum FaultInjection {
     private static func slowCheck(_ call: Syscall, path: String) throws(Errno) {
         let failure: Errno? = lock.withLock {
             if counts.count != rules.count { counts = Array(repeating: 0, count: rules.count) }
-            for i in rules.indices where rules[i].call == call {
+            for i in rules.indices where rules[i].call.map({ $0 == call }) ?? true {
                 if let needle = rules[i].pathContains, !path.contains(needle) { continue }
                 counts[i] += 1
                 let n = counts[i] - rules[i].after
-                if n >= 1, rules[i].times.map({ n <= $0 }) ?? true { return rules[i].errno }
+                guard n >= 1, rules[i].times.map({ n <= $0 }) ?? true else { continue }
+                if rules[i].kills { kill(getpid(), SIGKILL) }
+                return rules[i].errno
             }
             return nil
         }
@@ -80,8 +91,10 @@ public enum FaultInjection {
 
     static func parseRule(_ text: String) -> Rule? {
         let parts = text.split(separator: ":").map(String.init)
-        guard parts.count >= 2, let call = Syscall(rawValue: parts[0]), let errno = errnoNamed(parts[1]) else { return nil }
-        var rule = Rule(call: call, errno: errno)
+        guard parts.count >= 2, parts[0] == "any" || Syscall(rawValue: parts[0]) != nil else { return nil }
+        let kills = parts[1] == "KILL"
+        guard let errno = kills ? .ioError : errnoNamed(parts[1]) else { return nil }
+        var rule = Rule(call: Syscall(rawValue: parts[0]), errno: errno, kills: kills)
         for option in parts.dropFirst(2) {
             let kv = option.split(separator: "=", maxSplits: 1).map(String.init)
             guard kv.count == 2 else { continue }

@@ -110,11 +110,15 @@ public final class ArchiveImporter: ArchiveSink {
         var restored: [String] = []
         if !options.dryRun, let staging {
             if let newTopic {
-                try directory.createTopic(staged: newTopic, in: staging)
+                // Group offsets before the topic's commit point: a kill between
+                // the two leaves offsets on a topic that does not exist yet, which
+                // a rerun restores again, where the other order left a topic whose
+                // import could not be completed (its rerun finds the topic exists).
                 if let store = options.groups, let groups = manifest.groups, !groups.isEmpty {
                     try store.restore(topic: target, offsets: groups)
                     restored = groups.keys.sorted()
                 }
+                try directory.createTopic(staged: newTopic, in: staging)
             } else if let existingTopic {
                 let appended = try staging.commitAppend(destinations.map(\.staged), to: existingTopic)
                 partitions = partitions.map { p in

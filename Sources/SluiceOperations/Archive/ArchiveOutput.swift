@@ -25,7 +25,7 @@ public final class ArchiveOutput {
     }
 
     public static func file(_ path: String) throws -> ArchiveOutput {
-        let temporary = "\(path).tmp-\(getpid())"
+        let temporary = "\(FileSystem.temporaryPrefix(of: path))\(getpid())"
         return ArchiveOutput(file: try File.create(temporary, access: .writeOnly), temporary: temporary, target: path)
     }
 

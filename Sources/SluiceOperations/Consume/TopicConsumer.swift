@@ -105,19 +105,25 @@ public final class TopicConsumer {
     /// Reads until every partition is at its end (or, with `follow`, until
     /// `shouldStop` returns true), the output closes, or `maxMessages` is reached.
     public func run(shouldStop: () -> Bool = { false }, betweenPolls: () throws -> Void = {}) throws -> Summary {
-        while !shouldStop() && !output.isClosed && !limitReached {
-            var progressed = false
-            for cursor in cursors where !limitReached && !output.isClosed {
-                progressed = try drain(cursor, shouldStop: shouldStop) || progressed
+        do {
+            while !shouldStop() && !output.isClosed && !limitReached {
+                var progressed = false
+                for cursor in cursors where !limitReached && !output.isClosed {
+                    progressed = try drain(cursor, shouldStop: shouldStop) || progressed
+                }
+                if try maintenance?() == true { continue }
+                if !options.follow && !progressed { break }
+                if !progressed {
+                    try deliver()
+                    try betweenPolls()
+                    if shouldStop() { break }
+                    usleep(options.pollIntervalMillis * 1000)
+                }
             }
-            if try maintenance?() == true { continue }
-            if !options.follow && !progressed { break }
-            if !progressed {
-                try deliver()
-                try betweenPolls()
-                if shouldStop() { break }
-                usleep(options.pollIntervalMillis * 1000)
-            }
+        } catch {
+            // The records read before a failure (damage further on, say) still reach the output.
+            try? deliver()
+            throw error
         }
         try deliver()
         return summary

@@ -43,7 +43,7 @@ public final class GroupConsumer {
 
     public let group: GroupDirectory
     private let store: OffsetsStore
-    private let topic: Topic
+    private var topic: Topic
     private let consumer: TopicConsumer
     private let options: Options
     private var member: GroupMember?
@@ -172,6 +172,11 @@ public final class GroupConsumer {
         if dynamic == lastMembers && settled && now - lastFullLook < 2_000_000_000 { return false }
         lastMembers = dynamic
         lastFullLook = now
+        // Partitions added to the topic while the group reads it join the split.
+        if let grown = try? topic.directory.topic(topic.name), grown.metadata.id == topic.metadata.id,
+           grown.partitionCount > topic.partitionCount {
+            topic = grown
+        }
         let claimed = Set(live.filter { $0.mode == "pinned" }.flatMap(\.partitions))
         let free = topic.partitionIndices.filter { !claimed.contains($0) }
         var owners: [Int: String] = [:]

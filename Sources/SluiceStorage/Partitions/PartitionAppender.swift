@@ -101,11 +101,11 @@ public final class PartitionAppender {
     private func write(_ run: UnsafeRawBufferPointer, to segment: ActiveSegment) throws {
         guard run.count > 0 else { return }
         do {
+            // The time index before the offset index: recovery trusts the time
+            // entries up to the last sound offset entry, so a kill between the
+            // two writes must leave time entries without offset entries (which
+            // it notices), never offset entries without their time entries.
             try segment.log.write(run, at: segment.size)
-            // The time index before the offset index: recovery trusts the
-            // time entries up to the last sound offset entry, so a writer
-            // killed between the two must leave the offset entry missing
-            // (re-derived) rather than the time entry (never looked for).
             if !pendingTimeIndex.isEmpty { try segment.timeIndex.write(pendingTimeIndex.bytes, at: segment.timeIndexSize) }
             if !pendingIndex.isEmpty { try segment.index.write(pendingIndex.bytes, at: segment.indexSize) }
         } catch let error as SluiceError {
@@ -162,6 +162,8 @@ public final class PartitionAppender {
     /// repairing its index entries first.
     func recover(_ segment: Segment) throws -> ActiveSegment {
         let tail = try TailInspection.inspect(segment, indexInterval: partition.config.indexIntervalBytes)
+        // Appending after a damaged base offset would give new records wrong offsets.
+        if let damage = tail.discontinuity { throw SluiceError.corruption(partition.name, segment, damage) }
         let log = try File.open(segment.logPath, .readWrite)
         let index = try File.openOrCreate(segment.indexPath)
         let timeIndex = try File.openOrCreate(segment.timeIndexPath)
@@ -173,10 +175,11 @@ public final class PartitionAppender {
             repaired = true
         }
         if !tail.indexesConsistent {
-            try rewriteIndexTail(index, keep: tail.trustedOffsetEntries, entrySize: OffsetIndexEntry.size,
-                                 derived: tail.derivedOffsetEntries.map { e in { e.append(to: $0) } })
+            // Time index first, as in `write`.
             try rewriteIndexTail(timeIndex, keep: tail.trustedTimeEntries, entrySize: TimeIndexEntry.size,
                                  derived: tail.derivedTimeEntries.map { e in { e.append(to: $0) } })
+            try rewriteIndexTail(index, keep: tail.trustedOffsetEntries, entrySize: OffsetIndexEntry.size,
+                                 derived: tail.derivedOffsetEntries.map { e in { e.append(to: $0) } })
             repaired = true
         }
         if repaired {

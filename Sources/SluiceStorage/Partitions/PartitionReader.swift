@@ -34,6 +34,10 @@ public final class PartitionReader {
     private var pending: LegacyMessages?
     private var pendingIndex = 0
     private lazy var wrapperDecoder = BatchDecoder()
+    /// The offset after the last batch scanned (returned or skipped), which
+    /// the next batch must not go below. Base offsets are outside the batch
+    /// CRC, so this is what catches a damaged one instead of skipping records.
+    private var scannedEnd: Int64?
 
     /// Positions a reader at `offset`, which must lie in [log start, log end];
     /// otherwise it throws `offsetOutOfRange` naming the valid range.
@@ -63,6 +67,7 @@ public final class PartitionReader {
             let scanner = try currentScanner()
             switch try scanner.next() {
             case .batch(let batch):
+                try checkContinuity(batch)
                 guard batch.header.nextOffset > nextOffset else { continue }
                 let from = nextOffset
                 nextOffset = batch.header.nextOffset
@@ -102,6 +107,18 @@ public final class PartitionReader {
         } catch {
             throw corruption(error, at: batch.position, offset: batch.header.baseOffset)
         }
+    }
+
+    /// Offsets only grow; in a sluice partition (which has no compacted
+    /// gaps) each batch starts where the previous one ended, or at its
+    /// segment's base offset.
+    private func checkContinuity(_ batch: ScannedBatch) throws {
+        let base = batch.header.baseOffset
+        let expected = batch.position == 0 ? max(scannedEnd ?? 0, segments[segmentIndex].baseOffset) : scannedEnd
+        defer { scannedEnd = batch.header.nextOffset }
+        guard let expected, base < expected || (partition.isWritable && base != expected) else { return }
+        throw corruption(.invalid(base < expected ? "offsets go back: expected \(expected) or more" : "offsets \(expected)..<\(base) are missing"),
+                         at: batch.position, offset: base)
     }
 
     private func corruption(_ error: FormatError, at position: Int64, offset: Int64) -> SluiceError {

@@ -58,12 +58,44 @@ public struct PartitionCheck: Sendable {
 /// at its offset) for partitions a broker wrote. `repair` truncates at the
 /// first damage, keeping the cut bytes, and rebuilds indexes.
 public enum PartitionVerifier {
+    /// The sizes of the last segment's three files, taken while holding the
+    /// partition's lock (no writer is then between a batch and its index
+    /// entries): the check stops there, so what writers append meanwhile is
+    /// never mistaken for a torn tail or a stale index.
+    struct TailSizes {
+        let log: Int64
+        let index: Int64
+        let timeIndex: Int64
+
+        init(_ segment: Segment) throws {
+            log = try FileSystem.fileSize(segment.logPath) ?? 0
+            index = try FileSystem.fileSize(segment.indexPath) ?? 0
+            timeIndex = try FileSystem.fileSize(segment.timeIndexPath) ?? 0
+        }
+    }
+
     /// Checks one partition; `shouldStop` is polled between segments and
     /// ends the check with an `interrupted` error.
     public static func check(_ partition: Partition, strict: Bool, shouldStop: () -> Bool = { false }) throws -> PartitionCheck {
+        guard partition.isWritable else {
+            return try check(partition, strict: strict, segments: try partition.segments(), tail: nil, shouldStop: shouldStop)
+        }
+        _ = try partition.segments()
+        let lock = try FileLock.acquire(partition.directory, what: "partition \(partition.name)", directory: true)
+        let segments: [Segment], tail: TailSizes
+        do {
+            defer { lock.release() }
+            segments = try partition.segments()
+            tail = try TailSizes(segments.last!)
+        }
+        return try check(partition, strict: strict, segments: segments, tail: tail, shouldStop: shouldStop)
+    }
+
+    static func check(_ partition: Partition, strict: Bool, segments: [Segment], tail: TailSizes?,
+                      shouldStop: () -> Bool = { false }) throws -> PartitionCheck {
         var result = PartitionCheck(partition: partition)
-        let segments = try partition.segments()
-        var expected: Int64?
+        // A sluice partition has no compacted gaps: its first batch starts at its first segment's base offset.
+        var expected: Int64? = strict ? segments.first?.baseOffset : nil
         let buffer = ByteBuffer(capacity: 1 << 20)
         let decoder = BatchDecoder()
         for (i, segment) in segments.enumerated() {
@@ -75,7 +107,8 @@ public enum PartitionVerifier {
                     kind: segment.baseOffset < next ? .offsetOverlap : .offsetGap,
                     message: "segment starts at offset \(segment.baseOffset) but the previous one ends at \(next)"))
             }
-            var state = SegmentCheck(partition: partition, segment: segment, isLast: i == segments.count - 1, strict: strict)
+            let isLast = i == segments.count - 1
+            var state = SegmentCheck(partition: partition, segment: segment, isLast: isLast, strict: strict, limits: isLast ? tail : nil)
             try state.run(buffer: buffer, decoder: decoder, expected: &expected, into: &result)
         }
         return result
@@ -93,6 +126,10 @@ public enum PartitionVerifier {
         }
         let lock = try FileLock.acquire(partition.directory, what: "partition \(partition.name)", directory: true)
         defer { lock.release() }
+        // Checked again under the lock: a cut found earlier may since have
+        // been recovered by a writer and lie inside what it appended.
+        let segmentsNow = try partition.segments()
+        let check = try Self.check(partition, strict: true, segments: segmentsNow, tail: try TailSizes(segmentsNow.last!))
         var actions: [String] = []
         var rebuild = check.staleIndexes
         if let (segment, position) = check.cut {
@@ -132,14 +169,15 @@ public enum PartitionVerifier {
         offsets.forEach { $0.append(to: offsetBytes) }
         let timeBytes = ByteBuffer(capacity: times.count * TimeIndexEntry.size + 16)
         times.forEach { $0.append(to: timeBytes) }
-        try FileSystem.writeAtomically(segment.indexPath, offsetBytes.array)
+        // Time index first (see `PartitionAppender.write`).
         try FileSystem.writeAtomically(segment.timeIndexPath, timeBytes.array)
+        try FileSystem.writeAtomically(segment.indexPath, offsetBytes.array)
     }
 
     /// The entries Kafka's indexing rule gives the valid prefix of a segment.
-    public static func expectedEntries(_ segment: Segment, sealed: Bool, interval: Int64) throws -> ([OffsetIndexEntry], [TimeIndexEntry]) {
+    public static func expectedEntries(_ segment: Segment, sealed: Bool, interval: Int64, limit: Int64? = nil) throws -> ([OffsetIndexEntry], [TimeIndexEntry]) {
         let log = try File.open(segment.logPath)
-        let scanner = SegmentScanner(file: log, limit: try log.size(), from: 0, buffer: ByteBuffer(capacity: 1 << 20))
+        let scanner = SegmentScanner(file: log, limit: try limit ?? log.size(), from: 0, buffer: ByteBuffer(capacity: 1 << 20))
         var indexer = SegmentIndexer(baseOffset: segment.baseOffset, interval: interval)
         var offsets: [OffsetIndexEntry] = [], times: [TimeIndexEntry] = []
         func add(_ earned: (offset: OffsetIndexEntry?, time: TimeIndexEntry?)) {
@@ -181,6 +219,8 @@ private struct SegmentCheck {
     let segment: Segment
     let isLast: Bool
     let strict: Bool
+    /// For the last segment of a partition others may write: how far to check.
+    let limits: PartitionVerifier.TailSizes?
 
     func problem(_ kind: VerifyProblem.Kind, _ file: String, _ position: Int64?, _ offset: Int64?, _ message: String) -> VerifyProblem {
         VerifyProblem(partition: partition.name, file: file, position: position, offset: offset, kind: kind, message: message)
@@ -195,10 +235,14 @@ private struct SegmentCheck {
 
     mutating func run(buffer: ByteBuffer, decoder: BatchDecoder, expected: inout Int64?, into result: inout PartitionCheck) throws {
         let log = try File.open(segment.logPath)
-        let size = try log.size()
+        let size = try limits?.log ?? log.size()
         result.bytes += size
-        let offsetEntries = try OffsetIndexFile.open(segment.indexPath)?.readAll() ?? []
-        let timeEntries = try TimeIndexFile.open(segment.timeIndexPath)?.readAll() ?? []
+        var offsetEntries = try OffsetIndexFile.open(segment.indexPath)?.readAll() ?? []
+        var timeEntries = try TimeIndexFile.open(segment.timeIndexPath)?.readAll() ?? []
+        if let limits {
+            offsetEntries = Array(offsetEntries.prefix(Int(limits.index) / OffsetIndexEntry.size))
+            timeEntries = Array(timeEntries.prefix(Int(limits.timeIndex) / TimeIndexEntry.size))
+        }
         let indexName = segment.baseName + SegmentFileName.indexSuffix
         let timeIndexName = segment.baseName + SegmentFileName.timeIndexSuffix
         var indexProblems: [VerifyProblem] = []
@@ -253,12 +297,11 @@ private struct SegmentCheck {
                     "the first entry's offset is below the segment's base offset \(segment.baseOffset)"))
             }
             first = false
-            if let next = expected {
-                if base < next {
-                    result.problems.append(problem(.offsetOverlap, segment.logName, position, base, "offsets go back: expected \(next) or more"))
-                } else if base > next && strict {
-                    result.problems.append(problem(.offsetGap, segment.logName, position, base, "offsets \(next)..<\(base) are missing"))
-                }
+            if let next = expected, base < next || (base > next && strict) {
+                result.problems.append(base < next ? problem(.offsetOverlap, segment.logName, position, base, "offsets go back: expected \(next) or more")
+                    : problem(.offsetGap, segment.logName, position, base, "offsets \(next)..<\(base) are missing"))
+                // A base offset is outside the batch CRC: a damaged one is cut like any other damage.
+                if result.cut == nil { result.cut = (segment, position) }
             }
             expected = max(expected ?? 0, last + 1)
             runningMax = max(runningMax, maxTimestamp)
@@ -297,7 +340,8 @@ private struct SegmentCheck {
                 "\(timeEntries.count - nextTimeEntry) entries point beyond the valid log"))
         }
         if strict && indexProblems.isEmpty && !damaged {
-            let (offsets, times) = try PartitionVerifier.expectedEntries(segment, sealed: !isLast, interval: partition.config.indexIntervalBytes)
+            let (offsets, times) = try PartitionVerifier.expectedEntries(segment, sealed: !isLast, interval: partition.config.indexIntervalBytes,
+                                                                         limit: size)
             if offsets != offsetEntries {
                 indexProblems.append(problem(.offsetIndex, indexName, nil, nil,
                     "has \(offsetEntries.count) entries where a rebuild from the log gives \(offsets.count) (or different ones)"))

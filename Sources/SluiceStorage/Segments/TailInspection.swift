@@ -33,6 +33,10 @@ public struct TailInspection {
     /// The first batch's maximum timestamp, which `segment.ms` rolls count from.
     public let firstBatchMaxTimestamp: Int64?
     public let batchesScanned: Int
+    /// The first scanned batch that does not start where the one before it
+    /// ended (or, first in the segment, at its base offset): legitimate in a
+    /// compacted broker log, damage in a sluice partition.
+    public let discontinuity: ScanProblem?
 
     public var maxTimestamp: Int64 { indexer.maxTimestamp }
 
@@ -83,10 +87,17 @@ public struct TailInspection {
         var endOffset = segment.baseOffset
         var validSize = start
         var problem: ScanProblem?
+        var discontinuity: ScanProblem?
+        var expectedBase: Int64? = trusted == nil ? segment.baseOffset : nil
         var scanned = 0
         scan: while true {
             switch try scanner.next() {
             case .batch(let batch):
+                if let expected = expectedBase, batch.header.baseOffset != expected, discontinuity == nil {
+                    discontinuity = ScanProblem(position: batch.position, kind: .invalidEntry(.invalid("the batch starts at offset \(batch.header.baseOffset), not \(expected)")),
+                                                claimedOffset: batch.header.baseOffset)
+                }
+                expectedBase = batch.header.nextOffset
                 let earned = indexer.observe(position: batch.position, lastOffset: batch.header.lastOffset,
                                              maxTimestamp: batch.header.maxTimestamp)
                 if let e = earned.offset { derivedOffsets.append(e) }
@@ -101,6 +112,7 @@ public struct TailInspection {
                 if let e = earned.time { derivedTimes.append(e) }
                 endOffset = message.offset + 1
                 validSize = scanner.position
+                expectedBase = nil
                 scanned += 1
             case .problem(let p):
                 problem = p
@@ -116,7 +128,7 @@ public struct TailInspection {
             offsetEntriesInFile: offsetIndex?.entryCount ?? 0, timeEntriesInFile: timeIndex?.entryCount ?? 0,
             trustedOffsetEntries: trusted.map { $0.index + 1 } ?? 0, trustedTimeEntries: trustedTime,
             derivedOffsetEntries: derivedOffsets, derivedTimeEntries: derivedTimes,
-            firstBatchMaxTimestamp: try firstBatchMaxTimestamp(log, fileSize), batchesScanned: scanned)
+            firstBatchMaxTimestamp: try firstBatchMaxTimestamp(log, fileSize), batchesScanned: scanned, discontinuity: discontinuity)
     }
 
     /// The last of (up to) the final 16 index entries that points at an entry

@@ -117,7 +117,15 @@ public enum PendingAppend {
             let lock = try FileLock.acquire(partition.directory, what: "partition \(partition.name)", directory: true)
             defer { lock.release() }
             try FileSystem.removeTemporaries(of: markerPath(partition.directory))
-            if try readMarker(partition.directory) == part { try finish(part, in: partition, committed: committed) }
+            let marker: Marker?
+            do {
+                marker = try readMarker(partition.directory)
+            } catch let error as SluiceError where error.reason == .corruptMetadata {
+                // The staging record names this partition: it says what the damaged marker held.
+                Diagnostics.warn("\(error.message); settling it from the staging record")
+                marker = part
+            }
+            if marker == part { try finish(part, in: partition, committed: committed) }
         }
     }
 

@@ -58,6 +58,14 @@ public final class StagingArea {
     /// abandoned areas.
     public func discard() throws {
         try directory.resolve(self)
+        // The records go first: an area a kill left half removed then has
+        // nothing left to finish, where a commit record that outlived the
+        // staged topic metadata it rolls forward from made every command fail.
+        if FileSystem.isDirectory(path) {
+            try FileSystem.removeFile(committedPath)
+            try FileSystem.removeFile(preparedPath)
+            try FileSystem.syncDirectory(path)
+        }
         try FileSystem.removeTree(path)
         try FileSystem.removeFile(directory.stagingLockPath(id))
         ownerLock.release()
@@ -137,15 +145,43 @@ extension DataDirectory {
 
     fileprivate func resolve(_ area: StagingArea) throws {
         if let bytes = try FileSystem.readIfExists(area.committedPath) {
-            switch try StagingRecord.decode(bytes, what: area.committedPath) {
+            let record: StagingRecord
+            do {
+                record = try StagingRecord.decode(bytes, what: area.committedPath)
+            } catch let error as SluiceError where error.reason == .corruptMetadata {
+                return try resolveWithoutRecord(area, committed: true, damage: error)
+            }
+            switch record {
             case .createTopic(let name):
                 try rollForwardCreation(of: name, from: area)
             case .append(let topic, let parts):
                 try PendingAppend.resolve(parts, of: topic, in: self, committed: true)
             }
-        } else if let bytes = try FileSystem.readIfExists(area.preparedPath),
-                  case .append(let topic, let parts) = try StagingRecord.decode(bytes, what: area.preparedPath) {
-            try PendingAppend.resolve(parts, of: topic, in: self, committed: false)
+        } else if let bytes = try FileSystem.readIfExists(area.preparedPath) {
+            let record: StagingRecord
+            do {
+                record = try StagingRecord.decode(bytes, what: area.preparedPath)
+            } catch let error as SluiceError where error.reason == .corruptMetadata {
+                return try resolveWithoutRecord(area, committed: false, damage: error)
+            }
+            if case .append(let topic, let parts) = record { try PendingAppend.resolve(parts, of: topic, in: self, committed: false) }
+        }
+    }
+
+    /// Finishes an area whose record is damaged from what else says what it
+    /// did: a staged topic's own metadata, or the markers its append left in
+    /// each partition (checksummed, and naming the area). A damaged record
+    /// must not make the whole data directory unusable.
+    private func resolveWithoutRecord(_ area: StagingArea, committed: Bool, damage: SluiceError) throws {
+        if committed, let staged = try? TopicMetadata.decode(FileSystem.readIfExists(area.path + "/topic") ?? [], what: area.path + "/topic") {
+            Diagnostics.warn("\(damage.message); rolling the import of topic '\(staged.name)' forward from its staged metadata")
+            return try rollForwardCreation(of: staged.name, from: area)
+        }
+        Diagnostics.warn("\(damage.message); rolling the import \(committed ? "forward" : "back") from the markers it left in partitions")
+        for name in try FileSystem.list(path) {
+            guard let (topicName, _) = TopicName.parsePartitionDirectory(name),
+                  let marker = try? PendingAppend.readMarker(path + "/" + name), marker.staging == area.id else { continue }
+            try PendingAppend.resolve([marker], of: topicName, in: self, committed: committed)
         }
     }
 }
@@ -154,7 +190,7 @@ extension FileSystem {
     /// Removes what a process killed inside `writeAtomically(path, ...)` left:
     /// its temporary files beside `path`.
     static func removeTemporaries(of path: String) throws {
-        let prefix = lastComponent(of: path) + ".tmp-"
+        let prefix = lastComponent(of: temporaryPrefix(of: path))
         let directory = parent(of: path)
         for name in try list(directory) where name.hasPrefix(prefix) { try removeFile(directory + "/" + name) }
     }

@@ -60,6 +60,7 @@ public final class DataDirectory: @unchecked Sendable {
         }
         if FileSystem.exists(metaPath + "/format") {
             kind = .sluice
+            try refuseLinkedMetadata()
             try checkFormat()
         } else {
             try scanForeignPartitions()
@@ -72,6 +73,22 @@ public final class DataDirectory: @unchecked Sendable {
             }
         }
         recordedLogStarts = try readLogStartCheckpoint()
+    }
+
+    /// The directories sluice writes its own files into, which must be plain
+    /// directories: every file in them is opened without following a link,
+    /// but a link planted in place of a directory would take all of them
+    /// outside the data directory.
+    private var metadataDirectories: [String] {
+        [metaPath, topicsPath, stagingPath, metaPath + "/repairs", metaPath + "/groups", metaPath + "/groups/state", metaPath + "/groups/live"]
+    }
+
+    private func refuseLinkedMetadata() throws {
+        for directory in metadataDirectories {
+            guard let found = try FileSystem.kind(of: directory), found != .directory else { continue }
+            throw SluiceError.failure(.io, "\(directory) is not a plain directory (a symbolic link?); sluice does not write through links",
+                                      remedy: "replace it with a directory (or move the data directory's contents where the link points)")
+        }
     }
 
     private func checkFormat() throws {

@@ -246,7 +246,8 @@ extension DataDirectory {
         var doomed: [String] = []
         for name in try FileSystem.list(path) {
             guard let (t, _) = TopicName.parsePartitionDirectory(name), t == topic else { continue }
-            let target = "\(path)/\(name).\(UInt64.random(in: 0...UInt64.max))-delete"
+            // Cut like Kafka's: the suffix must fit a 255-byte name after a 249-character topic.
+            let target = "\(path)/\(name.prefix(200)).\(UInt64.random(in: 0...UInt64.max))-delete"
             try FileSystem.rename(path + "/" + name, to: target)
             doomed.append(target)
         }

@@ -37,7 +37,7 @@ struct VerifyCommand: ParsableCommand {
                 let check = try PartitionVerifier.check(partition, strict: directory.kind == .sluice, shouldStop: { Interruption.requested })
                 checks.append(check)
                 if repair && !check.isClean {
-                    let side = "\(directory.metaPath)/repairs/\(partition.name)-\(WallClock.nowMillis())"
+                    let side = "\(directory.metaPath)/repairs/\(partition.name.prefix(200))-\(WallClock.nowMillis())"
                     repairs += try PartitionVerifier.repair(check, sideDirectory: side)
                 }
             }
