@@ -70,7 +70,7 @@ fuzz: release
 	  mkdir -p "$(FUZZ_CORPUS)/$$t"; \
 	  SLUICE_FUZZ_TARGET=$$t ASAN_OPTIONS=detect_leaks=0 .build-fuzz/release/sluice-fuzz -max_total_time=$(FUZZ_SECONDS) \
 	    -rss_limit_mb=1024 -timeout=20 -print_final_stats=1 -artifact_prefix=.build-fuzz/crashes/$$t- \
-	    "$(FUZZ_CORPUS)/$$t" "$(FUZZ_CORPUS)/seeds/$$t" $$( [ -d Fuzz/regressions/$$t ] && echo Fuzz/regressions/$$t ) \
+	    "$(FUZZ_CORPUS)/$$t" "$(FUZZ_CORPUS)/seeds/$$t" $$( [ -d Tests/SluiceFuzzTests/Regressions/$$t ] && echo Tests/SluiceFuzzTests/Regressions/$$t ) \
 	    > .build-fuzz/$$t.log 2>&1 || { status=1; echo "fuzz $$t: CRASH, see .build-fuzz/$$t.log and .build-fuzz/crashes/"; }; \
 	  runs=$$(sed -n 's/^stat::number_of_executed_units: *//p' .build-fuzz/$$t.log); \
 	  echo "fuzz $$t: $$runs executions in $(FUZZ_SECONDS) s, corpus $$(ls "$(FUZZ_CORPUS)/$$t" | wc -l) inputs" | tee -a "$(FUZZ_REPORT)"; \

@@ -70,7 +70,7 @@ let package = Package(
         .testTarget(name: "SluiceGroupsTests", dependencies: ["SluiceGroups", "TestSupport"]),
         .testTarget(name: "SluiceOperationsTests", dependencies: ["SluiceOperations", "TestSupport"]),
         .testTarget(name: "SluiceBenchTests", dependencies: ["sluice-bench"]),
-        .testTarget(name: "SluiceFuzzTests", dependencies: ["SluiceFuzzTargets", "TestSupport"]),
+        .testTarget(name: "SluiceFuzzTests", dependencies: ["SluiceFuzzTargets", "TestSupport"], exclude: ["Regressions"]),
         .testTarget(name: "EndToEndTests", dependencies: ["SluiceCore", "KafkaFormat", "SluiceStorage", "TestSupport"]),
     ]
 )
