@@ -41,10 +41,10 @@ struct RedistributeStart: ParsableCommand {
 
     @OptionGroup var common: CommonOptions
 
-    @Argument(help: "The topic with the backlog.")
+    @Argument(help: "The topic with the backlog.", completion: Completions.topics)
     var topic: String
 
-    @Option(name: .long, help: ArgumentHelp("The group whose backlog is copied.", valueName: "group"))
+    @Option(name: .long, help: ArgumentHelp("The group whose backlog is copied.", valueName: "group"), completion: Completions.groups)
     var group: String
 
     @Option(help: "Temporary partitions per source partition.")
