@@ -4,7 +4,7 @@
 
 SWIFT        ?= swift
 PREFIX       ?= /usr/local
-DEMO_DIR     ?= $(CURDIR)/demo-data
+DEMO_DIR     ?= $(CURDIR)/demo
 RELEASE_BIN  := .build/release/sluice
 APT_PACKAGES := libzstd-dev libisal-dev liblz4-dev libsnappy-dev pkg-config zstd
 # Seeds and sizes of the long crash and fuzz runs (make test-crash / make fuzz).
@@ -104,19 +104,41 @@ bench-peer-deps:
 	@$(MAKE) --no-print-directory deps APT_PACKAGES="python3-venv kcat" || echo "(the kcat -> Tansu comparison will be skipped)"
 
 # The main job end to end on a local data directory.
+# The main job on a fresh data directory (DEMO_DIR/data): a topic falls behind, its
+# lag is read, the backlog is backed up, redistributed into 10x the partitions,
+# drained by 10 parallel consumers, and the group is handed back.
+DEMO_RECORDS ?= 1000000
+define DEMO_SCRIPT
+set -e
+run() { printf '\n$$ %s\n' "$$*"; eval "$$@"; }
+echo "== data directory: $$SLUICE_DATA_DIR"
+run sluice topic create orders --partitions 4
+run "seq $$DEMO_RECORDS | awk '{ printf \"customer-%d|{\\\"order\\\":%d,\\\"amount\\\":%d.%02d}\\n\", \$$1 % 997, \$$1, \$$1 % 500, \$$1 % 100 }' | sluice produce orders --key-separator '|'"
+echo; echo "== the billing consumers read a little, then fall over: a backlog"
+run "sluice consume orders --group billing --max-messages 50000 > /dev/null"
+run sluice lag
+run "sluice lag --max-lag 10000 --quiet > /dev/null || echo \"exit status \$$? (cron would alert)\""
+run "sluice lag --format prometheus | grep '^sluice_group_topic_lag'"
+echo; echo "== back it up first"
+run sluice export orders --group billing -o "$$DEMO_DIR/orders-backlog.tar.zst"
+run sluice archive verify "$$DEMO_DIR/orders-backlog.tar.zst"
+echo; echo "== fan the backlog out to 10x the partitions (dry run, then for real)"
+run sluice redistribute start orders --group billing --factor 10
+run sluice redistribute start orders --group billing --factor 10 --execute
+run sluice redistribute status
+echo; echo "== 10 consumers drain the temporary topic in parallel; billing carries on after the backlog"
+run "for i in \$$(seq 10); do sluice consume orders.billing.x10 --group orders.billing.x10.drain > /dev/null & done; wait"
+run sluice redistribute status orders.billing.x10 --check
+run sluice redistribute finish orders.billing.x10
+run sluice lag
+run sluice verify
+endef
+export DEMO_SCRIPT
+
 demo: release
 	@rm -rf "$(DEMO_DIR)"
-	@export SLUICE_DATA_DIR="$(DEMO_DIR)"; set -e; S=$(CURDIR)/$(RELEASE_BIN); \
-	echo "== data directory: $(DEMO_DIR)"; \
-	echo "\$$ sluice topic create orders --partitions 3"; $$S topic create orders --partitions 3; \
-	echo "\$$ (200000 JSON orders) | sluice produce orders --key-separator '|'"; \
-	awk 'BEGIN { for (i = 0; i < 200000; i++) printf "customer-%d|{\"order\":%d,\"customer\":\"customer-%d\",\"amount\":%d.%02d}\n", i % 997, i, i % 997, i % 500, i % 100 }' \
-	  | $$S produce orders --key-separator '|'; \
-	echo "\$$ sluice topic describe orders"; $$S topic describe orders; \
-	echo "\$$ sluice consume orders --partition 0 --max-messages 3 --format '%p:%o %k %v\\n'"; \
-	$$S consume orders --partition 0 --max-messages 3 --format '%p:%o %k %v\n'; \
-	echo "\$$ sluice verify orders"; $$S verify orders; \
-	echo "== demo done (data left in $(DEMO_DIR))"
+	@PATH="$(CURDIR)/.build/release:$$PATH" DEMO_DIR="$(DEMO_DIR)" SLUICE_DATA_DIR="$(DEMO_DIR)/data" DEMO_RECORDS=$(DEMO_RECORDS) bash -c "$$DEMO_SCRIPT"
+	@echo; echo "== demo done (data directory and archive left in $(DEMO_DIR))"
 
 # Man pages: generate-manual (swift-argument-parser's plugin) writes one page
 # per command from the parser, dated MAN_DATE so the output is reproducible;
@@ -165,4 +187,4 @@ uninstall:
 	  $(BASH_DEST)/sluice $(ZSH_DEST)/_sluice $(FISH_DEST)/sluice.fish
 
 clean:
-	rm -rf .build demo-data
+	rm -rf .build .build-fuzz demo

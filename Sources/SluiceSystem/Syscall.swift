@@ -20,7 +20,9 @@ public enum Syscall: String, Sendable, CaseIterable {
 /// `KILL` in place of an errno makes the process SIGKILL itself instead of
 /// making the call, and `any` in place of a syscall matches every call: crash
 /// tests use `any:KILL:after=N` to die just before the (N+1)-th syscall, a
-/// reproducible crash point (the disk only changes at syscalls).
+/// reproducible crash point (the disk only changes at syscalls). `STOP`
+/// makes it SIGSTOP itself there and, once continued, make the call: a test
+/// can then deliver a signal at an exact point of the work.
 public enum FaultInjection {
     public struct Rule: Sendable {
         /// nil matches every syscall.
@@ -28,6 +30,8 @@ public enum FaultInjection {
         public var errno: Errno
         /// The process kills itself (SIGKILL) instead of failing the call.
         public var kills = false
+        /// The process stops itself (SIGSTOP), then makes the call.
+        public var stops = false
         /// Calls that succeed before the rule starts failing.
         public var after: Int
         /// How many calls fail once it starts (nil: all of them).
@@ -77,6 +81,10 @@ public enum FaultInjection {
                 let n = counts[i] - rules[i].after
                 guard n >= 1, rules[i].times.map({ n <= $0 }) ?? true else { continue }
                 if rules[i].kills { kill(getpid(), SIGKILL) }
+                if rules[i].stops {
+                    kill(getpid(), SIGSTOP)
+                    continue
+                }
                 return rules[i].errno
             }
             return nil
@@ -92,9 +100,10 @@ public enum FaultInjection {
     static func parseRule(_ text: String) -> Rule? {
         let parts = text.split(separator: ":").map(String.init)
         guard parts.count >= 2, parts[0] == "any" || Syscall(rawValue: parts[0]) != nil else { return nil }
-        let kills = parts[1] == "KILL"
-        guard let errno = kills ? .ioError : errnoNamed(parts[1]) else { return nil }
+        let kills = parts[1] == "KILL", stops = parts[1] == "STOP"
+        guard let errno = kills || stops ? .ioError : errnoNamed(parts[1]) else { return nil }
         var rule = Rule(call: Syscall(rawValue: parts[0]), errno: errno, kills: kills)
+        rule.stops = stops
         for option in parts.dropFirst(2) {
             let kv = option.split(separator: "=", maxSplits: 1).map(String.init)
             guard kv.count == 2 else { continue }

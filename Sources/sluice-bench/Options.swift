@@ -16,11 +16,15 @@ struct BenchSizes: Sendable {
     var lagTopics: Int, lagPartitions: Int, lagGroups: Int, lagSeeksPerGroup: Int
     /// Keyed records in the export/import topic (3.5M is about 1.1 GB).
     var archiveRecords: Int
+    /// Keyed ~150-byte records in the backlog redistributed ×10 (issue 5: 10M, about 1.5 GB).
+    var backlogRecords: Int
 
     static let full = BenchSizes(lines: 1_000_000, largeLines: 4_000_000, growth: [100_000, 1_000_000, 10_000_000],
-                                 lagTopics: 10, lagPartitions: 100, lagGroups: 50, lagSeeksPerGroup: 4, archiveRecords: 3_500_000)
+                                 lagTopics: 10, lagPartitions: 100, lagGroups: 50, lagSeeksPerGroup: 4, archiveRecords: 3_500_000,
+                                 backlogRecords: 10_000_000)
     static let quick = BenchSizes(lines: 50_000, largeLines: 200_000, growth: [1_000, 10_000, 100_000],
-                                  lagTopics: 2, lagPartitions: 10, lagGroups: 5, lagSeeksPerGroup: 2, archiveRecords: 100_000)
+                                  lagTopics: 2, lagPartitions: 10, lagGroups: 5, lagSeeksPerGroup: 2, archiveRecords: 100_000,
+                                  backlogRecords: 100_000)
 }
 
 /// The command line of `sluice-bench` (driven by `make bench`).

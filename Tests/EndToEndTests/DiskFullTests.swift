@@ -69,12 +69,17 @@ struct DiskFullStore {
     }
 
     /// What readers can see: every segment and index, the metadata, the
-    /// checkpoint and the offsets snapshots (not lock files or group
-    /// liveness files, which no reader reads as data).
+    /// checkpoint and the offsets snapshots (not lock files, directories
+    /// holding nothing but lock files, or group liveness files, which no
+    /// reader reads as data).
     func visibleState() throws -> [String: Data] {
         var out: [String: Data] = [:]
-        for sub in try FileManager.default.subpathsOfDirectory(atPath: path) {
-            guard !sub.hasPrefix(".sluice/groups/live"), !sub.hasSuffix(".lock"), !sub.hasPrefix(".sluice/staging") else { continue }
+        let subpaths = try FileManager.default.subpathsOfDirectory(atPath: path)
+        let data = subpaths.filter { !$0.hasSuffix(".lock") }
+        let lockDirectories = Set(subpaths.filter { $0.hasSuffix(".lock") }.map { ($0 as NSString).deletingLastPathComponent })
+            .filter { directory in !data.contains { $0.hasPrefix(directory + "/") } }
+        for sub in data {
+            guard !sub.hasPrefix(".sluice/groups/live"), !sub.hasPrefix(".sluice/staging"), !lockDirectories.contains(sub) else { continue }
             var isDirectory: ObjCBool = false
             FileManager.default.fileExists(atPath: path + "/" + sub, isDirectory: &isDirectory)
             out[sub] = isDirectory.boolValue ? Data() : try Data(contentsOf: URL(fileURLWithPath: path + "/" + sub))
@@ -86,6 +91,15 @@ struct DiskFullStore {
     func records() throws -> [String] {
         let topics = try JSONValue.parse(try ok(["topic", "list", "--json"]).out)["topics"]!.arrayValue!.map { $0["topic"]!.stringValue! }
         return try topics.flatMap { try ok(["consume", $0, "--format", "%t %p %o %k %v\\n"]).out.split(separator: "\n").map(String.init) }
+    }
+
+    /// Each partition's end offset, keyed as `committed` keys them.
+    func ends(_ topic: String) throws -> [String: Int64] {
+        var out: [String: Int64] = [:]
+        for row in try JSONValue.parse(try ok(["topic", "describe", topic, "--json"]).out)["partitions"]!.arrayValue! {
+            out["\(topic)-\(row["partition"]!.intValue!)"] = row["end_offset"]!.int64Value!
+        }
+        return out
     }
 
     func committed(_ group: String) throws -> [String: Int64] {
@@ -113,6 +127,15 @@ struct DiskFullCase: CustomStringConvertible, Sendable {
     var streams = false
     let succeeded: @Sendable (DiskFullStore) throws -> Void
 
+    /// After `redistribute start orders --group prep --into spread`: prep had
+    /// consumed 10 records, the other 19,990 are in `spread` once each, and
+    /// prep has moved past them.
+    @Sendable static func expectBacklogCopiedOnce(_ store: DiskFullStore) throws {
+        let values = try store.ok(["consume", "spread", "--format", "%v\\n"]).out.split(separator: "\n")
+        #expect(values.count == 19_990 && Set(values).count == 19_990)
+        #expect(try store.committed("prep") == store.ends("orders"))
+    }
+
     static let all: [DiskFullCase] = [
         DiskFullCase(description: "produce", arguments: ["produce", "orders", "-K", ":"],
                      stdin: (0..<50_000).map { "k\($0 % 50):more-\($0)" }.joined(separator: "\n"), streams: true) { store throws in
@@ -124,8 +147,7 @@ struct DiskFullCase: CustomStringConvertible, Sendable {
         },
         DiskFullCase(description: "group seek --execute (a commit)",
                      arguments: ["group", "seek", "prep", "--topic", "orders", "--to-latest", "--execute"]) { store throws in
-            let ends = try JSONValue.parse(try store.ok(["topic", "describe", "orders", "--json"]).out)["partitions"]!.arrayValue!
-            #expect(try store.committed("prep") == ["orders-0": ends[0]["end_offset"]!.int64Value!, "orders-1": ends[1]["end_offset"]!.int64Value!])
+            #expect(try store.committed("prep") == store.ends("orders"))
         },
         DiskFullCase(description: "topic create", arguments: ["topic", "create", "fresh", "-p", "8"]) { store throws in
             #expect(try JSONValue.parse(try store.ok(["topic", "describe", "fresh", "--json"]).out)["partitions"]?.arrayValue?.count == 8)
@@ -137,6 +159,17 @@ struct DiskFullCase: CustomStringConvertible, Sendable {
                      prepare: { store in try store.ok(["topic", "create", "dest", "-p", "2"]) },
                      arguments: ["import", "ARCHIVE", "--topic", "dest", "--append"]) { store throws in
             #expect(try store.ok(["consume", "dest", "--format", "%v\\n"]).out.split(separator: "\n").count == 20_000)
+        },
+        DiskFullCase(description: "redistribute start --execute",
+                     arguments: ["redistribute", "start", "orders", "--group", "prep", "--into", "spread", "--execute"],
+                     succeeded: expectBacklogCopiedOnce),
+        DiskFullCase(description: "topic migrate --execute",
+                     arguments: ["topic", "migrate", "orders", "--to", "wider", "--partitions", "6", "--group", "prep", "--execute"]) { store throws in
+            let values = { (topic: String) throws -> [Substring] in
+                try store.ok(["consume", topic, "--format", "%k %v\\n"]).out.split(separator: "\n").sorted()
+            }
+            #expect(try values("wider") == values("orders"))
+            #expect(try store.committed("prep").keys.filter { $0.hasPrefix("wider-") }.count == 6)
         },
     ]
 }
@@ -195,6 +228,28 @@ struct FullDiskTests {
         #expect(try store.committed("prep") == committed)
         try store.ok(arguments)
         #expect(try store.committed("prep") != committed)
+    }
+
+    /// A redistribution whose disk fills mid-copy (ENOSPC injected on the
+    /// temporary topic's writes once some chunks are checkpointed): one clear
+    /// error, G not moved, verify clean, and the same command resumes and
+    /// copies every backlog record exactly once.
+    @Test func aRedistributionThatMeetsAFullDiskMidCopyResumes() throws {
+        let store = try DiskFullStore()
+        let committed = try store.committed("prep")
+        let arguments = ["redistribute", "start", "orders", "--group", "prep", "--into", "spread", "--checkpoint-every", "16K", "--execute"]
+        let failed = try store.sluice(arguments, environment: ["SLUICE_FAULTS": "write:ENOSPC:after=40:path=/spread-"])
+        #expect(failed.status == 1, "\(failed.err)")
+        #expect(failed.errorLines.last?.hasPrefix("error: data directory \(store.path) is full: ") == true, "\(failed.err)")
+        let status = try JSONValue.parse(try store.ok(["redistribute", "status", "spread", "--json"]).out)["redistributions"]!.arrayValue![0]
+        #expect(status["state"]?.stringValue == "copying")
+        #expect((1..<19_990).contains(status["copied_records"]!.int64Value!), "the fault did not come mid-copy")
+        #expect(try store.committed("prep") == committed)
+        #expect(try store.sluice(["verify"]).status == 0)
+
+        try store.ok(arguments)
+        try DiskFullCase.expectBacklogCopiedOnce(store)
+        #expect(try store.sluice(["verify"]).status == 0)
     }
 
     /// An import whose disk fills while it is being built: the pre-check

@@ -60,6 +60,16 @@ import Testing
         }
     }
 
+    @Test func keyedLinesAreAKeyTheSeparatorAndAValueOf130To170Bytes() throws {
+        let generated = lines(.keyedLines, seed: 1, 0..<2_000)
+        for line in generated {
+            let parts = line.split(separator: Character(RecordGenerator.keySeparator), maxSplits: 1)
+            #expect(parts.count == 2 && parts[0].hasPrefix("user-") && (130...170).contains(parts[1].utf8.count), "\(line)")
+        }
+        #expect(Set(generated.map { $0.prefix { $0 != "|" } }).count > 100)
+        #expect(RecordGenerator.Shape.keyedLines.produceOptions == ["--key-separator", "|"])
+    }
+
     @Test func zipfKeysAreSkewedTowardsLowRanks() {
         let zipf = ZipfDistribution(count: 10_000, exponent: 1.1)
         var rng = SplitMix64(seed: 3)
@@ -89,6 +99,12 @@ import Testing
         #expect(Report.verdict(.outputSizeRatio(atMost: 1.05), sized).met)
         sized.outputBytes = (106, 100)
         #expect(!Report.verdict(.outputSizeRatio(atMost: 1.05), sized).met)
+    }
+
+    @Test func aThroughputShareIsTheInverseOfTheWallTimeRatio() {
+        let share = Target.baselineThroughputShare(atLeast: 0.7)
+        #expect(Report.verdict(share, result(wall: 1.4, baseline: 1, targets: [share])).text == "≥ 70% of baseline's throughput: met (71%)")
+        #expect(Report.verdict(share, result(wall: 2, baseline: 1, targets: [share])).text == "≥ 70% of baseline's throughput: **missed** (50%)")
     }
 
     @Test func formatsFiguresWithTheirUnits() {

@@ -42,6 +42,13 @@ public enum SluiceProcess {
     }
 
     /// Starts `sluice` without waiting; `finish` collects the result.
+    /// Whether the process is stopped (SIGSTOP), from /proc/PID/stat.
+    public static func isStopped(_ pid: Int32) throws -> Bool {
+        let stat = try String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8)
+        guard let close = stat.lastIndex(of: ")") else { return false }
+        return stat[close...].dropFirst(2).first == "T"
+    }
+
     public static func start(_ arguments: [String], dataDir: String? = nil, environment: [String: String] = [:],
                              stdinData: Data? = nil, stdinFile: String? = nil) throws -> Running {
         let process = Process()

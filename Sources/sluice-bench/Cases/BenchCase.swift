@@ -21,6 +21,9 @@ enum Target: Sendable {
     case peakRSS(below: Int64)
     /// The wall-time ratio to the baseline, e.g. "stays flat" as the data grows.
     case ratio(atMost: Double)
+    /// The throughput as a share of the baseline's on the same bytes (the
+    /// inverse of the wall-time ratio), e.g. "at least 70% of `cp`'s".
+    case baselineThroughputShare(atLeast: Double)
     /// The median wall time, for commands whose whole cost is bounded (lag, a seek).
     case wallTime(below: Double)
     /// The size of the case's output file over the baseline's (compression ratio).

@@ -8,6 +8,7 @@ enum Catalogue {
             GrowthCases.table(sizes),
             GroupCases.table(sizes),
             ArchiveCases.table(sizes),
+            RedistributeCases.table(sizes),
         ]
     }
 }

@@ -62,9 +62,24 @@ struct RecordGenerator: Sendable {
         /// `produce --json` objects: a Zipf-distributed key, a JSON value of
         /// 100–500 bytes, headers on one record in four, explicit timestamps.
         case keyedJSON = "keyed-json"
+        /// `KEY|VALUE` lines for `produce --key-separator '|'`: a Zipf-distributed
+        /// key and a value as in `valueLines` (issue 5's ~150-byte backlog records).
+        case keyedLines = "keyed-lines"
 
-        var valueLengths: ClosedRange<Int> { self == .valueLines ? 130...170 : 100...500 }
+        var valueLengths: ClosedRange<Int> { self == .keyedJSON ? 100...500 : 130...170 }
+
+        /// How `sluice produce` reads a file of this shape.
+        var produceOptions: [String] {
+            switch self {
+            case .valueLines: []
+            case .keyedJSON: ["--json"]
+            case .keyedLines: ["--key-separator", RecordGenerator.keySeparator]
+            }
+        }
     }
+
+    /// Between key and value in `keyedLines` (the keys and values never contain it).
+    static let keySeparator = "|"
 
     /// The timestamp of record 0 in keyed data sets (2024-01-01T00:00:00Z);
     /// record `i` is `timestampSpacingMillis * i` later.
@@ -97,6 +112,9 @@ struct RecordGenerator: Sendable {
             line.append(contentsOf: #""value":"#.utf8)
             appendValue(index, user: user, rng: &rng, to: &line)
             line.append(UInt8(ascii: "}"))
+        case .keyedLines:
+            line.append(contentsOf: "user-\(user)\(RecordGenerator.keySeparator)".utf8)
+            appendValue(index, user: user, rng: &rng, to: &line)
         }
         line.append(UInt8(ascii: "\n"))
     }

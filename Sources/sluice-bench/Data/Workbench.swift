@@ -13,8 +13,12 @@ struct Dataset: Sendable {
 struct TopicOnDisk: Sendable {
     let name: String
     let records: Int
+    let partitions: Int
     let logFiles: [String]
     let logBytes: Int64
+
+    /// The partitions' directory names in the data directory, in partition order.
+    var partitionDirectories: [String] { (0..<partitions).map { "\(name)-\($0)" } }
 }
 
 /// The scratch area of one run and the fixtures in it. Data sets and filled
@@ -92,15 +96,14 @@ final class Workbench {
         if let made = topics[name] { return made }
         try recreateTopic(name, partitions: partitions)
         try run(produce(name, dataset, options: produceOptions))
-        let made = try onDisk(name, records: dataset.records)
+        let made = try onDisk(name, records: dataset.records, partitions: partitions)
         topics[name] = made
         return made
     }
 
-    /// `sluice produce` of a data set into `topic` (the harness's topics have one partition).
+    /// `sluice produce` of a data set into `topic`.
     func produce(_ topic: String, _ dataset: Dataset, options: [String] = []) -> Command {
-        let json = dataset.shape == .keyedJSON ? ["--json"] : []
-        return sluiceCommand(["produce", topic, "--file", dataset.path] + json + options)
+        sluiceCommand(["produce", topic, "--file", dataset.path] + dataset.shape.produceOptions + options)
     }
 
     /// A one-partition topic of the first `records` keyed records, produced once,
@@ -114,16 +117,18 @@ final class Workbench {
             try run(produce(name, input))
             try FileSystem.removeFile(input.path)
         }
-        let made = try onDisk(name, records: records)
+        let made = try onDisk(name, records: records, partitions: 1)
         topics[name] = made
         return made
     }
 
-    private func onDisk(_ name: String, records: Int) throws -> TopicOnDisk {
-        let directory = dataDirectory + "/" + name + "-0"
-        let logs = try FileSystem.list(directory).filter { $0.hasSuffix(".log") }.sorted().map { directory + "/" + $0 }
+    private func onDisk(_ name: String, records: Int, partitions: Int) throws -> TopicOnDisk {
+        let logs = try (0..<partitions).flatMap { index in
+            let directory = dataDirectory + "/\(name)-\(index)"
+            return try FileSystem.list(directory).filter { $0.hasSuffix(".log") }.sorted().map { directory + "/" + $0 }
+        }
         let bytes = try logs.reduce(Int64(0)) { $0 + (try FileSystem.fileSize($1) ?? 0) }
-        return TopicOnDisk(name: name, records: records, logFiles: logs, logBytes: bytes)
+        return TopicOnDisk(name: name, records: records, partitions: partitions, logFiles: logs, logBytes: bytes)
     }
 }
 

@@ -45,6 +45,8 @@ enum Format {
 
     static func ratio(_ value: Double) -> String { fixed(value, 2) + "×" }
 
+    static func percent(_ fraction: Double) -> String { fixed(fraction * 100, 0) + "%" }
+
     /// Round record counts the way people say them: 1000000 → "1M", 50000 → "50k".
     static func count(_ value: Int) -> String {
         if value >= 1_000_000 && value % 1_000_000 == 0 { return "\(value / 1_000_000)M" }

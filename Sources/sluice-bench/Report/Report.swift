@@ -92,6 +92,9 @@ enum Report {
                                    Format.megabytes(Double(result.timed.peakRSSBytes)))
         case .ratio(let most):
             (goal, met, figure) = ("≤ \(Format.ratio(most))", result.ratio <= most, Format.ratio(result.ratio))
+        case .baselineThroughputShare(let least):
+            let share = 1 / result.ratio
+            (goal, met, figure) = ("≥ \(Format.percent(least)) of baseline's throughput", share >= least, Format.percent(share))
         case .wallTime(let limit):
             (goal, met, figure) = ("wall < \(Format.seconds(limit))", result.timed.wall.median < limit, Format.seconds(result.timed.wall.median))
         case .outputSizeRatio(let most):

@@ -105,7 +105,7 @@ struct ExportCommand: ParsableCommand {
         options.tool = "sluice \(Sluice.version)"
         let started = WallClock.monotonicNanos()
         let out = output == "-" ? ArchiveOutput.standardOutput() : try ArchiveOutput.file(output)
-        let progress = ProgressLine.make("exporting")
+        let progress = ProgressLine.archive("exporting")
         let result: ExportResult
         do {
             result = try ArchiveExporter(plan: plan, options: options).write(to: { try out.write($0) }, progress: progress?.1)

@@ -63,7 +63,7 @@ struct ImportCommand: ParsableCommand {
         options.mode = append ? .append : preserveOffsets ? .preserveOffsets : nil
         options.dryRun = dryRun
         options.groups = withGroups ? OffsetsStore(directory: directory) : nil
-        let progress = ProgressLine.make(dryRun ? "verifying" : "importing")
+        let progress = ProgressLine.archive(dryRun ? "verifying" : "importing")
         let result: ImportResult
         do {
             result = try ArchiveImporter(directory: directory, options: options).run(input, name: name, progress: progress?.1)

@@ -90,7 +90,7 @@ struct ArchiveReading: ParsableArguments {
     func read() throws -> (ArchiveManifest, ArchiveSummary, String) {
         if quiet { StandardErrorLog.quiet = true }
         let (input, name) = try ArchiveInputs.open(archive)
-        let progress = ProgressLine.make("verifying")
+        let progress = ProgressLine.archive("verifying")
         defer { progress?.0.clear() }
         let (manifest, summary) = try ArchiveInspection.read(input, name: name, progress: progress?.1)
         return (manifest, summary, name)

@@ -54,7 +54,7 @@ struct CopyOptions: ParsableArguments {
             return nil
         }
         let started = WallClock.monotonicNanos(), startedAt = WallClock.nowMillis()
-        let line = CopyProgressLine.make()
+        let line = ProgressLine.make()
         let record: RedistributionRecord
         do {
             defer { line?.clear() }
