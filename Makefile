@@ -11,7 +11,8 @@ APT_PACKAGES := libzstd-dev libisal-dev liblz4-dev libsnappy-dev pkg-config zstd
 CRASH_TRIALS ?= 200
 SOAK_SECONDS ?= 120
 
-.PHONY: all deps build release demo test test-crash bench bench-peer-deps fuzz sanitize clean
+.PHONY: all deps build release demo test test-crash bench bench-peer-deps fuzz sanitize clean \
+        man completions check-generated install uninstall
 
 all: release
 
@@ -39,7 +40,7 @@ release: deps
 
 # The whole suite: unit tests of every library, end-to-end tests against the
 # release binary (crash, concurrency and bad-input tests in their short form).
-test: release
+test: release check-generated
 	SLUICE_BIN=$(CURDIR)/$(RELEASE_BIN) $(SWIFT) test
 
 # The long form of the reliability suite (RELIABILITY.md): CRASH_TRIALS kills
@@ -138,6 +139,52 @@ demo: release
 	@rm -rf "$(DEMO_DIR)"
 	@PATH="$(CURDIR)/.build/release:$$PATH" DEMO_DIR="$(DEMO_DIR)" SLUICE_DATA_DIR="$(DEMO_DIR)/data" DEMO_RECORDS=$(DEMO_RECORDS) bash -c "$$DEMO_SCRIPT"
 	@echo; echo "== demo done (data directory and archive left in $(DEMO_DIR))"
+
+# Man pages: generate-manual (swift-argument-parser's plugin) writes one page
+# per command from the parser, dated MAN_DATE so the output is reproducible;
+# scripts/man-complete adds what the parser does not know (man/src/*.mdoc).
+MAN_DATE        ?= 2026-11-21
+MAN_DIR         ?= man
+COMPLETIONS_DIR ?= completions
+GENERATED_MAN   := .build/plugins/GenerateManual/outputs/sluice
+man: release
+	@rm -rf $(GENERATED_MAN)
+	$(SWIFT) package plugin generate-manual --multi-page --date $(MAN_DATE) >/dev/null
+	scripts/man-complete $(GENERATED_MAN) $(MAN_DIR)
+
+# Completion scripts; topic and group names complete by running sluice.
+completions: release
+	@mkdir -p $(COMPLETIONS_DIR)
+	$(RELEASE_BIN) --generate-completion-script bash > $(COMPLETIONS_DIR)/sluice.bash
+	$(RELEASE_BIN) --generate-completion-script zsh > $(COMPLETIONS_DIR)/_sluice
+	$(RELEASE_BIN) --generate-completion-script fish > $(COMPLETIONS_DIR)/sluice.fish
+
+# man/ and completions/ must be what the code generates (part of `make test`).
+check-generated: release
+	@tmp=$$(mktemp -d); trap 'rm -rf "$$tmp"' EXIT; \
+	$(MAKE) --no-print-directory -o release man completions MAN_DIR=$$tmp/man COMPLETIONS_DIR=$$tmp/completions >/dev/null && \
+	diff -r -x src man $$tmp/man && diff -r completions $$tmp/completions || \
+	{ echo "man/ or completions/ differ from what the code generates: run 'make man completions' and commit them"; exit 1; }
+
+# Installs the release binary, the man pages and the completion scripts where
+# each shell looks for them; uninstall removes exactly those files.
+BIN_DEST  = $(DESTDIR)$(PREFIX)/bin
+MAN_DEST  = $(DESTDIR)$(PREFIX)/share/man/man1
+BASH_DEST = $(DESTDIR)$(PREFIX)/share/bash-completion/completions
+ZSH_DEST  = $(DESTDIR)$(PREFIX)/share/zsh/site-functions
+FISH_DEST = $(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d
+MAN_PAGES = $(notdir $(wildcard man/*.1))
+install: release
+	install -d $(BIN_DEST) $(MAN_DEST) $(BASH_DEST) $(ZSH_DEST) $(FISH_DEST)
+	install -m 755 $(RELEASE_BIN) $(BIN_DEST)/sluice
+	install -m 644 $(addprefix man/,$(MAN_PAGES)) $(MAN_DEST)
+	install -m 644 completions/sluice.bash $(BASH_DEST)/sluice
+	install -m 644 completions/_sluice $(ZSH_DEST)/_sluice
+	install -m 644 completions/sluice.fish $(FISH_DEST)/sluice.fish
+
+uninstall:
+	rm -f $(BIN_DEST)/sluice $(addprefix $(MAN_DEST)/,$(MAN_PAGES)) \
+	  $(BASH_DEST)/sluice $(ZSH_DEST)/_sluice $(FISH_DEST)/sluice.fish
 
 clean:
 	rm -rf .build .build-fuzz demo

@@ -23,11 +23,15 @@ struct Sluice: ParsableCommand {
         EXIT STATUS
           0   success
           1   failure
-          2   a check failed: lag above a threshold, corruption found, an active group refused
+          2   a check failed: lag above a threshold, corruption found, an active
+              group refused
           64  usage error: unknown option, malformed value, bad argument
 
         ENVIRONMENT
-          SLUICE_DATA_DIR   the data directory when --data-dir is not given
+          SLUICE_DATA_DIR   the data directory when --data-dir is not given (default:
+                            $XDG_DATA_HOME/sluice, else ~/.local/share/sluice)
+
+        Every command has a man page with examples: man sluice, man sluice-topic-create.
         """,
         version: version,
         subcommands: [

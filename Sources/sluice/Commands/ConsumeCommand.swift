@@ -35,7 +35,7 @@ struct ConsumeCommand: ParsableCommand {
 
     @OptionGroup var common: CommonOptions
 
-    @Argument(help: "The topic.")
+    @Argument(help: "The topic.", completion: Completions.topics)
     var topic: String
 
     @Option(name: [.customShort("p"), .long], help: "Read only this partition (repeatable; default all).")
@@ -60,7 +60,7 @@ struct ConsumeCommand: ParsableCommand {
     @Option(help: ArgumentHelp("read_uncommitted (default) or read_committed: whether records of aborted transactions are printed.", valueName: "level"))
     var isolation: String = Isolation.readUncommitted.rawValue
 
-    @Option(name: .long, help: ArgumentHelp("Consume as a member of this consumer group.", valueName: "group"))
+    @Option(name: .long, help: ArgumentHelp("Consume as a member of this consumer group.", valueName: "group"), completion: Completions.groups)
     var group: String?
 
     @Option(name: .customLong("commit-every"), help: ArgumentHelp("With --group: also commit after every N records.", valueName: "N"))

@@ -32,7 +32,7 @@ struct ExportCommand: ParsableCommand {
 
     @OptionGroup var common: CommonOptions
 
-    @Argument(help: "The topic.")
+    @Argument(help: "The topic.", completion: Completions.topics)
     var topic: String
 
     @Option(name: [.customShort("o"), .long], help: ArgumentHelp("The archive to write, or - for standard output.", valueName: "file"))
@@ -53,7 +53,7 @@ struct ExportCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Export up to the first record at or after this time.", valueName: "time"))
     var until: String?
 
-    @Option(help: ArgumentHelp("Export this consumer group's backlog: from its committed offsets to the end.", valueName: "group"))
+    @Option(help: ArgumentHelp("Export this consumer group's backlog: from its committed offsets to the end.", valueName: "group"), completion: Completions.groups)
     var group: String?
 
     @Flag(name: .customLong("with-groups"), help: "Record every consumer group's committed offsets on the topic in the archive.")

@@ -32,7 +32,7 @@ struct ImportCommand: ParsableCommand {
     @Argument(help: ArgumentHelp("The archive, or - for standard input.", valueName: "file"))
     var archive: String
 
-    @Option(help: "The topic to import into (default: the archived topic's name).")
+    @Option(help: "The topic to import into (default: the archived topic's name).", completion: Completions.topics)
     var topic: String?
 
     @Flag(name: .customLong("preserve-offsets"), help: "Create the topic with exactly the archived offsets (the default).")

@@ -38,10 +38,10 @@ struct LagCommand: ParsableCommand {
 
     @OptionGroup var common: CommonOptions
 
-    @Argument(help: "Groups to show (default: all).")
+    @Argument(help: "Groups to show (default: all).", completion: Completions.groups)
     var groups: [String] = []
 
-    @Option(name: .customLong("topic"), help: ArgumentHelp("Only this topic (repeatable).", valueName: "topic"))
+    @Option(name: .customLong("topic"), help: ArgumentHelp("Only this topic (repeatable).", valueName: "topic"), completion: Completions.topics)
     var topics: [String] = []
 
     @Flag(help: "Print JSON (schema version 1).")

@@ -21,7 +21,7 @@ struct ProduceCommand: ParsableCommand {
 
     @OptionGroup var common: CommonOptions
 
-    @Argument(help: "The topic.")
+    @Argument(help: "The topic.", completion: Completions.topics)
     var topic: String
 
     @Option(name: [.customShort("f"), .long], help: ArgumentHelp("Read from this file instead of stdin.", valueName: "path"))

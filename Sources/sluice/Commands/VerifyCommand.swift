@@ -17,7 +17,7 @@ struct VerifyCommand: ParsableCommand {
 
     @OptionGroup var common: CommonOptions
 
-    @Argument(help: "Topics to check (default: all, including internal ones).")
+    @Argument(help: "Topics to check (default: all, including internal ones).", completion: Completions.topics)
     var topics: [String] = []
 
     @Flag(help: "Truncate at the first damage and rebuild indexes.")

@@ -13,7 +13,7 @@ struct CommonOptions: ParsableArguments {
     nonisolated(unsafe) static var opened: String?
 
     @Option(name: .customLong("data-dir"),
-            help: ArgumentHelp("The data directory (default: $SLUICE_DATA_DIR, else ~/.local/share/sluice).", valueName: "path"))
+            help: ArgumentHelp("The data directory (default: $SLUICE_DATA_DIR, else $XDG_DATA_HOME/sluice or ~/.local/share/sluice).", valueName: "path"))
     var dataDir: String?
 
     @Option(name: .customLong("lock-timeout"),

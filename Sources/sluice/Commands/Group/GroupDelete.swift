@@ -15,7 +15,7 @@ struct GroupDelete: ParsableCommand {
 
     @OptionGroup var common: CommonOptions
 
-    @Argument(help: "The consumer group.")
+    @Argument(help: "The consumer group.", completion: Completions.groups)
     var group: String
 
     @Option(name: .customLong("wait-inactive"), help: ArgumentHelp("Wait up to this long for the group's consumers to stop.", valueName: "duration"))

@@ -11,7 +11,7 @@ struct GroupDescribe: ParsableCommand {
 
     @OptionGroup var common: CommonOptions
 
-    @Argument(help: "The consumer group.")
+    @Argument(help: "The consumer group.", completion: Completions.groups)
     var group: String
 
     @Flag(help: "Print JSON (schema version 1: the group object of 'sluice lag --json' plus \"version\" and \"members\": [{member, pid, host, since, topic, mode, partitions}]).")

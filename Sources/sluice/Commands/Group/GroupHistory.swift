@@ -10,10 +10,10 @@ struct GroupHistory: ParsableCommand {
 
     @OptionGroup var common: CommonOptions
 
-    @Argument(help: "The consumer group.")
+    @Argument(help: "The consumer group.", completion: Completions.groups)
     var group: String
 
-    @Option(name: .customLong("topic"), help: ArgumentHelp("Only this topic (repeatable).", valueName: "topic"))
+    @Option(name: .customLong("topic"), help: ArgumentHelp("Only this topic (repeatable).", valueName: "topic"), completion: Completions.topics)
     var topics: [String] = []
 
     @Option(help: ArgumentHelp("Only the last N changes.", valueName: "N"))

@@ -16,7 +16,7 @@ struct GroupRollback: ParsableCommand {
 
     @OptionGroup var common: CommonOptions
 
-    @Argument(help: "The consumer group.")
+    @Argument(help: "The consumer group.", completion: Completions.groups)
     var group: String
 
     @Option(name: .customLong("to-commit-at"), help: ArgumentHelp("Restore the offsets as they were at this time.", valueName: "time"))
@@ -25,7 +25,7 @@ struct GroupRollback: ParsableCommand {
     @Option(help: ArgumentHelp("Undo the last N administrative changes.", valueName: "N"))
     var steps: String?
 
-    @Option(name: .customLong("topic"), help: ArgumentHelp("Only this topic, or TOPIC:P,P,... (repeatable).", valueName: "topic"))
+    @Option(name: .customLong("topic"), help: ArgumentHelp("Only this topic, or TOPIC:P,P,... (repeatable).", valueName: "topic"), completion: Completions.topics)
     var topics: [String] = []
 
     @OptionGroup var change: GroupChangeOptions

@@ -11,8 +11,8 @@ struct GroupSeek: ParsableCommand {
         abstract: "Move a group's committed offsets (Kafka's reset-offsets).",
         discussion: """
         Give exactly one target and a scope (--topic T, --topic T:0,2,5, repeatable, or --all-topics; a \
-        --from-file plan is its own scope). By default this is a dry run that prints the plan — partition, \
-        current offset, target, change — and changes nothing; --execute applies it as one atomic commit, \
+        --from-file plan is its own scope). By default this is a dry run that prints the plan (partition, \
+        current offset, target, change) and changes nothing; --execute applies it as one atomic commit, \
         recording the previous offsets so 'group rollback G --steps 1 --execute' undoes it. Targets outside \
         [log start, log end] are clamped, with a warning naming each partition.
 
@@ -26,7 +26,7 @@ struct GroupSeek: ParsableCommand {
 
     @OptionGroup var common: CommonOptions
 
-    @Argument(help: "The consumer group.")
+    @Argument(help: "The consumer group.", completion: Completions.groups)
     var group: String
 
     @Flag(name: [.customLong("to-earliest"), .customLong("to-beginning")], help: "To the log start (seekToBeginning).")
@@ -44,7 +44,7 @@ struct GroupSeek: ParsableCommand {
     @Option(name: .customLong("by-duration"), help: ArgumentHelp("To the first record at or after now minus this duration.", valueName: "duration"))
     var byDuration: String?
 
-    @Option(name: .customLong("shift-by"), parsing: .unconditional, help: ArgumentHelp("By this many records from the committed offset (negative: back).", valueName: "±N"))
+    @Option(name: .customLong("shift-by"), parsing: .unconditional, help: ArgumentHelp("By N records from the committed offset: +N forward, -N back.", valueName: "N"))
     var shiftBy: String?
 
     @Flag(name: .customLong("to-current"), help: "To the committed offset (re-commits it).")
@@ -53,7 +53,7 @@ struct GroupSeek: ParsableCommand {
     @Option(name: .customLong("from-file"), help: ArgumentHelp("To the offsets of a CSV plan (topic,partition,offset).", valueName: "path"))
     var fromFile: String?
 
-    @Option(name: .customLong("topic"), help: ArgumentHelp("A topic, or TOPIC:P,P,... for some partitions (repeatable).", valueName: "topic"))
+    @Option(name: .customLong("topic"), help: ArgumentHelp("A topic, or TOPIC:P,P,... for some partitions (repeatable).", valueName: "topic"), completion: Completions.topics)
     var topics: [String] = []
 
     @Flag(name: .customLong("all-topics"), help: "Every topic the group has committed offsets on.")

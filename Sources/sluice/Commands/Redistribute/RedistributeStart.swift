@@ -25,7 +25,7 @@ struct RedistributeStart: ParsableCommand {
         SIGINT without --follow stops at a chunk boundary; run the same command again to resume.
 
         STRATEGIES: round-robin (default) spreads whole batches to the partition with the fewest records \
-        (every partition within ±5% of the mean for backlogs of 100,000 records or more); per-key order is \
+        (every partition within 5% of the mean for backlogs of 100,000 records or more); per-key order is \
         NOT kept. key puts each record in Kafka's partition for its key among the temporary partitions \
         (murmur2): per-key order is kept, unkeyed records go round in turn. source-partition sends source \
         partition p only to temporary partitions p*factor to p*factor+factor-1, spread evenly there.
@@ -41,10 +41,10 @@ struct RedistributeStart: ParsableCommand {
 
     @OptionGroup var common: CommonOptions
 
-    @Argument(help: "The topic with the backlog.")
+    @Argument(help: "The topic with the backlog.", completion: Completions.topics)
     var topic: String
 
-    @Option(name: .long, help: ArgumentHelp("The group whose backlog is copied.", valueName: "group"))
+    @Option(name: .long, help: ArgumentHelp("The group whose backlog is copied.", valueName: "group"), completion: Completions.groups)
     var group: String
 
     @Option(help: "Temporary partitions per source partition.")

@@ -24,7 +24,7 @@ struct DeleteRecordsCommand: ParsableCommand {
 
     @OptionGroup var common: CommonOptions
 
-    @Argument(help: "The topic.")
+    @Argument(help: "The topic.", completion: Completions.topics)
     var topic: String
 
     @Option(help: ArgumentHelp("Delete the records before this offset, or older than this time (@TIME or ISO-8601).", valueName: "offset|time"))

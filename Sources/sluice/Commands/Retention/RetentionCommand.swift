@@ -32,7 +32,7 @@ struct RetentionCommand: ParsableCommand {
 
     @OptionGroup var common: CommonOptions
 
-    @Argument(help: "Topics (default: all but internal ones).")
+    @Argument(help: "Topics (default: all but internal ones).", completion: Completions.topics)
     var topics: [String] = []
 
     @Flag(help: "Delete the segments. Without it nothing changes.")

@@ -10,7 +10,7 @@ struct TopicAlter: ParsableCommand {
 
     @OptionGroup var common: CommonOptions
 
-    @Argument(help: "The topic.")
+    @Argument(help: "The topic.", completion: Completions.topics)
     var name: String
 
     @Option(name: [.customShort("p"), .long], help: "The new (larger) number of partitions.")

@@ -12,7 +12,7 @@ struct TopicDelete: ParsableCommand {
 
     @OptionGroup var common: CommonOptions
 
-    @Argument(help: "The topic.")
+    @Argument(help: "The topic.", completion: Completions.topics)
     var name: String
 
     @Flag(name: [.customShort("y"), .long], help: "Delete without asking.")

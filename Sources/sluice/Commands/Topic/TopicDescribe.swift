@@ -10,7 +10,7 @@ struct TopicDescribe: ParsableCommand {
 
     @OptionGroup var common: CommonOptions
 
-    @Argument(help: "The topic.")
+    @Argument(help: "The topic.", completion: Completions.topics)
     var name: String
 
     @Flag(help: "Print JSON (schema version 1; see the README).")

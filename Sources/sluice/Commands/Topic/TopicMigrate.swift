@@ -32,7 +32,7 @@ struct TopicMigrate: ParsableCommand {
 
     @OptionGroup var common: CommonOptions
 
-    @Argument(help: "The topic to copy.")
+    @Argument(help: "The topic to copy.", completion: Completions.topics)
     var topic: String
 
     @Option(name: .customLong("to"), help: ArgumentHelp("The new topic (must not exist).", valueName: "newtopic"))
@@ -44,7 +44,7 @@ struct TopicMigrate: ParsableCommand {
     @Option(help: ArgumentHelp("key or round-robin.", valueName: "strategy"))
     var strategy: String = RedistributionStrategy.key.rawValue
 
-    @Option(name: .customLong("group"), help: ArgumentHelp("A group whose offsets to translate (repeatable).", valueName: "group"))
+    @Option(name: .customLong("group"), help: ArgumentHelp("A group whose offsets to translate (repeatable).", valueName: "group"), completion: Completions.groups)
     var groups: [String] = []
 
     @Flag(inversion: .prefixedNo, help: "Add the sluice.source provenance header to every record.")
