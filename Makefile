@@ -142,7 +142,7 @@ demo: release
 
 # Man pages: generate-manual (swift-argument-parser's plugin) writes one page
 # per command from the parser, dated MAN_DATE so the output is reproducible;
-# scripts/man-complete adds what the parser does not know (man/src/*.mdoc).
+# man/src/complete adds what the parser does not know (man/src/*.mdoc).
 MAN_DATE        ?= 2026-11-21
 MAN_DIR         ?= man
 COMPLETIONS_DIR ?= completions
@@ -150,7 +150,7 @@ GENERATED_MAN   := .build/plugins/GenerateManual/outputs/sluice
 man: release
 	@rm -rf $(GENERATED_MAN)
 	$(SWIFT) package plugin generate-manual --multi-page --date $(MAN_DATE) >/dev/null
-	scripts/man-complete $(GENERATED_MAN) $(MAN_DIR)
+	man/src/complete $(GENERATED_MAN) $(MAN_DIR)
 
 # Completion scripts; topic and group names complete by running sluice.
 completions: release
