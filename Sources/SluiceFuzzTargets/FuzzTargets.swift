@@ -330,7 +330,7 @@ struct SegmentFiles {
 /// when there is one), removed at exit.
 enum Scratch {
     static let root: String = {
-        let base = FileSystem.isDirectory("/dev/shm") ? "/dev/shm" : "/tmp"
+        let base = (try? FileSystem.isDirectory("/dev/shm")) == true ? "/dev/shm" : "/tmp"
         let path = "\(base)/sluice-fuzz-\(getpid())"
         try? FileSystem.makeDirectories(path)
         atexit { try? FileSystem.removeTree(Scratch.root) }

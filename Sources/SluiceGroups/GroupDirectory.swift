@@ -48,16 +48,16 @@ public struct GroupDirectory: Sendable {
             throw SluiceError.failure(.io, "\(path) is not a plain directory (a symbolic link?); sluice does not write through links",
                                       remedy: "remove it; it is recreated when the group is next used")
         }
-        if FileSystem.isDirectory(leasesPath) && FileSystem.isDirectory(membersPath) { return }
+        if try FileSystem.isDirectory(leasesPath) && FileSystem.isDirectory(membersPath) { return }
         try FileSystem.makeDirectories(membersPath)
         try FileSystem.makeDirectories(leasesPath)
-        if !FileSystem.exists(path + "/name") { try FileSystem.writeAtomically(path + "/name", Array(group.utf8)) }
+        if try !FileSystem.exists(path + "/name") { try FileSystem.writeAtomically(path + "/name", Array(group.utf8)) }
     }
 
     /// The names of groups that have lock directories.
     public static func names(in directory: DataDirectory) throws -> [String] {
         let live = "\(directory.metaPath)/groups/live"
-        guard FileSystem.isDirectory(live) else { return [] }
+        guard try FileSystem.isDirectory(live) else { return [] }
         return try FileSystem.list(live).compactMap { entry in
             (try FileSystem.readIfExists("\(live)/\(entry)/name")).map { String(decoding: $0, as: UTF8.self) }
         }
@@ -66,7 +66,7 @@ public struct GroupDirectory: Sendable {
     /// Whether a member or a lease holder is running: one non-blocking probe
     /// of the group lock, creating nothing.
     public var isActive: Bool {
-        guard FileSystem.exists(lockPath) else { return false }
+        guard (try? FileSystem.exists(lockPath)) ?? true else { return false }
         guard let probe = try? FileLock.tryAcquire(lockPath, what: "group", create: false) else { return true }
         probe.release()
         return false
@@ -81,7 +81,7 @@ public struct GroupDirectory: Sendable {
     /// Who holds a partition's lease, nil when nobody does.
     public func leaseHolder(_ key: TopicPartition) -> HolderInfo? {
         let path = leasePath(key)
-        guard FileSystem.exists(path) else { return nil }
+        guard (try? FileSystem.exists(path)) ?? true else { return nil }
         if let probe = try? FileLock.tryAcquire(path, what: "lease", create: false) {
             probe.release()
             return nil

@@ -64,7 +64,7 @@ public final class GroupMember {
     /// (unlocked) are removed on the way when `clean` (commands that only
     /// read leave them).
     public static func live(_ group: GroupDirectory, clean: Bool = true, now: Int64 = WallClock.nowMillis()) throws -> [HolderInfo] {
-        guard FileSystem.isDirectory(group.membersPath) else { return [] }
+        guard try FileSystem.isDirectory(group.membersPath) else { return [] }
         var members: [HolderInfo] = []
         for name in try FileSystem.list(group.membersPath) where name.hasSuffix(".member") {
             let path = group.membersPath + "/" + name

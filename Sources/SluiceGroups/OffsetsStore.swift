@@ -126,7 +126,7 @@ public final class OffsetsStore {
         var keptSince: Int64?
         for index in partitionIndices(holding: group, in: topic) {
             let partition = try topic.partition(index)
-            guard FileSystem.isDirectory(partition.directory) else { continue }
+            guard try FileSystem.isDirectory(partition.directory) else { continue }
             let summary = try partition.summary()
             var pending = PendingTransactions()
             let before = events.count
@@ -139,7 +139,7 @@ public final class OffsetsStore {
     /// The state of one offsets partition, brought up to its readable end.
     func state(_ index: Int, in topic: Topic) throws -> OffsetsState {
         let partition = try topic.partition(index)
-        guard FileSystem.isDirectory(partition.directory) else { return OffsetsState(covers: 0, topicID: topic.metadata.id) }
+        guard try FileSystem.isDirectory(partition.directory) else { return OffsetsState(covers: 0, topicID: topic.metadata.id) }
         do {
             return try refresh(index, partition, topic)
         } catch let error as SluiceError where error.reason == .offsetOutOfRange {

@@ -28,9 +28,12 @@ public enum FileSystem {
         }
     }
 
-    public static func exists(_ path: String) -> Bool { (try? kind(of: path)) != nil }
+    /// Whether anything is at `path`. Throws when `lstat` fails otherwise
+    /// than "no such file": an I/O error is not an absence, and recovery that
+    /// took it for one would skip (and then remove) what it was to keep.
+    public static func exists(_ path: String) throws -> Bool { try kind(of: path) != nil }
 
-    public static func isDirectory(_ path: String) -> Bool { (try? kind(of: path)) == .directory }
+    public static func isDirectory(_ path: String) throws -> Bool { try kind(of: path) == .directory }
 
     /// The size of a regular file (`lstat`), nil if absent.
     public static func fileSize(_ path: String) throws -> Int64? {

@@ -62,7 +62,7 @@ struct SluiceFuzz {
                 guard let target = FuzzTargets.named(arguments[1]) else { throw SluiceError.usage(.invalidArgument, "unknown target \(arguments[1])") }
                 var count = 0
                 for path in arguments.dropFirst(2) {
-                    let files = FileSystem.isDirectory(path) ? try FileSystem.list(path).sorted().map { path + "/" + $0 } : [path]
+                    let files = try FileSystem.isDirectory(path) ? try FileSystem.list(path).sorted().map { path + "/" + $0 } : [path]
                     for file in files {
                         let bytes = try FileSystem.readIfExists(file) ?? []
                         bytes.withUnsafeBytes { target.run($0) }

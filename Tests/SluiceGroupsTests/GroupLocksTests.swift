@@ -55,9 +55,9 @@ import Testing
         let dead = g.membersPath + "/dead.member"
         try FileSystem.writeAtomically(dead, Array(HolderInfo(member: "dead", pid: 1, host: "h", since: 1).text.utf8))
         #expect(try GroupMember.live(g, clean: false).count == 2)
-        #expect(FileSystem.exists(dead))
+        #expect(try FileSystem.exists(dead))
         _ = try GroupMember.live(g)
-        #expect(!FileSystem.exists(dead))
+        #expect(try !FileSystem.exists(dead))
         a.leave()
         b.leave()
         #expect(try GroupMember.live(g).isEmpty)

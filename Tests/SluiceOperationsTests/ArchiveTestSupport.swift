@@ -143,7 +143,7 @@ enum ArchiveFixture {
             for name in try FileSystem.list(p) {
                 let full = p + "/" + name, rel = relative.isEmpty ? name : relative + "/" + name
                 if rel == ".sluice/staging" || name.hasSuffix(".lock") { continue }
-                if FileSystem.isDirectory(full) { try walk(full, rel) } else { out[rel] = try FileSystem.readIfExists(full) ?? [] }
+                if try FileSystem.isDirectory(full) { try walk(full, rel) } else { out[rel] = try FileSystem.readIfExists(full) ?? [] }
             }
         }
         try walk(path, "")

@@ -67,7 +67,7 @@ import Testing
         // The next run finishes: the rest below the start and the orphaned indexes go.
         let change = try data.advanceLogStart(of: midway, to: 450)
         #expect(change.deleted.map(\.baseOffset) == [200, 300])
-        #expect(!FileSystem.exists(segments[1].indexPath) && !FileSystem.exists(segments[1].timeIndexPath))
+        #expect(try !FileSystem.exists(segments[1].indexPath) && !FileSystem.exists(segments[1].timeIndexPath))
         #expect(try midway.segments().first?.baseOffset == 400)
     }
 
@@ -91,7 +91,7 @@ import Testing
         guard case .batch(let first, _)? = try reader.next() else { Issue.record("no batch"); return }
         #expect(first.header.baseOffset == 10)
         try data.advanceLogStart(of: partition, to: 300)
-        #expect(!FileSystem.exists(partition.directory + "/00000000000000000000.log"))
+        #expect(try !FileSystem.exists(partition.directory + "/00000000000000000000.log"))
         // The open segment reads to its end, byte for byte (POSIX unlink semantics)...
         var offsets: [Int64] = []
         let error = #expect(throws: SluiceError.self) {

@@ -75,7 +75,7 @@ func snapshot(_ path: String) throws -> [String: [UInt8]] {
     func walk(_ p: String) throws {
         for name in try FileSystem.list(p) {
             let full = p + "/" + name
-            if FileSystem.isDirectory(full) { try walk(full) } else { out[full] = try FileSystem.readIfExists(full) ?? [] }
+            if try FileSystem.isDirectory(full) { try walk(full) } else { out[full] = try FileSystem.readIfExists(full) ?? [] }
         }
     }
     try walk(path)

@@ -89,7 +89,7 @@ public final class ArchiveImporter: ArchiveSink {
             try staging?.discard()
             return result
         } catch let error as SluiceError {
-            let committed = staging?.isCommitted ?? false
+            let committed = (try? staging?.isCommitted) ?? false
             try? staging?.discard()
             guard error.kind != .usage else { throw error }
             var reported = error

@@ -35,7 +35,7 @@ public struct RedistributionStore {
 
     /// Every record, by name.
     public func all() throws -> [RedistributionRecord] {
-        guard directory.kind == .sluice, FileSystem.isDirectory(path) else { return [] }
+        guard directory.kind == .sluice, try FileSystem.isDirectory(path) else { return [] }
         return try FileSystem.list(path).filter { $0.hasSuffix(".redistribution") }.sorted().compactMap {
             try load(String($0.dropLast(".redistribution".count)))
         }

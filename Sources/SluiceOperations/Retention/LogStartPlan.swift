@@ -81,7 +81,7 @@ public struct LogStartPlan: Sendable {
         for name in topics.isEmpty ? try directory.topicNames() : topics {
             let topic = try directory.topic(name)
             let committed = try groups.committedOffsets(topic: name)
-            for partition in try topic.partitions() where FileSystem.isDirectory(partition.directory) {
+            for partition in try topic.partitions() where try FileSystem.isDirectory(partition.directory) {
                 moves.append(try retentionMove(partition, config: topic.config, now: now, committed: committed, keepUnconsumed: keepUnconsumed))
             }
         }

@@ -61,7 +61,7 @@ extension DataDirectory {
     /// Drops a topic's recorded log starts, so a topic created under the
     /// name of a deleted one does not inherit them.
     func forgetLogStarts(of topic: String) throws {
-        guard FileSystem.exists(logStartCheckpointPath) else { return }
+        guard try FileSystem.exists(logStartCheckpointPath) else { return }
         try updateLogStarts { entries in
             entries = entries.filter { TopicName.parsePartitionDirectory($0.key)?.topic != topic }
         }

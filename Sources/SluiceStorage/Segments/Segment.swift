@@ -52,7 +52,7 @@ public struct OffsetIndexFile {
     /// Opens the index; nil when the file does not exist. A trailing partial
     /// entry (a write cut short) is ignored.
     public static func open(_ path: String) throws -> OffsetIndexFile? {
-        guard FileSystem.exists(path) else { return nil }
+        guard try FileSystem.exists(path) else { return nil }
         let file = try File.open(path)
         return OffsetIndexFile(file: file, entryCount: Int(try file.size()) / OffsetIndexEntry.size)
     }
@@ -97,7 +97,7 @@ public struct TimeIndexFile {
     public let entryCount: Int
 
     public static func open(_ path: String) throws -> TimeIndexFile? {
-        guard FileSystem.exists(path) else { return nil }
+        guard try FileSystem.exists(path) else { return nil }
         let file = try File.open(path)
         return TimeIndexFile(file: file, entryCount: Int(try file.size()) / TimeIndexEntry.size)
     }

@@ -80,11 +80,11 @@ public enum PendingAppend {
     /// The segments a reader may see: all of them, unless an uncommitted
     /// append is pending in the partition (see the type's documentation).
     static func visibleSegments(_ segments: [Segment], partitionDirectory: String) throws -> [Segment] {
-        guard FileSystem.exists(markerPath(partitionDirectory)), let marker = try readMarker(partitionDirectory) else { return segments }
+        guard try FileSystem.exists(markerPath(partitionDirectory)), let marker = try readMarker(partitionDirectory) else { return segments }
         let staging = stagingPath(marker, partitionDirectory: partitionDirectory)
         // The marker is removed before the commit record when rolling
         // forward: a marker gone by now means the append is settled.
-        if FileSystem.exists(staging + "/committed") || !FileSystem.exists(markerPath(partitionDirectory)) { return segments }
+        if try FileSystem.exists(staging + "/committed") || !FileSystem.exists(markerPath(partitionDirectory)) { return segments }
         var visible = segments.filter { $0.baseOffset < marker.firstOffset }
         if marker.replacesEmpty { visible.append(Segment(directory: staging + "/empty", baseOffset: marker.firstOffset)) }
         return visible
@@ -104,8 +104,8 @@ public enum PendingAppend {
     /// Finishes or undoes a pending append left in `partition` by a dead
     /// process. The caller holds the partition's lock.
     static func settle(_ partition: Partition) throws {
-        guard FileSystem.exists(markerPath(partition.directory)), let marker = try readMarker(partition.directory) else { return }
-        let committed = FileSystem.exists(stagingPath(marker, partitionDirectory: partition.directory) + "/committed")
+        guard try FileSystem.exists(markerPath(partition.directory)), let marker = try readMarker(partition.directory) else { return }
+        let committed = try FileSystem.exists(stagingPath(marker, partitionDirectory: partition.directory) + "/committed")
         try finish(marker, in: partition, committed: committed)
     }
 
@@ -113,7 +113,7 @@ public enum PendingAppend {
     static func resolve(_ parts: [Marker], of topicName: String, in directory: DataDirectory, committed: Bool) throws {
         guard let topic = try? directory.topic(topicName) else { return }
         for part in parts {
-            guard let partition = try? topic.partition(part.partition), FileSystem.isDirectory(partition.directory) else { continue }
+            guard let partition = try? topic.partition(part.partition), try FileSystem.isDirectory(partition.directory) else { continue }
             let lock = try FileLock.acquire(partition.directory, what: "partition \(partition.name)", directory: true)
             defer { lock.release() }
             try FileSystem.removeTemporaries(of: markerPath(partition.directory))

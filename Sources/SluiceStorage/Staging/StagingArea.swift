@@ -48,7 +48,7 @@ public final class StagingArea {
     public var preparedPath: String { path + "/prepared" }
     public var committedPath: String { path + "/committed" }
     /// Whether the staged write is committed (it will be rolled forward whatever happens).
-    public var isCommitted: Bool { FileSystem.exists(committedPath) }
+    public var isCommitted: Bool { get throws { try FileSystem.exists(committedPath) } }
     /// Empty segment files that stand in for replaced empty segments until an append commits.
     var emptySegmentsPath: String { path + "/empty" }
 
@@ -61,7 +61,7 @@ public final class StagingArea {
         // The records go first: an area a kill left half removed then has
         // nothing left to finish, where a commit record that outlived the
         // staged topic metadata it rolls forward from made every command fail.
-        if FileSystem.isDirectory(path) {
+        if try FileSystem.isDirectory(path) {
             try FileSystem.removeFile(committedPath)
             try FileSystem.removeFile(preparedPath)
             try FileSystem.syncDirectory(path)
@@ -73,7 +73,7 @@ public final class StagingArea {
 
     /// Writes the commit record: from this moment the staged write is committed.
     func commit(_ record: StagingRecord) throws {
-        if FileSystem.exists(preparedPath) {
+        if try FileSystem.exists(preparedPath) {
             try FileSystem.rename(preparedPath, to: committedPath)
             try FileSystem.syncDirectory(path)
         } else {

@@ -58,7 +58,7 @@ public final class DataDirectory: @unchecked Sendable {
         guard found == .directory else {
             throw SluiceError.failure(.io, "data directory \(path) is not a directory", remedy: "pass --data-dir a directory")
         }
-        if FileSystem.exists(metaPath + "/format") {
+        if try FileSystem.exists(metaPath + "/format") {
             kind = .sluice
             try refuseLinkedMetadata()
             try checkFormat()
@@ -66,7 +66,7 @@ public final class DataDirectory: @unchecked Sendable {
             try scanForeignPartitions()
             let brokerMarkers = ["meta.properties", "recovery-point-offset-checkpoint", "log-start-offset-checkpoint",
                                  "replication-offset-checkpoint", ".kafka_cleanshutdown"]
-            if brokerMarkers.contains(where: { FileSystem.exists(path + "/" + $0) }) {
+            if try brokerMarkers.contains(where: { try FileSystem.exists(path + "/" + $0) }) {
                 kind = .kafkaBroker
             } else {
                 kind = foreignPartitions.isEmpty ? .empty : .partitionsOnly

@@ -85,9 +85,9 @@ extension DataDirectory {
         }
         for p in 0..<metadata.partitions {
             let staged = "\(staging.path)/\(name)-\(p)"
-            guard FileSystem.exists(staged) else { continue }
+            guard try FileSystem.exists(staged) else { continue }
             let target = partitionDirectory(name, p)
-            if FileSystem.exists(target) { try FileSystem.removeTree(target) }
+            if try FileSystem.exists(target) { try FileSystem.removeTree(target) }
             try FileSystem.rename(staged, to: target)
         }
         try FileSystem.syncDirectory(path)
@@ -157,7 +157,7 @@ extension DataDirectory {
             let topic = try self.topic(name)
             let locks = try topic.partitionIndices.compactMap { p -> FileLock? in
                 let dir = partitionDirectory(name, p)
-                guard FileSystem.isDirectory(dir) else { return nil }
+                guard try FileSystem.isDirectory(dir) else { return nil }
                 return try FileLock.acquire(dir, what: "partition \(name)-\(p)", directory: true)
             }
             try FileSystem.removeFile(metadataPath(name))
@@ -193,7 +193,7 @@ extension DataDirectory {
     /// killed create) is replaced.
     func createPartitionDirectory(_ metadata: TopicMetadata, _ p: Int) throws {
         let dir = partitionDirectory(metadata.name, p)
-        if FileSystem.exists(dir) { try FileSystem.removeTree(dir) }
+        if try FileSystem.exists(dir) { try FileSystem.removeTree(dir) }
         try FileSystem.makeDirectory(dir)
         let segment = Segment(directory: dir, baseOffset: 0)
         for file in [segment.logPath, segment.indexPath, segment.timeIndexPath] {

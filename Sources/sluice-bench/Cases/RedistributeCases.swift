@@ -43,7 +43,7 @@ enum RedistributeCases {
                     ["redistribute", "start", topic.name, "--group", group, "--factor", String(factor), "--into", name,
                      "--strategy", strategy, "--execute"]),
                     beforeEach: {
-                        if FileSystem.exists(recordPath(bench, name)) {
+                        if try FileSystem.exists(recordPath(bench, name)) {
                             try bench.run(bench.sluiceCommand(["redistribute", "finish", name, "--force"]))
                         }
                         try bench.run(reset)

@@ -86,7 +86,7 @@ final class Workbench {
 
     /// Deletes `name` if a run of a case created it (the import case's target).
     func deleteTopicIfPresent(_ name: String) throws {
-        if FileSystem.exists(dataDirectory + "/.sluice/topics/\(name).topic") {
+        if try FileSystem.exists(dataDirectory + "/.sluice/topics/\(name).topic") {
             try run(sluiceCommand(["topic", "delete", name, "--yes"]))
         }
     }

