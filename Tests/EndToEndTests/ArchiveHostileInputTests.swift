@@ -155,7 +155,7 @@ import Testing
         let source = hostile == .stdinClosedEarly ? "head -c 20000 '\(fixture.archive)' | " : ""
         let run = try ArchiveStore.shell("ulimit -v 204800; \(source)'\(SluiceProcess.binary)' import '\(source.isEmpty ? archive : "-")' --topic copy",
                                          environment: ["SLUICE_DATA_DIR": data])
-        let (status, lines) = (run.status, ArchiveStore.errorLines(run.err))
+        let (status, lines) = (run.status, SluiceProcess.errorLines(run.err))
         let (expectedStatus, message) = hostile.expectation
         #expect(status == expectedStatus, "\(hostile): \(lines)")
         #expect(lines.count == 1 && lines.first?.hasPrefix("error: ") == true, "\(hostile): \(lines)")

@@ -60,14 +60,6 @@ enum ArchiveStore {
         return (process.terminationStatus, String(decoding: outData, as: UTF8.self), String(decoding: errData, as: UTF8.self))
     }
 
-    /// stderr lines without the timestamps sluice adds when stderr is not a terminal.
-    static func errorLines(_ err: String) -> [String] {
-        err.split(separator: "\n").map { line in
-            guard line.first?.isNumber == true, let space = line.firstIndex(of: " ") else { return String(line) }
-            return String(line[line.index(after: space)...])
-        }
-    }
-
     /// The tar stream of an archive (through the zstd CLI), and back.
     static func decompress(_ archive: String) throws -> [UInt8] {
         let tarPath = archive + ".tar"

@@ -160,15 +160,12 @@ struct ReadmeShell {
         return Result(status: process.terminationStatus, output: printed)
     }
 
-    /// The lines printed, without trailing spaces, and without the timestamp
-    /// sluice puts before its stderr lines when stderr is not a terminal (one
-    /// space follows it; table columns are two apart).
+    /// The lines printed, without timestamps and trailing spaces.
     private static func lines(_ data: Data) -> [String] {
         let text = String(decoding: data, as: UTF8.self)
         guard !text.isEmpty else { return [] }
-        let stamp = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z (?=\S)/
         return text.split(separator: "\n", omittingEmptySubsequences: false).dropLast(text.hasSuffix("\n") ? 1 : 0).map { line in
-            var s = String(line).replacing(stamp, with: "", maxReplacements: 1)
+            var s = SluiceProcess.withoutTimestamp(line)
             while s.last == " " { s.removeLast() }
             return s
         }

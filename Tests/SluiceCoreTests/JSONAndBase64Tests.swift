@@ -1,4 +1,5 @@
 import SluiceCore
+import TestSupport
 import Testing
 
 @Suite struct JSONAndBase64Tests {
@@ -41,7 +42,7 @@ import Testing
 
 @Suite struct JSONEscapingTests {
     @Test func plainPrefixAgreesWithAByteByByteScan() {
-        var random = SeededRandomBytes(seed: 7)
+        var random = SeededRandom(seed: 7)
         let alphabet: [UInt8] = Array("abcXYZ 019{}:,".utf8) + [0x22, 0x5C, 0x0A, 0x1F, 0x7F, 0x80, 0xC3, 0xA9]
         for _ in 0..<2000 {
             let length = Int(random.next() % 40)
@@ -57,18 +58,5 @@ import Testing
             JSONText.appendString(text, to: out)
             #expect(try JSONValue.parse(out.bytes) == .string(text))
         }
-    }
-}
-
-/// SplitMix64, local to this test target.
-struct SeededRandomBytes {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }

@@ -24,13 +24,19 @@ public enum SluiceProcess {
         public var out: String { String(decoding: stdout, as: UTF8.self) }
         public var err: String { String(decoding: stderr, as: UTF8.self) }
         /// stderr lines with any leading ISO-8601 timestamp removed.
-        public var errorLines: [String] {
-            err.split(separator: "\n").map { line in
-                let s = String(line)
-                if let space = s.firstIndex(of: " "), s.first?.isNumber == true, s[..<space].hasSuffix("Z") { return String(s[s.index(after: space)...]) }
-                return s
-            }
-        }
+        public var errorLines: [String] { SluiceProcess.errorLines(err) }
+    }
+
+    /// `line` without the ISO-8601 timestamp sluice puts before its stderr
+    /// lines when stderr is not a terminal (one space follows it, where table
+    /// columns are two apart, so a table's time column is left alone).
+    public static func withoutTimestamp(_ line: some StringProtocol) -> String {
+        String(line).replacing(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z (?=\S)/, with: "", maxReplacements: 1)
+    }
+
+    /// stderr's lines without their timestamps.
+    public static func errorLines(_ err: String) -> [String] {
+        err.split(separator: "\n").map { withoutTimestamp($0) }
     }
 
     /// Runs `sluice` with `arguments`, feeding `stdin`, and waits for it.
