@@ -151,7 +151,7 @@ public final class OffsetsStore {
 
     private func refresh(_ index: Int, _ partition: Partition, _ topic: Topic, trustSnapshot: Bool = true) throws -> OffsetsState {
         let (start, end) = try partition.offsetRange()
-        let snapshot = states[index] == nil && trustSnapshot ? try loadSnapshot(index, partition, topic) : nil
+        let snapshot = states[index] == nil && trustSnapshot ? try loadSnapshot(index, partition, topic, range: (start, end)) : nil
         var state = states[index] ?? snapshot ?? OffsetsState(covers: start, topicID: topic.metadata.id)
         if state.covers < start || state.covers > end {
             state = OffsetsState(covers: start, topicID: topic.metadata.id)
@@ -169,8 +169,9 @@ public final class OffsetsStore {
     }
 
     /// A snapshot still valid for this log: same topic, and the log still
-    /// holds the batch it ended with (it was not truncated and rewritten).
-    private func loadSnapshot(_ index: Int, _ partition: Partition, _ topic: Topic) throws -> OffsetsState? {
+    /// holds the batch it ended with (it was not truncated and rewritten);
+    /// `range` is the log's offset range.
+    private func loadSnapshot(_ index: Int, _ partition: Partition, _ topic: Topic, range: (start: Int64, end: Int64)) throws -> OffsetsState? {
         guard let bytes = try FileSystem.readIfExists(snapshotPath(index), limit: 1 << 30) else { return nil }
         let state: OffsetsState
         do {
@@ -180,13 +181,12 @@ public final class OffsetsStore {
             return nil
         }
         guard state.topicID == topic.metadata.id else { return nil }
-        if let mark = state.lastBatch, try !holds(partition, mark) { return nil }
+        if let mark = state.lastBatch, try !holds(partition, mark, range: range) { return nil }
         return state
     }
 
-    private func holds(_ partition: Partition, _ mark: BatchMark) throws -> Bool {
-        let (start, end) = try partition.offsetRange()
-        guard mark.baseOffset >= start, mark.baseOffset < end else { return false }
+    private func holds(_ partition: Partition, _ mark: BatchMark, range: (start: Int64, end: Int64)) throws -> Bool {
+        guard mark.baseOffset >= range.start, mark.baseOffset < range.end else { return false }
         let reader = try PartitionReader(partition: partition, from: mark.baseOffset, chunkSize: 8192)
         guard case .batch(let batch, _)? = try reader.next() else { return false }
         return batch.header.baseOffset == mark.baseOffset && batch.header.crc == mark.crc

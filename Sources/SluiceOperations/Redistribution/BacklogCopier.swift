@@ -194,7 +194,7 @@ final class BacklogCopier {
     /// untouched, or with the provenance header spliced into its records
     /// when uncompressed (otherwise it is re-encoded record by record).
     private func canPlaceWhole(_ header: RecordBatchHeader, _ splitAbove: Int64) -> Bool {
-        strategy.copiesWholeBatches && Int64(header.recordsCount) <= splitAbove && (!provenance || header.attributes & 0x07 == 0)
+        strategy.copiesWholeBatches && Int64(header.recordsCount) <= splitAbove && (!provenance || header.compression == CompressionCodec.none)
     }
 
     // MARK: - placing
@@ -229,7 +229,7 @@ final class BacklogCopier {
 
     /// Decodes a batch and places its records in `range`, re-encoded.
     private func placeRecords(of batch: ScannedBatch, from p: Int, in range: Range<Int64>, splitAbove: Int64, reader: PartitionReader) throws {
-        let compressed = batch.header.attributes & 0x07 != 0
+        let compressed = batch.header.compression != CompressionCodec.none
         let codec = targetConfig.codec(requested: compressed ? .zstd : CompressionCodec.none)
         var records = try reader.records(of: batch, with: decoder)
         while let record = try records.next(), record.offset < range.upperBound {

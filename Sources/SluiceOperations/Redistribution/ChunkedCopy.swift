@@ -125,8 +125,9 @@ struct ChunkedCopy {
     /// Bytes per record of each source partition (at least 1), to size chunks.
     private func averageRecordSizes() throws -> [Int64] {
         try source.partitions().map { partition in
-            let summary = try partition.summary()
-            return summary.records > 0 ? max(1, summary.bytes / summary.records) : 100
+            let extent = try partition.extent()
+            let records = extent.end - extent.start
+            return records > 0 ? max(1, extent.bytes / records) : 100
         }
     }
 }

@@ -16,17 +16,26 @@ enum RecordPlanning {
     /// Extra target bytes per copied byte: the provenance header adds ~30 bytes per record.
     static let provenanceOverhead = 1.3
 
+    /// Whether `topic`, of the record's target name but with no id recorded,
+    /// is the one the record's `start` created before it was killed (before
+    /// recording the id): the right partition count, created after the
+    /// record, and still empty (nothing is copied before the id is recorded).
+    static func isAdoptable(_ topic: Topic, by record: RedistributionRecord) throws -> Bool {
+        guard topic.partitionCount == record.targetPartitions, topic.metadata.createdAt >= record.createdAt else { return false }
+        return try topic.partitions().allSatisfy { try $0.endOffset() == 0 }
+    }
+
     static func describe(_ record: RedistributionRecord, source: Topic, resuming: Bool) throws -> RedistributionPlan {
         var ends: [Int64] = [], total: Int64 = 0, remaining: Int64 = 0, bytes: Int64 = 0
         for s in record.sources {
             let partition = try source.partition(s.partition)
-            let summary = try partition.summary()
-            let end = summary.endOffset
+            let extent = try partition.extent()
+            let end = extent.end, records = end - extent.start
             ends.append(end)
             let backlog = (s.stop ?? end) - s.start
             total += backlog
             remaining += (s.stop ?? end) - s.next
-            if summary.records > 0 { bytes += Int64(Double(summary.bytes) * Double(backlog) / Double(summary.records)) }
+            if records > 0 { bytes += Int64(Double(extent.bytes) * Double(backlog) / Double(records)) }
         }
         let remainingBytes = total > 0 ? Int64(Double(bytes) * Double(remaining) / Double(total)) : 0
         let estimate = record.strategy == .key ? remaining * 1000 / reencodedRecordsPerSecond
@@ -83,8 +92,7 @@ enum RecordPlanning {
         let topic: Topic
         if directory.topicExists(name) {
             topic = try directory.topic(name)
-            let empty = try topic.partitions().allSatisfy { try $0.endOffset() == 0 }
-            guard topic.partitionCount == record.targetPartitions, empty else {
+            guard try isAdoptable(topic, by: record) else {
                 throw SluiceError.failure(.topicExists, "topic '\(name)' already exists and was not created by '\(record.name)'",
                                           remedy: "delete it, or finish '\(record.name)' with --force and choose another name")
             }

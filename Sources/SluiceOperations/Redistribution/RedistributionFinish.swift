@@ -63,14 +63,11 @@ public enum RedistributionFinish {
 
     /// The temporary topic, if it still exists and is the one the record
     /// created: its id, or (when `start` was killed between creating it and
-    /// recording its id) the right partition count, created after the record.
+    /// recording its id) `RecordPlanning.isAdoptable`.
     private static func ownTarget(_ directory: DataDirectory, _ record: RedistributionRecord) throws -> Topic? {
         guard directory.topicExists(record.targetTopic) else { return nil }
         let topic = try directory.topic(record.targetTopic)
-        guard let id = record.targetTopicID else {
-            let adoptable = topic.partitionCount == record.targetPartitions && topic.metadata.createdAt >= record.createdAt
-            return adoptable ? topic : nil
-        }
+        guard let id = record.targetTopicID else { return try RecordPlanning.isAdoptable(topic, by: record) ? topic : nil }
         return topic.metadata.id == id ? topic : nil
     }
 

@@ -151,14 +151,25 @@ extension Partition {
     public func summary() throws -> PartitionSummary {
         let segments = try self.segments()
         let tail = try self.tail(segments: segments)
-        var bytes: Int64 = 0
-        for segment in segments { bytes += try FileSystem.fileSize(segment.logPath) ?? 0 }
-        let start = min(try logStartOffset(segments: segments), tail.endOffset)
+        let (start, _, bytes) = try extent(segments, tail)
         return PartitionSummary(
             partition: index, logStartOffset: start, endOffset: tail.endOffset, bytes: bytes, segments: segments.count,
             oldestTimestamp: try oldestTimestamp(segments: segments, start: start, end: tail.endOffset),
             newestTimestamp: tail.endOffset > start ? newest(tail, segments) : nil,
             tailProblem: tail.problem.map { "\($0)\(tail.problemIsTorn ? " (a torn write; the next writer truncates it)" : "")" })
+    }
+
+    /// The offset range and the bytes of the log: the part of `summary()`
+    /// that reads no record (planning a copy needs nothing more).
+    public func extent() throws -> (start: Int64, end: Int64, bytes: Int64) {
+        let segments = try self.segments()
+        return try extent(segments, try tail(segments: segments))
+    }
+
+    private func extent(_ segments: [Segment], _ tail: TailInspection) throws -> (start: Int64, end: Int64, bytes: Int64) {
+        var bytes: Int64 = 0
+        for segment in segments { bytes += try FileSystem.fileSize(segment.logPath) ?? 0 }
+        return (min(try logStartOffset(segments: segments), tail.endOffset), tail.endOffset, bytes)
     }
 
     private func newest(_ tail: TailInspection, _ segments: [Segment]) -> Int64? {

@@ -153,8 +153,10 @@ public final class PartitionAppender {
     private func refresh() throws {
         let segments = try partition.segments()
         let last = segments.last!
+        // Only an empty segment is ever replaced (by an import): a non-empty
+        // one of the size we left needs no second look.
         if let active, active.segment == last, try active.log.size() == active.size,
-           try !PendingAppend.replaced(active.segment, by: last, open: active.log) { return }
+           try active.size > 0 || !PendingAppend.replaced(active.segment, by: last, open: active.log) { return }
         active = try recover(last)
     }
 
