@@ -42,8 +42,7 @@ public enum StartPosition: Equatable, Sendable {
     /// (Kafka's `auto.offset.reset` for an out-of-range position): the log
     /// end for `latest`, the log start as recorded now otherwise.
     public func afterDeletion(in partition: Partition) throws -> Int64 {
-        let segments = try partition.segments()
-        let end = try partition.tail(segments: segments).endOffset
-        return self == .latest ? end : min(partition.currentLogStart(segments: segments), end)
+        let (start, end) = try partition.currentOffsetRange(segments: try partition.segments())
+        return self == .latest ? end : start
     }
 }

@@ -91,8 +91,7 @@ public struct LogStartPlan: Sendable {
     private static func retentionMove(_ partition: Partition, config: TopicConfig, now: Int64,
                                       committed: [String: [Int: Int64]], keepUnconsumed: Bool) throws -> LogStartMove {
         let segments = try partition.segments()
-        let end = try partition.tail(segments: segments).endOffset
-        let start = min(partition.currentLogStart(segments: segments), end)
+        let (start, end) = try partition.currentOffsetRange(segments: segments)
         var rules = try RetentionPolicy.deletions(try RetentionPolicy.facts(of: partition, segments), logStart: start,
                                                   retentionBytes: config.retentionBytes, retentionMs: config.retentionMs, now: now)
         let behind = committed.compactMap { group, offsets in offsets[partition.index].map { (group, $0) } }
@@ -143,8 +142,7 @@ public struct LogStartPlan: Sendable {
         for index in partitions.isEmpty ? topic.partitionIndices : partitions {
             let partition = try topic.partition(index)
             let segments = try partition.segments()
-            let end = try partition.tail(segments: segments).endOffset
-            let start = min(partition.currentLogStart(segments: segments), end)
+            let (start, end) = try partition.currentOffsetRange(segments: segments)
             let target: Int64
             switch boundary {
             case .offset(let offset):

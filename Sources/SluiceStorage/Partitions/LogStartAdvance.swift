@@ -77,8 +77,7 @@ extension DataDirectory {
         defer { lock.release() }
         try PendingAppend.settle(partition)
         let segments = try partition.segments()
-        let end = try partition.tail(segments: segments).endOffset
-        let start = min(partition.currentLogStart(segments: segments), end)
+        let (start, end) = try partition.currentOffsetRange(segments: segments)
         guard offset <= end else {
             throw SluiceError.usage(.offsetOutOfRange, "cannot move the log start of partition \(partition.name) to \(offset): its log ends at \(end)",
                                     remedy: "give an offset from \(start) to \(end)")
@@ -130,5 +129,11 @@ extension Partition {
         let checkpoint = FileSystem.parent(of: directory) + "/" + DataDirectory.logStartCheckpointName
         let recorded = (try? OffsetCheckpointFile.read(checkpoint)).map { $0[name] } ?? recordedLogStart
         return max(first, recorded ?? first)
+    }
+
+    /// The offset range as of now: `currentLogStart` (never past the end) to the log end.
+    public func currentOffsetRange(segments: [Segment]) throws -> (start: Int64, end: Int64) {
+        let end = try tail(segments: segments).endOffset
+        return (min(currentLogStart(segments: segments), end), end)
     }
 }
