@@ -78,12 +78,21 @@ fuzz: release
 	done; exit $$status
 
 # The whole suite once under AddressSanitizer and once under ThreadSanitizer
-# (separate scratch paths; slow): the end-to-end tests run the sanitized binary.
+# (separate scratch paths; slow): the end-to-end tests run the sanitized binary
+# and wait 10x longer for it. Reports from every process, tests and each sluice
+# they start, go to .build-SANITIZER/reports; any report fails the target.
+# `make sanitize SANITIZERS=thread` runs one.
+SANITIZERS ?= address thread
 sanitize: deps
-	for s in address thread; do \
-	  $(SWIFT) build --build-tests --scratch-path .build-$$s -Xswiftc -sanitize=$$s && \
-	  SLUICE_BIN=$(CURDIR)/.build-$$s/debug/sluice $(SWIFT) test --skip-build --scratch-path .build-$$s -Xswiftc -sanitize=$$s \
-	    2>&1 | tee .build-$$s/sanitize.log || exit 1; \
+	for s in $(SANITIZERS); do \
+	  rm -rf .build-$$s/reports && mkdir -p .build-$$s/reports && \
+	  $(SWIFT) build --build-tests --scratch-path .build-$$s -Xswiftc -sanitize=$$s || exit 1; \
+	  SLUICE_BIN=$(CURDIR)/.build-$$s/debug/sluice SLUICE_TEST_SLOWDOWN=10 \
+	  ASAN_OPTIONS=log_path=$(CURDIR)/.build-$$s/reports/asan TSAN_OPTIONS=log_path=$(CURDIR)/.build-$$s/reports/tsan \
+	    $(SWIFT) test --skip-build --scratch-path .build-$$s -Xswiftc -sanitize=$$s >.build-$$s/sanitize.log 2>&1; \
+	  status=$$?; tail -n 5 .build-$$s/sanitize.log; \
+	  if [ -n "$$(ls .build-$$s/reports)" ]; then echo "$$s sanitizer reports in .build-$$s/reports:"; ls .build-$$s/reports; exit 1; fi; \
+	  [ $$status -eq 0 ] || { echo "tests failed under -sanitize=$$s: .build-$$s/sanitize.log"; exit 1; }; \
 	done
 
 # Benchmarks (see BENCHMARKS.md): every case against its baseline, measured in

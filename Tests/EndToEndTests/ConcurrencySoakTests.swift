@@ -172,7 +172,7 @@ final class Soak: @unchecked Sendable {
 
     /// Waits until the producers are done and `group` has committed the end of every partition.
     private func waitForNoLag(_ group: String) throws {
-        let limit = Date().addingTimeInterval(120)
+        let limit = Date().addingTimeInterval(120 * testSlowdown)
         while Date() < limit {
             let result = try Reliability.run(["lag", "--json", group], data)
             if result.status == 0, let lag = try JSONValue.parse(result.out)["groups"]?.arrayValue?.first?["lag"]?.int64Value, lag == 0,

@@ -264,10 +264,8 @@ struct FullDiskTests {
         let importer = try SluiceProcess.start(["import", input, "--topic", "copy2"], dataDir: store.path)
         let writer = try FileHandle(forWritingTo: URL(fileURLWithPath: input))
         try writer.write(contentsOf: archive.prefix(archive.count / 2))
-        let deadline = Date().addingTimeInterval(10)
-        while !((try? FileManager.default.contentsOfDirectory(atPath: store.path + "/.sluice/staging")) ?? []).contains(where: { !$0.hasSuffix(".lock") }) {
-            guard Date() < deadline else { throw Failure("the import made no staging area") }
-            usleep(20_000)
+        try waitUntil(10, "the import's staging area", every: 0.02) {
+            ((try? FileManager.default.contentsOfDirectory(atPath: store.path + "/.sluice/staging")) ?? []).contains(where: { !$0.hasSuffix(".lock") })
         }
         try store.fs.fill()
         try writer.write(contentsOf: archive.dropFirst(archive.count / 2))

@@ -92,11 +92,7 @@ struct GroupStore {
 
     /// Polls `condition` every 100 ms until it holds or `seconds` pass.
     func waitUntil(_ seconds: Double, _ what: String, _ condition: () throws -> Bool) throws {
-        let deadline = Date().addingTimeInterval(seconds)
-        while try !condition() {
-            if Date() > deadline { throw Failure("timed out after \(seconds)s waiting for \(what)") }
-            usleep(100_000)
-        }
+        try TestSupport.waitUntil(seconds, what, condition)
     }
 }
 

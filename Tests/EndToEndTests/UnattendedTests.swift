@@ -92,11 +92,7 @@ import Testing
     }
 
     func waitFor(_ what: String, _ condition: () -> Bool) throws {
-        let deadline = Date().addingTimeInterval(20)
-        while !condition() {
-            guard Date() < deadline else { throw Failure("timed out waiting for \(what)") }
-            usleep(10_000)
-        }
+        try waitUntil(20, what, every: 0.01, condition)
     }
 
     @Test func sigtermStopsExportImportAndConsumeAtAConsistentPoint() throws {

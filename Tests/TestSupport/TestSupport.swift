@@ -80,3 +80,24 @@ public struct SeededRandom: RandomNumberGenerator {
         return z ^ (z >> 31)
     }
 }
+
+/// How many times longer than usual a test waits for a process:
+/// `SLUICE_TEST_SLOWDOWN` (`make sanitize` sets it, since sanitized debug
+/// binaries run many times slower), else 1.
+public let testSlowdown: Double = Double(ProcessInfo.processInfo.environment["SLUICE_TEST_SLOWDOWN"] ?? "") ?? 1
+
+public struct TimedOut: Error, CustomStringConvertible {
+    public let description: String
+}
+
+/// Polls `condition` every `interval` seconds until it holds, or throws
+/// `TimedOut` once `seconds` (times `testSlowdown`) have passed.
+public func waitUntil(_ seconds: Double, _ what: String, every interval: Double = 0.1,
+                      _ condition: () throws -> Bool) throws {
+    let limit = seconds * testSlowdown
+    let deadline = Date().addingTimeInterval(limit)
+    while try !condition() {
+        if Date() > deadline { throw TimedOut(description: "timed out after \(limit)s waiting for \(what)") }
+        usleep(useconds_t(interval * 1_000_000))
+    }
+}
