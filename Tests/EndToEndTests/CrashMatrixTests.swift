@@ -98,6 +98,26 @@ import Testing
         }
     }
 
+    /// Found by the matrix's EIO trials (produce-zstd trial 59 of the long
+    /// run): an `lstat` of the time index failing when a writer opened the
+    /// last segment read as "no time index", so the writer put its entries at
+    /// the start of the file, over the segment's first ones.
+    @Test(arguments: [".timeindex", ".index"])
+    func aWriterWhoseIndexStatFailsLeavesTheIndexesWhole(file: String) throws {
+        let dir = TemporaryDirectory("sluice-index-eio")
+        try Reliability.ok(["topic", "create", "k", "-c", "segment.bytes=65536"], dir.path)
+        func records(_ range: Range<Int>) -> Data {
+            Data(range.map { #"{"timestamp":\#(1_700_000_000_000 + $0),"value":"record-\#($0)-\#(String(repeating: "z", count: $0 % 50))"}"# + "\n" }.joined().utf8)
+        }
+        try Reliability.ok(["produce", "k", "--json", "--batch-size", "2048"], dir.path, stdin: records(0..<400))
+        let failed = try SluiceProcess.run(["produce", "k", "--json", "--batch-size", "2048"], dataDir: dir.path, stdin: records(400..<800),
+                                           environment: ["SLUICE_FAULTS": "lstat:EIO:path=\(file):times=1"])
+        #expect(failed.status == 1)
+        #expect(failed.errorLines.last?.contains("input/output error") == true, "\(failed.err)")
+        try Reliability.ok(["produce", "k", "--json"], dir.path, stdin: records(800..<801))
+        #expect(try Reliability.problems(dir.path).isEmpty)
+    }
+
     @Test func aKillRuleKillsTheProcessAtItsSyscall() throws {
         let dir = TemporaryDirectory()
         try Reliability.ok(["topic", "create", "k"], dir.path)
