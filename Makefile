@@ -89,6 +89,7 @@ sanitize: deps
 	  $(SWIFT) build --build-tests --scratch-path .build-$$s -Xswiftc -sanitize=$$s || exit 1; \
 	  SLUICE_BIN=$(CURDIR)/.build-$$s/debug/sluice SLUICE_TEST_SLOWDOWN=10 \
 	  ASAN_OPTIONS=log_path=$(CURDIR)/.build-$$s/reports/asan TSAN_OPTIONS=log_path=$(CURDIR)/.build-$$s/reports/tsan \
+	  LSAN_OPTIONS=suppressions=$(CURDIR)/Tests/Sanitizers/lsan.supp \
 	    $(SWIFT) test --skip-build --scratch-path .build-$$s -Xswiftc -sanitize=$$s >.build-$$s/sanitize.log 2>&1; \
 	  status=$$?; tail -n 5 .build-$$s/sanitize.log; \
 	  if [ -n "$$(ls .build-$$s/reports)" ]; then echo "$$s sanitizer reports in .build-$$s/reports:"; ls .build-$$s/reports; exit 1; fi; \

@@ -78,8 +78,7 @@ public final class OffsetsStore {
     /// The offsets topic, nil while no group has ever committed.
     public func offsetsTopic() throws -> Topic? {
         if let cachedTopic { return cachedTopic }
-        guard directory.topicExists(Self.topicName) else { return nil }
-        cachedTopic = try directory.topic(Self.topicName)
+        cachedTopic = try directory.existingTopic(Self.topicName)
         return cachedTopic
     }
 

@@ -135,7 +135,7 @@ public final class ArchiveImporter: ArchiveSink {
 
     func begin(_ manifest: ArchiveManifest) throws {
         target = options.topic ?? manifest.topic
-        let exists = directory.topicExists(target)
+        let exists = try directory.existingTopic(target) != nil
         switch options.mode {
         case nil where exists:
             throw SluiceError.usage(.topicExists, "topic '\(target)' already exists",

@@ -123,7 +123,7 @@ final class PartitionViews {
 
     func topic(_ name: String) throws -> Topic? {
         if let cached = topics[name] { return cached }
-        let topic = directory.topicExists(name) ? try directory.topic(name) : nil
+        let topic = try directory.existingTopic(name)
         topics[name] = topic
         return topic
     }

@@ -83,19 +83,19 @@ enum RecordPlanning {
                              store: RedistributionStore) throws -> Topic {
         let name = record.targetTopic
         if let id = record.targetTopicID {
-            guard directory.topicExists(name), let topic = try? directory.topic(name), topic.metadata.id == id else {
+            guard let topic = try directory.existingTopic(name), topic.metadata.id == id else {
                 throw SluiceError.failure(.redistributionConflict, "topic '\(name)' of redistribution '\(record.name)' was deleted or replaced",
                                           remedy: "finish it with 'sluice redistribute finish \(record.name) --force' and start again")
             }
             return topic
         }
         let topic: Topic
-        if directory.topicExists(name) {
-            topic = try directory.topic(name)
-            guard try isAdoptable(topic, by: record) else {
+        if let existing = try directory.existingTopic(name) {
+            guard try isAdoptable(existing, by: record) else {
                 throw SluiceError.failure(.topicExists, "topic '\(name)' already exists and was not created by '\(record.name)'",
                                           remedy: "delete it, or finish '\(record.name)' with --force and choose another name")
             }
+            topic = existing
         } else {
             topic = try directory.createTopic(name, partitions: record.targetPartitions, config: config)
         }

@@ -65,8 +65,7 @@ public enum RedistributionFinish {
     /// created: its id, or (when `start` was killed between creating it and
     /// recording its id) `RecordPlanning.isAdoptable`.
     private static func ownTarget(_ directory: DataDirectory, _ record: RedistributionRecord) throws -> Topic? {
-        guard directory.topicExists(record.targetTopic) else { return nil }
-        let topic = try directory.topic(record.targetTopic)
+        guard let topic = try directory.existingTopic(record.targetTopic) else { return nil }
         guard let id = record.targetTopicID else { return try RecordPlanning.isAdoptable(topic, by: record) ? topic : nil }
         return topic.metadata.id == id ? topic : nil
     }

@@ -42,7 +42,7 @@ public struct RedistributionStatus: Sendable {
             entry.etaMillis = Int64(Double(total - record.copiedRecords) / rate)
         }
         guard record.kind == .redistribution, record.phase == .copying || record.phase == .draining,
-              let drain = record.drainGroup, directory.topicExists(record.targetTopic) else { return entry }
+              let drain = record.drainGroup, try directory.existingTopic(record.targetTopic) != nil else { return entry }
         var options = LagReport.Options()
         options.groups = [drain]
         options.topics = [record.targetTopic]

@@ -111,9 +111,20 @@ public enum PendingAppend {
 
     /// Settles the parts of an abandoned staging area, each under its partition's lock.
     static func resolve(_ parts: [Marker], of topicName: String, in directory: DataDirectory, committed: Bool) throws {
-        guard let topic = try? directory.topic(topicName) else { return }
-        for part in parts {
-            guard let partition = try? topic.partition(part.partition), try FileSystem.isDirectory(partition.directory) else { continue }
+        // A deleted topic (or partition) has nothing left to settle; an I/O
+        // error must not read as one, or a committed import would be dropped.
+        // Damaged metadata is passed over so that it does not lock every
+        // administrative command out (`verify` reports it).
+        let topic: Topic
+        do {
+            guard let existing = try directory.existingTopic(topicName) else { return }
+            topic = existing
+        } catch let error as SluiceError where error.reason == .corruptMetadata {
+            return
+        }
+        for part in parts where topic.partitionIndices.contains(part.partition) {
+            let partition = try topic.partition(part.partition)
+            guard try FileSystem.isDirectory(partition.directory) else { continue }
             let lock = try FileLock.acquire(partition.directory, what: "partition \(partition.name)", directory: true)
             defer { lock.release() }
             try FileSystem.removeTemporaries(of: markerPath(partition.directory))

@@ -173,14 +173,21 @@ extension DataDirectory {
     /// each partition (checksummed, and naming the area). A damaged record
     /// must not make the whole data directory unusable.
     private func resolveWithoutRecord(_ area: StagingArea, committed: Bool, damage: SluiceError) throws {
-        if committed, let staged = try? TopicMetadata.decode(FileSystem.readIfExists(area.path + "/topic") ?? [], what: area.path + "/topic") {
+        if committed, let bytes = try FileSystem.readIfExists(area.path + "/topic"),
+           let staged = try? TopicMetadata.decode(bytes, what: area.path + "/topic") {
             Diagnostics.warn("\(damage.message); rolling the import of topic '\(staged.name)' forward from its staged metadata")
             return try rollForwardCreation(of: staged.name, from: area)
         }
         Diagnostics.warn("\(damage.message); rolling the import \(committed ? "forward" : "back") from the markers it left in partitions")
         for name in try FileSystem.list(path) {
-            guard let (topicName, _) = TopicName.parsePartitionDirectory(name),
-                  let marker = try? PendingAppend.readMarker(path + "/" + name), marker.staging == area.id else { continue }
+            guard let (topicName, _) = TopicName.parsePartitionDirectory(name) else { continue }
+            let marker: PendingAppend.Marker?
+            do {
+                marker = try PendingAppend.readMarker(path + "/" + name)
+            } catch let error as SluiceError where error.reason == .corruptMetadata {
+                continue  // not this area's to settle; the partition's next writer reports it
+            }
+            guard let marker, marker.staging == area.id else { continue }
             try PendingAppend.resolve([marker], of: topicName, in: self, committed: committed)
         }
     }

@@ -151,7 +151,15 @@ public final class DataDirectory: @unchecked Sendable {
         return Set(names).filter { includeInternal || !$0.hasPrefix(TopicName.internalPrefix) }.sorted()
     }
 
-    public func topicExists(_ name: String) -> Bool { (try? topic(name)) != nil }
+    /// The topic `name`, nil when there is none. Any other failure (an I/O
+    /// error, damaged metadata) is thrown, never read as "no such topic".
+    public func existingTopic(_ name: String) throws -> Topic? {
+        do {
+            return try topic(name)
+        } catch let error as SluiceError where error.reason == .unknownTopic {
+            return nil
+        }
+    }
 
     /// Opens a topic; unknown topics fail with a message that says how to find one.
     public func topic(_ name: String) throws -> Topic {

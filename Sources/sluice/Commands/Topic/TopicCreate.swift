@@ -26,7 +26,7 @@ struct TopicCreate: ParsableCommand {
         let directory = try common.open(writing: "create topic '\(name.printable)'")
         var topicConfig = TopicConfig()
         try topicConfig.apply(assignments: config)
-        if ifNotExists && directory.topicExists(name) {
+        if ifNotExists, try directory.existingTopic(name) != nil {
             StandardErrorLog.notice("topic '\(name)' already exists")
             return
         }
