@@ -87,7 +87,7 @@ sanitize: deps
 	for s in $(SANITIZERS); do \
 	  rm -rf .build-$$s/reports && mkdir -p .build-$$s/reports && \
 	  $(SWIFT) build --build-tests --scratch-path .build-$$s -Xswiftc -sanitize=$$s || exit 1; \
-	  SLUICE_BIN=$(CURDIR)/.build-$$s/debug/sluice SLUICE_TEST_SLOWDOWN=10 \
+	  SLUICE_BIN=$(CURDIR)/.build-$$s/debug/sluice SLUICE_TEST_SLOWDOWN=10 SLUICE_TEST_SANITIZER=$$s \
 	  ASAN_OPTIONS=log_path=$(CURDIR)/.build-$$s/reports/asan TSAN_OPTIONS=log_path=$(CURDIR)/.build-$$s/reports/tsan \
 	  LSAN_OPTIONS=suppressions=$(CURDIR)/Tests/Sanitizers/lsan.supp \
 	    $(SWIFT) test --skip-build --scratch-path .build-$$s -Xswiftc -sanitize=$$s >.build-$$s/sanitize.log 2>&1; \

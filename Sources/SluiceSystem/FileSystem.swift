@@ -59,7 +59,14 @@ public enum FileSystem {
         guard let dir = opendir(path) else { throw Errno(rawValue: Glibc.errno).sluiceError("list", path) }
         defer { closedir(dir) }
         var names: [String] = []
-        while let entry = readdir(dir) {
+        while true {
+            // readdir returns NULL both at the end and on an error: only errno tells
+            // them apart, and a listing cut short must never pass for a whole one.
+            Glibc.errno = 0
+            guard let entry = readdir(dir) else {
+                if Glibc.errno != 0 { throw Errno(rawValue: Glibc.errno).sluiceError("list", path) }
+                break
+            }
             let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
                 String(cString: raw.baseAddress!.assumingMemoryBound(to: CChar.self))
             }

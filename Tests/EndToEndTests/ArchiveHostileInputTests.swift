@@ -153,7 +153,7 @@ import Testing
         // Under a 200 MiB address-space limit: resident memory cannot exceed
         // it, and any allocation sized from the archive beyond it would fail.
         let source = hostile == .stdinClosedEarly ? "head -c 20000 '\(fixture.archive)' | " : ""
-        let run = try ArchiveStore.shell("ulimit -v 204800; \(source)'\(SluiceProcess.binary)' import '\(source.isEmpty ? archive : "-")' --topic copy",
+        let run = try ArchiveStore.shell("\(memoryLimitPrefix(mebibytes: 200))\(source)'\(SluiceProcess.binary)' import '\(source.isEmpty ? archive : "-")' --topic copy",
                                          environment: ["SLUICE_DATA_DIR": data])
         let (status, lines) = (run.status, SluiceProcess.errorLines(run.err))
         let (expectedStatus, message) = hostile.expectation

@@ -103,9 +103,11 @@ import Testing
     /// and an `open` or `read` of the topic's metadata failing there read as
     /// "the topic was deleted". The staging area was removed with the import
     /// unsettled, and every later command failed on a missing file of it.
-    /// (Killed before its commit, it must be rolled back just as surely.)
-    @Test(arguments: ["rename:KILL:path=/prepared", "unlink:KILL:path=sluice-pending-append"], ["open", "read"])
-    func anInterruptedAppendIsSettledEvenWhenItsTopicFailsToRead(kill: String, call: String) throws {
+    /// (Killed before its commit, it must be rolled back just as surely; and
+    /// a staging directory that fails to list must not read as empty.)
+    @Test(arguments: ["rename:KILL:path=/prepared", "unlink:KILL:path=sluice-pending-append"],
+          ["open:EIO:path=dest.topic", "read:EIO:path=dest.topic", "readdir:EIO:path=/.sluice/staging"])
+    func anInterruptedAppendIsSettledEvenWhenItsTopicFailsToRead(kill: String, failure: String) throws {
         let dir = TemporaryDirectory("sluice-settle-eio")
         let store = dir.path + "/store"
         try Reliability.copy(KnownStore.store, to: store)
@@ -113,7 +115,7 @@ import Testing
         let killed = try SluiceProcess.run(["import", KnownStore.archive, "--topic", "dest", "--append"], dataDir: store,
                                            environment: ["SLUICE_FAULTS": kill])
         #expect(killed.status == -SIGKILL)
-        let failed = try SluiceProcess.run(["topic", "list"], dataDir: store, environment: ["SLUICE_FAULTS": "\(call):EIO:path=dest.topic:times=1"])
+        let failed = try SluiceProcess.run(["topic", "list"], dataDir: store, environment: ["SLUICE_FAULTS": failure + ":times=1"])
         try Reliability.requireNoCrash(failed, ["topic", "list"])
         try Reliability.ok(["topic", "list"], store)
         let after = try Reliability.records("dest", store)
@@ -141,6 +143,19 @@ import Testing
         #expect(failed.errorLines.last?.contains("input/output error") == true, "\(failed.err)")
         try Reliability.ok(["produce", "k", "--json"], dir.path, stdin: records(800..<801))
         #expect(try Reliability.problems(dir.path).isEmpty)
+    }
+
+    /// After a failed fdatasync the kernel may have dropped the dirty pages and
+    /// report the next fdatasync as a success: produce used to retry it and
+    /// then say the records it had appended "are durable".
+    @Test func aFailedFsyncIsNeverRetriedIntoDurability() throws {
+        let dir = TemporaryDirectory()
+        try Reliability.ok(["topic", "create", "k"], dir.path)
+        let failed = try SluiceProcess.run(["produce", "k"], dataDir: dir.path, stdin: Data("a\nb\n".utf8),
+                                           environment: ["SLUICE_FAULTS": "fdatasync:EIO:times=1"])
+        #expect(failed.status == 1)
+        let said = failed.errorLines.last ?? ""
+        #expect(said.contains("input/output error") && said.contains("were appended") && !said.contains("durable"), "\(failed.err)")
     }
 
     @Test func aKillRuleKillsTheProcessAtItsSyscall() throws {

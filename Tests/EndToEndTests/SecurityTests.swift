@@ -300,7 +300,7 @@ import Testing
     /// Runs sluice under a 400 MiB address-space limit (an allocation sized
     /// from a declared size would fail and crash it); fails on a crash.
     static func runLimited(_ arguments: [String], _ dataDir: String) throws -> (status: Int32, out: String, err: String) {
-        let run = try ArchiveStore.shell("ulimit -v 409600; exec '\(SluiceProcess.binary)' \(arguments.map { "'\($0)'" }.joined(separator: " ")) </dev/null",
+        let run = try ArchiveStore.shell("\(memoryLimitPrefix(mebibytes: 400))exec '\(SluiceProcess.binary)' \(arguments.map { "'\($0)'" }.joined(separator: " ")) </dev/null",
                                          environment: ["SLUICE_DATA_DIR": dataDir])
         if ![0, 1, 2, 64].contains(run.status) || run.err.contains("Fatal error") || run.err.contains("Program crashed") {
             throw TrialFailure("sluice \(arguments.joined(separator: " ")) crashed (status \(run.status)): \(run.err.suffix(400))")

@@ -29,6 +29,21 @@ import Testing
         }
     }
 
+    /// A cron job's `> plan.csv` on a full disk must not exit 0 with half a
+    /// plan (or report) written; a reader that has gone (`| head`) is fine.
+    @Test(arguments: [["group", "seek", "g", "--topic", "t", "--to-earliest", "--export"], ["lag", "--json"], ["topic", "list"]])
+    func aResultThatCannotBeWrittenIsAnError(arguments: [String]) throws {
+        let store = try GroupStore()
+        try store.topic("t", counts: [5, 5])
+        try store.ok(["consume", "t", "--group", "g", "-c", "3"])
+        let command = "'\(SluiceProcess.binary)' " + arguments.map { "'\($0)'" }.joined(separator: " ")
+        let full = try ArchiveStore.shell(command + " > /dev/full", environment: ["SLUICE_DATA_DIR": store.path])
+        #expect(full.status == 1, "\(full.err)")
+        #expect(SluiceProcess.errorLines(full.err).last?.contains("no space left") == true, "\(full.err)")
+        let gone = try ArchiveStore.shell(command + " | true", environment: ["SLUICE_DATA_DIR": store.path])
+        #expect(gone.status == 0, "\(gone.err)")
+    }
+
     @Test func locksTimeOutNamingTheHolder() throws {
         let store = try GroupStore()
         try store.topic("t", counts: [5, 5])

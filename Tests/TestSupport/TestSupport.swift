@@ -101,3 +101,15 @@ public func waitUntil(_ seconds: Double, _ what: String, every interval: Double 
         usleep(useconds_t(interval * 1_000_000))
     }
 }
+
+/// A shell prefix that caps the memory of the command after it at `mebibytes`:
+/// `ulimit -v`, or, when `make sanitize` runs the suite
+/// (`SLUICE_TEST_SANITIZER`, whose shadow memory needs terabytes of address
+/// space), the sanitizer's own cap on any one allocation.
+public func memoryLimitPrefix(mebibytes: Int) -> String {
+    switch ProcessInfo.processInfo.environment["SLUICE_TEST_SANITIZER"] {
+    case "address": return "export ASAN_OPTIONS=\"$ASAN_OPTIONS:max_allocation_size_mb=\(mebibytes)\"; "
+    case "thread": return "export TSAN_OPTIONS=\"$TSAN_OPTIONS:max_allocation_size_mb=\(mebibytes)\"; "
+    default: return "ulimit -v \(mebibytes * 1024); "
+    }
+}

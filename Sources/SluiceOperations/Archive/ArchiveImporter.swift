@@ -89,12 +89,16 @@ public final class ArchiveImporter: ArchiveSink {
             try staging?.discard()
             return result
         } catch let error as SluiceError {
-            let committed = (try? staging?.isCommitted) ?? false
+            let committed: Bool? = try? staging?.isCommitted ?? false
             try? staging?.discard()
             guard error.kind != .usage else { throw error }
             var reported = error
             if error.reason == .noSpace && error.neededBytes != nil { reported.neededBytes = max(error.neededBytes ?? 0, spaceNeeded) }
-            let outcome = committed ? "the import is committed; the next sluice command on \(directory.path) completes it" : "nothing was imported; run the import again"
+            let outcome = switch committed {
+            case true?: "the import is committed; the next sluice command on \(directory.path) completes it"
+            case false?: "nothing was imported; run the import again"
+            case nil: "whether the import was committed could not be read; check the topic (sluice topic describe) before importing again"
+            }
             reported.remedy = [error.remedy, outcome].compactMap { $0 }.joined(separator: "; ")
             throw reported
         } catch {

@@ -88,10 +88,10 @@ extension DataDirectory {
         var change = LogStartChange(partition: partition.name, previousStart: start, newStart: target, deleted: [])
         if target > start {
             do {
-                try updateLogStarts { $0[partition.name] = target }
+                try updateLogStarts { Self.raise(&$0, partition.name, to: target) }
             } catch let error as SluiceError where error.reason == .noSpace && doomed > 0 {
                 change.deleted = try Self.removeSegments(segments[..<doomed], of: partition)
-                try updateLogStarts { $0[partition.name] = target }
+                try updateLogStarts { Self.raise(&$0, partition.name, to: target) }
             }
         }
         if change.deleted.isEmpty && doomed > 0 {
@@ -99,6 +99,12 @@ extension DataDirectory {
         }
         try Self.removeOrphanedIndexes(below: segments[doomed].baseOffset, in: partition.directory)
         return change
+    }
+
+    /// Never moves a log start back, whatever `start` was read as: records
+    /// another process deleted must not reappear.
+    private static func raise(_ entries: inout [String: Int64], _ name: String, to target: Int64) {
+        entries[name] = max(entries[name] ?? target, target)
     }
 
     /// Unlinks segments, oldest first, then syncs the directory.

@@ -14,6 +14,10 @@ public final class PartitionAppender {
     public let partition: Partition
     private var active: ActiveSegment?
     private var unsynced: [ObjectIdentifier: File] = [:]
+    /// The first fsync that failed. After it the kernel may have dropped the
+    /// dirty pages and report the next fsync of the file as a success, so
+    /// nothing appended by this appender can be called durable again.
+    private var failedSync: SluiceError?
     private let pendingIndex = ByteBuffer(capacity: 4096)
     private let pendingTimeIndex = ByteBuffer(capacity: 4096)
 
@@ -83,8 +87,18 @@ public final class PartitionAppender {
 
     /// Makes every append so far durable (fdatasync of the logs and indexes written).
     public func sync() throws {
-        for file in unsynced.values { try file.dataSync() }
+        for file in unsynced.values { try dataSync(file) }
         unsynced.removeAll()
+    }
+
+    private func dataSync(_ file: File) throws {
+        if let failedSync { throw failedSync }
+        do {
+            try file.dataSync()
+        } catch let error as SluiceError {
+            failedSync = error
+            throw error
+        }
     }
 
     /// Starts writing what was appended to disk without waiting for it, so a
@@ -185,9 +199,7 @@ public final class PartitionAppender {
             repaired = true
         }
         if repaired {
-            try log.dataSync()
-            try index.dataSync()
-            try timeIndex.dataSync()
+            for file in [log, index, timeIndex] { try dataSync(file) }
         }
         return ActiveSegment(segment: segment, log: log, index: index, timeIndex: timeIndex, size: tail.validSize,
                              nextOffset: tail.endOffset, indexer: tail.indexer,
@@ -213,7 +225,7 @@ public final class PartitionAppender {
             pendingTimeIndex.clear()
         }
         for file in [segment.log, segment.index, segment.timeIndex] {
-            try file.dataSync()
+            try dataSync(file)
             unsynced[ObjectIdentifier(file)] = nil
         }
     }

@@ -96,7 +96,13 @@ public enum PendingAppend {
     /// are ever replaced, so only they are checked.
     static func replaced(_ current: Segment, by latest: Segment, open: File) throws -> Bool {
         if latest.directory != current.directory { return true }
-        guard try open.size() == 0, let now = try? File.open(latest.logPath) else { return false }
+        guard try open.size() == 0 else { return false }
+        let now: File
+        do {
+            now = try File.open(latest.logPath)
+        } catch let error as SluiceError where error.reason == .notFound {
+            return true  // gone since it was listed: look again
+        }
         let (a, b) = (try open.status(), try now.status())
         return a.st_ino != b.st_ino || a.st_dev != b.st_dev
     }
@@ -112,16 +118,9 @@ public enum PendingAppend {
     /// Settles the parts of an abandoned staging area, each under its partition's lock.
     static func resolve(_ parts: [Marker], of topicName: String, in directory: DataDirectory, committed: Bool) throws {
         // A deleted topic (or partition) has nothing left to settle; an I/O
-        // error must not read as one, or a committed import would be dropped.
-        // Damaged metadata is passed over so that it does not lock every
-        // administrative command out (`verify` reports it).
-        let topic: Topic
-        do {
-            guard let existing = try directory.existingTopic(topicName) else { return }
-            topic = existing
-        } catch let error as SluiceError where error.reason == .corruptMetadata {
-            return
-        }
+        // error or damaged metadata must not read as one, or a committed
+        // import would be dropped.
+        guard let topic = try directory.existingTopic(topicName) else { return }
         for part in parts where topic.partitionIndices.contains(part.partition) {
             let partition = try topic.partition(part.partition)
             guard try FileSystem.isDirectory(partition.directory) else { continue }

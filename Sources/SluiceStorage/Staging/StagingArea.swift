@@ -125,21 +125,33 @@ extension DataDirectory {
 
     /// Whether some staging area exists (a cheap check before taking the admin lock to recover).
     var hasStagingAreas: Bool {
-        guard kind == .sluice, let names = try? FileSystem.list(stagingPath) else { return false }
-        return !names.isEmpty
+        get throws {
+            guard kind == .sluice else { return false }
+            do {
+                return try !FileSystem.list(stagingPath).isEmpty
+            } catch let error as SluiceError where error.reason == .notFound {
+                return false
+            }
+        }
     }
 
     /// Rolls abandoned staging areas forward (committed) or back (not), and
     /// removes them. The caller holds the admin lock.
     func recoverAbandonedStaging() throws {
-        guard hasStagingAreas else { return }
+        guard try hasStagingAreas else { return }
         var ids = Set<String>()
         for name in try FileSystem.list(stagingPath) {
             ids.insert(name.hasSuffix(".lock") ? String(name.dropLast(5)) : name)
         }
         for id in ids.sorted() {
             guard let lock = try FileLock.tryAcquire(stagingLockPath(id), what: "staging area \(id)") else { continue }
-            try StagingArea(directory: self, id: id, ownerLock: lock).discard()
+            do {
+                try StagingArea(directory: self, id: id, ownerLock: lock).discard()
+            } catch let error as SluiceError where error.reason == .corruptMetadata {
+                // Settling it needs what is damaged. Kept, it still says what was
+                // committed; the rest of the data directory stays usable.
+                Diagnostics.warn("staging area \(id) left unsettled: \(error.message)")
+            }
         }
     }
 

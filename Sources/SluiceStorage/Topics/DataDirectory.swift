@@ -42,7 +42,7 @@ public final class DataDirectory: @unchecked Sendable {
     public static func open(_ path: String) throws -> DataDirectory {
         let directory = DataDirectory(path: path)
         try directory.detect()
-        if directory.hasStagingAreas { try directory.withAdminLock {} }
+        if try directory.hasStagingAreas { try directory.withAdminLock {} }
         return directory
     }
 

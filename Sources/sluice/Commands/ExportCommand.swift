@@ -94,7 +94,7 @@ struct ExportCommand: ParsableCommand {
         request.backlogOfGroup = group
         request.withGroups = withGroups
         let plan = try ExportPlan.make(target, request, groups: group != nil || withGroups ? OffsetsStore(directory: directory) : nil)
-        if dryRun { return report(plan, nil, destination: output, elapsed: 0) }
+        if dryRun { return try report(plan, nil, destination: output, elapsed: 0) }
         if output == "-" && StandardStreams.outputIsTerminal {
             throw SluiceError.usage(.invalidArgument, "refusing to write a compressed archive to a terminal",
                                     remedy: "redirect standard output, or pass -o FILE")
@@ -116,13 +116,13 @@ struct ExportCommand: ParsableCommand {
             throw error
         }
         progress?.0.clear()
-        report(plan, result, destination: output, elapsed: Int64((WallClock.monotonicNanos() - started) / 1_000_000))
+        try report(plan, result, destination: output, elapsed: Int64((WallClock.monotonicNanos() - started) / 1_000_000))
     }
 
-    private func report(_ plan: ExportPlan, _ result: ExportResult?, destination: String, elapsed: Int64) {
+    private func report(_ plan: ExportPlan, _ result: ExportResult?, destination: String, elapsed: Int64) throws {
         let partitions = plan.partitions.map { p -> (PartitionPlan, Int64?) in (p, result?.summary.records(of: p.partition.index)) }
         if json {
-            Output.printJSON([
+            try Output.printJSON([
                 "version": 1, "topic": .string(plan.topic.name), "archive": .string(destination),
                 "archive_id": JSONValue(result?.manifest.archiveID), "dry_run": .bool(result == nil),
                 "bytes": .int(result?.tarBytes ?? plan.bytes), "archive_bytes": JSONValue(result?.archiveBytes),
@@ -140,8 +140,8 @@ struct ExportCommand: ParsableCommand {
                 table.add([String(p.partition.index), String(p.startOffset), String(p.endOffset), String(p.endOffset - p.startOffset),
                            String(p.files), ByteCount.format(p.bytes)])
             }
-            Output.print(table.render())
-            Output.print("dry run: would export \(partitions.count) partition\(partitions.count == 1 ? "" : "s") of '\(plan.topic.name)', \(ByteCount.format(plan.bytes)) before compression, to \(destination)")
+            try Output.print(table.render())
+            try Output.print("dry run: would export \(partitions.count) partition\(partitions.count == 1 ? "" : "s") of '\(plan.topic.name)', \(ByteCount.format(plan.bytes)) before compression, to \(destination)")
             return
         }
         let ratio = result.archiveBytes > 0 ? Double(result.tarBytes) / Double(result.archiveBytes) : 0

@@ -73,7 +73,7 @@ struct ImportCommand: ParsableCommand {
         }
         progress?.0.clear()
         if json {
-            Output.printJSON([
+            try Output.printJSON([
                 "version": 1, "topic": .string(result.topic), "mode": .string(result.mode.rawValue), "dry_run": .bool(result.dryRun),
                 "created": .bool(result.mode == .preserveOffsets), "records": .int(result.records),
                 "archive": ["id": .string(result.manifest.archiveID), "tool": .string(result.manifest.tool),
@@ -91,15 +91,15 @@ struct ImportCommand: ParsableCommand {
         for p in result.partitions where p.records > 0 || result.mode == .preserveOffsets {
             table.add([String(p.partition), String(p.firstOffset), String(p.nextOffset), String(p.records)])
         }
-        Output.print(table.render())
+        try Output.print(table.render())
         let what = result.mode == .preserveOffsets
             ? "into new topic '\(result.topic)' (\(result.partitions.count) partitions, offsets preserved)"
             : "onto the end of topic '\(result.topic)'"
         let source = archive == "-" ? "the archive on standard input" : name
-        Output.print("\(result.dryRun ? "dry run: verified the archive; would import" : "imported") \(result.records) records from \(source) \(what)")
+        try Output.print("\(result.dryRun ? "dry run: verified the archive; would import" : "imported") \(result.records) records from \(source) \(what)")
         if withGroups {
             let groups = result.dryRun ? (result.manifest.groups ?? [:]).keys.sorted() : result.restoredGroups
-            Output.print(groups.isEmpty ? "the archive holds no consumer-group offsets"
+            try Output.print(groups.isEmpty ? "the archive holds no consumer-group offsets"
                          : "\(result.dryRun ? "would restore" : "restored") the committed offsets of \(groups.map { "'\($0)'" }.joined(separator: ", "))")
         }
     }

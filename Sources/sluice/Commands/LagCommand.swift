@@ -84,9 +84,9 @@ struct LagCommand: ParsableCommand {
             options.now = WallClock.nowMillis()
             let report = try LagReport.make(directory, options)
             if watch && StandardStreams.outputIsTerminal {
-                Output.print("\u{1B}[H\u{1B}[2J" + "every \(TimeParsing.formatDuration(interval))  \(Output.time(options.now))\n")
+                try Output.print("\u{1B}[H\u{1B}[2J" + "every \(TimeParsing.formatDuration(interval))  \(Output.time(options.now))\n")
             }
-            Output.print(render(report))
+            try Output.print(render(report))
             breaches = report.breaches(maxLag: maxLag, maxLagSeconds: maxLagSeconds)
             if watch { pause(interval) }
         } while watch && !Interruption.requested

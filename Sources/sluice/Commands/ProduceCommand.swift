@@ -85,7 +85,7 @@ struct ProduceCommand: ParsableCommand {
                                       remedy: "the rest of the input was not read; produce it (from line \(reader.lineNumber + 1) on) to continue")
         }
         if json {
-            Output.printJSON(summary.json(topic: topic))
+            try Output.printJSON(summary.json(topic: topic))
         } else {
             let parts = summary.partitions.keys.sorted().map { "p\($0): \(summary.partitions[$0]!.records)" }.joined(separator: ", ")
             StandardErrorLog.notice("produced \(summary.records) records (\(ByteCount.format(summary.bytes))) to '\(topic)'\(parts.isEmpty ? "" : " — " + parts)")

@@ -43,14 +43,14 @@ struct VerifyCommand: ParsableCommand {
             }
         } catch let error as SluiceError where error.reason == .interrupted {
             let problems = checks.flatMap(\.problems)
-            for problem in problems { Output.print(problem.description) }
-            for action in repairs { Output.print("repaired: \(action)") }
+            for problem in problems { try Output.print(problem.description) }
+            for action in repairs { try Output.print("repaired: \(action)") }
             throw SluiceError.failure(.interrupted, "verify stopped by \(Interruption.signalName) after checking \(checks.count) of \(partitions.count) partitions (\(problems.count) problem\(problems.count == 1 ? "" : "s") so far, listed above)",
                                       remedy: repair ? "every repair made is complete; run it again to check the rest" : "run it again to check everything")
         }
         let problems = checks.flatMap(\.problems)
         if json {
-            Output.printJSON([
+            try Output.printJSON([
                 "version": 1,
                 "partitions": .array(checks.map { check in
                     ["partition": .string(check.partition.name), "batches": JSONValue(check.batches), "records": .int(check.records),
@@ -60,8 +60,8 @@ struct VerifyCommand: ParsableCommand {
                 "repairs": .array(repairs.map { .string($0) }),
             ])
         } else {
-            for problem in problems { Output.print(problem.description) }
-            for action in repairs { Output.print("repaired: \(action)") }
+            for problem in problems { try Output.print(problem.description) }
+            for action in repairs { try Output.print("repaired: \(action)") }
             let batches = checks.reduce(0) { $0 + $1.batches }, records = checks.reduce(Int64(0)) { $0 + $1.records }
             StandardErrorLog.notice("checked \(names.count) topic\(names.count == 1 ? "" : "s"), \(checks.count) partitions, \(batches) batches, \(records) records: \(problems.isEmpty ? "no problems" : "\(problems.count) problem\(problems.count == 1 ? "" : "s")")")
         }

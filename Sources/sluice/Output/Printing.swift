@@ -4,16 +4,22 @@ import SluiceSystem
 /// Writes command results to stdout in one write, so output stays whole even
 /// when several processes share a terminal or a log.
 enum Output {
-    static func print(_ text: String) {
+    /// A reader that has gone away (`| head`) is not an error; any other
+    /// failure is (a full disk under `> plan.csv` must not exit 0 with half
+    /// a plan written).
+    static func print(_ text: String) throws {
         var line = text
         if !line.hasSuffix("\n") { line += "\n" }
         var bytes = Array(line.utf8)
-        _ = try? bytes.withUnsafeMutableBytes { try StandardStreams.output.write(UnsafeRawBufferPointer($0)) }
-        bytes.removeAll()
+        do {
+            try bytes.withUnsafeMutableBytes { try StandardStreams.output.write(UnsafeRawBufferPointer($0)) }
+        } catch let error as SluiceError where error.reason == .brokenPipe {
+            return
+        }
     }
 
-    static func printJSON(_ value: JSONValue) {
-        print(value.serialized(pretty: true))
+    static func printJSON(_ value: JSONValue) throws {
+        try print(value.serialized(pretty: true))
     }
 
     /// A timestamp for tables: ISO-8601 UTC, or "-" when absent.

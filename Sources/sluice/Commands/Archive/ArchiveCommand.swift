@@ -25,12 +25,12 @@ struct ArchiveInspect: ParsableCommand {
     func run() throws {
         let (manifest, summary, name) = try options.read()
         if options.json {
-            Output.printJSON(["version": 1, "archive": .string(name), "integrity": "ok", "manifest": manifest.json, "summary": summary.json])
+            try Output.printJSON(["version": 1, "archive": .string(name), "integrity": "ok", "manifest": manifest.json, "summary": summary.json])
             return
         }
-        Output.print("archive \(name): sluice archive format \(ArchiveManifest.formatVersion), written by \(manifest.tool) at \(Output.time(manifest.created)) (id \(manifest.archiveID))")
-        Output.print("topic '\(manifest.topic)': \(manifest.partitionCount) partitions; " + manifest.config.map { "\($0.0)=\($0.1)" }.joined(separator: " "))
-        Output.print("filters: \(describe(manifest.filters))" + (manifest.groups.map { "; group offsets: " + $0.keys.sorted().joined(separator: ", ") } ?? ""))
+        try Output.print("archive \(name): sluice archive format \(ArchiveManifest.formatVersion), written by \(manifest.tool) at \(Output.time(manifest.created)) (id \(manifest.archiveID))")
+        try Output.print("topic '\(manifest.topic)': \(manifest.partitionCount) partitions; " + manifest.config.map { "\($0.0)=\($0.1)" }.joined(separator: " "))
+        try Output.print("filters: \(describe(manifest.filters))" + (manifest.groups.map { "; group offsets: " + $0.keys.sorted().joined(separator: ", ") } ?? ""))
         var table = Table([("PARTITION", .right), ("START", .right), ("END", .right), ("FILES", .right), ("BYTES", .right),
                            ("RECORDS", .right), ("OLDEST", .left), ("NEWEST", .left)])
         for (partition, files) in summary.partitions {
@@ -39,8 +39,8 @@ struct ArchiveInspect: ParsableCommand {
                        ByteCount.format(files.reduce(0) { $0 + $1.bytes }), String(files.reduce(0) { $0 + $1.records }),
                        Output.time(files.compactMap(\.minTimestamp).min()), Output.time(files.compactMap(\.maxTimestamp).max())])
         }
-        Output.print(table.render())
-        Output.print("integrity: ok — \(summary.partitions.reduce(0) { $0 + $1.files.count }) files, \(summary.records) records; every batch CRC and every checksum verified")
+        try Output.print(table.render())
+        try Output.print("integrity: ok — \(summary.partitions.reduce(0) { $0 + $1.files.count }) files, \(summary.records) records; every batch CRC and every checksum verified")
     }
 
     private func describe(_ f: ArchiveFilters) -> String {
@@ -67,10 +67,10 @@ struct ArchiveVerify: ParsableCommand {
         let (_, summary, name) = try options.read()
         let files = summary.partitions.reduce(0) { $0 + $1.files.count }
         if options.json {
-            Output.printJSON(["version": 1, "archive": .string(name), "ok": true, "files": JSONValue(files),
+            try Output.printJSON(["version": 1, "archive": .string(name), "ok": true, "files": JSONValue(files),
                               "records": .int(summary.records), "bytes": .int(summary.bytes)])
         } else {
-            Output.print("archive \(name): ok — \(files) files, \(summary.records) records, \(ByteCount.format(summary.bytes)) verified")
+            try Output.print("archive \(name): ok — \(files) files, \(summary.records) records, \(ByteCount.format(summary.bytes)) verified")
         }
     }
 }

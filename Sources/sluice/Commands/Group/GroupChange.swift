@@ -36,7 +36,7 @@ enum GroupChange {
         guard options.execute else {
             try check(false)
             let plan = try makePlan()
-            show(plan, executed: false, options: options, export: export)
+            try show(plan, executed: false, options: options, export: export)
             if lock.isActive { Diagnostics.warn("group '\(group.printable)' is active; --execute will refuse it unless its consumers stop (--wait-inactive) or --force is given") }
             StandardErrorLog.notice("dry run: nothing changed; add --execute to apply")
             return
@@ -48,7 +48,7 @@ enum GroupChange {
         let plan = try makePlan()
         try held.holdLeases(plan.scope)
         try plan.apply(directory)
-        show(plan, executed: true, options: options, export: export)
+        try show(plan, executed: true, options: options, export: export)
         let changed = plan.changingRows.count
         StandardErrorLog.notice(changed == 0 ? "nothing to change" :
             "applied: \(changed) partition\(changed == 1 ? "" : "s") of group '\(group.printable)' changed; undo with 'sluice group rollback \(group) --steps 1 --execute'")
@@ -64,13 +64,13 @@ enum GroupChange {
         _ = try makePlan()
     }
 
-    static func show(_ plan: OffsetPlan, executed: Bool, options: GroupChangeOptions, export: Bool) {
+    static func show(_ plan: OffsetPlan, executed: Bool, options: GroupChangeOptions, export: Bool) throws {
         if export {
-            if !plan.csv.isEmpty { Output.print(plan.csv) }
+            if !plan.csv.isEmpty { try Output.print(plan.csv) }
             return
         }
         if options.json {
-            Output.printJSON(plan.json(executed: executed))
+            try Output.printJSON(plan.json(executed: executed))
             return
         }
         var table = Table([("TOPIC", .left), ("PARTITION", .right), ("CURRENT", .right), ("TARGET", .right), ("CHANGE", .right)])
@@ -79,6 +79,6 @@ enum GroupChange {
             table.add([row.topicPartition.topic, String(row.topicPartition.partition), row.current.map(String.init) ?? "-",
                        row.target.map(String.init) ?? "-", change])
         }
-        Output.print(table.render())
+        try Output.print(table.render())
     }
 }

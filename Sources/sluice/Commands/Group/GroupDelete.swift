@@ -31,6 +31,6 @@ struct GroupDelete: ParsableCommand {
         let plan = try OffsetPlan.delete(directory, group: group)
         try held.holdLeases(plan.scope)
         try plan.apply(directory)
-        Output.print("deleted group '\(group)' (\(plan.rows.count) committed offset\(plan.rows.count == 1 ? "" : "s")); restore with 'sluice group rollback \(group) --steps 1 --execute'")
+        try Output.print("deleted group '\(group)' (\(plan.rows.count) committed offset\(plan.rows.count == 1 ? "" : "s")); restore with 'sluice group rollback \(group) --steps 1 --execute'")
     }
 }

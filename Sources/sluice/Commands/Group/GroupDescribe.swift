@@ -35,7 +35,7 @@ struct GroupDescribe: ParsableCommand {
                 return JSONValue.object(entry)
             }
             object.append(("members", JSONValue.array(memberObjects)))
-            Output.printJSON(JSONValue.object(object))
+            try Output.printJSON(JSONValue.object(object))
             return
         }
         var lines = ["Group: \(group)  State: \(lag.active ? "active" : "inactive")  Members: \(members.count)  Lag: \(lag.lag)"]
@@ -48,6 +48,6 @@ struct GroupDescribe: ParsableCommand {
             lines += ["", table.render()]
         }
         lines += ["", LagTables.partitions([lag], holders: true)]
-        Output.print(lines.joined(separator: "\n"))
+        try Output.print(lines.joined(separator: "\n"))
     }
 }

@@ -30,7 +30,7 @@ struct GroupHistory: ParsableCommand {
         var (entries, keptSince) = try HistoryEntry.list(try common.open(), group: group, topics: topics)
         if let limit { entries = Array(entries.suffix(limit)) }
         if json {
-            Output.printJSON(["version": 1, "group": .string(group), "kept_since": JSONValue(keptSince), "changes": .array(entries.map(\.json))])
+            try Output.printJSON(["version": 1, "group": .string(group), "kept_since": JSONValue(keptSince), "changes": .array(entries.map(\.json))])
             return
         }
         if let keptSince { StandardErrorLog.notice("history before \(Output.time(keptSince)) is no longer kept") }
@@ -42,6 +42,6 @@ struct GroupHistory: ParsableCommand {
                        String(event.topicPartition.partition), event.value.map { String($0.offset) } ?? "removed",
                        entry.previous.map(String.init) ?? "-", event.annotations.member ?? "-", event.annotations.detail ?? ""])
         }
-        Output.print(table.render())
+        try Output.print(table.render())
     }
 }

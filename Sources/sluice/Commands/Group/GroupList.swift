@@ -16,7 +16,7 @@ struct GroupList: ParsableCommand {
     func run() throws {
         let groups = try GroupSummary.all(try common.open())
         if json {
-            Output.printJSON(["version": 1, "groups": .array(groups.map(\.json))])
+            try Output.printJSON(["version": 1, "groups": .array(groups.map(\.json))])
             return
         }
         guard !groups.isEmpty else {
@@ -29,6 +29,6 @@ struct GroupList: ParsableCommand {
             table.add([g.group, g.active ? "active" : "inactive", String(g.members), String(g.partitions), String(g.lag),
                        Output.time(g.lastCommit), g.topics.joined(separator: ",")])
         }
-        Output.print(table.render())
+        try Output.print(table.render())
     }
 }

@@ -43,11 +43,11 @@ struct CopyOptions: ParsableArguments {
     /// copies with a progress line on a terminal and returns the record and
     /// the time taken (after printing the JSON result itself when asked);
     /// `done` says the copy had ended before this run (nothing was done).
-    func run(_ directory: DataDirectory, plan: () throws -> RedistributionPlan, show: (RedistributionPlan) -> Void,
+    func run(_ directory: DataDirectory, plan: () throws -> RedistributionPlan, show: (RedistributionPlan) throws -> Void,
              copy: (((CopyProgress) -> Void)?) throws -> RedistributionRecord) throws -> (record: RedistributionRecord, took: String, done: Bool)? {
         guard execute else {
             let plan = try plan()
-            json ? Output.printJSON(plan.json(executed: false)) : show(plan)
+            json ? try Output.printJSON(plan.json(executed: false)) : try show(plan)
             if plan.record.phase == .copying {
                 StandardErrorLog.notice("dry run: nothing changed; add --execute to \(plan.resuming ? "resume" : "start")")
             }
@@ -61,7 +61,7 @@ struct CopyOptions: ParsableArguments {
             record = try copy(line.map { line in { line.update($0) } })
         }
         if json {
-            Output.printJSON(try RedistributionPlan.of(record, in: directory).json(executed: true))
+            try Output.printJSON(try RedistributionPlan.of(record, in: directory).json(executed: true))
             return nil
         }
         let done = (record.handedOffAt ?? record.finishedAt ?? .max) < startedAt
@@ -69,7 +69,7 @@ struct CopyOptions: ParsableArguments {
     }
 
     /// Prints a plan: the header lines, then a table per source partition.
-    static func show(_ plan: RedistributionPlan, lines: [String]) {
+    static func show(_ plan: RedistributionPlan, lines: [String]) throws {
         var table = Table([("PARTITION", .right), ("COMMITTED", .right), ("START", .right), ("END", .right), ("RECORDS", .right), ("NOTE", .left)])
         for (source, end) in zip(plan.record.sources, plan.ends) {
             let note: String
@@ -83,7 +83,7 @@ struct CopyOptions: ParsableArguments {
             table.add([String(source.partition), source.committed.map(String.init) ?? "-", String(source.start),
                        source.stop.map(String.init) ?? "\(end)+", String(stop - source.start), note])
         }
-        Output.print((lines + ["", table.render()]).joined(separator: "\n"))
+        try Output.print((lines + ["", table.render()]).joined(separator: "\n"))
     }
 
     /// The first line of a plan: new, resumed (and how far it got), or ended.

@@ -31,9 +31,9 @@ struct RedistributeFinish: ParsableCommand {
         let before = try RedistributionStore(directory: directory).require(name)
         let record = try RedistributionFinish.run(directory, name: name, force: force, waitInactiveMillis: wait)
         if before.phase == .finished {
-            Output.print("redistribution '\(name)' was already finished (\(record.outcome ?? "-"))")
+            try Output.print("redistribution '\(name)' was already finished (\(record.outcome ?? "-"))")
             return
         }
-        Output.print("finished redistribution '\(name)' (\(record.outcome ?? "-")): deleted topic '\(record.targetTopic)' and its groups' offsets; topic '\(record.sourceTopic)' and group '\(record.group ?? "")' are as 'start' left them")
+        try Output.print("finished redistribution '\(name)' (\(record.outcome ?? "-")): deleted topic '\(record.targetTopic)' and its groups' offsets; topic '\(record.sourceTopic)' and group '\(record.group ?? "")' are as 'start' left them")
     }
 }

@@ -84,10 +84,10 @@ struct RedistributeStart: ParsableCommand {
         guard let (record, seconds, done) = try options.run(directory, plan: { try Redistributor.plan(directory, request) }, show: show,
                                                             copy: { try Redistributor.start(directory, request, progress: $0) }) else { return }
         if done {
-            return Output.print("redistribution '\(record.name)' was handed off at \(Output.time(record.handedOffAt)); nothing left to do but drain and finish it (see 'sluice redistribute status \(record.name)')")
+            return try Output.print("redistribution '\(record.name)' was handed off at \(Output.time(record.handedOffAt)); nothing left to do but drain and finish it (see 'sluice redistribute status \(record.name)')")
         }
         let spread = record.targets.map(\.records)
-        Output.print("""
+        try Output.print("""
             copied \(record.copiedRecords) records (\(ByteCount.format(record.copiedBytes))) of topic '\(record.sourceTopic)' into '\(record.targetTopic)' \
             (\(record.targetPartitions) partitions, \(spread.min() ?? 0) to \(spread.max() ?? 0) records each) in \(seconds)
             group '\(group)' continues after the backlog; drain group '\(record.drainGroup!)' starts at the beginning of every partition of '\(record.targetTopic)'
@@ -95,9 +95,9 @@ struct RedistributeStart: ParsableCommand {
             """)
     }
 
-    private func show(_ plan: RedistributionPlan) {
+    private func show(_ plan: RedistributionPlan) throws {
         let r = plan.record
-        CopyOptions.show(plan, lines: [
+        try CopyOptions.show(plan, lines: [
             CopyOptions.title(plan, "redistribution '\(r.name)'"),
             "  from topic '\(r.sourceTopic)' (\(r.sources.count) partitions), group '\(r.group!)'",
             "  into temporary topic '\(r.targetTopic)': \(r.targetPartitions) partitions (\(r.sources.count) × \(r.factor!)), drain group '\(r.drainGroup!)'",

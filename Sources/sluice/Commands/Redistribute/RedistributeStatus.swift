@@ -37,11 +37,11 @@ struct RedistributeStatus: ParsableCommand {
         let directory = try common.open()
         let status = try RedistributionStatus.make(directory, name: name)
         if json {
-            Output.printJSON(status.json)
+            try Output.printJSON(status.json)
         } else if status.entries.isEmpty {
-            Output.print("no redistributions in \(directory.path)")
+            try Output.print("no redistributions in \(directory.path)")
         } else {
-            Output.print(render(status))
+            try Output.print(render(status))
         }
         if check, let pending = status.entries.first(where: { !$0.isDone }) {
             throw SluiceError.checkFailed(.notDrained, "redistribution '\(pending.record.name)' is \(pending.state.rawValue)\(pending.lag.map { " (\($0) records left to drain)" } ?? "")")

@@ -52,6 +52,6 @@ struct DeleteRecordsCommand: ParsableCommand {
             try Confirmation.ask("Delete \(plan.records) records of topic '\(topic)' (\(ByteCount.format(plan.bytes)) freed now)?", flag: "--yes")
         }
         let changes = dryRun ? nil : try plan.execute(in: directory, shouldStop: { Interruption.requested })
-        LogStartOutput.show(plan, executed: changes, json: json)
+        try LogStartOutput.show(plan, executed: changes, json: json)
     }
 }

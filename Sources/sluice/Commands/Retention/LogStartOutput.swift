@@ -13,9 +13,9 @@ enum LogStartOutput {
         }
     }
 
-    static func show(_ plan: LogStartPlan, executed changes: [LogStartChange]?, json: Bool) {
+    static func show(_ plan: LogStartPlan, executed changes: [LogStartChange]?, json: Bool) throws {
         if json {
-            Output.printJSON(plan.json(executed: changes))
+            try Output.printJSON(plan.json(executed: changes))
             return
         }
         let moving = plan.moves.filter(\.changes)
@@ -37,7 +37,7 @@ enum LogStartOutput {
                        ByteCount.format(change?.freedBytes ?? move.bytes),
                        move.rules.isEmpty ? "-" : move.rules.map(\.rawValue).joined(separator: ",")])
         }
-        Output.print(table.render())
+        try Output.print(table.render())
         if let changes {
             let freed = changes.reduce(0) { $0 + $1.freedBytes }, segments = changes.reduce(0) { $0 + $1.deleted.count }
             let records = changes.reduce(0) { $0 + $1.newStart - $1.previousStart }

@@ -57,6 +57,6 @@ struct RetentionCommand: ParsableCommand {
                                               groups: OffsetsStore(directory: directory))
         LogStartOutput.warnLosses(plan, executing: execute)
         let changes = execute ? try plan.execute(in: directory, shouldStop: { Interruption.requested }) : nil
-        LogStartOutput.show(plan, executed: changes, json: json)
+        try LogStartOutput.show(plan, executed: changes, json: json)
     }
 }

@@ -31,11 +31,11 @@ struct TopicAlter: ParsableCommand {
         if !config.isEmpty {
             let updated = try directory.alterConfig(name, assignments: config)
             let changed = Set(config.compactMap { $0.split(separator: "=", maxSplits: 1).first.map(String.init) })
-            Output.print("updated topic '\(name)': " + updated.entries.filter { changed.contains($0.0) }.map { "\($0.0)=\($0.1)" }.joined(separator: " "))
+            try Output.print("updated topic '\(name)': " + updated.entries.filter { changed.contains($0.0) }.map { "\($0.0)=\($0.1)" }.joined(separator: " "))
         }
         if let partitions {
             let (old, new) = try directory.addPartitions(name, to: partitions)
-            Output.print("topic '\(name)' now has \(new) partitions (was \(old))")
+            try Output.print("topic '\(name)' now has \(new) partitions (was \(old))")
         }
     }
 }

@@ -31,6 +31,6 @@ struct TopicCreate: ParsableCommand {
             return
         }
         let topic = try directory.createTopic(name, partitions: partitions, config: topicConfig)
-        Output.print("created topic '\(topic.name)' with \(topic.partitionCount) partition\(topic.partitionCount == 1 ? "" : "s")")
+        try Output.print("created topic '\(topic.name)' with \(topic.partitionCount) partition\(topic.partitionCount == 1 ? "" : "s")")
     }
 }

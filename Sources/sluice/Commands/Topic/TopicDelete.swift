@@ -26,6 +26,6 @@ struct TopicDelete: ParsableCommand {
                                  flag: "--yes")
         }
         try directory.deleteTopic(name)
-        Output.print("deleted topic '\(name)'")
+        try Output.print("deleted topic '\(name)'")
     }
 }

@@ -19,7 +19,7 @@ struct TopicDescribe: ParsableCommand {
     func run() throws {
         let report = try TopicReport.make(try common.open().topic(name))
         if json {
-            Output.printJSON(report.json)
+            try Output.printJSON(report.json)
             return
         }
         var lines = ["Topic: \(report.name)  Partitions: \(report.partitionCount)  Records: \(report.records)  Size: \(ByteCount.format(report.bytes))"]
@@ -33,7 +33,7 @@ struct TopicDescribe: ParsableCommand {
         }
         lines.append("")
         lines.append(table.render())
-        Output.print(lines.joined(separator: "\n"))
+        try Output.print(lines.joined(separator: "\n"))
         for p in report.partitions {
             if let problem = p.tailProblem { Diagnostics.warn("partition \(report.name)-\(p.partition): \(problem)") }
         }

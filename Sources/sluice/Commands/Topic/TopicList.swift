@@ -18,7 +18,7 @@ struct TopicList: ParsableCommand {
         let directory = try common.open()
         let reports = try directory.topicNames(includeInternal: `internal`).map { try TopicReport.make(directory.topic($0)) }
         if json {
-            Output.printJSON(["version": 1, "topics": .array(reports.map(\.listJSON))])
+            try Output.printJSON(["version": 1, "topics": .array(reports.map(\.listJSON))])
             return
         }
         guard !reports.isEmpty else {
@@ -29,6 +29,6 @@ struct TopicList: ParsableCommand {
         for report in reports {
             table.add([report.name, String(report.partitionCount), String(report.records), ByteCount.format(report.bytes)])
         }
-        Output.print(table.render())
+        try Output.print(table.render())
     }
 }

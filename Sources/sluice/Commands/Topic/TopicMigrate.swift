@@ -62,15 +62,15 @@ struct TopicMigrate: ParsableCommand {
         request.waitInactiveMillis = try options.waitMillis()
         guard let (record, seconds, done) = try options.run(directory, plan: { try TopicMigration.plan(directory, request) }, show: show,
                                                             copy: { try TopicMigration.run(directory, request, progress: $0) }) else { return }
-        if done { return Output.print("topic '\(topic)' was already migrated into '\(to)' at \(Output.time(record.finishedAt))") }
+        if done { return try Output.print("topic '\(topic)' was already migrated into '\(to)' at \(Output.time(record.finishedAt))") }
         var lines = ["copied \(record.copiedRecords) records (\(ByteCount.format(record.copiedBytes))) of topic '\(topic)' into '\(to)' (\(partitions) partitions) in \(seconds)"]
         for (group, offsets) in TopicMigration.translatedOffsets(record).sorted(by: { $0.key < $1.key }) {
             lines.append("group '\(group)' on '\(to)': " + offsets.keys.sorted().map { "\($0):\(offsets[$0]!)" }.joined(separator: " "))
         }
-        Output.print(lines.joined(separator: "\n"))
+        try Output.print(lines.joined(separator: "\n"))
     }
 
-    private func show(_ plan: RedistributionPlan) {
+    private func show(_ plan: RedistributionPlan) throws {
         let r = plan.record
         var lines = [
             CopyOptions.title(plan, "migration of topic '\(r.sourceTopic)' (\(r.sources.count) partitions) into '\(r.targetTopic)' (\(r.targetPartitions) partitions)"),
@@ -82,6 +82,6 @@ struct TopicMigrate: ParsableCommand {
             lines.append("  group '\(group.group)': committed " + group.committed.keys.sorted().map { "\($0):\(group.committed[$0]!)" }.joined(separator: " ")
                          + "; translated onto '\(r.targetTopic)' after the copy (see --help for the rule)")
         }
-        CopyOptions.show(plan, lines: lines)
+        try CopyOptions.show(plan, lines: lines)
     }
 }
