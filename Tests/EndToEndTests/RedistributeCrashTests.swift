@@ -17,7 +17,7 @@ import Testing
     /// while it works.
     struct Killer {
         var random: SeededRandom
-        var windowMillis: Double = 3_000
+        var windowMillis: Double = 3_000 * testSlowdown
         /// Kills that landed before the command finished.
         var kills = 0
         /// Kills after which the copy was partly done (some records copied, not all).
