@@ -4,11 +4,15 @@ import Glibc
 
 /// Where libraries report things a user must know but that are not errors:
 /// a torn batch dropped by recovery, a target clamped to the log's range. The
-/// default sink prints `warning: ...` on stderr; tests install one that records.
+/// default sink prints `warning: ...` on stderr; tests capture them per task.
 public enum Diagnostics {
     nonisolated(unsafe) public static var sink: (String) -> Void = { StandardErrorLog.line("warning: \($0)") }
 
-    public static func warn(_ message: String) { sink(message) }
+    /// A sink for the current task only, ahead of `sink`: a test captures its
+    /// own warnings while other tests in the process warn too.
+    @TaskLocal public static var taskSink: (@Sendable (String) -> Void)?
+
+    public static func warn(_ message: String) { (taskSink ?? sink)(message) }
 }
 
 /// Lines on stderr, each written with one `write(2)` so lines from concurrent

@@ -54,10 +54,7 @@ public enum Fixtures {
 /// Captures `Diagnostics` warnings for the duration of `body`.
 public func capturingWarnings<T>(_ body: () throws -> T) rethrows -> (T, [String]) {
     let box = WarningBox()
-    let previous = Diagnostics.sink
-    Diagnostics.sink = { message in box.append(message) }
-    defer { Diagnostics.sink = previous }
-    let value = try body()
+    let value = try Diagnostics.$taskSink.withValue({ message in box.append(message) }) { try body() }
     return (value, box.messages)
 }
 
