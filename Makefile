@@ -89,10 +89,11 @@ sanitize: deps
 	  $(SWIFT) build --build-tests --scratch-path .build-$$s -Xswiftc -sanitize=$$s || exit 1; \
 	  SLUICE_BIN=$(CURDIR)/.build-$$s/debug/sluice SLUICE_TEST_SLOWDOWN=10 SLUICE_TEST_SANITIZER=$$s \
 	  ASAN_OPTIONS=log_path=$(CURDIR)/.build-$$s/reports/asan TSAN_OPTIONS=log_path=$(CURDIR)/.build-$$s/reports/tsan \
-	  LSAN_OPTIONS=suppressions=$(CURDIR)/Tests/Sanitizers/lsan.supp \
+	  LSAN_OPTIONS=suppressions=$(CURDIR)/Tests/Sanitizers/lsan.supp:print_suppressions=0 \
 	    $(SWIFT) test --skip-build --scratch-path .build-$$s -Xswiftc -sanitize=$$s >.build-$$s/sanitize.log 2>&1; \
 	  status=$$?; tail -n 5 .build-$$s/sanitize.log; \
-	  if [ -n "$$(ls .build-$$s/reports)" ]; then echo "$$s sanitizer reports in .build-$$s/reports:"; ls .build-$$s/reports; exit 1; fi; \
+	  reports=$$(grep -l -E '^(==[0-9]+==)?(ERROR|WARNING): ' .build-$$s/reports/* 2>/dev/null); \
+	  if [ -n "$$reports" ]; then echo "$$s sanitizer reports:"; echo "$$reports"; exit 1; fi; \
 	  [ $$status -eq 0 ] || { echo "tests failed under -sanitize=$$s: .build-$$s/sanitize.log"; exit 1; }; \
 	done
 

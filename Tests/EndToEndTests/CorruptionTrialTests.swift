@@ -480,7 +480,7 @@ enum Corruption {
 
     static func destAfterImport() throws -> [String] {
         try memo.value("dest-after") { () throws -> [String] in
-            let copy = NSTemporaryDirectory() + "/sluice-dest-after-\(getpid())"
+            let copy = NSTemporaryDirectory() + "/sluice-dest-after-\(UUID().uuidString)"  // memo may compute it in parallel tests at once
             try Reliability.copy(KnownStore.store, to: copy)
             defer { try? FileManager.default.removeItem(atPath: copy) }
             try Reliability.ok(["import", KnownStore.archive, "--topic", "dest", "--append", "--quiet"], copy)
