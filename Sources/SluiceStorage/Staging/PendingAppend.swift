@@ -101,7 +101,7 @@ public enum PendingAppend {
         do {
             now = try File.open(latest.logPath)
         } catch let error as SluiceError where error.reason == .notFound {
-            return true  // gone since it was listed: look again
+            return false  // gone since it was listed (a settling import): the next look lists again
         }
         let (a, b) = (try open.status(), try now.status())
         return a.st_ino != b.st_ino || a.st_dev != b.st_dev

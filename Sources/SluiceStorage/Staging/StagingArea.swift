@@ -136,23 +136,28 @@ extension DataDirectory {
     }
 
     /// Rolls abandoned staging areas forward (committed) or back (not), and
-    /// removes them. The caller holds the admin lock.
-    func recoverAbandonedStaging() throws {
-        guard try hasStagingAreas else { return }
+    /// removes them. The caller holds the admin lock. An area that fails to
+    /// settle (an I/O error, damaged metadata it needs) is kept: it still says
+    /// what was committed, readers honour it, and the next command tries
+    /// again. Returns false then, so that nothing it staged is collected as
+    /// garbage meanwhile.
+    func recoverAbandonedStaging() throws -> Bool {
+        guard try hasStagingAreas else { return true }
         var ids = Set<String>()
         for name in try FileSystem.list(stagingPath) {
             ids.insert(name.hasSuffix(".lock") ? String(name.dropLast(5)) : name)
         }
+        var settled = true
         for id in ids.sorted() {
             guard let lock = try FileLock.tryAcquire(stagingLockPath(id), what: "staging area \(id)") else { continue }
             do {
                 try StagingArea(directory: self, id: id, ownerLock: lock).discard()
-            } catch let error as SluiceError where error.reason == .corruptMetadata {
-                // Settling it needs what is damaged. Kept, it still says what was
-                // committed; the rest of the data directory stays usable.
-                Diagnostics.warn("staging area \(id) left unsettled: \(error.message)")
+            } catch let error as SluiceError {
+                Diagnostics.warn("staging area \(id) left unsettled (the next command tries again): \(error.message)")
+                settled = false
             }
         }
+        return settled
     }
 
     fileprivate func resolve(_ area: StagingArea) throws {
@@ -192,7 +197,7 @@ extension DataDirectory {
         }
         Diagnostics.warn("\(damage.message); rolling the import \(committed ? "forward" : "back") from the markers it left in partitions")
         for name in try FileSystem.list(path) {
-            guard let (topicName, _) = TopicName.parsePartitionDirectory(name) else { continue }
+            guard let (topicName, _) = TopicName.parsePartitionDirectory(name), try FileSystem.isDirectory(path + "/" + name) else { continue }
             let marker: PendingAppend.Marker?
             do {
                 marker = try PendingAppend.readMarker(path + "/" + name)

@@ -15,8 +15,7 @@ extension DataDirectory {
         try initializeIfNeeded()
         let lock = try FileLock.acquire(metaPath + "/admin.lock", what: "the data directory \(path) (topic administration)")
         defer { lock.release() }
-        try recoverAbandonedStaging()
-        try collectGarbage()
+        if try recoverAbandonedStaging() { try collectGarbage() }
         return try body()
     }
 

@@ -15,6 +15,10 @@ enum Output {
             try bytes.withUnsafeMutableBytes { try StandardStreams.output.write(UnsafeRawBufferPointer($0)) }
         } catch let error as SluiceError where error.reason == .brokenPipe {
             return
+        } catch let error as SluiceError {
+            // Not the data directory's failure: what the command did stands.
+            throw SluiceError.failure(.io, "\(error.message) (the result of the command; what it did is done)",
+                                      remedy: "do not run it again to see the result; free space where its output goes and use a read-only command")
         }
     }
 
