@@ -64,7 +64,7 @@ extension CrashMatrix {
         (["consume", "t", "--group", "g", "--commit-every", "97", "--format", "%p %o\\n"], nil)
     }, promise: .custom { trial in
         let start = try memo.value("consume-start") { try Reliability.committed("g", topic: "t", trial.pristine.store) }
-        let delivered = offsetsByPartition(completeLines(trial.result.out))
+        let delivered = offsetsByPartition(trial.result.out)
         let after = try Reliability.committed("g", topic: "t", trial.store)
         var label = "nothing committed"
         for p in 0..<KnownStore.partitions {

@@ -104,7 +104,9 @@ struct Failure: Error, CustomStringConvertible {
 /// "p o" lines of `consume --format '%p %o\n'` as offsets per partition.
 func offsetsByPartition(_ output: String) -> [Int: [Int64]] {
     var out: [Int: [Int64]] = [:]
-    for line in output.split(separator: "\n") {
+    // A killed consumer's last line may be cut where its output buffer was
+    // split between two writes ("1 9242" for "1 92421"): complete lines only.
+    for line in output.split(separator: "\n", omittingEmptySubsequences: false).dropLast() {
         let fields = line.split(separator: " ")
         guard fields.count == 2, let p = Int(fields[0]), let o = Int64(fields[1]) else { continue }
         out[p, default: []].append(o)
