@@ -32,6 +32,15 @@ public final class File: @unchecked Sendable {
         try open(path, access, options: [.noFollow, .closeOnExec])
     }
 
+    /// Opens a file for reading, nil if it does not exist (any other failure throws).
+    public static func openIfExists(_ path: String) throws -> File? {
+        do {
+            return try open(path)
+        } catch let error as SluiceError where error.reason == .notFound {
+            return nil
+        }
+    }
+
     /// Creates a file, failing if it exists (`O_EXCL`), with mode 0664 & ~umask.
     public static func create(_ path: String, access: Access = .readWrite) throws -> File {
         try open(path, access, options: [.create, .exclusiveCreate, .noFollow, .closeOnExec], permissions: .defaultFile)

@@ -183,13 +183,16 @@ public enum FileSystem {
 
     /// Reads a whole small file, nil if it does not exist.
     public static func readIfExists(_ path: String, limit: Int = 64 << 20) throws -> [UInt8]? {
-        let file: File
+        try File.openIfExists(path)?.readAll(limit: limit)
+    }
+
+    /// The names in a directory (as `list`), nil if it does not exist.
+    public static func listIfExists(_ path: String) throws -> [String]? {
         do {
-            file = try File.open(path)
-        } catch let e as SluiceError where e.reason == .notFound {
+            return try list(path)
+        } catch let error as SluiceError where error.reason == .notFound {
             return nil
         }
-        return try file.readAll(limit: limit)
     }
 
     /// Bytes available to unprivileged users on the file system holding `path`

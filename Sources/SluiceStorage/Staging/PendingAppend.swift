@@ -96,13 +96,9 @@ public enum PendingAppend {
     /// are ever replaced, so only they are checked.
     static func replaced(_ current: Segment, by latest: Segment, open: File) throws -> Bool {
         if latest.directory != current.directory { return true }
-        guard try open.size() == 0 else { return false }
-        let now: File
-        do {
-            now = try File.open(latest.logPath)
-        } catch let error as SluiceError where error.reason == .notFound {
-            return false  // gone since it was listed (a settling import): the next look lists again
-        }
+        // A file gone since it was listed (a settling import) is not a
+        // replacement: the next look lists again.
+        guard try open.size() == 0, let now = try File.openIfExists(latest.logPath) else { return false }
         let (a, b) = (try open.status(), try now.status())
         return a.st_ino != b.st_ino || a.st_dev != b.st_dev
     }

@@ -126,12 +126,8 @@ extension DataDirectory {
     /// Whether some staging area exists (a cheap check before taking the admin lock to recover).
     var hasStagingAreas: Bool {
         get throws {
-            guard kind == .sluice else { return false }
-            do {
-                return try !FileSystem.list(stagingPath).isEmpty
-            } catch let error as SluiceError where error.reason == .notFound {
-                return false
-            }
+            guard kind == .sluice, let names = try FileSystem.listIfExists(stagingPath) else { return false }
+            return !names.isEmpty
         }
     }
 
