@@ -168,3 +168,26 @@ extension RecordBatchHeader {
         batch.storeBigEndian(baseOffset, at: 0)
     }
 }
+
+extension RecordBatchHeader {
+    /// Appends batches with no records that hold the offsets `baseOffset..<baseOffset + count`
+    /// (as many as the 32-bit last offset delta needs). Kafka's log cleaner leaves such
+    /// batches where it removed every record, and every consumer steps over them to the
+    /// batch's next offset; a repair uses them so the offsets of records it had to cut off
+    /// are never given to new records. `maxTimestamp` keeps the time index's running maximum.
+    public static func appendOffsetGap(from baseOffset: Int64, count: Int64, maxTimestamp: Int64, to out: ByteBuffer) {
+        var next = baseOffset
+        while next < baseOffset + count {
+            let span = min(baseOffset + count - next, Int64(Int32.max) + 1)
+            var header = RecordBatchHeader(baseOffset: next, lastOffsetDelta: Int32(span - 1), maxTimestamp: maxTimestamp)
+            let start = out.count
+            out.reserve(RecordBatchHeader.size)
+            out.count += RecordBatchHeader.size
+            let batch = out.base + start
+            header.write(to: batch)
+            header.crc = CRC32C.checksum(batch + attributesOffset, count: size - attributesOffset)
+            batch.storeBigEndian(header.crc, at: crcOffset)
+            next += span
+        }
+    }
+}

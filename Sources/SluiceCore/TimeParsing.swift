@@ -24,7 +24,12 @@ public enum TimeParsing {
         return millis
     }
 
-    /// Parses a duration to milliseconds (always positive).
+    /// The longest duration any option takes: 100 years. Durations are added
+    /// to clocks and timestamps and turned into nanoseconds, which a larger one
+    /// would overflow; nothing an operator means is longer.
+    public static let maximumDurationMillis: Int64 = 36_500 * 86_400_000
+
+    /// Parses a duration to milliseconds (always positive, at most `maximumDurationMillis`).
     public static func parseDuration(_ text: String) throws -> Int64 {
         let trimmed = text.trimmingSpaces
         let bytes = Array(trimmed.utf8)
@@ -33,7 +38,22 @@ public enum TimeParsing {
         guard let millis = parsed, millis > 0 else {
             throw SluiceError.usage(.invalidArgument, "malformed duration '\(text)'", remedy: durationFormatsHelp)
         }
+        guard millis <= maximumDurationMillis else {
+            throw SluiceError.usage(.invalidArgument, "duration '\(text)' is too long: durations go from 1ms to 36500d (100 years)")
+        }
         return millis
+    }
+
+    /// The timestamps a record may carry: epoch milliseconds from 1970 to the
+    /// end of the year 9999 (Kafka refuses negative ones; -1 means "none").
+    public static let recordTimestamps: ClosedRange<Int64> = 0...253_402_300_799_999
+
+    /// Checks a record timestamp given by a user against `recordTimestamps`.
+    public static func checkRecordTimestamp(_ millis: Int64) throws {
+        guard recordTimestamps.contains(millis) else {
+            throw SluiceError.usage(.invalidArgument, "timestamp \(millis) is outside the range a record may have (0 to \(recordTimestamps.upperBound), 1970-01-01 to 9999-12-31)",
+                                    remedy: "use epoch milliseconds from 0 (1970-01-01) to \(recordTimestamps.upperBound) (9999-12-31), or a time")
+        }
     }
 
     /// Formats epoch milliseconds as ISO-8601 UTC with milliseconds.
@@ -47,7 +67,7 @@ public enum TimeParsing {
 
     /// Formats a duration in milliseconds compactly: `950ms`, `42s`, `3m12s`, `5h04m`, `2d03h`.
     public static func formatDuration(_ millis: Int64) -> String {
-        if millis < 0 { return "-" + formatDuration(-millis) }
+        if millis < 0 { return "-" + formatDuration(millis == .min ? .max : -millis) }
         if millis < 1000 { return "\(millis)ms" }
         let s = millis / 1000
         if s < 60 { return "\(s)s" }
@@ -167,8 +187,9 @@ public enum TimeParsing {
             default: return nil
             }
             let (scaled, overflow) = value.multipliedReportingOverflow(by: perUnit)
-            guard !overflow else { return nil }
-            total += scaled + Int64(fraction * Double(perUnit))
+            let (sum, sumOverflow) = total.addingReportingOverflow(scaled)
+            guard !overflow, !sumOverflow else { return .max }  // too long: parseDuration says so
+            total = sum + Int64(fraction * Double(perUnit))
             sawComponent = true
         }
         return sawComponent ? total : nil
@@ -200,8 +221,8 @@ public enum TimeParsing {
             total += value * seconds * 1000
             sawComponent = true
         }
-        guard sawComponent, total < 9e18 else { return nil }
-        return Int64(total.rounded())
+        guard sawComponent else { return nil }
+        return total < 9e18 ? Int64(total.rounded()) : .max  // too long: parseDuration says so
     }
 
     // MARK: calendar arithmetic (proleptic Gregorian, H. Hinnant's algorithms)

@@ -2,18 +2,22 @@ import KafkaFormat
 import SluiceCore
 import SluiceStorage
 
-/// One commit of a partition, as kept for trends: when, which offset, and the
+/// One commit of a partition, as kept for trends: when, which offset, the
 /// partition's log-end offset at that moment (−1 when the committer did not
-/// record it, as Kafka's clients do not).
+/// record it, as Kafka's clients do not), and whether a consumer made it (an
+/// offset moved by `group seek` or `rollback` is no consumption: rates and
+/// trends start again after it).
 public struct CommitSample: Equatable, Sendable {
     public var time: Int64
     public var offset: Int64
     public var logEndOffset: Int64
+    public var byConsumer: Bool
 
-    public init(time: Int64, offset: Int64, logEndOffset: Int64) {
+    public init(time: Int64, offset: Int64, logEndOffset: Int64, byConsumer: Bool = true) {
         self.time = time
         self.offset = offset
         self.logEndOffset = logEndOffset
+        self.byConsumer = byConsumer
     }
 }
 
@@ -66,7 +70,8 @@ public final class OffsetsState {
         }
         var samples = existing?.samples ?? []
         if samples.count >= Self.sampleLimit { samples.removeFirst(samples.count - Self.sampleLimit + 1) }
-        samples.append(CommitSample(time: value.commitTimestamp, offset: value.offset, logEndOffset: event.annotations.logEndOffset ?? -1))
+        samples.append(CommitSample(time: value.commitTimestamp, offset: value.offset, logEndOffset: event.annotations.logEndOffset ?? -1,
+                                    byConsumer: !event.annotations.operation.isAdministrative))
         groups[event.group, default: [:]][key] = CommittedOffset(
             offset: value.offset, metadata: value.metadata, commitTimestamp: value.commitTimestamp,
             leaderEpoch: value.leaderEpoch, logOffset: event.logOffset, samples: samples)
@@ -81,7 +86,7 @@ public final class OffsetsState {
 /// replaced atomically; a cache that can always be rebuilt from the log.
 ///
 ///     "SLUICEOS"          8-byte magic
-///     int16  version      1
+///     int16  version      2 (1: samples without their by-consumer byte, all by consumers)
 ///     int64  covers       the next offsets-log offset the state includes
 ///     int64  batch base   base offset of the last batch included (−1: none)
 ///     uint32 batch crc    that batch's CRC: if the log no longer has it, the snapshot is discarded
@@ -90,13 +95,13 @@ public final class OffsetsState {
 ///       string group, int32 entries, then per entry:
 ///         string topic, int32 partition, int64 offset, int32 leader epoch, string metadata,
 ///         int64 commit timestamp, int64 log offset, int8 samples,
-///         samples × (int64 time, int64 offset, int64 log-end offset)
+///         samples × (int64 time, int64 offset, int64 log-end offset, int8 by consumer (0 or 1))
 ///     uint32 CRC-32C of every byte before it
 ///
 /// Integers are big-endian; strings are Kafka's (int16 length, UTF-8).
 enum OffsetsSnapshot {
     static let magic: [UInt8] = Array("SLUICEOS".utf8)
-    static let version: Int16 = 1
+    static let version: Int16 = 2
 
     static func encode(_ state: OffsetsState) -> [UInt8] {
         let out = ByteBuffer(capacity: 64 + state.entryCount * 160)
@@ -125,6 +130,7 @@ enum OffsetsSnapshot {
                     out.appendBigEndian(sample.time)
                     out.appendBigEndian(sample.offset)
                     out.appendBigEndian(sample.logEndOffset)
+                    out.appendBigEndian(Int8(sample.byConsumer ? 1 : 0))
                 }
             }
         }
@@ -141,7 +147,7 @@ enum OffsetsSnapshot {
             guard computed == stored else { throw FormatError.checksumMismatch(stored: stored, computed: computed) }
             var reader = SnapshotReader(UnsafeRawBufferPointer(rebasing: body[magic.count...]))
             let version = try reader.int16()
-            guard version == Self.version else { throw FormatError.invalid("snapshot version \(version) is not \(Self.version)") }
+            guard version == 1 || version == Self.version else { throw FormatError.invalid("snapshot version \(version) is not \(Self.version)") }
             let covers = try reader.int64()
             let batchBase = try reader.int64()
             let batchCRC = UInt32(bitPattern: try reader.int32())
@@ -163,7 +169,8 @@ enum OffsetsSnapshot {
                     var samples: [CommitSample] = []
                     samples.reserveCapacity(sampleCount)
                     for _ in 0..<sampleCount {
-                        samples.append(CommitSample(time: try reader.int64(), offset: try reader.int64(), logEndOffset: try reader.int64()))
+                        samples.append(CommitSample(time: try reader.int64(), offset: try reader.int64(), logEndOffset: try reader.int64(),
+                                                    byConsumer: try version == 1 || reader.int8() != 0))
                     }
                     entries[TopicPartition(topic, partition)] = CommittedOffset(
                         offset: offset, metadata: metadata, commitTimestamp: commitTimestamp, leaderEpoch: leaderEpoch,

@@ -117,6 +117,16 @@ public final class OffsetsStore {
         return all
     }
 
+    /// The highest offset any group has committed on each partition: offsets
+    /// that a repair must never give to new records.
+    public func highestCommittedOffsets() throws -> [TopicPartition: Int64] {
+        var highest: [TopicPartition: Int64] = [:]
+        for offsets in try allOffsets().values {
+            for (partition, committed) in offsets { highest[partition] = max(highest[partition] ?? 0, committed.offset) }
+        }
+        return highest
+    }
+
     /// Every commit record of a group still in the log, oldest first.
     public func history(of group: String) throws -> GroupHistory {
         try GroupName.validate(group)

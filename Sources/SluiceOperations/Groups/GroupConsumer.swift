@@ -221,6 +221,12 @@ public final class GroupConsumer {
         guard let committed else { return try options.reset.resolve(in: partition) }
         let (start, end) = try partition.offsetRange()
         if committed >= start && committed <= end { return committed }
+        if committed > end && partition.isWritable {
+            // A sluice log never ends before an offset a group committed unless records were lost: resetting would
+            // re-read or skip them silently, so say so instead.
+            throw SluiceError.checkFailed(.corruptLog, "group '\(group.group.printable)' committed offset \(committed) of \(partition.name), but the partition's log ends at \(end): records it had are lost or damaged",
+                                          remedy: "run 'sluice verify \(partition.topic)', then 'sluice verify \(partition.topic) --repair' to reserve the lost offsets")
+        }
         let reset = try options.reset.resolve(in: partition)
         Diagnostics.warn("group '\(group.group.printable)': the committed offset \(committed) of \(partition.name) is outside its log [\(start), \(end)]; starting at \(reset) (--from)")
         return reset

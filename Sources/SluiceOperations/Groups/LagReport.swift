@@ -37,7 +37,7 @@ public struct TopicLag: Sendable {
     /// Total lag over the partitions whose lag is known, nil when none is.
     public var lag: Int64? {
         let known = partitions.compactMap(\.lag)
-        return known.isEmpty ? nil : known.reduce(0, +)
+        return known.isEmpty ? nil : known.saturatingSum()
     }
     public var lagMillis: Int64? { partitions.compactMap(\.lagMillis).max() }
     public var consumeRate: Double? { sum(partitions.compactMap(\.consumeRate)) }
@@ -56,7 +56,7 @@ public struct GroupLag: Sendable {
     public var group: String
     public var active: Bool
     public var topics: [TopicLag]
-    public var lag: Int64 { topics.reduce(0) { $0 + ($1.lag ?? 0) } }
+    public var lag: Int64 { topics.compactMap(\.lag).saturatingSum() }
     public var status: LagStatus { topics.map(\.status).max { $0.severity < $1.severity } ?? .unknown }
 }
 
@@ -141,10 +141,16 @@ public struct LagReport: Sendable {
                     let row = groups[g].topics[t].partitions[r]
                     guard let lag = row.lag else { continue }
                     groups[g].topics[t].partitions[r].lagMillis = lag == 0 ? 0
-                        : found[TopicPartition(name, row.partition)]?[row.committed!].map { max(0, now - $0) }
+                        : found[TopicPartition(name, row.partition)]?[row.committed!].flatMap { Self.age(of: $0, now: now) }
                 }
             }
         }
+    }
+
+    /// How old a record with `timestamp` is: nil for "no timestamp" (any
+    /// negative value a broker's file may hold), 0 for one from the future.
+    static func age(of timestamp: Int64, now: Int64) -> Int64? {
+        timestamp >= 0 ? max(0, now - timestamp) : nil
     }
 
     static func unknownGroup(_ group: String, _ directory: DataDirectory) -> SluiceError {
@@ -163,7 +169,7 @@ public struct LagReport: Sendable {
             let view = try views.view(key)
             var row = PartitionLag(partition: p, committed: entry?.offset, logStart: view?.start, logEnd: view?.end,
                                    lastCommit: entry?.commitTimestamp, status: .unknown, samples: entry?.samples ?? [])
-            if let entry, let view { row.lag = max(0, view.end - entry.offset) }
+            if let entry, let view { row.lag = max(0, view.end.subtractingSaturated(entry.offset)) }
             let holder = activeGroup?.leaseHolder(key)
             if options.holders { row.holder = holder }
             let rates = CommitRates(row.samples)
@@ -183,16 +189,16 @@ public struct LagReport: Sendable {
     /// at each time, the sum over partitions of the lag their latest commit
     /// by then recorded.
     static func trend(_ partitions: [PartitionLag]) -> [Int64] {
-        let now = partitions.reduce(0) { $0 + ($1.lag ?? 0) }
+        let now = partitions.compactMap(\.lag).saturatingSum()
         var times: [Int64] = []
-        for row in partitions { for sample in row.samples where sample.logEndOffset >= 0 { times.append(sample.time) } }
+        for row in partitions { for sample in row.samples where sample.logEndOffset >= 0 && sample.byConsumer { times.append(sample.time) } }
         times.sort()
         times = times.enumerated().filter { $0.offset == 0 || times[$0.offset - 1] != $0.element }.map(\.element)
         let picks = times.count <= 9 ? times : (0..<9).map { times[(times.count - 1) * $0 / 8] }
         let points = picks.map { time in
             partitions.reduce(Int64(0)) { total, row in
-                let sample = row.samples.last { $0.time <= time && $0.logEndOffset >= 0 }
-                return total + (sample.map { max(0, $0.logEndOffset - $0.offset) } ?? 0)
+                let sample = row.samples.last { $0.time <= time && $0.logEndOffset >= 0 && $0.byConsumer }
+                return total.addingSaturated(sample.map { max(0, $0.logEndOffset.subtractingSaturated($0.offset)) } ?? 0)
             }
         }
         return points + [now]

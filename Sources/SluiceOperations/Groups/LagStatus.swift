@@ -1,3 +1,4 @@
+import SluiceCore
 import SluiceGroups
 
 /// A partition's consumption status, in the spirit of Burrow. Evaluated in
@@ -43,8 +44,9 @@ public enum LagStatus: String, Sendable, CaseIterable {
         if lag == 0 { return .ok }
         if samples.count >= 2, samples[samples.count - 1].offset < samples[samples.count - 2].offset { return .rewound }
         if !leased { return .stopped }
-        if let advanced = lastAdvance(samples), now - advanced >= stallAfterMillis { return .stalled }
-        let lags = samples.filter { $0.logEndOffset >= 0 }.map { $0.logEndOffset - $0.offset }
+        if let advanced = lastAdvance(samples), now.subtractingSaturated(advanced) >= stallAfterMillis { return .stalled }
+        let consumption = samples.suffix(while: \.byConsumer)
+        let lags = consumption.filter { $0.logEndOffset >= 0 }.map { $0.logEndOffset.subtractingSaturated($0.offset) }
         if lags.count >= 3, zip(lags, lags.dropFirst()).allSatisfy({ $0 <= $1 }), lags.last! > lags.first! { return .warn }
         return .ok
     }
@@ -60,14 +62,15 @@ public enum LagStatus: String, Sendable, CaseIterable {
 }
 
 /// Rates from a partition's last commits: records consumed and produced per
-/// second over the commits since the last backwards move.
+/// second over the consumers' commits since the last backwards move or the
+/// last move by an administrator (which is where that consumption started).
 struct CommitRates {
     var consumed: Double?
     var produced: Double?
 
     init(_ samples: [CommitSample]) {
         var first = samples.count - 1
-        while first > 0, samples[first - 1].offset <= samples[first].offset { first -= 1 }
+        while first > 0, samples[first].byConsumer, samples[first - 1].offset <= samples[first].offset { first -= 1 }
         guard first >= 0, first < samples.count - 1 else { return }
         let a = samples[first], b = samples[samples.count - 1]
         let seconds = Double(b.time - a.time) / 1000
@@ -82,6 +85,7 @@ struct CommitRates {
         guard let consumed else { return nil }
         let net = consumed - (produced ?? 0)
         guard net > 0 else { return nil }
-        return Int64((Double(lag) / net * 1000).rounded())
+        // A group that barely outpaces its producer has an ETA of centuries: "never".
+        return Int64(durationMillis: Double(lag) / net * 1000)
     }
 }

@@ -124,6 +124,7 @@ final class JSONRecord {
             if let ms = member.int64Value { timestamp = ms }
             else if let text = member.stringValue { timestamp = try TimeParsing.parseTime(text, now: now) }
             else if !member.isNull { throw SluiceError.usage(.invalidInput, "timestamp must be milliseconds or a time string") }
+            try TimeParsing.checkRecordTimestamp(timestamp)
         } else if !(named("topic") || named("offset") || named("timestamp_type")) {
             throw SluiceError.usage(.invalidInput, "unknown field '\(String(decoding: name.bytes, as: UTF8.self).printable)'")
         }

@@ -39,7 +39,7 @@ public struct RedistributionStatus: Sendable {
         var entry = Entry(record: record, state: State(rawValue: record.phase.rawValue)!, partitions: [], lag: nil, drainRate: nil, etaMillis: nil)
         if record.phase == .copying, let total = record.backlogRecords, record.updatedAt > record.createdAt, record.copiedRecords > 0 {
             let rate = Double(record.copiedRecords) / Double(record.updatedAt - record.createdAt)
-            entry.etaMillis = Int64(Double(total - record.copiedRecords) / rate)
+            entry.etaMillis = Int64(durationMillis: (Double(total) - Double(record.copiedRecords)) / rate)
         }
         guard record.kind == .redistribution, record.phase == .copying || record.phase == .draining,
               let drain = record.drainGroup, try directory.existingTopic(record.targetTopic) != nil else { return entry }

@@ -50,7 +50,7 @@ public enum RetentionPolicy {
             }
         }
         if retentionMs >= 0 {
-            while rules.count < deletable, now - (try segments[rules.count].largestTimestamp()) > retentionMs { rules.append(.retentionMs) }
+            while rules.count < deletable, now.subtractingSaturated(try segments[rules.count].largestTimestamp()) > retentionMs { rules.append(.retentionMs) }
         }
         return rules
     }

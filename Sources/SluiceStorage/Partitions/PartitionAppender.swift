@@ -185,7 +185,7 @@ public final class PartitionAppender {
         let timeIndex = try File.openOrCreate(segment.timeIndexPath)
         var repaired = false
         if let problem = tail.problem {
-            guard tail.problemIsTorn else { throw SluiceError.corruption(partition.name, segment, problem) }
+            guard tail.problemIsTorn else { throw SluiceError.damagedTail(partition, segment, problem, validEnd: tail.endOffset) }
             try log.truncate(to: tail.validSize)
             Diagnostics.warn("recovered partition \(partition.name): removed \(tail.fileSize - tail.validSize) bytes of a torn write at byte \(tail.validSize) of \(segment.logName) (\(problem)); the log now ends at offset \(tail.endOffset)")
             repaired = true

@@ -118,7 +118,14 @@ public enum PartitionVerifier {
     /// at the first damage (the cut bytes and any later segments move to
     /// `sideDirectory`) and rebuilds the indexes of every affected segment.
     /// Returns a line per action.
-    public static func repair(_ check: PartitionCheck, sideDirectory: String) throws -> [String] {
+    ///
+    /// The offsets of what is cut off may have been acknowledged to a producer
+    /// or consumed by a group, so they are never handed out again: the cut is
+    /// followed by batches with no records (`appendOffsetGap`) up to the highest
+    /// offset anything shows was used, from the index, the cut batches, the
+    /// later segments and `committedEnd` (the caller's highest committed offset
+    /// of any group on the partition).
+    public static func repair(_ check: PartitionCheck, sideDirectory: String, committedEnd: Int64 = 0) throws -> [String] {
         let partition = check.partition
         guard partition.isWritable else {
             throw SluiceError.failure(.readOnly, "cannot repair \(partition.name): the directory is read-only (a Kafka broker's)",
@@ -138,8 +145,11 @@ public enum PartitionVerifier {
             let size = try log.size()
             let kept = "\(sideDirectory)/\(segment.logName).from-byte-\(position)"
             try copy(log, from: position, count: size - position, to: kept)
+            var usedEnd = max(committedEnd, try offsetsUsed(in: segment, from: position, log: log, size: size))
             var moved = 0
             for later in try partition.segments() where later.baseOffset > segment.baseOffset {
+                usedEnd = max(usedEnd, later.baseOffset, try offsetsUsed(in: later, from: 0, log: try File.open(later.logPath),
+                                                                          size: try FileSystem.fileSize(later.logPath) ?? 0))
                 try FileSystem.rename(later.logPath, to: "\(sideDirectory)/\(later.logName)")
                 try FileSystem.removeFile(later.indexPath)
                 try FileSystem.removeFile(later.timeIndexPath)
@@ -148,10 +158,18 @@ public enum PartitionVerifier {
             try FileSystem.syncDirectory(sideDirectory)
             try FileSystem.syncDirectory(partition.directory)
             try log.truncate(to: position)
+            let keptTail = try TailInspection.inspect(segment, indexInterval: partition.config.indexIntervalBytes)
             try log.sync()
             rebuild.removeAll { $0.baseOffset > segment.baseOffset }
             if !rebuild.contains(segment) { rebuild.append(segment) }
             actions.append("truncated \(partition.name) \(segment.logName) at byte \(position): \(size - position) bytes\(moved > 0 ? " and \(moved) later segment\(moved == 1 ? "" : "s")" : "") kept in \(sideDirectory)")
+            if usedEnd > keptTail.endOffset {
+                let gap = ByteBuffer(capacity: RecordBatchHeader.size * 2)
+                RecordBatchHeader.appendOffsetGap(from: keptTail.endOffset, count: usedEnd - keptTail.endOffset, maxTimestamp: keptTail.maxTimestamp, to: gap)
+                try log.write(gap.bytes, at: position)
+                try log.sync()
+                actions.append("reserved offsets \(keptTail.endOffset)..<\(usedEnd) of \(partition.name) (their records were cut off; no new record gets them)")
+            }
         }
         let segments = try partition.segments()
         for segment in rebuild {
@@ -195,6 +213,39 @@ public enum PartitionVerifier {
         }
         if sealed, let final = indexer.finalTimeEntry() { times.append(final) }
         return (offsets, times)
+    }
+
+    /// The offset after the last one that the entries from `position` on show
+    /// were used: their valid batches, the claims of the offset index, and
+    /// the offsets a damaged batch's header claims where they fit its size (a
+    /// record takes at least 7 bytes), since they serve only to reserve offsets.
+    private static func offsetsUsed(in segment: Segment, from position: Int64, log: File, size: Int64) throws -> Int64 {
+        var used: Int64 = 0
+        for entry in try OffsetIndexFile.open(segment.indexPath)?.readAll() ?? [] where Int64(entry.position) >= position {
+            used = max(used, segment.baseOffset + Int64(entry.relativeOffset) + 1)
+        }
+        let scanner = SegmentScanner(file: log, limit: size, from: position, buffer: ByteBuffer(capacity: 1 << 20))
+        scan: while true {
+            switch try scanner.next() {
+            case .batch(let batch): used = max(used, batch.header.nextOffset)
+            case .legacy(_, let bytes): used = max(used, try LegacyMessage.parse(bytes).offset + 1)
+            case .problem(let problem):
+                if let header = try claimedHeader(log, at: problem.position, size: size), header.claimIsPlausible {
+                    used = max(used, header.nextOffset)
+                }
+                guard scanner.skipInvalidEntry() else { break scan }
+            case .end: break scan
+            }
+        }
+        return used
+    }
+
+    private static func claimedHeader(_ log: File, at position: Int64, size: Int64) throws -> RecordBatchHeader? {
+        guard position + Int64(RecordBatchHeader.size) <= size else { return nil }
+        var raw = [UInt8](repeating: 0, count: RecordBatchHeader.size)
+        guard try raw.withUnsafeMutableBytes({ try log.readFully(into: $0, at: position) }) == raw.count else { return nil }
+        let header = raw.withUnsafeBytes { RecordBatchHeader($0.baseAddress!) }
+        return header.magic == 2 && Int64(header.totalSize) <= size - position ? header : nil
     }
 
     private static func copy(_ source: File, from: Int64, count: Int64, to path: String) throws {
@@ -353,5 +404,16 @@ private struct SegmentCheck {
         }
         if !indexProblems.isEmpty || damaged { result.staleIndexes.append(segment) }
         result.problems += indexProblems
+    }
+}
+
+extension RecordBatchHeader {
+    /// Whether the offsets this (damaged) header claims fit its size: an
+    /// uncompressed record takes at least 7 bytes; compression is given a
+    /// ratio no codec reaches on real records.
+    fileprivate var claimIsPlausible: Bool {
+        guard baseOffset >= 0, lastOffsetDelta >= 0, baseOffset < Int64.max - Int64(lastOffsetDelta) else { return false }
+        let body = Int64(totalSize - Self.size)
+        return Int64(lastOffsetDelta) < (compression == CompressionCodec.none ? body / 7 + 1 : body * 64 + 1)
     }
 }

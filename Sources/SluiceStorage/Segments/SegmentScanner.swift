@@ -156,12 +156,12 @@ public final class SegmentScanner {
         return window(8).loadBigEndian(at: 0, as: Int64.self)
     }
 
-    /// Whether every byte from `position` to the limit is zero: what a crash
+    /// Whether every byte from `start` to the limit is zero: what a crash
     /// leaves when a file's size was extended but its data never reached disk.
-    public func restIsZeros(maxBytes: Int64 = 64 << 20) throws -> Bool {
-        guard limit - position <= maxBytes else { return false }
+    public func restIsZeros(from start: Int64, maxBytes: Int64 = 64 << 20) throws -> Bool {
+        guard limit - start <= maxBytes else { return false }
         let scratch = ByteBuffer(capacity: 1 << 16)
-        var at = position
+        var at = start
         while at < limit {
             let n = try file.readFully(into: UnsafeMutableRawBufferPointer(start: scratch.base, count: Int(min(Int64(scratch.capacity), limit - at))), at: at)
             if n == 0 { break }
@@ -174,26 +174,19 @@ public final class SegmentScanner {
 
 extension ScanProblem {
     /// Whether this problem looks like the torn end of an interrupted write,
-    /// which recovery may cut off, rather than damage before the tail, which it
-    /// must never silently drop: the entry runs past the end of the file, or it
-    /// is the file's last entry, or everything after it is zeros.
+    /// which recovery may cut off, rather than damage, which it must never
+    /// silently drop: the entry runs past the end of the file (a write cut
+    /// short), or everything from it on is zeros (a file extended whose data
+    /// never reached the disk). An entry that is all there but fails its CRC is
+    /// damage even when it is the last: a killed writer cannot leave one (its
+    /// bytes reach the file in order, so a cut write is short), and its offsets
+    /// may have been acknowledged, so cutting it would hand them out again.
     public func isTornTail(scanner: SegmentScanner) throws -> Bool {
         switch kind {
         case .incomplete:
             return true
-        case .invalidEntry:
-            if case .batch(let size)? = try? entrySize(scanner), position + Int64(size) == scanner.limit { return true }
-            return try scanner.restIsZeros()
-        case .invalidFrame:
-            return try scanner.restIsZeros()
+        case .invalidEntry, .invalidFrame:
+            return try scanner.restIsZeros(from: position)
         }
-    }
-
-    private func entrySize(_ scanner: SegmentScanner) throws -> LogEntryFrame {
-        var raw = [UInt8](repeating: 0, count: 17)
-        let n = try raw.withUnsafeMutableBytes { try scanner.file.readFully(into: $0, at: position) }
-        guard n == 17 else { return .incomplete(size: 17) }
-        let declared = raw.withUnsafeBytes { $0.loadBigEndian(at: 8, as: Int32.self) }
-        return .batch(size: Int(declared) + RecordBatchHeader.logOverhead)
     }
 }

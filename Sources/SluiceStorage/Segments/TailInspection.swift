@@ -46,6 +46,9 @@ public struct TailInspection {
             && trustedTimeEntries == timeEntriesInFile && derivedTimeEntries.isEmpty
     }
 
+    /// Where the scan of the tail began (the trusted index entry's batch, or the segment's start).
+    let scanStart: Int64
+
     /// Inspects `segment` (its log must exist).
     public static func inspect(_ segment: Segment, indexInterval: Int64, buffer: ByteBuffer = ByteBuffer(capacity: 64 << 10)) throws -> TailInspection {
         let log = try File.open(segment.logPath)
@@ -53,7 +56,22 @@ public struct TailInspection {
         let offsetIndex = try OffsetIndexFile.open(segment.indexPath)
         let timeIndex = try TimeIndexFile.open(segment.timeIndexPath)
 
-        let trusted = try lastConsistentEntry(offsetIndex, log: log, fileSize: fileSize, baseOffset: segment.baseOffset)
+        var candidates = try consistentEntries(offsetIndex, log: log, fileSize: fileSize, baseOffset: segment.baseOffset)
+        while true {
+            let inspection = try inspect(segment, from: candidates.last, log: log, fileSize: fileSize, offsetIndex: offsetIndex,
+                                         timeIndex: timeIndex, indexInterval: indexInterval, buffer: buffer)
+            // An index entry names a batch's offset and position, not whether the batch is
+            // still sound: when the batch it points at fails (a flipped bit, a zeroed page), the
+            // entry proves nothing, and the scan starts again from the entry before it. Without
+            // this the end fell back to the segment's base offset and writers reused offsets.
+            guard inspection.batchesScanned == 0, let damaged = inspection.problem, damaged.position == inspection.scanStart,
+                  candidates.popLast() != nil else { return inspection }
+        }
+    }
+
+    private static func inspect(_ segment: Segment, from trusted: (index: Int, entry: OffsetIndexEntry)?, log: File, fileSize: Int64,
+                                offsetIndex: OffsetIndexFile?, timeIndex: TimeIndexFile?, indexInterval: Int64,
+                                buffer: ByteBuffer) throws -> TailInspection {
         var trustedTime = 0
         var lastTrustedTime: TimeIndexEntry?
         if let trusted, let timeIndex {
@@ -128,22 +146,27 @@ public struct TailInspection {
             offsetEntriesInFile: offsetIndex?.entryCount ?? 0, timeEntriesInFile: timeIndex?.entryCount ?? 0,
             trustedOffsetEntries: trusted.map { $0.index + 1 } ?? 0, trustedTimeEntries: trustedTime,
             derivedOffsetEntries: derivedOffsets, derivedTimeEntries: derivedTimes,
-            firstBatchMaxTimestamp: try firstBatchMaxTimestamp(log, fileSize), batchesScanned: scanned, discontinuity: discontinuity)
+            firstBatchMaxTimestamp: try firstBatchMaxTimestamp(log, fileSize), batchesScanned: scanned, discontinuity: discontinuity,
+            scanStart: start)
     }
 
-    /// The last of (up to) the final 16 index entries that points at an entry
-    /// with the offset it claims. Older entries are assumed sound; `verify`
-    /// checks them all.
-    static func lastConsistentEntry(_ index: OffsetIndexFile?, log: File, fileSize: Int64,
-                                    baseOffset: Int64) throws -> (index: Int, entry: OffsetIndexEntry)? {
-        guard let index, index.entryCount > 0 else { return nil }
+    /// Of (up to) the final 16 index entries, those before the first that does
+    /// not point at an entry with the offset it claims, oldest first. Older
+    /// entries are assumed sound; `verify` checks them all.
+    static func consistentEntries(_ index: OffsetIndexFile?, log: File, fileSize: Int64,
+                                  baseOffset: Int64) throws -> [(index: Int, entry: OffsetIndexEntry)] {
+        guard let index, index.entryCount > 0 else { return [] }
         var i = index.entryCount - 1
         while i >= max(0, index.entryCount - 16) {
             let entry = try index.entry(i)
-            if try entryMatches(entry, log: log, fileSize: fileSize, baseOffset: baseOffset) { return (i, entry) }
+            if try entryMatches(entry, log: log, fileSize: fileSize, baseOffset: baseOffset) {
+                var sound = [(i, entry)]
+                for j in stride(from: i - 1, through: max(0, index.entryCount - 16), by: -1) { sound.append((j, try index.entry(j))) }
+                return sound.reversed()
+            }
             i -= 1
         }
-        return nil
+        return []
     }
 
     /// Whether an index entry points at an entry start holding its offset.

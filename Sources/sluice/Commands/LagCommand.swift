@@ -32,8 +32,8 @@ struct LagCommand: ParsableCommand {
         sluice lag --format prometheus > /var/lib/node_exporter/sluice.prom.tmp && mv ... sluice.prom
 
         --max-lag N and --max-lag-seconds S make the command exit 2 after printing, naming every partition \
-        above them (UNKNOWN partitions never count). --watch [INTERVAL] refreshes every INTERVAL (default 2s; \
-        give it right after --watch) until Ctrl-C.
+        above them (UNKNOWN partitions never count). --watch [INTERVAL] refreshes every INTERVAL (a duration, or \
+        a bare number of seconds as in watch -n; default 2s; give it right after --watch) until Ctrl-C.
         """)
 
     @OptionGroup var common: CommonOptions
@@ -106,13 +106,22 @@ struct LagCommand: ParsableCommand {
         }
     }
 
-    /// `--watch` takes an optional value, which the parser cannot express: a
-    /// duration right after it that parsed as a group is the interval.
+    /// `--watch` takes an optional value, which the parser cannot express: what
+    /// follows it and parsed as a group is the interval when it starts with a
+    /// digit (a bare number is seconds, as `watch -n 1`; anything else must be a
+    /// duration) or is an ISO-8601 duration.
     private func watchInterval() throws -> ([String], Int64) {
         var groups = self.groups
         let arguments = CommandLine.arguments
         guard watch, let at = arguments.firstIndex(of: "--watch"), at + 1 < arguments.count,
-              let millis = try? TimeParsing.parseDuration(arguments[at + 1]), let index = groups.firstIndex(of: arguments[at + 1]) else {
+              let index = groups.firstIndex(of: arguments[at + 1]) else { return (groups, 2000) }
+        let value = arguments[at + 1]
+        let millis: Int64
+        if value.first?.isASCII == true && value.first?.isNumber == true {
+            millis = try TimeParsing.parseDuration(value.allSatisfy(\.isNumber) ? value + "s" : value)
+        } else if let iso = try? TimeParsing.parseDuration(value), value.first == "P" {
+            millis = iso
+        } else {
             return (groups, 2000)
         }
         groups.remove(at: index)

@@ -1,5 +1,6 @@
 import ArgumentParser
 import SluiceCore
+import SluiceGroups
 import SluiceStorage
 import SluiceSystem
 
@@ -32,13 +33,15 @@ struct VerifyCommand: ParsableCommand {
         var checks: [PartitionCheck] = []
         var repairs: [String] = []
         let partitions = try names.flatMap { try directory.topic($0).partitions() }
+        let committed = repair ? try OffsetsStore(directory: directory).highestCommittedOffsets() : [:]
         do {
             for partition in partitions {
                 let check = try PartitionVerifier.check(partition, strict: directory.kind == .sluice, shouldStop: { Interruption.requested })
                 checks.append(check)
                 if repair && !check.isClean {
                     let side = "\(directory.metaPath)/repairs/\(partition.name.prefix(200))-\(WallClock.nowMillis())"
-                    repairs += try PartitionVerifier.repair(check, sideDirectory: side)
+                    repairs += try PartitionVerifier.repair(check, sideDirectory: side,
+                                                            committedEnd: committed[TopicPartition(partition.topic, partition.index)] ?? 0)
                 }
             }
         } catch let error as SluiceError where error.reason == .interrupted {

@@ -15,7 +15,9 @@ extension ProgressLine {
         var text = "\(verb) \(ByteCount.format(progress.bytes))"
         if let total = progress.totalBytes, total > 0 {
             text += " of \(ByteCount.format(total)) (\(min(100, Int(Double(progress.bytes) * 100 / Double(total))))%)"
-            if rate > 0, total > progress.bytes { text += ", ETA \(TimeParsing.formatDuration(Int64(Double(total - progress.bytes) / rate * 1000)))" }
+            if rate > 0, total > progress.bytes, let eta = Int64(durationMillis: Double(total - progress.bytes) / rate * 1000) {
+                text += ", ETA \(TimeParsing.formatDuration(eta))"
+            }
         }
         return text + ", \(progress.records) records, \(ByteCount.format(Int64(rate)))/s"
     }

@@ -11,7 +11,9 @@ extension ProgressLine {
             var text = "copied \(progress.records)"
             if let total = progress.totalRecords, total > 0 {
                 text += " of \(total) records (\(min(100, progress.records * 100 / total))%)"
-                if rate > 0 { text += ", ETA \(TimeParsing.formatDuration(Int64(Double(total - progress.records) / rate * 1000)))" }
+                if rate > 0, let eta = Int64(durationMillis: Double(total - progress.records) / rate * 1000) {
+                    text += ", ETA \(TimeParsing.formatDuration(eta))"
+                }
             } else {
                 text += " records"
             }
