@@ -139,6 +139,7 @@ public final class ArchiveImporter: ArchiveSink {
 
     func begin(_ manifest: ArchiveManifest) throws {
         target = options.topic ?? manifest.topic
+        try TopicName.requireUserTopic(target, for: "import", remedy: "import into a topic of your own with --topic NAME")
         let exists = try directory.existingTopic(target) != nil
         switch options.mode {
         case nil where exists:

@@ -62,6 +62,7 @@ public final class TopicProducer {
 
     public init(topic: Topic, options: Options = Options()) throws {
         try topic.directory.requireWritable("produce to topic '\(topic.name)'")
+        try TopicName.requireUserTopic(topic.name, for: "produce")
         self.topic = topic
         self.options = options
         self.codec = topic.config.codec(requested: options.compression)

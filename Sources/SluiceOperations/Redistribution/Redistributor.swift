@@ -87,6 +87,7 @@ public enum Redistributor {
         guard request.reset == .earliest || request.reset == .latest else {
             throw SluiceError.usage(.invalidArgument, "--from must be earliest or latest (Kafka's auto.offset.reset)")
         }
+        try TopicName.requireUserTopic(request.topic, for: "redistribute")
         let source = try directory.topic(request.topic)
         let name = request.name
         try TopicName.validate(name)

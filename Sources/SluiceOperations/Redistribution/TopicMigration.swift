@@ -41,6 +41,7 @@ public enum TopicMigration {
             throw SluiceError.usage(.invalidArgument, "group '\(repeated.printable)' is named twice")
         }
         try TopicName.validate(request.to)
+        try TopicName.requireUserTopic(request.topic, for: "topic migrate")
         let source = try directory.topic(request.topic)
         guard request.to != request.topic else {
             throw SluiceError.usage(.invalidArgument, "--to must name a new topic, not '\(request.topic)' itself")

@@ -64,11 +64,9 @@ public struct LogStartPlan: Sendable {
     /// which carries every group's latest offsets forward before deleting:
     /// deleting its segments from outside would lose committed offsets.
     static func requireUserTopic(_ name: String, _ operation: Operation) throws {
-        guard name.hasPrefix(TopicName.internalPrefix) else { return }
-        throw SluiceError.usage(.invalidArgument, "\(operation.rawValue) never deletes records of the internal topic '\(name.printable)'",
-                                remedy: name == OffsetsStore.topicName
-                                    ? "group offset history is kept for the retention.ms of \(name) and trimmed by sluice itself; change it with 'sluice topic alter \(name) -c retention.ms=DURATION'"
-                                    : "name a topic of your own")
+        try TopicName.requireUserTopic(name, for: operation.rawValue, remedy: name == OffsetsStore.topicName
+            ? "group offset history is kept for the retention.ms of \(name) and trimmed by sluice itself; change it with 'sluice topic alter \(name) -c retention.ms=DURATION'"
+            : "name a topic of your own")
     }
 
     // MARK: - retention

@@ -112,6 +112,8 @@ extension DataDirectory {
     @discardableResult
     public func addPartitions(_ name: String, to count: Int) throws -> (old: Int, new: Int) {
         try requireWritable("alter topic '\(name)'")
+        // Groups map to offsets partitions by their count: more would lose them.
+        try TopicName.requireUserTopic(name, for: "adding partitions")
         try Self.validatePartitionCount(count)
         return try withAdminLock {
             var metadata = try topic(name).metadata
@@ -152,6 +154,7 @@ extension DataDirectory {
     /// next creation of the name).
     public func deleteTopic(_ name: String) throws {
         try requireWritable("delete topic '\(name)'")
+        try TopicName.requireUserTopic(name, for: "topic delete")
         try withAdminLock {
             let topic = try self.topic(name)
             let locks = try topic.partitionIndices.compactMap { p -> FileLock? in

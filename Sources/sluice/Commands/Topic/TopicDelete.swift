@@ -8,7 +8,7 @@ struct TopicDelete: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "delete",
         abstract: "Delete a topic and all its records.",
-        discussion: "Asks for confirmation on a terminal; --yes confirms without asking (required when not on a terminal). The deletion is atomic: a killed delete leaves the topic whole or gone.")
+        discussion: "Asks for confirmation on a terminal; --yes confirms without asking (required when not on a terminal). The deletion is atomic: a killed delete leaves the topic whole or gone. Every group's committed offsets on the topic go with it (a topic created again under the name starts without them).")
 
     @OptionGroup var common: CommonOptions
 
@@ -25,7 +25,10 @@ struct TopicDelete: ParsableCommand {
             try Confirmation.ask("Delete topic '\(name)' (\(report.partitionCount) partitions, \(report.records) records, \(ByteCount.format(report.bytes)))?",
                                  flag: "--yes")
         }
-        try directory.deleteTopic(name)
+        let groups = try DeletedTopicOffsets.deleteTopic(name, in: directory)
         try Output.print("deleted topic '\(name)'")
+        if !groups.isEmpty {
+            try Output.print("removed the committed offsets on it of \(groups.count) group\(groups.count == 1 ? "" : "s"): \(groups.map(\.printable).joined(separator: ", "))")
+        }
     }
 }
