@@ -32,6 +32,9 @@ public struct SluiceError: Error, CustomStringConvertible, Sendable {
     /// For a full disk: the space the failed operation needed, when known,
     /// so the command line can say how much to free.
     public var neededBytes: Int64?
+    /// For a full disk: the file or directory whose write failed, so the
+    /// command line can tell a full data directory from a full destination.
+    public var fullPath: String?
 
     public init(_ kind: Kind, _ reason: Reason, _ message: String, remedy: String? = nil) {
         self.kind = kind

@@ -181,6 +181,37 @@ public enum FileSystem {
         return "\(path.dropLast(name.count))\(cut).tmp-"
     }
 
+    /// `realpath`: `path` with every symbolic link and `.`/`..` resolved, for
+    /// a path a user gave (which may be or pass through a link). Components
+    /// that do not exist yet are kept as given after the resolved part.
+    public static func resolvingLinks(_ path: String) -> String {
+        if let resolved = realpath(path, nil) {
+            defer { free(resolved) }
+            return String(cString: resolved)
+        }
+        let failure = errno
+        let parent = parent(of: path), name = lastComponent(of: path)
+        guard failure == ENOENT, parent != path, !name.isEmpty, name != ".", name != ".." else { return path }
+        let base = resolvingLinks(parent)
+        return base == "/" ? "/" + name : base + "/" + name
+    }
+
+    /// Removes the temporary files standing in for `path` (`temporaryPrefix`
+    /// plus a process id) whose process is gone: what a killed writer left.
+    /// Those of a live process, a concurrent writer, are kept.
+    public static func removeAbandonedTemporaries(of path: String) throws {
+        let prefix = lastComponent(of: temporaryPrefix(of: path))
+        for name in try listIfExists(parent(of: path)) ?? [] where name.hasPrefix(prefix) {
+            guard let pid = Int32(name.dropFirst(prefix.count)), pid > 0, !processExists(pid) else { continue }
+            try removeFile(parent(of: path) + "/" + name)
+        }
+    }
+
+    /// `kill(pid, 0)`: whether a process with this id exists (EPERM: it does, another user's).
+    public static func processExists(_ pid: Int32) -> Bool {
+        kill(pid, 0) == 0 || errno == EPERM
+    }
+
     /// Reads a whole small file, nil if it does not exist.
     public static func readIfExists(_ path: String, limit: Int = 64 << 20) throws -> [UInt8]? {
         try File.openIfExists(path)?.readAll(limit: limit)

@@ -157,6 +157,7 @@ extension Errno {
             var error = SluiceError.failure(.noSpace, "cannot \(operation) \(path): \(self == .noSpace ? "no space left on device" : "disk quota exceeded")\(free)",
                                             remedy: "free space on the file system holding \(path) and run the command again")
             error.neededBytes = needed
+            error.fullPath = path
             return error
         case .readOnlyFileSystem:
             return .failure(.io, "cannot \(operation) \(path): read-only file system")

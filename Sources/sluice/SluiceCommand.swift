@@ -43,6 +43,7 @@ struct Sluice: ParsableCommand {
     static func main() {
         StandardStreams.ignoreBrokenPipeSignal()
         Interruption.install()
+        ResourceLimits.raiseOpenFilesLimit()
         var command: ParsableCommand
         do {
             command = try parseAsRoot()
@@ -72,6 +73,9 @@ struct Sluice: ParsableCommand {
     /// what failed, how much the operation needed, and what to do.
     static func diskFull(_ error: SluiceError) -> SluiceError {
         guard let path = CommonOptions.opened else { return error }
+        // A full export target or standard output is not a full data directory: advice to delete records there would
+        // free nothing. The syscall layer's message already names the path and what to free.
+        if let full = error.fullPath, full != path, !full.hasPrefix(path.hasSuffix("/") ? path : path + "/") { return error }
         var described = error
         described.message = "data directory \(path) is full: \(error.message)"
             + (error.neededBytes.flatMap { error.message.contains("needed") ? nil : " — the operation needed \(ByteCount.format($0))" } ?? "")

@@ -25,6 +25,7 @@ public final class ArchiveOutput {
     }
 
     public static func file(_ path: String) throws -> ArchiveOutput {
+        try FileSystem.removeAbandonedTemporaries(of: path)
         let temporary = "\(FileSystem.temporaryPrefix(of: path))\(getpid())"
         return ArchiveOutput(file: try File.create(temporary, access: .writeOnly), temporary: temporary, target: path)
     }

@@ -32,7 +32,9 @@ public final class TopicProducer {
 
     private final class Lane {
         let partition: Partition
-        let appender: PartitionAppender
+        /// Open while the lane is among the most recently appended ones (`maxOpenAppenders`).
+        var appender: PartitionAppender?
+        var lastAppend = 0
         let builder: RecordBatchBuilder
         let pending = ByteBuffer(capacity: 1 << 20)
         var records: Int64 = 0
@@ -49,13 +51,20 @@ public final class TopicProducer {
         }
     }
 
-    public let topic: Topic
+    public private(set) var topic: Topic
     private let options: Options
     private let codec: CompressionCodec
     private var lanes: [Lane?]
     private var stickyPartition: Int
     private var summary = Summary()
     private var lastSync = WallClock.monotonicNanos()
+    private var appends = 0
+    private var openAppenders = 0
+    /// Appenders kept open at once: each holds three files, and a topic may
+    /// have more partitions than the descriptor limit allows files.
+    private let maxOpenAppenders = max(16, (ResourceLimits.openFiles - 64) / 4)
+    private var lastMetadataCheck = WallClock.monotonicNanos()
+    private var producedKeyed = false
     /// Records appended to partitions so far: readers see them; they are
     /// durable once `finish` or `syncAppended` returns.
     public private(set) var appendedRecords: Int64 = 0
@@ -77,7 +86,10 @@ public final class TopicProducer {
             guard explicit >= 0 && explicit < topic.partitionCount else { _ = try topic.partition(explicit); return explicit }
             return explicit
         }
-        if let key { return KafkaPartitioner.partition(forKey: key, partitions: topic.partitionCount) }
+        if let key {
+            producedKeyed = true
+            return KafkaPartitioner.partition(forKey: key, partitions: topic.partitionCount)
+        }
         return stickyPartition
     }
 
@@ -121,7 +133,7 @@ public final class TopicProducer {
     public func syncAppended() throws { try syncAll() }
 
     private func syncAll() throws {
-        for case let lane? in lanes { try lane.appender.sync() }
+        for case let lane? in lanes { try lane.appender?.sync() }
         lastSync = WallClock.monotonicNanos()
     }
 
@@ -130,7 +142,26 @@ public final class TopicProducer {
         if let lane = lanes[partition] { return lane }
         let lane = try Lane(partition: topic.partition(partition), codec: codec, level: Zstd.defaultLevel)
         lanes[partition] = lane
+        _ = try appender(of: lane)
         return lane
+    }
+
+    private func appender(of lane: Lane) throws -> PartitionAppender {
+        if let appender = lane.appender { return appender }
+        if openAppenders >= maxOpenAppenders { try closeLeastRecentAppender() }
+        let appender = try PartitionAppender(partition: lane.partition)
+        lane.appender = appender
+        openAppenders += 1
+        return appender
+    }
+
+    /// Makes the least recently appended lane's records durable and closes its
+    /// files; it opens them again on its next append.
+    private func closeLeastRecentAppender() throws {
+        guard let lane = lanes.lazy.compactMap({ $0 }).filter({ $0.appender != nil }).min(by: { $0.lastAppend < $1.lastAppend }) else { return }
+        try lane.appender!.sync()
+        lane.appender = nil
+        openAppenders -= 1
     }
 
     private func closeBatch(_ lane: Lane) throws {
@@ -147,7 +178,10 @@ public final class TopicProducer {
 
     private func appendPending(_ lane: Lane) throws {
         guard !lane.pending.isEmpty else { return }
-        let result = try lane.appender.append(lane.pending)
+        try followPartitionChanges()
+        appends += 1
+        lane.lastAppend = appends
+        let result = try appender(of: lane).append(lane.pending)
         appendedRecords += lane.batched
         lane.batched = 0
         if lane.firstOffset == nil { lane.firstOffset = result.firstOffset }
@@ -157,5 +191,25 @@ public final class TopicProducer {
            WallClock.monotonicNanos() - lastSync >= UInt64(interval) * 1_000_000 {
             try syncAll()
         }
+    }
+
+    /// Follows partitions added while producing (checked once a second, as a
+    /// Kafka producer refreshes its metadata), warning once when keyed records
+    /// will map differently from then on. A topic deleted (or deleted and
+    /// created again) under the producer stops it.
+    private func followPartitionChanges() throws {
+        let now = WallClock.monotonicNanos()
+        guard now - lastMetadataCheck >= 1_000_000_000 else { return }
+        lastMetadataCheck = now
+        guard let current = try topic.directory.existingTopic(topic.name), current.metadata.id == topic.metadata.id else {
+            throw SluiceError.failure(.unknownTopic, "topic '\(topic.name)' was deleted while producing to it",
+                                      remedy: "the records reported before this error are in it no longer; create the topic and produce again")
+        }
+        guard current.partitionCount > topic.partitionCount else { return }
+        if producedKeyed {
+            Diagnostics.warn("topic '\(topic.name)' now has \(current.partitionCount) partitions (it had \(topic.partitionCount)): keyed records from here on go to murmur2(key) % \(current.partitionCount), so a key's earlier records stay in the partition it had before")
+        }
+        lanes += Array(repeating: nil, count: current.partitionCount - topic.partitionCount)
+        topic = current
     }
 }

@@ -39,8 +39,10 @@ public final class DataDirectory: @unchecked Sendable {
     /// Opens (never creates) a data directory and detects its kind.
     /// A staging area left by a killed import is rolled forward or back here,
     /// so every command sees the data directory as all or nothing.
+    /// The path may be or pass through a symbolic link (one a user made): it is
+    /// resolved here, and links inside the data directory are refused as ever.
     public static func open(_ path: String) throws -> DataDirectory {
-        let directory = DataDirectory(path: path)
+        let directory = DataDirectory(path: FileSystem.resolvingLinks(path))
         try directory.detect()
         if try directory.hasStagingAreas { try directory.withAdminLock {} }
         return directory

@@ -36,6 +36,7 @@ struct TopicAlter: ParsableCommand {
         if let partitions {
             let (old, new) = try directory.addPartitions(name, to: partitions)
             try Output.print("topic '\(name)' now has \(new) partitions (was \(old))")
+            Diagnostics.warn("keyed records go to murmur2(key) % partitions: from now on most keys go to other partitions than before, and each key's earlier records stay where they are (running producers follow within a second)")
         }
     }
 }
