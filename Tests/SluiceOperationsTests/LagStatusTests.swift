@@ -49,6 +49,36 @@ import Testing
         #expect(CommitRates(samples([(10, 5, 5)])).consumed == nil)
     }
 
+    /// Issue 14 D2: a group that keeps pace with its producer made the ETA
+    /// overflow Int64 and trap; a near-zero net rate is "never".
+    @Test func anEtaOfCenturiesIsNever() {
+        #expect(CommitRates.eta(lag: 5_000, consumed: 1000.000_000_1, produced: 1000) == nil)
+        #expect(CommitRates.eta(lag: .max, consumed: 2, produced: 1) == nil)
+        #expect(CommitRates.eta(lag: 1000, consumed: .infinity, produced: 1) == 0)
+        #expect(CommitRates.eta(lag: 1000, consumed: 11, produced: 1) == 100_000)
+    }
+
+    /// Issue 16 item 4: an offset moved by `group seek` is not consumption; rates
+    /// and trends start again after it.
+    @Test func anAdministrativeMoveIsNoConsumption() {
+        var points = samples([(60, 10, 100), (50, 11, 100), (40, 1_000_000, 1_000_000)])
+        points[2].byConsumer = false
+        #expect(CommitRates(points).consumed == nil, "the seek is the newest commit: no consumption since")
+        points += samples([(20, 1_000_200, 1_000_400)])
+        #expect(CommitRates(points).consumed == 10, "200 records in the 20 s after the seek")
+        #expect(CommitRates(points).produced == 20)
+    }
+
+    /// Issue 14 D3: figures at the ends of Int64 never trap.
+    @Test func extremeFiguresSaturate() {
+        #expect(LagReport.age(of: .min, now: now) == nil)
+        #expect(LagReport.age(of: -1, now: now) == nil)
+        #expect(LagReport.age(of: now + 5, now: now) == 0)
+        #expect([Int64.max, 1].saturatingSum() == .max)
+        #expect(classify(5, [(10, .min, .max), (5, .max, .max)]) == .ok)
+        #expect(Int64(durationMillis: .nan) == nil && Int64(durationMillis: 1e30) == nil && Int64(durationMillis: 1.4) == 1)
+    }
+
     @Test func sparklines() {
         #expect(Sparkline.render([0, 7, 14]) == "▁▅█")
         #expect(Sparkline.render([3, 3]) == "▄▄")

@@ -97,6 +97,7 @@ enum RecordPlanning {
             }
             topic = existing
         } else {
+            _ = try DeletedTopicOffsets.forget(name, in: directory)
             topic = try directory.createTopic(name, partitions: record.targetPartitions, config: config)
         }
         record.targetTopicID = topic.metadata.id

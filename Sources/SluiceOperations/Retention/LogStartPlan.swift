@@ -64,7 +64,7 @@ public struct LogStartPlan: Sendable {
     /// which carries every group's latest offsets forward before deleting:
     /// deleting its segments from outside would lose committed offsets.
     static func requireUserTopic(_ name: String, _ operation: Operation) throws {
-        try TopicName.requireUserTopic(name, for: operation.rawValue, remedy: name == OffsetsStore.topicName
+        try TopicName.requireUserTopic(name, for: operation.rawValue, never: "deletes records of", remedy: name == OffsetsStore.topicName
             ? "group offset history is kept for the retention.ms of \(name) and trimmed by sluice itself; change it with 'sluice topic alter \(name) -c retention.ms=DURATION'"
             : "name a topic of your own")
     }

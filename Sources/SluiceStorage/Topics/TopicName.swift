@@ -23,9 +23,10 @@ public enum TopicName {
     /// Refuses to let `action` write to an internal topic: their records are
     /// sluice's own (a group's offsets and history), and a user's write or
     /// delete would corrupt or erase them. Reading them is fine.
-    public static func requireUserTopic(_ name: String, for action: String, remedy: String = "name a topic of your own") throws {
+    public static func requireUserTopic(_ name: String, for action: String, never what: String = "writes to",
+                                        remedy: String = "name a topic of your own") throws {
         guard name.hasPrefix(internalPrefix) else { return }
-        throw SluiceError.usage(.invalidArgument, "\(action) never writes to the internal topic '\(name.printable)'", remedy: remedy)
+        throw SluiceError.usage(.invalidArgument, "\(action) never \(what) the internal topic '\(name.printable)'", remedy: remedy)
     }
 
     /// Kafka refuses topics whose names differ only by '.' versus '_' because

@@ -27,21 +27,33 @@ struct VerifyCommand: ParsableCommand {
     @Flag(help: "Print JSON (schema: {version, partitions: [{partition, batches, records, bytes, problems}], problems, repairs}).")
     var json = false
 
+    /// What groups committed, which a repair keeps from being reused; the
+    /// offsets log may itself be what is damaged, and then the log alone says.
+    private func highestCommittedOffsets(_ directory: DataDirectory) -> [TopicPartition: Int64] {
+        do {
+            return try OffsetsStore(directory: directory).highestCommittedOffsets()
+        } catch {
+            Diagnostics.warn("cannot read the groups' committed offsets (\(error)); repairs reserve the offsets the logs show were used")
+            return [:]
+        }
+    }
+
     func run() throws {
         let directory = try repair ? common.open(writing: "repair") : common.open()
         let names = topics.isEmpty ? try directory.topicNames(includeInternal: true) : topics
         var checks: [PartitionCheck] = []
         var repairs: [String] = []
         let partitions = try names.flatMap { try directory.topic($0).partitions() }
-        let committed = repair ? try OffsetsStore(directory: directory).highestCommittedOffsets() : [:]
+        var committed: [TopicPartition: Int64]?
         do {
             for partition in partitions {
                 let check = try PartitionVerifier.check(partition, strict: directory.kind == .sluice, shouldStop: { Interruption.requested })
                 checks.append(check)
                 if repair && !check.isClean {
                     let side = "\(directory.metaPath)/repairs/\(partition.name.prefix(200))-\(WallClock.nowMillis())"
+                    if committed == nil { committed = highestCommittedOffsets(directory) }
                     repairs += try PartitionVerifier.repair(check, sideDirectory: side,
-                                                            committedEnd: committed[TopicPartition(partition.topic, partition.index)] ?? 0)
+                                                            committedEnd: committed?[TopicPartition(partition.topic, partition.index)] ?? 0)
                 }
             }
         } catch let error as SluiceError where error.reason == .interrupted {

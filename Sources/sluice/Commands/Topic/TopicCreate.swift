@@ -31,10 +31,7 @@ struct TopicCreate: ParsableCommand {
             StandardErrorLog.notice("topic '\(name)' already exists")
             return
         }
-        let leftovers = try DeletedTopicOffsets.forgetLeftovers(of: name, in: directory)
-        if !leftovers.isEmpty {
-            Diagnostics.warn("removed committed offsets on '\(name.printable)' left from a deleted topic of that name (groups \(leftovers.map(\.printable).joined(separator: ", "))): the new topic's groups start without them")
-        }
+        _ = try DeletedTopicOffsets.forget(name, in: directory)
         let topic = try directory.createTopic(name, partitions: partitions, config: topicConfig)
         try Output.print("created topic '\(topic.name)' with \(topic.partitionCount) partition\(topic.partitionCount == 1 ? "" : "s")")
     }

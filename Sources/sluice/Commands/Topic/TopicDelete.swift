@@ -8,7 +8,7 @@ struct TopicDelete: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "delete",
         abstract: "Delete a topic and all its records.",
-        discussion: "Asks for confirmation on a terminal; --yes confirms without asking (required when not on a terminal). The deletion is atomic: a killed delete leaves the topic whole or gone. Every group's committed offsets on the topic go with it (a topic created again under the name starts without them).")
+        discussion: "Asks for confirmation on a terminal; --yes confirms without asking (required when not on a terminal). The deletion is atomic: a killed delete leaves the topic whole or gone. Groups' committed offsets on it stay (lag shows the topic as deleted) until a topic of that name is created again, which starts without them.")
 
     @OptionGroup var common: CommonOptions
 
@@ -25,10 +25,7 @@ struct TopicDelete: ParsableCommand {
             try Confirmation.ask("Delete topic '\(name)' (\(report.partitionCount) partitions, \(report.records) records, \(ByteCount.format(report.bytes)))?",
                                  flag: "--yes")
         }
-        let groups = try DeletedTopicOffsets.deleteTopic(name, in: directory)
+        try directory.deleteTopic(name)
         try Output.print("deleted topic '\(name)'")
-        if !groups.isEmpty {
-            try Output.print("removed the committed offsets on it of \(groups.count) group\(groups.count == 1 ? "" : "s"): \(groups.map(\.printable).joined(separator: ", "))")
-        }
     }
 }
