@@ -29,10 +29,10 @@ import Testing
         let lag = try store.sluice(["lag", "--max-lag", "100", "--quiet"])
         #expect(lag.status == 2, "lag \(end - 15000) is above 100")
         let produced = try store.sluice(["produce", "t"], stdin: "marker\n")
-        #expect(produced.status == 2 && produced.err.contains("damaged") && produced.err.contains("verify t --repair"), produced.err)
+        #expect(produced.status == 2 && produced.err.contains("damaged") && produced.err.contains("verify t --repair"), "\(produced.err)")
 
         let repaired = try store.ok(["verify", "t", "--repair"])
-        #expect(repaired.out.contains("reserved offsets \(end)..<20000"), repaired.out)
+        #expect(repaired.out.contains("reserved offsets \(end)..<20000"), "\(repaired.out)")
         try #require(try store.sluice(["produce", "t"], stdin: "marker\n").status == 0)
         #expect(try store.ok(["consume", "t", "--from", "20000", "--format", "%o %v\\n"]).out == "20000 marker\n")
         try store.ok(["verify", "t"])
@@ -46,7 +46,7 @@ import Testing
         try store.ok(["consume", "t", "--group", "g", "-q"])
         try flipByte(store.path + "/t-0/00000000000000000000.log", fromEnd: 30)
         let resumed = try store.sluice(["consume", "t", "--group", "g", "--format", "%o\\n"])
-        #expect(resumed.status == 2 && resumed.out.isEmpty && resumed.err.contains("lost or damaged"), resumed.err)
+        #expect(resumed.status == 2 && resumed.out.isEmpty && resumed.err.contains("lost or damaged"), "\(resumed.err)")
         try store.ok(["verify", "t", "--repair"])
         try #require(try store.sluice(["produce", "t"], stdin: "next\n").status == 0)
         #expect(try store.ok(["consume", "t", "--group", "g", "--format", "%o %v\\n"]).out == "2000 next\n")
@@ -72,7 +72,7 @@ import Testing
         try store.ok(["topic", "delete", "t", "--yes"])
         #expect(try store.committed("g") == ["t-0": 100], "lag still shows what g had consumed of the deleted topic")
         let created = try store.ok(["topic", "create", "t"])
-        #expect(created.err.contains("left from a deleted topic of that name (group g)"), created.err)
+        #expect(created.err.contains("left from a deleted topic of that name (group g)"), "\(created.err)")
         #expect(try store.committed("g") == [:])
         try #require(try store.sluice(["produce", "t"], stdin: (1...150).map { "\($0)\n" }.joined()).status == 0)
         #expect(try store.ok(["consume", "t", "--group", "g"]).out.split(separator: "\n").count == 150)
@@ -104,7 +104,7 @@ import Testing
         let target = store.dir.path + "/out.tar.zst"
         let result = try store.sluice(["export", "t", "-o", target], environment: ["SLUICE_FAULTS": "write:ENOSPC:path=out.tar.zst"])
         #expect(result.status == 1)
-        #expect(result.err.contains("out.tar.zst") && !result.err.contains("data directory") && !result.err.contains("retention"), result.err)
+        #expect(result.err.contains("out.tar.zst") && !result.err.contains("data directory") && !result.err.contains("retention"), "\(result.err)")
     }
 
     /// D7: durations too long for any clock are usage errors.
@@ -165,7 +165,7 @@ import Testing
         try stdin.fileHandleForWriting.close()
         process.waitUntilExit()
         let err = String(decoding: stderr.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        #expect(process.terminationStatus == 0, err)
+        #expect(process.terminationStatus == 0, "\(err)")
         let described = try JSONValue.parse(try store.ok(["topic", "describe", "wide", "--json"]).out)
         #expect(described["partitions"]!.arrayValue!.reduce(Int64(0)) { $0 + ($1["end_offset"]?.int64Value ?? 0) } == 20000)
     }

@@ -15,7 +15,7 @@ import Testing
     /// A partition of 2,000 records in batches of 40 (each batch gets an
     /// index entry at this interval), in `segments` segments.
     func filled(_ dir: TemporaryDirectory, segments: Int) throws -> (Partition, [StoredRecord]) {
-        let bytes = segments == 1 ? "1073741824" : "60000"
+        let bytes = segments == 1 ? "1073741824" : "30000"
         let partition = try makeTopic(dir, config: ["index.interval.bytes=1024", "segment.bytes=\(bytes)"]).partition(0)
         let records = try appendRecords(try PartitionAppender(partition: partition), count: 2000, perBatch: 40)
         #expect(try partition.segments().count >= segments)

@@ -44,9 +44,8 @@ public final class TopicProducer {
         var firstOffset: Int64?
         var nextOffset: Int64 = 0
 
-        init(partition: Partition, codec: CompressionCodec, level: Int32) throws {
+        init(partition: Partition, codec: CompressionCodec, level: Int32) {
             self.partition = partition
-            appender = try PartitionAppender(partition: partition)
             builder = RecordBatchBuilder(codec: codec, zstdLevel: level)
         }
     }
