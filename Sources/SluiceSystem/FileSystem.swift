@@ -181,9 +181,20 @@ public enum FileSystem {
         return "\(path.dropLast(name.count))\(cut).tmp-"
     }
 
-    /// `realpath`: `path` with every symbolic link and `.`/`..` resolved, for
-    /// a path a user gave (which may be or pass through a link). Components
-    /// that do not exist yet are kept as given after the resolved part.
+    /// A path a user gave, which may be or pass through a symbolic link: with
+    /// every link resolved when it does (`resolvingLinks`), otherwise as given,
+    /// so messages show the path the user wrote.
+    public static func followingUserLinks(_ path: String) -> String {
+        var prefix = path.hasPrefix("/") ? "" : "."
+        for component in path.split(separator: "/") {
+            prefix += "/" + component
+            if (try? kind(of: prefix)) == .symlink { return resolvingLinks(path) }
+        }
+        return path
+    }
+
+    /// `realpath`: `path` with every symbolic link and `.`/`..` resolved.
+    /// Components that do not exist yet are kept as given after the resolved part.
     public static func resolvingLinks(_ path: String) -> String {
         if let resolved = realpath(path, nil) {
             defer { free(resolved) }

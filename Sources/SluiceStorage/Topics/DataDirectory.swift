@@ -42,7 +42,7 @@ public final class DataDirectory: @unchecked Sendable {
     /// The path may be or pass through a symbolic link (one a user made): it is
     /// resolved here, and links inside the data directory are refused as ever.
     public static func open(_ path: String) throws -> DataDirectory {
-        let directory = DataDirectory(path: FileSystem.resolvingLinks(path))
+        let directory = DataDirectory(path: FileSystem.followingUserLinks(path))
         try directory.detect()
         if try directory.hasStagingAreas { try directory.withAdminLock {} }
         return directory

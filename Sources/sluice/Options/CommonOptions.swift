@@ -34,7 +34,7 @@ struct CommonOptions: ParsableArguments {
     /// Applies process-wide settings and opens the data directory.
     func open() throws -> DataDirectory {
         try apply()
-        Self.opened = FileSystem.resolvingLinks(path)
+        Self.opened = FileSystem.followingUserLinks(path)
         return try DataDirectory.open(path)
     }
 
