@@ -99,6 +99,9 @@ enum Corruption {
 
     enum Target: String, CaseIterable, Sendable, CustomTestStringConvertible {
         case segmentLog = "segment-log"
+        /// Damage confined to a partition's last batch, half the time with an
+        /// offset-index entry pointing at it (issue 14, D1).
+        case lastBatch = "last-batch"
         case offsetIndex = "offset-index"
         case timeIndex = "time-index"
         case offsetsLog = "offsets-log"
@@ -139,6 +142,23 @@ enum Corruption {
             case .zero(let range): for i in range { out[i] = 0 }
             }
             return out
+        }
+
+        /// Damage inside `batch` only: flipped bits, a cut inside it (a torn
+        /// write), or zeros from inside it, a third of them up to the end of the file.
+        static func random(within batch: Range<Int>, using random: inout SeededRandom) -> Damage {
+            switch Int.random(in: 0..<10, using: &random) {
+            case 0..<5:
+                let start = Int.random(in: batch.lowerBound * 8..<batch.upperBound * 8, using: &random)
+                let count = [1, 1, 1, 2, 3, 8][Int.random(in: 0..<6, using: &random)]
+                return .flip(bits: (0..<count).map { _ in min(batch.upperBound * 8 - 1, start + Int.random(in: 0..<64, using: &random)) })
+            case 5..<7:
+                return .truncate(to: Int.random(in: batch, using: &random))
+            default:
+                let start = Int.random(in: batch, using: &random)
+                let end = Int.random(in: 0..<3, using: &random) == 0 ? batch.upperBound : min(batch.upperBound, start + Int.random(in: 1...4096, using: &random))
+                return .zero(start..<end)
+            }
         }
 
         static func random(size: Int, using random: inout SeededRandom) -> Damage {
@@ -209,6 +229,8 @@ enum Corruption {
         let files: [String]
         switch target {
         case .segmentLog: files = all.filter { $0.hasPrefix("t-") && $0.hasSuffix(".log") }
+        case .lastBatch:
+            files = (0..<KnownStore.partitions).compactMap { p in all.last { $0.hasPrefix("t-\(p)/") && $0.hasSuffix(".log") } }
         case .offsetIndex: files = all.filter { $0.hasPrefix("t-") && $0.hasSuffix(".index") }
         case .timeIndex: files = all.filter { $0.hasPrefix("t-") && $0.hasSuffix(".timeindex") }
         case .offsetsLog: files = all.filter { $0.hasPrefix("__consumer_offsets-") && $0.hasSuffix(".log") }
@@ -234,12 +256,19 @@ enum Corruption {
         let store = dir.path + "/store"
         try Reliability.copy(source, to: store)
         let original = Array(try Data(contentsOf: URL(fileURLWithPath: store + "/" + file)))
-        let damage = Damage.random(size: original.count, using: &random)
+        let last = SegmentBytes.batches(original).last
+        let damage = target == .lastBatch ? Damage.random(within: last!.position..<last!.position + last!.size, using: &random)
+            : Damage.random(size: original.count, using: &random)
         let damaged = damage.apply(original)
         guard damaged != original else { return "no change" }
         try Data(damaged).write(to: URL(fileURLWithPath: store + "/" + file))
         do {
             switch target {
+            case .lastBatch:
+                let indexed = Bool.random(using: &random)
+                if indexed { try pointIndex(store + "/" + file, at: last!) }
+                let outcome = try lastBatchDamage(store, file: file, original: original, damage: damage, random: &random, source: source)
+                return outcome + (indexed ? " (indexed)" : "")
             case .segmentLog, .offsetIndex, .timeIndex:
                 return try topicDamage(store, file: file, original: original, damage: damage, random: &random, source: source)
             case .offsetsLog: return try offsetsLogDamage(store, source: source, harmless: isInLeaderEpoch(damage, original))
@@ -248,7 +277,7 @@ enum Corruption {
             case .stagingRecord: return try stagingDamage(store, committed: source == stores.committed)
             }
         } catch let failure as TrialFailure {
-            throw TrialFailure("\(file) \(damage): \(failure)")
+            throw TrialFailure("\(file) \(damage): \(failure)\(TemporaryDirectory.kept ? " (store kept in \(store))" : "")")
         }
     }
 
@@ -350,6 +379,64 @@ enum Corruption {
         let how = readerDetected ? (problems.isEmpty ? "detected by the reader" : "detected by verify and the reader")
             : complete ? "detected by verify (readers unaffected)" : "detected by verify (readers end there: it looks like a torn write)"
         return misdirected ? how + " (a time lookup was misdirected)" : how
+    }
+
+    /// Adds the offset-index entry Kafka writes for a batch that crosses
+    /// `index.interval.bytes` (its last offset, its position), unless there is one.
+    static func pointIndex(_ log: String, at batch: SegmentBytes.Entry) throws {
+        let path = String(log.dropLast(".log".count)) + ".index"
+        let base = Int64(log.split(separator: "/").last!.prefix(20))!
+        var index = Array(try Data(contentsOf: URL(fileURLWithPath: path)))
+        guard index.count < 8 || SegmentBytes.int32(index, index.count - 4) != Int32(batch.position) else { return }
+        for field in [Int32(batch.baseOffset + Int64(batch.lastOffsetDelta) - base), Int32(batch.position)] {
+            index += withUnsafeBytes(of: field.bigEndian, Array.init)
+        }
+        try Data(index).write(to: URL(fileURLWithPath: path))
+    }
+
+    /// What may look like a torn write when only the last batch is damaged:
+    /// a cut inside it, zeros from its first byte to the end of the file.
+    static func looksTorn(_ damage: Damage, last: SegmentBytes.Entry, fileSize: Int) -> Bool {
+        switch damage {
+        case .truncate: return true
+        case .zero(let range): return range.lowerBound == last.position && range.upperBound == fileSize
+        case .flip: return false
+        }
+    }
+
+    /// Damage to a partition's last batch (D1 of issue 14): the end stays the
+    /// last valid batch's, writers refuse until a repair (unless it looks
+    /// torn), and after the repair no offset the batch held is given again.
+    static func lastBatchDamage(_ store: String, file: String, original: [UInt8], damage: Damage, random: inout SeededRandom,
+                                source: String) throws -> String {
+        let partition = Int(file.split(separator: "/")[0].dropFirst(2))!
+        let last = SegmentBytes.batches(original).last!, trueEnd = Int64(KnownStore.recordsPerPartition)
+        let torn = looksTorn(damage, last: last, fileSize: original.count)
+        let harmless = isInLeaderEpoch(damage, original)
+        let described = try JSONValue.parse(try Reliability.ok(["topic", "describe", "t", "--json"], store).out)
+        let end = described["partitions"]?.arrayValue?[partition]["end_offset"]?.int64Value ?? -1
+        guard end == (harmless ? trueEnd : last.baseOffset) else {
+            throw TrialFailure("the end of t-\(partition) reads \(end); the last valid batch ends at \(last.baseOffset)")
+        }
+
+        let copy = TemporaryDirectory("sluice-last-batch")
+        try Reliability.copy(store, to: copy.path + "/store")
+        let early = try Reliability.run(["produce", "t", "-p", String(partition)], copy.path + "/store", stdin: Data("after\n".utf8))
+        if early.status == 0 {
+            guard torn || harmless else { throw TrialFailure("a writer appended after a damaged last batch and exited 0") }
+        } else if early.status != 2 || !early.err.contains("verify t --repair") {
+            throw TrialFailure("a writer refused without saying to repair: exit \(early.status): \(early.err.prefix(300))")
+        }
+
+        let how = try topicDamage(store, file: file, original: original, damage: damage, random: &random, source: source)
+        try Reliability.ok(["produce", "t", "-p", String(partition)], store, stdin: Data("after\n".utf8))
+        let appended = try Reliability.ok(["consume", "t", "-p", String(partition), "--from", String(last.baseOffset), "--format", "%o %v\\n"], store)
+        let offset = appended.out.split(separator: "\n").last { $0.hasSuffix(" after") }.flatMap { Int64($0.prefix { $0 != " " }) } ?? -1
+        guard offset >= (torn ? last.baseOffset : trueEnd) else {
+            throw TrialFailure("after the repair the next record took offset \(offset): offsets up to \(trueEnd - 1) were handed out before")
+        }
+        let writer = early.status == 0 ? (torn ? "a writer cuts it as a torn write" : "a writer appends") : "writers refuse until repaired"
+        return "\(how); \(writer)"
     }
 
     /// The offset of the first record in or after the damaged batch: every

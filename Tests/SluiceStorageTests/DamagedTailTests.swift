@@ -58,11 +58,8 @@ import Testing
             if tail.problem == nil && tail.endOffset == 2000 { continue }
             #expect(tail.endOffset == base, "damage at byte \(position): end \(tail.endOffset), last valid batch ends at \(base)")
             #expect(try partition.offsetRange().end == base)
-            if tail.problemIsTorn {
-                // A flipped length that runs past the end of the file reads as a write cut short.
-                #expect(position - start < 12, "damage at byte \(position) read as a torn write")
-                continue
-            }
+            // Not even a flipped length that runs past the end of the file: the CRC still matches what is there.
+            #expect(!tail.problemIsTorn, "damage at byte \(position) read as a torn write")
             #expect(throws: SluiceError.self, "damage at byte \(position): appending must be refused") {
                 try appendRecords(try PartitionAppender(partition: partition), count: 1, startIndex: 2000)
             }
@@ -111,6 +108,33 @@ import Testing
         _ = try PartitionVerifier.repair(check, sideDirectory: dir.path + "/side", committedEnd: 2500)
         let next = try appendRecords(try PartitionAppender(partition: partition), count: 1, startIndex: 2000)
         #expect(next.map(\.offset) == [2500])
+        #expect(try PartitionVerifier.check(partition, strict: true).isClean)
+    }
+
+    /// Found by the corruption trials: a base offset (outside the CRC) and a
+    /// length both damaged hid the batch's offsets from the repair, which
+    /// then handed them out again.
+    @Test func aRepairReservesTheOffsetsOfABatchWhoseBaseOffsetAndLengthAreDamaged() throws {
+        let dir = TemporaryDirectory()
+        let (partition, _) = try filled(dir, segments: 1)
+        let (segment, start, _, base) = try lastBatch(partition)
+        try FileSystem.removeFile(segment.indexPath)
+        try flip(segment.logPath, at: start + 2)
+        try flip(segment.logPath, at: start + 9)
+        let actions = try PartitionVerifier.repair(try PartitionVerifier.check(partition, strict: true), sideDirectory: dir.path + "/side")
+        #expect(actions.contains { $0.contains("reserved offsets \(base)..<2000") }, "\(actions)")
+    }
+
+    /// Found by the corruption trials: a CRC-valid batch whose damaged base
+    /// offset lies beyond its segment's 32-bit range trapped every reader of the tail.
+    @Test func aBaseOffsetBeyondItsSegmentIsADiscontinuityNotATrap() throws {
+        let dir = TemporaryDirectory()
+        let (partition, _) = try filled(dir, segments: 1)
+        let (segment, start, _, _) = try lastBatch(partition)
+        try flip(segment.logPath, at: start + 3)
+        #expect(try partition.tail().discontinuity != nil)
+        #expect(throws: SluiceError.self) { try appendRecords(try PartitionAppender(partition: partition), count: 1, startIndex: 2000) }
+        _ = try PartitionVerifier.repair(try PartitionVerifier.check(partition, strict: true), sideDirectory: dir.path + "/side")
         #expect(try PartitionVerifier.check(partition, strict: true).isClean)
     }
 

@@ -2,9 +2,11 @@ import Foundation
 import SluiceCore
 import SluiceSystem
 
-/// A directory removed when the value is deinitialised.
+/// A directory removed when the value is deinitialised, unless the
+/// environment sets SLUICE_KEEP_TEMPORARIES (to look at a failed trial's files).
 public final class TemporaryDirectory: @unchecked Sendable {
     public let path: String
+    public static let kept = ProcessInfo.processInfo.environment["SLUICE_KEEP_TEMPORARIES"] != nil
 
     public init(_ label: String = "sluice-test") {
         var template = Array("\(NSTemporaryDirectory())/\(label).XXXXXX".utf8CString)
@@ -13,7 +15,7 @@ public final class TemporaryDirectory: @unchecked Sendable {
         path = String(cString: template)
     }
 
-    deinit { try? FileSystem.removeTree(path) }
+    deinit { if !Self.kept { try? FileSystem.removeTree(path) } }
 
     public func file(_ name: String) -> String { path + "/" + name }
 }

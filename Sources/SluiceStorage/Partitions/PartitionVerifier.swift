@@ -145,11 +145,11 @@ public enum PartitionVerifier {
             let size = try log.size()
             let kept = "\(sideDirectory)/\(segment.logName).from-byte-\(position)"
             try copy(log, from: position, count: size - position, to: kept)
-            var usedEnd = max(committedEnd, try offsetsUsed(in: segment, from: position, log: log, size: size))
+            var usedEnd = committedEnd
             var moved = 0
             for later in try partition.segments() where later.baseOffset > segment.baseOffset {
-                usedEnd = max(usedEnd, later.baseOffset, try offsetsUsed(in: later, from: 0, log: try File.open(later.logPath),
-                                                                          size: try FileSystem.fileSize(later.logPath) ?? 0))
+                usedEnd = max(usedEnd, try offsetsUsed(in: later, indexedFrom: 0, entries: try File.open(later.logPath),
+                                                       startingAt: later.baseOffset))
                 try FileSystem.rename(later.logPath, to: "\(sideDirectory)/\(later.logName)")
                 try FileSystem.removeFile(later.indexPath)
                 try FileSystem.removeFile(later.timeIndexPath)
@@ -160,9 +160,16 @@ public enum PartitionVerifier {
             try log.truncate(to: position)
             let keptTail = try TailInspection.inspect(segment, indexInterval: partition.config.indexIntervalBytes)
             try log.sync()
+            usedEnd = max(usedEnd, try offsetsUsed(in: segment, indexedFrom: position, entries: try File.open(kept), startingAt: keptTail.endOffset))
             rebuild.removeAll { $0.baseOffset > segment.baseOffset }
             if !rebuild.contains(segment) { rebuild.append(segment) }
             actions.append("truncated \(partition.name) \(segment.logName) at byte \(position): \(size - position) bytes\(moved > 0 ? " and \(moved) later segment\(moved == 1 ? "" : "s")" : "") kept in \(sideDirectory)")
+            // A segment's offsets are 32-bit relative to its base: what lies beyond cannot be reserved in it.
+            let capacityEnd = segment.baseOffset.addingSaturated(Int64(Int32.max) + 1)
+            if usedEnd > capacityEnd {
+                actions.append("could not reserve offsets \(capacityEnd)..<\(usedEnd) of \(partition.name): they lie beyond what \(segment.logName) can hold; offsets from \(capacityEnd) on may be given again")
+                usedEnd = capacityEnd
+            }
             if usedEnd > keptTail.endOffset {
                 let gap = ByteBuffer(capacity: RecordBatchHeader.size * 2)
                 RecordBatchHeader.appendOffsetGap(from: keptTail.endOffset, count: usedEnd - keptTail.endOffset, maxTimestamp: keptTail.maxTimestamp, to: gap)
@@ -215,29 +222,33 @@ public enum PartitionVerifier {
         return (offsets, times)
     }
 
-    /// The offset after the last one that the entries from `position` on show
-    /// were used: their valid batches, the claims of the offset index, and
-    /// the offsets a damaged batch's header claims where they fit its size (a
-    /// record takes at least 7 bytes), since they serve only to reserve offsets.
-    private static func offsetsUsed(in segment: Segment, from position: Int64, log: File, size: Int64) throws -> Int64 {
-        var used: Int64 = 0
+    /// The offset after the last one used by `entries`, the bytes of
+    /// `segment` from `position` on that starting at offset `expected`, as
+    /// shown by: the segment's offset-index entries from `position` on, their
+    /// valid batches, and what a damaged batch's header claims where the
+    /// claim is plausible (`claimedEnd`), since it serves only to reserve offsets.
+    private static func offsetsUsed(in segment: Segment, indexedFrom position: Int64, entries: File,
+                                    startingAt expected: Int64) throws -> Int64 {
+        var used = expected
         for entry in try OffsetIndexFile.open(segment.indexPath)?.readAll() ?? [] where Int64(entry.position) >= position {
             used = max(used, segment.baseOffset + Int64(entry.relativeOffset) + 1)
         }
-        let scanner = SegmentScanner(file: log, limit: size, from: position, buffer: ByteBuffer(capacity: 1 << 20))
+        let size = try entries.size()
+        let scanner = SegmentScanner(file: entries, limit: size, from: 0, buffer: ByteBuffer(capacity: 1 << 20))
+        var next = expected
         scan: while true {
             switch try scanner.next() {
-            case .batch(let batch): used = max(used, batch.header.nextOffset)
-            case .legacy(_, let bytes): used = max(used, try LegacyMessage.parse(bytes).offset + 1)
+            case .batch(let batch): next = max(next, batch.header.nextOffset)
+            case .legacy(_, let bytes): next = max(next, try LegacyMessage.parse(bytes).offset + 1)
             case .problem(let problem):
-                if let header = try claimedHeader(log, at: problem.position, size: size), header.claimIsPlausible {
-                    used = max(used, header.nextOffset)
+                if let header = try claimedHeader(entries, at: problem.position, size: size) {
+                    next = max(next, header.claimedEnd(after: next, segmentBase: segment.baseOffset, available: size - problem.position))
                 }
                 guard scanner.skipInvalidEntry() else { break scan }
             case .end: break scan
             }
         }
-        return used
+        return max(used, next)
     }
 
     private static func claimedHeader(_ log: File, at position: Int64, size: Int64) throws -> RecordBatchHeader? {
@@ -245,7 +256,7 @@ public enum PartitionVerifier {
         var raw = [UInt8](repeating: 0, count: RecordBatchHeader.size)
         guard try raw.withUnsafeMutableBytes({ try log.readFully(into: $0, at: position) }) == raw.count else { return nil }
         let header = raw.withUnsafeBytes { RecordBatchHeader($0.baseAddress!) }
-        return header.magic == 2 && Int64(header.totalSize) <= size - position ? header : nil
+        return header.magic == 2 ? header : nil
     }
 
     private static func copy(_ source: File, from: Int64, count: Int64, to path: String) throws {
@@ -408,12 +419,20 @@ private struct SegmentCheck {
 }
 
 extension RecordBatchHeader {
-    /// Whether the offsets this (damaged) header claims fit its size: an
-    /// uncompressed record takes at least 7 bytes; compression is given a
-    /// ratio no codec reaches on real records.
-    fileprivate var claimIsPlausible: Bool {
-        guard baseOffset >= 0, lastOffsetDelta >= 0, baseOffset < Int64.max - Int64(lastOffsetDelta) else { return false }
-        let body = Int64(totalSize - Self.size)
-        return Int64(lastOffsetDelta) < (compression == CompressionCodec.none ? body / 7 + 1 : body * 64 + 1)
+    /// The offset after the last one this (damaged) header claims, for a
+    /// batch that follows offset `expected` and has `available` bytes. Its
+    /// offset count must fit its size (an uncompressed record takes at least
+    /// 7 bytes; compression is given a ratio no codec reaches on real
+    /// records), and its base offset (outside the CRC) must lie in its
+    /// segment (relative offsets are 32-bit) and not go back; a base that
+    /// does not is taken to be `expected`.
+    fileprivate func claimedEnd(after expected: Int64, segmentBase: Int64, available: Int64) -> Int64 {
+        let body = min(Int64(totalSize), available) - Int64(Self.size)
+        guard lastOffsetDelta >= 0, Int64(lastOffsetDelta) < (compression == CompressionCodec.none ? body / 7 + 1 : body * 64 + 1) else {
+            return expected
+        }
+        let segmentEnd = segmentBase.addingSaturated(Int64(Int32.max) + 1)
+        let base = (expected..<segmentEnd).contains(baseOffset) ? baseOffset : expected
+        return min(segmentEnd, base.addingSaturated(Int64(lastOffsetDelta) + 1))
     }
 }

@@ -1,4 +1,5 @@
 import KafkaFormat
+import SluiceCore
 
 /// Kafka's rule for which batches get index entries (LogSegment.append and
 /// LogSegment.recover): a batch gets an `.index` entry (its last offset, its
@@ -41,7 +42,10 @@ public struct SegmentIndexer: Sendable {
         }
         guard position - lastEntryPosition > interval else { return (nil, nil) }
         lastEntryPosition = position
-        let offsetEntry = OffsetIndexEntry(relativeOffset: Int32(lastOffset - baseOffset), position: Int32(position))
+        // Clamped, not converted: a batch's base offset is outside its CRC, so
+        // a damaged one may not fit the segment. Scans flag that batch as a
+        // discontinuity (writers refuse, `--repair` cuts it), so its entry is never used.
+        let offsetEntry = OffsetIndexEntry(relativeOffset: Int32(clamping: lastOffset.subtractingSaturated(baseOffset)), position: Int32(position))
         return (offsetEntry, timeEntryIfGrown())
     }
 
@@ -51,6 +55,6 @@ public struct SegmentIndexer: Sendable {
     private mutating func timeEntryIfGrown() -> TimeIndexEntry? {
         guard maxTimestamp >= 0, lastTimeEntryTimestamp.map({ maxTimestamp > $0 }) ?? true else { return nil }
         lastTimeEntryTimestamp = maxTimestamp
-        return TimeIndexEntry(timestamp: maxTimestamp, relativeOffset: Int32(offsetOfMaxTimestamp - baseOffset))
+        return TimeIndexEntry(timestamp: maxTimestamp, relativeOffset: Int32(clamping: offsetOfMaxTimestamp.subtractingSaturated(baseOffset)))
     }
 }

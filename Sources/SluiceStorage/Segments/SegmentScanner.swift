@@ -170,6 +170,21 @@ public final class SegmentScanner {
         }
         return true
     }
+
+    /// Whether the bytes from `start` to the limit are one whole v2 batch
+    /// whose length field alone is damaged: the CRC it stores matches them.
+    /// A write cut short leaves a prefix of a batch, whose CRC matches its
+    /// stored one with odds of one in 2^32.
+    public func isWholeBatchWithDamagedLength(at start: Int64, maxBytes: Int64 = 64 << 20) throws -> Bool {
+        let available = limit - start
+        guard available >= Int64(RecordBatchHeader.size), available <= maxBytes else { return false }
+        let bytes = ByteBuffer(capacity: Int(available))
+        let n = try file.readFully(into: UnsafeMutableRawBufferPointer(start: bytes.base, count: Int(available)), at: start)
+        let batch = UnsafeRawPointer(bytes.base)
+        guard n == Int(available), batch.load(fromByteOffset: RecordBatchHeader.magicOffset, as: UInt8.self) == 2 else { return false }
+        let stored = batch.loadBigEndian(at: RecordBatchHeader.crcOffset, as: UInt32.self)
+        return CRC32C.checksum(batch + RecordBatchHeader.attributesOffset, count: n - RecordBatchHeader.attributesOffset) == stored
+    }
 }
 
 extension ScanProblem {
@@ -180,11 +195,12 @@ extension ScanProblem {
     /// never reached the disk). An entry that is all there but fails its CRC is
     /// damage even when it is the last: a killed writer cannot leave one (its
     /// bytes reach the file in order, so a cut write is short), and its offsets
-    /// may have been acknowledged, so cutting it would hand them out again.
+    /// may have been acknowledged, so cutting it would hand them out again. So
+    /// is a whole batch whose length field was damaged to run past the end.
     public func isTornTail(scanner: SegmentScanner) throws -> Bool {
         switch kind {
         case .incomplete:
-            return true
+            return try !scanner.isWholeBatchWithDamagedLength(at: position)
         case .invalidEntry, .invalidFrame:
             return try scanner.restIsZeros(from: position)
         }
