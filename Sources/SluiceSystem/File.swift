@@ -174,7 +174,10 @@ public final class File: @unchecked Sendable {
 
     /// `write` until all of `buffer` is written at the current position
     /// (pipes, stdout). A reader that stopped reading cannot keep SIGINT or
-    /// SIGTERM from stopping the writer: the interrupted write throws.
+    /// SIGTERM from stopping the writer: a write interrupted before any byte
+    /// of `buffer` went out throws. Once some have, the rest follows whatever
+    /// signals arrive: stopping there would leave a record cut in two on the
+    /// reader's side, and writing the buffer again would repeat what it has.
     public func write(_ buffer: UnsafeRawBufferPointer) throws {
         var done = 0
         while done < buffer.count {
@@ -182,7 +185,7 @@ public final class File: @unchecked Sendable {
                 try FaultInjection.check(.write, path: path)
                 done += try descriptor.write(UnsafeRawBufferPointer(rebasing: buffer[done...]), retryOnInterrupt: false)
             } catch Errno.interrupted {
-                if Interruption.requested {
+                if Interruption.requested && done == 0 {
                     throw SluiceError.failure(.interrupted, "interrupted by \(Interruption.signalName) while writing to \(path)")
                 }
             } catch {

@@ -166,7 +166,7 @@ import Testing
         options.isolation = isolation
         let consumer = TopicConsumer(topic: topic, options: options, formatter: RecordFormatter(.valueLines), output: BufferedOutput(file: file))
         var delivered: Int64?
-        consumer.onDelivered = { _, next in delivered = next }
+        consumer.onDelivered = { moved in delivered = moved.last?.next ?? delivered }
         configure(consumer)
         try consumer.assign(try topic.partition(0), from: 0)
         _ = try consumer.run()

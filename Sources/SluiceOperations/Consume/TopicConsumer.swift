@@ -12,17 +12,21 @@ import Glibc
 /// stops; with `follow` it keeps polling for new records until `shouldStop`.
 ///
 /// Output is buffered and written in large chunks; after each chunk reaches
-/// the output, `onDelivered` learns each partition's next offset, which is
-/// the hook consumer-group commits use (at-least-once: a commit never covers
-/// a record that has not been written out).
+/// the output, `onDelivered` learns the next offset of each partition it
+/// moved, which is the hook consumer-group commits use (at-least-once: a
+/// commit never covers a record that has not been written out).
 public final class TopicConsumer {
     public struct Options: Sendable {
         public var maxMessages: Int64?
         public var follow = false
         public var pollIntervalMillis: UInt32 = 100
         /// When set, a partition yields to the next after this many records,
-        /// so `maintenance` runs regularly however large the backlog.
+        /// and a turn over the partitions ends after `millisPerTurn` (a slow
+        /// reader of the output makes each record take long; the next turn
+        /// starts where this one stopped), so `maintenance` runs regularly
+        /// however large the backlog.
         public var recordsPerTurn: Int64?
+        public var millisPerTurn: UInt64 = 200
         /// When set, output is written out (and deliveries reported) at least
         /// every this many records, whatever the buffer holds.
         public var deliverEvery: Int64?
@@ -76,8 +80,13 @@ public final class TopicConsumer {
     private var cursors: [Cursor] = []
     private var summary = Summary()
     private var recordsAtLastDelivery: Int64 = 0
-    /// Called with (partition, next offset) once records up to it are written out.
-    public var onDelivered: ((Int, Int64) throws -> Void)?
+    /// Called with (partition, next offset) of every partition whose records
+    /// up to that offset were just written out.
+    public var onDelivered: (([(partition: Int, next: Int64)]) throws -> Void)?
+    /// Asked, when every partition is at its end without `follow`, whether to
+    /// wait for more instead of stopping (a group member whose group has not
+    /// drained the topic yet may still be given partitions).
+    public var waitsForMore: (() throws -> Bool)?
     /// Called after every turn over the partitions and while idle; it may
     /// assign and unassign partitions, and returns whether it did.
     public var maintenance: (() throws -> Bool)?
@@ -106,13 +115,22 @@ public final class TopicConsumer {
     /// `shouldStop` returns true), the output closes, or `maxMessages` is reached.
     public func run(shouldStop: () -> Bool = { false }, betweenPolls: () throws -> Void = {}) throws -> Summary {
         do {
+            var first = 0
             while !shouldStop() && !output.isClosed && !limitReached {
                 var progressed = false
-                for cursor in cursors where !limitReached && !output.isClosed {
-                    progressed = try drain(cursor, shouldStop: shouldStop) || progressed
+                let deadline = options.recordsPerTurn == nil ? UInt64.max : WallClock.monotonicNanos() + options.millisPerTurn * 1_000_000
+                let turn = cursors.indices.map { cursors[($0 + first) % cursors.count] }
+                for (i, cursor) in turn.enumerated() where !limitReached && !output.isClosed {
+                    progressed = try drain(cursor, until: deadline, shouldStop: shouldStop) || progressed
+                    if deadline != UInt64.max && WallClock.monotonicNanos() >= deadline {
+                        // Cut short: the partitions not reached may hold records.
+                        first = (first + i + 1) % turn.count
+                        progressed = true
+                        break
+                    }
                 }
                 if try maintenance?() == true { continue }
-                if !options.follow && !progressed { break }
+                if !options.follow && !progressed, try waitsForMore?() != true { break }
                 if !progressed {
                     try deliver()
                     try betweenPolls()
@@ -131,12 +149,13 @@ public final class TopicConsumer {
 
     private var limitReached: Bool { options.maxMessages.map { summary.records >= $0 } ?? false }
 
-    /// Formats every available record of one partition; returns whether any was found.
-    private func drain(_ cursor: Cursor, shouldStop: () -> Bool) throws -> Bool {
+    /// Formats the available records of one partition, until the turn ends; returns whether any was found.
+    private func drain(_ cursor: Cursor, until deadline: UInt64, shouldStop: () -> Bool) throws -> Bool {
         var found = false
         let name = topic.name, index = cursor.partition.index
         let turnEnds = options.recordsPerTurn.map { summary.records + $0 } ?? Int64.max
-        while !limitReached, !output.isClosed, summary.records < turnEnds, let entry = try next(cursor) {
+        while !limitReached, !output.isClosed, summary.records < turnEnds, deadline == UInt64.max || WallClock.monotonicNanos() < deadline,
+              let entry = try next(cursor) {
             switch entry {
             case .batch(let batch, let from):
                 switch try delivery(of: batch, from: from, in: cursor) {
@@ -219,9 +238,11 @@ public final class TopicConsumer {
         let before = output.bytesWritten
         guard try output.flush() else { return }
         summary.bytes += output.bytesWritten - before
+        var moved: [(partition: Int, next: Int64)] = []
         for cursor in cursors where cursor.pending != cursor.delivered {
             cursor.delivered = cursor.pending
-            try onDelivered?(cursor.partition.index, cursor.delivered)
+            moved.append((cursor.partition.index, cursor.delivered))
         }
+        if !moved.isEmpty { try onDelivered?(moved) }
     }
 }

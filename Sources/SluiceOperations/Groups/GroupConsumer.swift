@@ -17,6 +17,10 @@ import SluiceSystem
 ///   live members every `rebalanceIntervalMillis`, take free partitions of
 ///   their share, and give up partitions beyond it only at a commit point
 ///   (delivered, committed, then the lease released).
+/// - Without `follow`, a dynamic member stays until the group has read every
+///   partition of the topic to the end it had when the member started, not
+///   just its own: a member that joins when every partition is taken, or
+///   that finishes its share first, may yet be given partitions.
 public final class GroupConsumer {
     public enum Membership: Equatable, Sendable {
         /// A fair share, rebalanced as members come and go.
@@ -41,6 +45,11 @@ public final class GroupConsumer {
     /// member looks at commits and the split while reading a backlog.
     public static let recordsPerTurn: Int64 = 10_000
 
+    /// How long, at most, a member's output buffer takes to reach a slow
+    /// reader (`BufferedOutput`'s latency): a member gives up a partition,
+    /// and commits, only once what it read of it is written out.
+    public static let outputLatencyMillis = 200
+
     public let group: GroupDirectory
     private let store: OffsetsStore
     private var topic: Topic
@@ -59,6 +68,8 @@ public final class GroupConsumer {
     private var lastMembers: [String] = []
     private var lastFullLook: UInt64 = 0
     private var settled = false
+    /// Each partition's log end when a dynamic member started (see `groupHasDrained`).
+    private var drainTargets: [Int: Int64] = [:]
 
     public init(directory: DataDirectory, group: String, topic: Topic, consumer: TopicConsumer, options: Options) throws {
         try directory.requireWritable("consume in group '\(group.printable)'")
@@ -83,7 +94,7 @@ public final class GroupConsumer {
         let member = try GroupMember.join(group, topic: topic.name, pinned: pinnedPartitions)
         self.member = member
         defer { leave() }
-        consumer.onDelivered = { [unowned self] partition, next in try delivered(partition, next) }
+        consumer.onDelivered = { [unowned self] moved in try delivered(moved) }
         consumer.maintenance = { [unowned self] in try maintain() }
         if let pinned = pinnedPartitions {
             for p in pinned {
@@ -91,6 +102,8 @@ public final class GroupConsumer {
                 try take(p, lease)
             }
         } else {
+            for p in topic.partitionIndices { drainTargets[p] = try topic.partition(p).endOffset() }
+            if options.commits { consumer.waitsForMore = { [unowned self] in try !groupHasDrained() } }
             _ = try rebalance()
         }
         do {
@@ -108,6 +121,7 @@ public final class GroupConsumer {
     private func leave() {
         consumer.onDelivered = nil
         consumer.maintenance = nil
+        consumer.waitsForMore = nil
         leases.values.forEach { $0.release() }
         leases = [:]
         member?.leave()
@@ -116,10 +130,35 @@ public final class GroupConsumer {
 
     // MARK: - commits
 
-    private func delivered(_ partition: Int, _ next: Int64) throws {
-        sinceCommit += next - (positions[partition] ?? next)
-        positions[partition] = next
-        if let every = options.commitEvery, sinceCommit >= every { try commit() }
+    /// Commits every `commitEvery` records and every `commitIntervalMillis`
+    /// of wall time while records are written out, however slowly the
+    /// reader of the output takes them.
+    private func delivered(_ moved: [(partition: Int, next: Int64)]) throws {
+        for (partition, next) in moved {
+            sinceCommit += next - (positions[partition] ?? next)
+            positions[partition] = next
+        }
+        let countReached = options.commitEvery.map { sinceCommit >= $0 } ?? false
+        if countReached || commitIntervalElapsed { try commit() }
+    }
+
+    private var commitIntervalElapsed: Bool {
+        WallClock.monotonicNanos() - lastCommit >= UInt64(options.commitIntervalMillis) * 1_000_000
+    }
+
+    /// Whether the group has read every partition to `drainTargets`: this
+    /// member's position where it holds the partition, the group's commit
+    /// elsewhere; a partition whose records retention removed counts as read.
+    private func groupHasDrained() throws -> Bool {
+        let groupOffsets = try store.offsets(of: group.group)
+        for (p, target) in drainTargets {
+            let reached = leases[p] != nil ? positions[p] : groupOffsets[TopicPartition(topic.name, p)]?.offset
+            if let reached, reached >= target { continue }
+            if try topic.partition(p).offsetRange().start >= target { continue }
+            return false
+        }
+        drainTargets = [:]
+        return true
     }
 
     /// Commits every partition whose delivered position moved, as one batch.
@@ -149,9 +188,8 @@ public final class GroupConsumer {
     }
 
     private func maintain() throws -> Bool {
-        let now = WallClock.monotonicNanos()
-        if now - lastCommit >= UInt64(options.commitIntervalMillis) * 1_000_000 { try commit() }
-        guard pinnedPartitions == nil, now - lastRebalance >= UInt64(options.rebalanceIntervalMillis) * 1_000_000 else { return false }
+        if commitIntervalElapsed { try commit() }
+        guard pinnedPartitions == nil, WallClock.monotonicNanos() - lastRebalance >= UInt64(options.rebalanceIntervalMillis) * 1_000_000 else { return false }
         return try rebalance()
     }
 

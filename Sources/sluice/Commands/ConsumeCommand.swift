@@ -111,7 +111,7 @@ struct ConsumeCommand: ParsableCommand {
             options.recordsPerTurn = GroupConsumer.recordsPerTurn
             options.deliverEvery = commitEvery
         }
-        let consumer = TopicConsumer(topic: target, options: options, formatter: formatter, output: BufferedOutput(file: StandardStreams.output))
+        let consumer = TopicConsumer(topic: target, options: options, formatter: formatter, output: BufferedOutput(file: StandardStreams.output, latencyMillis: group.map { _ in GroupConsumer.outputLatencyMillis }))
         if let group {
             try runInGroup(group, directory: directory, topic: target, consumer: consumer, start: start)
             return
