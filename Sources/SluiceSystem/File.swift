@@ -198,6 +198,16 @@ public final class File: @unchecked Sendable {
         try bytes.withUnsafeBytes { try write($0, at: offset) }
     }
 
+    /// Shrinks the kernel's buffer of the pipe this file writes to (Linux's
+    /// F_SETPIPE_SZ; the default is 64 KiB), so what is written reaches a slow
+    /// reader soon. Not a pipe, or not allowed: nothing changes.
+    public func limitPipeBuffer(to bytes: Int) {
+        let setPipeSize: Int32 = 1031  // F_SETPIPE_SZ (F_LINUX_SPECIFIC_BASE + 7), which Glibc's module does not export
+        var status = stat()
+        guard fstat(descriptor.rawValue, &status) == 0, status.st_mode & S_IFMT == S_IFIFO else { return }
+        _ = fcntl(descriptor.rawValue, setPipeSize, Int32(bytes))
+    }
+
     // MARK: durability and size
 
     /// `fsync`: data and metadata.

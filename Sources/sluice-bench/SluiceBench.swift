@@ -41,8 +41,8 @@ struct SluiceBench {
             outcomes.append(outcome)
             print(Report.section(outcome, displayRoot: displayRoot) + "\n")
         }
-        for table in Catalogue.tables(options.sizes) {
-            report(try measure(table, with: runner))
+        for table in Catalogue.tables(options.sizes) where table.cases.contains(where: { options.selects($0) }) {
+            report(try measure(table, with: runner, options: options))
         }
         let peerTitle = "Kafka-protocol peer: kcat → Tansu (issue 8)"
         if options.runsPeer {
@@ -50,7 +50,7 @@ struct SluiceBench {
                 progress("setting up the Kafka-protocol peer in \(options.scratch)/tools (kept between runs)")
                 let started = try TansuPeer(tools: scratch + "/tools", scratch: bench.scratch)
                 peer = started
-                report(try measure(PeerCases.table(options.sizes, peer: started), with: runner))
+                report(try measure(PeerCases.table(options.sizes, peer: started), with: runner, options: options))
             } catch let error as SluiceError where error.reason == .peerUnavailable {
                 report(TableOutcome(title: peerTitle, results: [], skipped: error.message + (error.remedy.map { " (\($0))" } ?? "")))
             }
@@ -67,10 +67,10 @@ struct SluiceBench {
         }
     }
 
-    private static func measure(_ table: BenchTable, with runner: CaseRunner) throws -> TableOutcome {
+    private static func measure(_ table: BenchTable, with runner: CaseRunner, options: BenchOptions) throws -> TableOutcome {
         progress("== \(table.title)")
         var results: [CaseResult] = []
-        for benchCase in table.cases {
+        for benchCase in table.cases where options.selects(benchCase) {
             progress("   \(benchCase.name) …")
             let result = try runner.run(benchCase)
             progress("   \(benchCase.name): \(Format.seconds(result.timed.wall.median)), \(Format.ratio(result.ratio)) \(result.baselineLabel)")

@@ -96,6 +96,8 @@ public final class ArchiveImporter: ArchiveSink {
             if error.reason == .noSpace && error.neededBytes != nil { reported.neededBytes = max(error.neededBytes ?? 0, spaceNeeded) }
             let outcome = switch committed {
             case true?: "the import is committed; the next sluice command on \(directory.path) completes it"
+            case false? where error.reason == .corruptArchive && error.remedy == nil:
+                "nothing was imported; importing this archive again cannot help: use another copy of it, or export it again from its source"
             case false?: "nothing was imported; run the import again"
             case nil: "whether the import was committed could not be read; check the topic (sluice topic describe) before importing again"
             }

@@ -84,9 +84,12 @@ final class ArchiveReader {
         } catch let damage as ArchiveDamage {
             throw SluiceError.checkFailed(.corruptArchive, "archive \(name) is damaged: \(damage)")
         } catch let error as SluiceError where error.reason == .corruptCompressedData {
-            throw SluiceError.checkFailed(.corruptArchive, "archive \(name) is damaged: \(error.message)")
+            throw SluiceError.checkFailed(.corruptArchive, "archive \(name) is damaged: \(error.message) in its bytes \(chunkRead.lowerBound)..<\(chunkRead.upperBound)")
         }
     }
+
+    /// Where in the archive the chunk being decompressed was read from (zstd names no finer place).
+    private var chunkRead: Range<Int64> = 0..<0
 
     private func readStream(_ input: File) throws -> (ArchiveManifest, ArchiveSummary) {
         let decoder = ZstdStreamDecoder()
@@ -99,6 +102,7 @@ final class ArchiveReader {
             guard let n = try input.readUnlessInterrupted(into: UnsafeMutableRawBufferPointer(start: buffer.base, count: buffer.capacity)) else { continue }
             if n == 0 { break }
             let chunk = UnsafeRawBufferPointer(start: buffer.base, count: n)
+            chunkRead = chunkRead.upperBound..<chunkRead.upperBound + Int64(n)
             if prefix.count < Zstd.frameMagic.count {
                 prefix += chunk.prefix(Zstd.frameMagic.count - prefix.count)
                 if prefix.count == Zstd.frameMagic.count { try checkMagic(prefix, chunk) }

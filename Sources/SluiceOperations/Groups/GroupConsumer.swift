@@ -49,6 +49,10 @@ public final class GroupConsumer {
     /// reader (`BufferedOutput`'s latency): a member gives up a partition,
     /// and commits, only once what it read of it is written out.
     public static let outputLatencyMillis = 200
+    /// The pipe buffer a member asks for when stdout is a pipe: what sits in
+    /// it counts as written, so with the default 64 KiB a member that held
+    /// many partitions at first would keep seconds of a slow reader's work.
+    public static let outputPipeBytes = 16 << 10
 
     public let group: GroupDirectory
     private let store: OffsetsStore
@@ -149,7 +153,11 @@ public final class GroupConsumer {
     /// Whether the group has read every partition to `drainTargets`: this
     /// member's position where it holds the partition, the group's commit
     /// elsewhere; a partition whose records retention removed counts as read.
+    /// Asked when the member is idle.
     private func groupHasDrained() throws -> Bool {
+        // Idle here: what this member has written is committed now, not at the next interval,
+        // since the other members wait for it before they stop.
+        try commit()
         let groupOffsets = try store.offsets(of: group.group)
         for (p, target) in drainTargets {
             let reached = leases[p] != nil ? positions[p] : groupOffsets[TopicPartition(topic.name, p)]?.offset

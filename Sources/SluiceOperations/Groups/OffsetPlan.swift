@@ -50,17 +50,25 @@ public enum OffsetScope: Equatable, Sendable {
         }
     }
 
-    /// Parses `--topic` values: `T` or `T:0,2,5`.
+    /// Parses `--topic` values: `T`, `T:0,2,5`, or with ranges, `T:0-5,8`.
     public static func parse(_ values: [String]) throws -> OffsetScope {
         try .topics(values.map { value in
             guard let colon = value.firstIndex(of: ":") else { return (value, nil) }
             let list = value[value.index(after: colon)...].split(separator: ",", omittingEmptySubsequences: false)
-            let partitions = list.compactMap { Int($0) }
-            guard !list.isEmpty, partitions.count == list.count, partitions.allSatisfy({ $0 >= 0 }) else {
-                throw SluiceError.usage(.invalidArgument, "invalid --topic '\(value.printable)'", remedy: "write TOPIC or TOPIC:P,P,... with partition numbers, e.g. orders:0,2,5")
+            let ranges = list.map(partitionRange)
+            guard !list.isEmpty, ranges.allSatisfy({ $0 != nil }) else {
+                throw SluiceError.usage(.invalidArgument, "invalid --topic '\(value.printable)'",
+                                        remedy: "write TOPIC or TOPIC:P,P,... with partition numbers or ranges, e.g. orders:0,2,5 or orders:0-5")
             }
-            return (String(value[..<colon]), partitions)
+            return (String(value[..<colon]), ranges.flatMap { $0! })
         })
+    }
+
+    /// `P` or `P-Q` (both included), partition numbers from 0.
+    private static func partitionRange(_ text: Substring) -> ClosedRange<Int>? {
+        let ends = text.split(separator: "-", maxSplits: 1, omittingEmptySubsequences: false).map { Int($0) }
+        guard let first = ends.first ?? nil, let last = ends.last ?? nil, first >= 0, last >= first else { return nil }
+        return first...last
     }
 
     /// The partitions covered, checked against the topics; `committed` gives `allTopics` its topics.

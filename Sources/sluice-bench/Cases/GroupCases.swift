@@ -1,4 +1,5 @@
 import SluiceCore
+import SluiceSystem
 
 /// Issue 3's speed cases: `lag` over many partitions and groups, a seek by
 /// time on a large partition, and the cost of committing while consuming.
@@ -14,9 +15,43 @@ enum GroupCases {
             exists); its baseline is `topic list`, the cost of starting sluice on the same directory. The seek looks up the \
             middle record's time in the \(Format.count(large))-record partition of the growth cases, against the same seek \
             on \(Format.count(small)) records. The commit case consumes \(Format.count(sizes.largeLines)) records in a group \
-            committing every 10,000 (offsets reset before each run), against consuming them without a group.
+            committing every 10,000 (offsets reset before each run), against consuming them without a group. The \
+            drain runs the README's recipe: ten dynamic members of one group, each writing to a reader that takes \
+            \(drainReaderLinesPerSecond) lines a second, started at once on a 60-partition topic, against ten static \
+            members (`--member I/10`) with the same readers (issue 16).
             """,
-            cases: [lag(sizes), seekByTime(large: large, small: small), commitThroughput(sizes)])
+            cases: [lag(sizes), seekByTime(large: large, small: small), commitThroughput(sizes), drain(sizes)])
+    }
+
+    static let drainReaderLinesPerSecond = 2500
+
+    /// Ten members drain a 60-partition topic, each through a slow reader.
+    static func drain(_ sizes: BenchSizes) -> BenchCase {
+        let partitions = 60, records = 60 * sizes.drainRecordsPerPartition
+        return BenchCase(name: "drain: 10 dynamic members, readers at \(drainReaderLinesPerSecond) lines/s, \(Format.count(records)) records",
+                         targets: [.ratio(atMost: 1.5)]) { bench in
+            let topic = try bench.filledTopic("drain", from: try bench.dataset(.valueLines, records: records), partitions: partitions)
+            let reader = bench.scratch + "/slow-reader.py"
+            try FileSystem.writeAtomically(reader, Array("""
+                import sys, time
+                rate = int(sys.argv[1]); chunk = max(1, rate // 20); n = 0
+                for line in sys.stdin.buffer:
+                    n += 1
+                    if n % chunk == 0: time.sleep(chunk / rate)
+
+                """.utf8))
+            func members(_ membership: (Int) -> String) -> Command {
+                let each = (0..<10).map { i in
+                    "\(bench.sluice) consume \(topic.name) --group drain \(membership(i)) | python3 \(reader) \(drainReaderLinesPerSecond) &"
+                }
+                return Command(["/bin/sh", "-c", each.joined(separator: " ") + " wait"], environment: ["SLUICE_DATA_DIR": bench.dataDirectory])
+            }
+            let reset = bench.sluiceCommand(["group", "seek", "drain", "--topic", topic.name, "--to-earliest", "--execute"])
+            return PreparedCase(
+                workload: Workload(records: topic.records, bytes: topic.logBytes),
+                timed: Timed(label: "10 dynamic", command: members { _ in "" }, beforeEach: { try bench.run(reset) }),
+                baseline: Timed(label: "10 static", command: members { "--member \($0)/10" }, beforeEach: { try bench.run(reset) }))
+        }
     }
 
     static func lag(_ sizes: BenchSizes) -> BenchCase {

@@ -25,11 +25,16 @@ struct ConsumeCommand: ParsableCommand {
         With --group G the consumer is a member of group G: each partition starts at G's committed offset \
         (--from decides where when there is none, or when it lies outside the log, as Kafka's \
         auto.offset.reset does), it holds a lease on every partition it reads, and it commits only what it \
-        has written to stdout: every --commit-interval (default 5s), every --commit-every N records, before \
-        giving a partition to another member, and when it stops (end of data, --max-messages, SIGINT or \
-        SIGTERM). A killed consumer re-reads at most what it wrote after its last commit (at-least-once). \
+        has written to stdout: every --commit-interval of wall time (default 5s) however slowly stdout is \
+        read, every --commit-every N records, before giving a partition to another member, and when it \
+        stops (end of data, --max-messages, SIGINT or SIGTERM). A killed consumer re-reads at most what it \
+        wrote after its last commit (at-least-once). Output is whole records, each once, however many \
+        signals arrive: a write that has begun is finished first. \
         Several consumers of one group split the topic's partitions fairly and without overlap; one that \
-        joins gets its share within a second, and the partitions of one that dies are taken over. \
+        joins gets its share within a second (a member buffers about 200 ms of what its reader takes, so a \
+        slow reader does not hold a hand-over back), and the partitions of one that dies are taken over. \
+        Without --follow a member stays until the group has read every partition to the end it had when \
+        the member started, so ten members started at once drain a backlog together. \
         --partition pins partitions; --member I/N takes the partitions p with p % N == I.
         """)
 
@@ -108,6 +113,7 @@ struct ConsumeCommand: ParsableCommand {
         options.isolation = Isolation(rawValue: isolation)!
         options.resetAfterDeletion = start
         if group != nil {
+            StandardStreams.output.limitPipeBuffer(to: GroupConsumer.outputPipeBytes)
             options.recordsPerTurn = GroupConsumer.recordsPerTurn
             options.deliverEvery = commitEvery
         }

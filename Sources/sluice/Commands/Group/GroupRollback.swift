@@ -25,7 +25,7 @@ struct GroupRollback: ParsableCommand {
     @Option(help: ArgumentHelp("Undo the last N administrative changes.", valueName: "N"))
     var steps: String?
 
-    @Option(name: .customLong("topic"), help: ArgumentHelp("Only this topic, or TOPIC:P,P,... (repeatable).", valueName: "topic"), completion: Completions.topics)
+    @Option(name: .customLong("topic"), help: ArgumentHelp("Only this topic, or TOPIC:P,P,... (or P-Q ranges) (repeatable).", valueName: "topic"), completion: Completions.topics)
     var topics: [String] = []
 
     @OptionGroup var change: GroupChangeOptions

@@ -53,7 +53,7 @@ struct GroupSeek: ParsableCommand {
     @Option(name: .customLong("from-file"), help: ArgumentHelp("To the offsets of a CSV plan (topic,partition,offset).", valueName: "path"))
     var fromFile: String?
 
-    @Option(name: .customLong("topic"), help: ArgumentHelp("A topic, or TOPIC:P,P,... for some partitions (repeatable).", valueName: "topic"), completion: Completions.topics)
+    @Option(name: .customLong("topic"), help: ArgumentHelp("A topic, or TOPIC:P,P,... (or P-Q ranges) for some partitions (repeatable).", valueName: "topic"), completion: Completions.topics)
     var topics: [String] = []
 
     @Flag(name: .customLong("all-topics"), help: "Every topic the group has committed offsets on.")
