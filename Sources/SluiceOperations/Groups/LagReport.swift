@@ -154,8 +154,13 @@ public struct LagReport: Sendable {
     }
 
     static func unknownGroup(_ group: String, _ directory: DataDirectory) -> SluiceError {
-        .failure(.unknownGroup, "consumer group '\(group.printable)' has no committed offsets in \(directory.path)",
+        .failure(.unknownGroup, "consumer group '\(group.printable)' has no committed offsets in \(directory.path)\(closeGroups(to: group, directory))",
                  remedy: "list groups with 'sluice group list'")
+    }
+
+    /// " (did you mean …?)" with the groups that have offsets and are named like `group`.
+    static func closeGroups(to group: String, _ directory: DataDirectory) -> String {
+        Suggestions.didYouMean(group, in: Array(((try? OffsetsStore(directory: directory).allOffsets()) ?? [:]).filter { !$0.value.isEmpty }.keys))
     }
 
     private static func topicLag(_ name: String, _ offsets: [TopicPartition: CommittedOffset], _ views: PartitionViews,
@@ -207,7 +212,7 @@ public struct LagReport: Sendable {
     // MARK: - thresholds
 
     /// Partitions above `--max-lag` or `--max-lag-seconds`, described.
-    public func breaches(maxLag: Int64?, maxLagSeconds: Int64?) -> [String] {
+    public func breaches(maxLag: Int64?, maxLagSeconds: Int64?, failOn: Set<LagStatus> = []) -> [String] {
         var found: [String] = []
         for group in groups {
             for topic in group.topics {
@@ -217,6 +222,7 @@ public struct LagReport: Sendable {
                     if let maxLagSeconds, let millis = row.lagMillis, millis > maxLagSeconds * 1000 {
                         found.append("\(name) lag \(TimeParsing.formatDuration(millis)) > \(maxLagSeconds)s")
                     }
+                    if failOn.contains(row.status) { found.append("\(name) is \(row.status.rawValue)") }
                 }
             }
         }

@@ -27,6 +27,25 @@ public enum LagStatus: String, Sendable, CaseIterable {
         the offset has not advanced for --stall-after; WARN the lag grew over the last 3 or more commits; OK otherwise
         """
 
+    /// Parses `--fail-on`'s list: sluice's names, or Burrow's spellings (STOP,
+    /// STALL, REWIND, and ERR for any of the three), in any case.
+    public static func parseList(_ text: String) throws -> Set<LagStatus> {
+        var statuses = Set<LagStatus>()
+        for name in text.split(separator: ",", omittingEmptySubsequences: false).map({ $0.uppercased() }) {
+            if let status = LagStatus(rawValue: name) { statuses.insert(status); continue }
+            switch name {
+            case "STOP": statuses.insert(.stopped)
+            case "STALL": statuses.insert(.stalled)
+            case "REWIND": statuses.insert(.rewound)
+            case "ERR": statuses.formUnion([.stopped, .stalled, .rewound])
+            default:
+                throw SluiceError.usage(.invalidArgument, "unknown status '\(name.printable)' in --fail-on",
+                                        remedy: "use \(allCases.map(\.rawValue).joined(separator: ", ")) (or Burrow's STOP, STALL, REWIND, ERR)")
+            }
+        }
+        return statuses
+    }
+
     /// How bad it is, for the worst-of over a topic or group.
     public var severity: Int {
         switch self {

@@ -135,6 +135,10 @@ public struct OffsetPlan: Sendable {
             keys = try (scope ?? .allTopics).resolve(views, committed: committed)
         }
         if keys.isEmpty, committed.isEmpty, scope == nil || scope == .allTopics { throw LagReport.unknownGroup(group, directory) }
+        if committed.isEmpty {
+            // A typo'd name would otherwise make a new group silently.
+            Diagnostics.warn("group '\(group.printable)' has no committed offsets: this seek creates the group\(LagReport.closeGroups(to: group, directory))")
+        }
         var rows: [Row] = []
         var skipped: [String] = []
         for key in keys {

@@ -12,9 +12,26 @@ import Glibc
 /// key), or one JSON object per line (`--json`), the shape `consume --json`
 /// writes, so consumed records produce back losslessly.
 public enum ProduceInput {
+    /// Headers every record of a run gets (kcat's `-H name=value`), encoded once.
+    public struct FixedHeaders {
+        public let count: Int
+        let encoded = ByteBuffer(capacity: 256)
+
+        /// `NAME=VALUE` each; the value may be empty, the name may not.
+        public init(parsing values: [String]) throws {
+            count = values.count
+            for text in values {
+                guard let equals = text.firstIndex(of: "="), equals != text.startIndex else {
+                    throw SluiceError.usage(.invalidArgument, "malformed --header '\(text.printable)'", remedy: "write NAME=VALUE, e.g. -H source=backfill")
+                }
+                HeaderEncoding.appendEntry(key: String(text[..<equals]), value: String(text[text.index(after: equals)...]), to: encoded)
+            }
+        }
+    }
+
     /// Produces every line of `reader`; returns the number of records.
     public static func lines(_ reader: LineReader, into producer: TopicProducer, keySeparator: [UInt8]?,
-                             partition: Int?) throws {
+                             partition: Int?, headers: FixedHeaders? = nil) throws {
         var timestamp = WallClock.nowMillis()
         var sinceClock = 0
         while let line = try reader.next() {
@@ -27,7 +44,8 @@ public enum ProduceInput {
                 value = UnsafeRawBufferPointer(rebasing: line[(split + keySeparator.count)...])
             }
             let target = try producer.choosePartition(explicit: partition, key: key)
-            try producer.send(partition: target, timestamp: timestamp, key: key, value: value)
+            try producer.send(partition: target, timestamp: timestamp, key: key, value: value,
+                              headerCount: headers?.count ?? 0, encodedHeaders: headers?.encoded.bytes)
         }
     }
 

@@ -181,7 +181,8 @@ public final class DataDirectory: @unchecked Sendable {
     }
 
     func unknownTopic(_ name: String) -> SluiceError {
-        .failure(.unknownTopic, "topic '\(name.printable)' does not exist in \(path)", remedy: "list topics with 'sluice topic list'")
+        let close = Suggestions.didYouMean(name, in: (try? topicNames()) ?? [])
+        return .failure(.unknownTopic, "topic '\(name.printable)' does not exist in \(path)\(close)", remedy: "list topics with 'sluice topic list'")
     }
 
     func metadataPath(_ topic: String) -> String { topicsPath + "/" + topic + ".topic" }

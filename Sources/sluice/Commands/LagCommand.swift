@@ -32,7 +32,8 @@ struct LagCommand: ParsableCommand {
         sluice lag --format prometheus > /var/lib/node_exporter/sluice.prom.tmp && mv ... sluice.prom
 
         --max-lag N and --max-lag-seconds S make the command exit 2 after printing, naming every partition \
-        above them (UNKNOWN partitions never count). --watch [INTERVAL] refreshes every INTERVAL (a duration, or \
+        above them (UNKNOWN partitions never count); --fail-on STATUS,... does the same for every partition in \
+        one of those statuses (Burrow's STOP, STALL, REWIND are accepted, and ERR for all three). --watch [INTERVAL] refreshes every INTERVAL (a duration, or \
         a bare number of seconds as in watch -n; default 2s; give it right after --watch) until Ctrl-C.
         """)
 
@@ -62,6 +63,9 @@ struct LagCommand: ParsableCommand {
     @Option(name: .customLong("max-lag-seconds"), help: ArgumentHelp("Exit 2 when a partition's oldest unconsumed record is older than this.", valueName: "S"))
     var maxLagSeconds: String?
 
+    @Option(name: .customLong("fail-on"), help: ArgumentHelp("Exit 2 when a partition has one of these statuses (e.g. STALLED,STOPPED).", valueName: "status,..."))
+    var failOn: String?
+
     @Option(name: .customLong("stall-after"), help: ArgumentHelp("How long a held partition may go without progress before it is STALLED (default 5m).", valueName: "duration"))
     var stallAfter: String?
 
@@ -75,6 +79,7 @@ struct LagCommand: ParsableCommand {
         let (groups, interval) = try watchInterval()
         let maxLag = try threshold(self.maxLag, "--max-lag")
         let maxLagSeconds = try threshold(self.maxLagSeconds, "--max-lag-seconds")
+        let failOn = try self.failOn.map(LagStatus.parseList) ?? []
         var options = LagReport.Options()
         options.groups = groups
         options.topics = topics
@@ -87,12 +92,13 @@ struct LagCommand: ParsableCommand {
                 try Output.print("\u{1B}[H\u{1B}[2J" + "every \(TimeParsing.formatDuration(interval))  \(Output.time(options.now))\n")
             }
             try Output.print(render(report))
-            breaches = report.breaches(maxLag: maxLag, maxLagSeconds: maxLagSeconds)
+            breaches = report.breaches(maxLag: maxLag, maxLagSeconds: maxLagSeconds, failOn: failOn)
             if watch { pause(interval) }
         } while watch && !Interruption.requested
         guard breaches.isEmpty else {
             let shown = breaches.prefix(20).joined(separator: ", ") + (breaches.count > 20 ? " and \(breaches.count - 20) more" : "")
-            throw SluiceError.checkFailed(.lagAboveThreshold, "lag above threshold in \(breaches.count) partition\(breaches.count == 1 ? "" : "s"): \(shown)")
+            let what = failOn.isEmpty ? "lag above threshold" : "lag above threshold or a --fail-on status"
+            throw SluiceError.checkFailed(.lagAboveThreshold, "\(what) in \(breaches.count) partition\(breaches.count == 1 ? "" : "s"): \(shown)")
         }
     }
 

@@ -15,7 +15,10 @@ struct ProduceCommand: ParsableCommand {
         {"key", "value", "headers", "partition", "timestamp"} (key_base64/value_base64 for binary), the \
         shape 'consume --json' prints, so consumed records produce back losslessly.
 
-        Keyed records go to Kafka's partition for the key (murmur2); unkeyed records are spread evenly. \
+        Keyed records go to Kafka's partition for the key (murmur2). Unkeyed records fill one batch \
+        (--batch-size) at a time, each partition in turn from a random one, as Kafka's sticky partitioner \
+        does: whole batches make fewer, larger writes, and an input smaller than a batch goes to one \
+        partition. --header NAME=VALUE (kcat's -H) gives every record of a text input that header. \
         sluice exits 0 only once every record it read is durable (fsynced).
         """)
 
@@ -33,6 +36,9 @@ struct ProduceCommand: ParsableCommand {
     @Option(name: [.customShort("p"), .long], help: "Write every record to this partition.")
     var partition: Int?
 
+    @Option(name: [.customShort("H"), .customLong("header")], help: ArgumentHelp("Give every record this header (repeatable; text input).", valueName: "name=value"))
+    var header: [String] = []
+
     @Flag(help: "Read JSON objects, one per line, and print the summary as JSON on stdout.")
     var json = false
 
@@ -48,6 +54,7 @@ struct ProduceCommand: ParsableCommand {
     func validate() throws {
         if let keySeparator, keySeparator.isEmpty { throw ValidationError("--key-separator must not be empty") }
         if json && keySeparator != nil { throw ValidationError("--key-separator does not apply to --json input") }
+        if json && !header.isEmpty { throw ValidationError("--header does not apply to --json input; give each object its headers") }
         guard (64...(16 << 20)).contains(batchSize) else { throw ValidationError("--batch-size must be between 64 and 16777216 bytes") }
         if let compression, CompressionCodec(name: compression).map({ $0 == .none || $0 == .zstd }) != true {
             throw ValidationError("--compression must be none or zstd")
@@ -71,7 +78,8 @@ struct ProduceCommand: ParsableCommand {
             if json {
                 try ProduceInput.json(reader, into: producer, partition: partition)
             } else {
-                try ProduceInput.lines(reader, into: producer, keySeparator: keySeparator.map { Array($0.utf8) }, partition: partition)
+                try ProduceInput.lines(reader, into: producer, keySeparator: keySeparator.map { Array($0.utf8) }, partition: partition,
+                                       headers: header.isEmpty ? nil : try ProduceInput.FixedHeaders(parsing: header))
             }
             summary = try producer.finish()
         } catch var error as SluiceError where producer.appendedRecords > 0 {

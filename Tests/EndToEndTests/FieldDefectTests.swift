@@ -1,0 +1,83 @@
+import Foundation
+import SluiceCore
+import TestSupport
+import Testing
+
+/// What an on-call user hit (issue 16), the papercuts: each test fails on
+/// the binary before the fix. The group consumer's items are in
+/// `SlowReaderGroupTests`.
+@Suite struct FieldDefectTests {
+    /// Item 7: a damaged archive says so, where, and that importing it again cannot help.
+    @Test func aDamagedArchiveIsNamedAsDamagedNotAsWorthRetrying() throws {
+        let store = try GroupStore()
+        try store.topic("a", counts: [3000])
+        let archive = store.dir.path + "/a.tar.zst"
+        try store.ok(["export", "a", "-o", archive, "--quiet"])
+        var bytes = try Data(contentsOf: URL(fileURLWithPath: archive))
+        bytes[bytes.count / 2] ^= 0xFF
+        try bytes.write(to: URL(fileURLWithPath: archive))
+        let imported = try store.sluice(["import", archive, "--topic", "b"])
+        let line = imported.errorLines.last ?? ""
+        #expect(imported.status == 2 && line.contains("is damaged") && line.contains("in its bytes"), "\(imported.err)")
+        #expect(line.contains("importing this archive again cannot help") && !line.contains("run the import again"), "\(line)")
+    }
+
+    /// Item 17: partition ranges in `--topic`.
+    @Test func seekTakesPartitionRanges() throws {
+        let store = try GroupStore()
+        try store.topic("r", counts: [10, 10, 10, 10, 10])
+        try store.ok(["group", "seek", "g", "--topic", "r:0-2,4", "--to-offset", "5", "--execute"])
+        #expect(try store.committed("g").compactMapValues { $0 } == ["r-0": 5, "r-1": 5, "r-2": 5, "r-4": 5])
+        for bad in ["r:2-1", "r:-1", "r:0-", "r:a-b"] {
+            let refused = try store.sluice(["group", "seek", "g", "--topic", bad, "--to-earliest"])
+            #expect(refused.status == 64 && refused.err.contains("invalid --topic"), "\(bad): \(refused.err)")
+        }
+    }
+}
+
+extension FieldDefectTests {
+    /// Items 12 and 16: a mistyped topic or group is named with what it may have meant; a seek that
+    /// would create a group says so.
+    @Test func mistypedNamesGetSuggestionsAndASeekCreatingAGroupWarns() throws {
+        let store = try GroupStore()
+        try store.topic("orders", counts: [10])
+        try store.ok(["consume", "orders", "--group", "billing", "-q"])
+        let topic = try store.sluice(["consume", "ordrs"])
+        #expect(topic.status == 1 && topic.err.contains("does not exist") && topic.err.contains("(did you mean 'orders'?)"), "\(topic.err)")
+        let group = try store.sluice(["lag", "biling"])
+        #expect(group.status == 1 && group.err.contains("(did you mean 'billing'?)"), "\(group.err)")
+        let seek = try store.sluice(["group", "seek", "biling", "--topic", "orders", "--to-earliest"])
+        #expect(seek.status == 0 && seek.err.contains("warning: group 'biling' has no committed offsets: this seek creates the group (did you mean 'billing'?)"), "\(seek.err)")
+        let known = try store.sluice(["group", "seek", "billing", "--topic", "orders", "--to-earliest"])
+        #expect(!known.err.contains("warning"), "\(known.err)")
+    }
+
+    /// Item 13: `lag --fail-on` exits 2 for partitions in the given statuses, Burrow's spellings included.
+    @Test func lagFailsOnChosenStatuses() throws {
+        let store = try GroupStore()
+        try store.topic("s", counts: [10, 10])
+        try store.ok(["group", "seek", "g", "--topic", "s", "--to-offset", "4", "--execute"])
+        // Lag > 0 and nobody holds the partitions: STOPPED.
+        let stopped = try store.sluice(["lag", "g", "--fail-on", "stop", "--quiet"])
+        #expect(stopped.status == 2 && stopped.err.contains("group 'g' s-0 is STOPPED") && stopped.err.contains("s-1"), "\(stopped.err)")
+        #expect(try store.sluice(["lag", "g", "--fail-on", "ERR", "--quiet"]).status == 2)
+        #expect(try store.sluice(["lag", "g", "--fail-on", "STALLED,REWOUND", "--quiet"]).status == 0)
+        let bad = try store.sluice(["lag", "g", "--fail-on", "STALLED,SLOW"])
+        #expect(bad.status == 64 && bad.err.contains("unknown status 'SLOW'"), "\(bad.err)")
+    }
+
+    /// Item 15: `produce -H NAME=VALUE` gives every record of a text input those headers.
+    @Test func produceGivesTextRecordsFixedHeaders() throws {
+        let store = try GroupStore()
+        try store.ok(["topic", "create", "h"])
+        #expect(try store.sluice(["produce", "h", "-H", "source=backfill", "-H", "empty="], stdin: "a\nb\n").status == 0)
+        let read = try store.ok(["consume", "h", "--json"])
+        for line in read.out.split(separator: "\n") {
+            let headers = try JSONValue.parse(String(line))["headers"]?.arrayValue ?? []
+            #expect(headers.map { "\($0["key"]?.stringValue ?? "")=\($0["value"]?.stringValue ?? "")" } == ["source=backfill", "empty="], "\(line)")
+        }
+        for bad in [["-H", "novalue"], ["-H", "=v"], ["--json", "-H", "a=b"]] {
+            #expect(try store.sluice(["produce", "h"] + bad, stdin: "x\n").status == 64, "\(bad)")
+        }
+    }
+}
