@@ -9,6 +9,9 @@ public enum TimeParsing {
 
     public static let timeFormatsHelp =
         "use ISO-8601 (2024-05-01T12:00:00Z, 2024-05-01T12:00:00.250+02:00, 2024-05-01), epoch seconds or milliseconds, or 'now'"
+    /// The time formats, for the help of every option that takes a time.
+    public static let timeFormatsSummary =
+        "TIME: ISO-8601 (2024-05-01T12:00:00Z, 2024-05-01T14:00:00+02:00, 2024-05-01; without a zone it is UTC, whatever TZ says), epoch seconds or milliseconds, or now"
     public static let durationFormatsHelp = "use a number with a unit (500ms, 90s, 15m, 2h, 3d, 1w, 1h30m) or ISO-8601 (PT2H, P1DT6H)"
 
     /// Parses a point in time to epoch milliseconds.
@@ -33,6 +36,10 @@ public enum TimeParsing {
     public static func parseDuration(_ text: String) throws -> Int64 {
         let trimmed = text.trimmingSpaces
         let bytes = Array(trimmed.utf8)
+        if bytes.first == UInt8(ascii: "-") {
+            throw SluiceError.usage(.invalidArgument, "duration '\(text)' is negative: durations go from 1ms to 36500d (100 years)",
+                                    remedy: "give the length alone (e.g. 1h); the option says which way it counts")
+        }
         let parsed = bytes.first == UInt8(ascii: "P") || bytes.first == UInt8(ascii: "p")
             ? parseISODuration(bytes) : parseUnitDuration(bytes)
         guard let millis = parsed, millis > 0 else {

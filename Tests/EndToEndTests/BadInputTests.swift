@@ -40,6 +40,14 @@ import Testing
         ("delete without terminal", ["topic", "delete", "t"], 64, "pass --yes to confirm"),
         ("dump of nothing", ["dump", "/nonexistent/file.log"], 64, "does not exist"),
         ("bad lock timeout", ["topic", "list", "--lock-timeout", "forever"], 64, "malformed duration 'forever'"),
+        // Negative numbers reach the check that says what is wrong with them, not "Missing value" (issue 16, item 6).
+        ("negative partition: consume", ["consume", "t", "--partition", "-1"], 64, "has no partition -1"),
+        ("negative partition: produce", ["produce", "t", "-p", "-1"], 64, "has no partition -1"),
+        ("negative count", ["consume", "t", "-c", "-5"], 64, "--max-messages must be at least 1"),
+        ("negative lag seconds", ["lag", "--max-lag-seconds", "-1"], 64, "malformed --max-lag-seconds '-1'"),
+        ("negative duration", ["produce", "t", "--sync-interval", "-1s"], 64, "duration '-1s' is negative"),
+        ("negative export end", ["export", "t", "--to-offset", "-3", "-o", "/dev/null"], 64, "--to-offset must not be negative"),
+        ("negative partition count", ["topic", "create", "u", "-p", "-2"], 64, "invalid partition count -2"),
     ]
 
     @Test(arguments: cases)

@@ -81,3 +81,30 @@ extension FieldDefectTests {
         }
     }
 }
+
+extension FieldDefectTests {
+    /// Item 9: `group list` and `lag` give one answer for a group whose topic was deleted: unknown, not 0.
+    @Test func groupListShowsUnknownLagForADeletedTopic() throws {
+        let store = try GroupStore()
+        try store.topic("gone", counts: [10])
+        try store.ok(["group", "seek", "g", "--topic", "gone", "--to-offset", "3", "--execute"])
+        try store.ok(["topic", "delete", "gone", "--yes"])
+        let listed = try JSONValue.parse(try store.ok(["group", "list", "--json"]).out)["groups"]?.arrayValue?.first { $0["group"]?.stringValue == "g" }
+        #expect(listed?["lag"] == .null, "\(String(describing: listed))")
+        let row = try store.ok(["group", "list"]).out.split(separator: "\n").first { $0.hasPrefix("g ") }.map(String.init) ?? ""
+        #expect(row.split(separator: " ").contains("-"), "\(row)")
+        #expect(try store.lag(["g"])["groups"]?.arrayValue?.first?["lag"] == .null)
+    }
+
+    /// Item 10: a time without a zone is UTC whatever TZ says; the help says so and the dry run prints the instant understood.
+    @Test func aZonelessTimeIsUTCAndTheDryRunSaysWhichInstant() throws {
+        let store = try GroupStore()
+        try store.topic("s", counts: [10])
+        let dry = try store.sluice(["group", "seek", "g", "--topic", "s", "--to-datetime", "2024-05-01T12:00:00"], environment: ["TZ": "America/New_York"])
+        #expect(dry.status == 0 && dry.err.contains("target time: 2024-05-01T12:00:00.000Z (1714564800000 ms since the epoch)"), "\(dry.err)")
+        for command in [["group", "seek"], ["consume"], ["export"], ["group", "rollback"], ["delete-records"]] {
+            let help = try store.ok(command + ["--help"]).out.replacingOccurrences(of: "\n", with: " ").replacing(/\s+/, with: " ")
+            #expect(help.contains("without a zone it is UTC"), "\(command)")
+        }
+    }
+}

@@ -22,6 +22,8 @@ import Testing
         ("two scopes", ["group", "seek", "g", "--topic", "s", "--all-topics", "--to-earliest"], 64, "cannot be combined"),
         ("malformed offset", ["group", "seek", "g", "--topic", "s", "--to-offset", "12abc", "--execute"], 64, "malformed offset '12abc'"),
         ("negative offset", ["group", "seek", "g", "--topic", "s", "--to-offset=-3", "--execute"], 64, "malformed offset '-3'"),
+        ("negative offset, separate", ["group", "seek", "g", "--topic", "s", "--to-offset", "-5", "--execute"], 64, "malformed offset '-5'"),
+        ("negative duration", ["group", "seek", "g", "--topic", "s", "--by-duration", "-1h", "--execute"], 64, "duration '-1h' is negative"),
         ("malformed time", ["group", "seek", "g", "--topic", "s", "--to-datetime", "yesterday", "--execute"], 64, "malformed time 'yesterday'"),
         ("malformed duration", ["group", "seek", "g", "--topic", "s", "--by-duration", "soon", "--execute"], 64, "malformed duration 'soon'"),
         ("malformed shift", ["group", "seek", "g", "--topic", "s", "--shift-by", "x5", "--execute"], 64, "malformed shift 'x5'"),

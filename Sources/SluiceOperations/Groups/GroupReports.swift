@@ -9,8 +9,9 @@ public struct GroupSummary: Sendable {
     public var members: Int
     public var topics: [String]
     public var partitions: Int
-    /// Total lag over the partitions the group committed (records).
-    public var lag: Int64
+    /// Total lag over the partitions the group committed (records), nil
+    /// when none is known (its topics were deleted), as `lag` shows it.
+    public var lag: Int64?
     public var lastCommit: Int64?
 
     /// Every group with committed offsets or running members.
@@ -25,7 +26,7 @@ public struct GroupSummary: Sendable {
         }
         for name in try GroupDirectory.names(in: directory) where !summaries.contains(where: { $0.group == name }) {
             guard (try? GroupDirectory(directory, group: name))?.isActive == true else { continue }
-            summaries.append(GroupSummary(group: name, active: true, members: 0, topics: [], partitions: 0, lag: 0, lastCommit: nil))
+            summaries.append(GroupSummary(group: name, active: true, members: 0, topics: [], partitions: 0, lag: nil, lastCommit: nil))
         }
         for i in summaries.indices where summaries[i].active {
             summaries[i].members = try GroupMember.live(try GroupDirectory(directory, group: summaries[i].group), clean: false).count
@@ -36,7 +37,7 @@ public struct GroupSummary: Sendable {
     /// One entry of `group list --json` (schema: {version, groups: [this]}).
     public var json: JSONValue {
         ["group": .string(group), "state": .string(active ? "active" : "inactive"), "members": JSONValue(members),
-         "topics": .array(topics.map { .string($0) }), "partitions": JSONValue(partitions), "lag": .int(lag),
+         "topics": .array(topics.map { .string($0) }), "partitions": JSONValue(partitions), "lag": JSONValue(lag),
          "last_commit": JSONValue(lastCommit)]
     }
 }

@@ -56,7 +56,11 @@ public struct GroupLag: Sendable {
     public var group: String
     public var active: Bool
     public var topics: [TopicLag]
-    public var lag: Int64 { topics.compactMap(\.lag).saturatingSum() }
+    /// Total lag over the topics whose lag is known, nil when none is (its topics were deleted, say).
+    public var lag: Int64? {
+        let known = topics.compactMap(\.lag)
+        return known.isEmpty ? nil : known.saturatingSum()
+    }
     public var status: LagStatus { topics.map(\.status).max { $0.severity < $1.severity } ?? .unknown }
 }
 
@@ -249,7 +253,7 @@ public struct LagReport: Sendable {
 
 extension GroupLag {
     public var jsonObject: [(String, JSONValue)] {
-        [("group", .string(group)), ("state", .string(active ? "active" : "inactive")), ("lag", .int(lag)),
+        [("group", .string(group)), ("state", .string(active ? "active" : "inactive")), ("lag", JSONValue(lag)),
          ("status", .string(status.rawValue)), ("topics", .array(topics.map(\.json)))]
     }
 

@@ -43,14 +43,14 @@ struct ConsumeCommand: ParsableCommand {
     @Argument(help: "The topic.", completion: Completions.topics)
     var topic: String
 
-    @Option(name: [.customShort("p"), .long], help: "Read only this partition (repeatable; default all).")
+    @Option(name: [.customShort("p"), .long], parsing: .unconditionalSingleValue, help: "Read only this partition (repeatable; default all).")
     var partition: [Int] = []
 
     @Option(name: [.customShort("o"), .long], parsing: .unconditional,
-            help: ArgumentHelp("Where to start: earliest, latest, an offset, -N (N before the end) or @TIME.", valueName: "position"))
+            help: ArgumentHelp("Where to start: earliest, latest, an offset, -N (N before the end) or @TIME (\(TimeParsing.timeFormatsSummary)).", valueName: "position"))
     var from: String = "earliest"
 
-    @Option(name: [.customShort("c"), .customLong("max-messages")], help: "Stop after this many records.")
+    @Option(name: [.customShort("c"), .customLong("max-messages")], parsing: .unconditional, help: "Stop after this many records.")
     var maxMessages: Int64?
 
     @Flag(name: [.customShort("f"), .long], help: "Keep waiting for new records (stop with Ctrl-C).")
@@ -68,10 +68,10 @@ struct ConsumeCommand: ParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Consume as a member of this consumer group.", valueName: "group"), completion: Completions.groups)
     var group: String?
 
-    @Option(name: .customLong("commit-every"), help: ArgumentHelp("With --group: also commit after every N records.", valueName: "N"))
+    @Option(name: .customLong("commit-every"), parsing: .unconditional, help: ArgumentHelp("With --group: also commit after every N records.", valueName: "N"))
     var commitEvery: Int64?
 
-    @Option(name: .customLong("commit-interval"), help: ArgumentHelp("With --group: commit this often (default 5s).", valueName: "duration"))
+    @Option(name: .customLong("commit-interval"), parsing: .unconditional, help: ArgumentHelp("With --group: commit this often (default 5s).", valueName: "duration"))
     var commitInterval: String?
 
     @Flag(name: .customLong("no-commit"), help: "With --group: never commit (read from the committed offsets only).")

@@ -38,19 +38,19 @@ struct ExportCommand: ParsableCommand {
     @Option(name: [.customShort("o"), .long], help: ArgumentHelp("The archive to write, or - for standard output.", valueName: "file"))
     var output: String
 
-    @Option(name: [.customShort("p"), .long], help: "Export only this partition (repeatable; default all).")
+    @Option(name: [.customShort("p"), .long], parsing: .unconditionalSingleValue, help: "Export only this partition (repeatable; default all).")
     var partition: [Int] = []
 
     @Option(name: .customLong("from-offset"), help: "The first offset to export.")
     var fromOffset: Int64?
 
-    @Option(name: .customLong("to-offset"), help: "Export offsets below this one.")
+    @Option(name: .customLong("to-offset"), parsing: .unconditional, help: "Export offsets below this one.")
     var toOffset: Int64?
 
-    @Option(help: ArgumentHelp("Export from the first record at or after this time.", valueName: "time"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("Export from the first record at or after this time (\(TimeParsing.timeFormatsSummary)).", valueName: "time"))
     var since: String?
 
-    @Option(help: ArgumentHelp("Export up to the first record at or after this time.", valueName: "time"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("Export up to the first record at or after this time (same formats as --since).", valueName: "time"))
     var until: String?
 
     @Option(help: ArgumentHelp("Export this consumer group's backlog: from its committed offsets to the end.", valueName: "group"), completion: Completions.groups)

@@ -57,16 +57,16 @@ struct LagCommand: ParsableCommand {
     @Flag(help: "Refresh until interrupted (--watch [INTERVAL], default 2s).")
     var watch = false
 
-    @Option(name: .customLong("max-lag"), help: ArgumentHelp("Exit 2 when a partition lags by more records than this.", valueName: "N"))
+    @Option(name: .customLong("max-lag"), parsing: .unconditional, help: ArgumentHelp("Exit 2 when a partition lags by more records than this.", valueName: "N"))
     var maxLag: String?
 
-    @Option(name: .customLong("max-lag-seconds"), help: ArgumentHelp("Exit 2 when a partition's oldest unconsumed record is older than this.", valueName: "S"))
+    @Option(name: .customLong("max-lag-seconds"), parsing: .unconditional, help: ArgumentHelp("Exit 2 when a partition's oldest unconsumed record is older than this.", valueName: "S"))
     var maxLagSeconds: String?
 
     @Option(name: .customLong("fail-on"), help: ArgumentHelp("Exit 2 when a partition has one of these statuses (e.g. STALLED,STOPPED).", valueName: "status,..."))
     var failOn: String?
 
-    @Option(name: .customLong("stall-after"), help: ArgumentHelp("How long a held partition may go without progress before it is STALLED (default 5m).", valueName: "duration"))
+    @Option(name: .customLong("stall-after"), parsing: .unconditional, help: ArgumentHelp("How long a held partition may go without progress before it is STALLED (default 5m).", valueName: "duration"))
     var stallAfter: String?
 
     func validate() throws {

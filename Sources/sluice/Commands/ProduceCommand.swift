@@ -33,7 +33,7 @@ struct ProduceCommand: ParsableCommand {
     @Option(name: [.customShort("K"), .customLong("key-separator")], help: ArgumentHelp("Split each line into key and value at the first SEP.", valueName: "sep"))
     var keySeparator: String?
 
-    @Option(name: [.customShort("p"), .long], help: "Write every record to this partition.")
+    @Option(name: [.customShort("p"), .long], parsing: .unconditional, help: "Write every record to this partition.")
     var partition: Int?
 
     @Option(name: [.customShort("H"), .customLong("header")], help: ArgumentHelp("Give every record this header (repeatable; text input).", valueName: "name=value"))
@@ -45,10 +45,10 @@ struct ProduceCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Batch compression: none or zstd (default: the topic's compression.type, else none).", valueName: "codec"))
     var compression: String?
 
-    @Option(name: .customLong("batch-size"), help: ArgumentHelp("Close a batch at this many bytes (Kafka's batch.size).", valueName: "bytes"))
+    @Option(name: .customLong("batch-size"), parsing: .unconditional, help: ArgumentHelp("Close a batch at this many bytes (Kafka's batch.size).", valueName: "bytes"))
     var batchSize: Int = 16 << 10
 
-    @Option(name: .customLong("sync-interval"), help: ArgumentHelp("Also fsync at least this often while producing (e.g. 1s); default only at the end.", valueName: "duration"))
+    @Option(name: .customLong("sync-interval"), parsing: .unconditional, help: ArgumentHelp("Also fsync at least this often while producing (e.g. 1s); default only at the end.", valueName: "duration"))
     var syncInterval: String?
 
     func validate() throws {

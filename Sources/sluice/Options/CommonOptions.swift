@@ -16,7 +16,7 @@ struct CommonOptions: ParsableArguments {
             help: ArgumentHelp("The data directory (default: $SLUICE_DATA_DIR, else $XDG_DATA_HOME/sluice or ~/.local/share/sluice).", valueName: "path"))
     var dataDir: String?
 
-    @Option(name: .customLong("lock-timeout"),
+    @Option(name: .customLong("lock-timeout"), parsing: .unconditional,
             help: ArgumentHelp("How long to wait for a lock held by another process before failing (default 10s).", valueName: "duration"))
     var lockTimeout: String?
 

@@ -15,7 +15,7 @@ struct GroupChangeOptions: ParsableArguments {
     @Flag(help: "Move the offsets even while consumers of the group are running (they may overwrite them).")
     var force = false
 
-    @Option(name: .customLong("wait-inactive"), help: ArgumentHelp("Wait up to this long for the group's consumers to stop.", valueName: "duration"))
+    @Option(name: .customLong("wait-inactive"), parsing: .unconditional, help: ArgumentHelp("Wait up to this long for the group's consumers to stop.", valueName: "duration"))
     var waitInactive: String?
 
     @Flag(help: "Print the plan as JSON (schema version 1).")

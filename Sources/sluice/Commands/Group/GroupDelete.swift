@@ -18,7 +18,7 @@ struct GroupDelete: ParsableCommand {
     @Argument(help: "The consumer group.", completion: Completions.groups)
     var group: String
 
-    @Option(name: .customLong("wait-inactive"), help: ArgumentHelp("Wait up to this long for the group's consumers to stop.", valueName: "duration"))
+    @Option(name: .customLong("wait-inactive"), parsing: .unconditional, help: ArgumentHelp("Wait up to this long for the group's consumers to stop.", valueName: "duration"))
     var waitInactive: String?
 
     func run() throws {

@@ -38,7 +38,7 @@ struct GroupDescribe: ParsableCommand {
             try Output.printJSON(JSONValue.object(object))
             return
         }
-        var lines = ["Group: \(group)  State: \(lag.active ? "active" : "inactive")  Members: \(members.count)  Lag: \(lag.lag)"]
+        var lines = ["Group: \(group)  State: \(lag.active ? "active" : "inactive")  Members: \(members.count)  Lag: \(lag.lag.map(String.init) ?? "-")"]
         if !members.isEmpty {
             var table = Table([("MEMBER", .left), ("PID", .right), ("HOST", .left), ("SINCE", .left), ("TOPIC", .left), ("MODE", .left)])
             for m in members {

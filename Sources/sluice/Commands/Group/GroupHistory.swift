@@ -16,7 +16,7 @@ struct GroupHistory: ParsableCommand {
     @Option(name: .customLong("topic"), help: ArgumentHelp("Only this topic (repeatable).", valueName: "topic"), completion: Completions.topics)
     var topics: [String] = []
 
-    @Option(help: ArgumentHelp("Only the last N changes.", valueName: "N"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("Only the last N changes.", valueName: "N"))
     var limit: Int?
 
     @Flag(help: "Print JSON (schema: {version: 1, group, kept_since, changes: [{time, operation, operation_id, member, detail, topic, partition, offset, previous_offset, metadata, log_offset}]}).")

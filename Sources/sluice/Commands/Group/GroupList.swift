@@ -26,7 +26,7 @@ struct GroupList: ParsableCommand {
         var table = Table([("GROUP", .left), ("STATE", .left), ("MEMBERS", .right), ("PARTITIONS", .right), ("LAG", .right),
                            ("LAST-COMMIT", .left), ("TOPICS", .left)])
         for g in groups {
-            table.add([g.group, g.active ? "active" : "inactive", String(g.members), String(g.partitions), String(g.lag),
+            table.add([g.group, g.active ? "active" : "inactive", String(g.members), String(g.partitions), g.lag.map(String.init) ?? "-",
                        Output.time(g.lastCommit), g.topics.joined(separator: ",")])
         }
         try Output.print(table.render())

@@ -19,7 +19,7 @@ struct GroupRollback: ParsableCommand {
     @Argument(help: "The consumer group.", completion: Completions.groups)
     var group: String
 
-    @Option(name: .customLong("to-commit-at"), help: ArgumentHelp("Restore the offsets as they were at this time.", valueName: "time"))
+    @Option(name: .customLong("to-commit-at"), parsing: .unconditional, help: ArgumentHelp("Restore the offsets as they were at this time (\(TimeParsing.timeFormatsSummary)).", valueName: "time"))
     var toCommitAt: String?
 
     @Option(help: ArgumentHelp("Undo the last N administrative changes.", valueName: "N"))

@@ -35,13 +35,13 @@ struct GroupSeek: ParsableCommand {
     @Flag(name: [.customLong("to-latest"), .customLong("to-end")], help: "To the log end (seekToEnd).")
     var toLatest = false
 
-    @Option(name: .customLong("to-offset"), help: ArgumentHelp("To this offset.", valueName: "offset"))
+    @Option(name: .customLong("to-offset"), parsing: .unconditional, help: ArgumentHelp("To this offset.", valueName: "offset"))
     var toOffset: String?
 
-    @Option(name: .customLong("to-datetime"), help: ArgumentHelp("To the first record at or after this time.", valueName: "time"))
+    @Option(name: .customLong("to-datetime"), parsing: .unconditional, help: ArgumentHelp("To the first record at or after this time (\(TimeParsing.timeFormatsSummary)).", valueName: "time"))
     var toDatetime: String?
 
-    @Option(name: .customLong("by-duration"), help: ArgumentHelp("To the first record at or after now minus this duration.", valueName: "duration"))
+    @Option(name: .customLong("by-duration"), parsing: .unconditional, help: ArgumentHelp("To the first record at or after now minus this duration.", valueName: "duration"))
     var byDuration: String?
 
     @Option(name: .customLong("shift-by"), parsing: .unconditional, help: ArgumentHelp("By N records from the committed offset: +N forward, -N back.", valueName: "N"))
@@ -99,8 +99,12 @@ struct GroupSeek: ParsableCommand {
             guard let n = Int64(toOffset), n >= 0 else { throw malformed("offset", toOffset, "use a non-negative integer") }
             return .offset(n)
         }
-        if let toDatetime { return .datetime(try TimeParsing.parseTime(toDatetime, now: now)) }
-        if let byDuration { return .byDuration(try TimeParsing.parseDuration(byDuration)) }
+        if let toDatetime { return .datetime(understood(try TimeParsing.parseTime(toDatetime, now: now))) }
+        if let byDuration {
+            let millis = try TimeParsing.parseDuration(byDuration)
+            _ = understood(now - millis)
+            return .byDuration(millis)
+        }
         if let shiftBy {
             guard let n = Int64(shiftBy.hasPrefix("+") ? String(shiftBy.dropFirst()) : shiftBy) else {
                 throw malformed("shift", shiftBy, "use a whole number of records, e.g. -1000 or +50")
@@ -112,6 +116,12 @@ struct GroupSeek: ParsableCommand {
             throw SluiceError.usage(.invalidArgument, "plan file \(path) does not exist", remedy: "write one with 'sluice group seek \(group) ... --export > FILE'")
         }
         return .file(try OffsetPlan.parseCSV(String(decoding: bytes, as: UTF8.self), group: group, file: path))
+    }
+
+    /// Says which instant a time target was read as (a zone-less time is UTC, which surprises some).
+    private func understood(_ time: Int64) -> Int64 {
+        StandardErrorLog.notice("target time: \(TimeParsing.formatISO8601(time)) (\(time) ms since the epoch)")
+        return time
     }
 
     private func malformed(_ what: String, _ text: String, _ remedy: String) -> SluiceError {

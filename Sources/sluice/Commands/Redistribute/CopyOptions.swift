@@ -12,7 +12,7 @@ struct CopyOptions: ParsableArguments {
     @Flag(name: .customLong("dry-run"), help: "Only print the plan (the default).")
     var dryRun = false
 
-    @Option(name: .customLong("wait-inactive"), help: ArgumentHelp("Wait up to this long for the group's consumers to stop.", valueName: "duration"))
+    @Option(name: .customLong("wait-inactive"), parsing: .unconditional, help: ArgumentHelp("Wait up to this long for the group's consumers to stop.", valueName: "duration"))
     var waitInactive: String?
 
     @Option(name: .customLong("checkpoint-every"),

@@ -22,7 +22,7 @@ struct RedistributeFinish: ParsableCommand {
     @Flag(help: "Finish even if not drained, or abandon a redistribution still copying.")
     var force = false
 
-    @Option(name: .customLong("wait-inactive"), help: ArgumentHelp("Wait up to this long for the groups' consumers to stop.", valueName: "duration"))
+    @Option(name: .customLong("wait-inactive"), parsing: .unconditional, help: ArgumentHelp("Wait up to this long for the groups' consumers to stop.", valueName: "duration"))
     var waitInactive: String?
 
     func run() throws {

@@ -47,7 +47,7 @@ struct RedistributeStart: ParsableCommand {
     @Option(name: .long, help: ArgumentHelp("The group whose backlog is copied.", valueName: "group"), completion: Completions.groups)
     var group: String
 
-    @Option(help: "Temporary partitions per source partition.")
+    @Option(parsing: .unconditional, help: "Temporary partitions per source partition.")
     var factor: Int = 10
 
     @Option(help: ArgumentHelp("The temporary topic's name (default TOPIC.GROUP.xFACTOR).", valueName: "name"))

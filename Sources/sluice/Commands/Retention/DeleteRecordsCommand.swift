@@ -27,10 +27,10 @@ struct DeleteRecordsCommand: ParsableCommand {
     @Argument(help: "The topic.", completion: Completions.topics)
     var topic: String
 
-    @Option(help: ArgumentHelp("Delete the records before this offset, or older than this time (@TIME or ISO-8601).", valueName: "offset|time"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("Delete the records before this offset, or older than this time (@TIME; \(TimeParsing.timeFormatsSummary)).", valueName: "offset|time"))
     var before: String
 
-    @Option(name: [.customShort("p"), .long], help: "Only this partition (repeatable; default all).")
+    @Option(name: [.customShort("p"), .long], parsing: .unconditionalSingleValue, help: "Only this partition (repeatable; default all).")
     var partition: [Int] = []
 
     @Flag(name: .customLong("dry-run"), help: "Only print what would be deleted.")

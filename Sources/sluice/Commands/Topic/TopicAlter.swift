@@ -13,7 +13,7 @@ struct TopicAlter: ParsableCommand {
     @Argument(help: "The topic.", completion: Completions.topics)
     var name: String
 
-    @Option(name: [.customShort("p"), .long], help: "The new (larger) number of partitions.")
+    @Option(name: [.customShort("p"), .long], parsing: .unconditional, help: "The new (larger) number of partitions.")
     var partitions: Int?
 
     @Option(name: [.customShort("c"), .long], help: ArgumentHelp("A config change as key=value (repeatable).", valueName: "key=value"))

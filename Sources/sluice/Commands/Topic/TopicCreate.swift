@@ -14,7 +14,7 @@ struct TopicCreate: ParsableCommand {
     @Argument(help: "The topic name: letters, digits, '.', '_' and '-', at most 249 characters.")
     var name: String
 
-    @Option(name: [.customShort("p"), .long], help: "The number of partitions.")
+    @Option(name: [.customShort("p"), .long], parsing: .unconditional, help: "The number of partitions.")
     var partitions: Int = 1
 
     @Option(name: [.customShort("c"), .long], help: ArgumentHelp("A topic config as key=value (repeatable).", valueName: "key=value"))

@@ -38,7 +38,7 @@ struct TopicMigrate: ParsableCommand {
     @Option(name: .customLong("to"), help: ArgumentHelp("The new topic (must not exist).", valueName: "newtopic"))
     var to: String
 
-    @Option(name: [.customShort("p"), .long], help: "The new topic's partition count.")
+    @Option(name: [.customShort("p"), .long], parsing: .unconditional, help: "The new topic's partition count.")
     var partitions: Int
 
     @Option(help: ArgumentHelp("key or round-robin.", valueName: "strategy"))
