@@ -108,3 +108,24 @@ extension FieldDefectTests {
         }
     }
 }
+
+extension FieldDefectTests {
+    /// Item 14: end bounds on consume: `--until TIME`, `--until-offset N`, `--idle-timeout DURATION`.
+    @Test func consumeEndsAtItsBounds() throws {
+        let store = try GroupStore()
+        try store.topic("u", counts: [10, 10])
+        let byOffset = try store.ok(["consume", "u", "--until-offset", "3", "--format", "%p %o\\n"]).out
+        #expect(byOffset == "0 0\n0 1\n0 2\n1 0\n1 1\n1 2\n")
+        // Record i of each partition is stamped 1_700_000_000_000 + i s.
+        for until in ["@1700000004", "2023-11-14T22:13:24Z"] {
+            let byTime = try store.ok(["consume", "u", "-p", "0", "--until", until, "--format", "%o\\n"]).out
+            #expect(byTime == "0\n1\n2\n3\n", "\(until): \(byTime)")
+        }
+        let started = Date()
+        let idle = try store.ok(["consume", "u", "--follow", "--idle-timeout", "500ms", "--format", "%o\\n"])
+        #expect(idle.out.split(separator: "\n").count == 20 && Date().timeIntervalSince(started) < 5)
+        try store.ok(["consume", "u", "--group", "g", "--until-offset", "4", "-q"])
+        #expect(try store.committed("g") == ["u-0": 4, "u-1": 4], "a member stops at its bounds and commits them")
+        #expect(try store.sluice(["consume", "u", "--until-offset", "-1"]).status == 64)
+    }
+}

@@ -36,7 +36,17 @@ public final class TopicConsumer {
         /// (retention, delete-records) goes on (`StartPosition.afterDeletion`);
         /// nil: the consumer stops with the reader's error.
         public var resetAfterDeletion: StartPosition?
+        /// Where each partition ends (`--until-offset`, exclusive), whatever `follow` says.
+        public var untilOffset: Int64?
+        /// Each partition ends at its first record stamped at or after this
+        /// (`--until`, as `export --until`), whatever `follow` says.
+        public var untilTime: Int64?
+        /// Stop once no record has arrived for this long (`--idle-timeout`).
+        public var idleTimeoutMillis: Int64?
         public init() {}
+
+        /// Whether partitions end before their log end.
+        public var isBounded: Bool { untilOffset != nil || untilTime != nil }
     }
 
     public struct Summary: Sendable {
@@ -53,6 +63,8 @@ public final class TopicConsumer {
         private(set) var transactions: TransactionOutcomes?
         /// Where an open transaction stopped a `read_committed` reader (reported once).
         var blockedAt: Int64?
+        /// Whether the partition reached its `until` bound: nothing more is read from it.
+        var finished = false
 
         init(partition: Partition, from offset: Int64, isolation: Isolation) throws {
             self.partition = partition
@@ -111,12 +123,16 @@ public final class TopicConsumer {
 
     public var assigned: [Int] { cursors.map(\.partition.index) }
 
+    /// Whether partitions end at `until` bounds rather than at their log end.
+    public var isBounded: Bool { options.isBounded }
+
     /// Reads until every partition is at its end (or, with `follow`, until
     /// `shouldStop` returns true), the output closes, or `maxMessages` is reached.
     public func run(shouldStop: () -> Bool = { false }, betweenPolls: () throws -> Void = {}) throws -> Summary {
         do {
             var first = 0
-            while !shouldStop() && !output.isClosed && !limitReached {
+            var lastRecordAt = WallClock.monotonicNanos(), recordsBefore = summary.records
+            while !shouldStop() && !output.isClosed && !limitReached && !allFinished {
                 var progressed = false
                 let deadline = options.recordsPerTurn == nil ? UInt64.max : WallClock.monotonicNanos() + options.millisPerTurn * 1_000_000
                 let turn = cursors.indices.map { cursors[($0 + first) % cursors.count] }
@@ -129,6 +145,8 @@ public final class TopicConsumer {
                         break
                     }
                 }
+                if summary.records != recordsBefore { lastRecordAt = WallClock.monotonicNanos(); recordsBefore = summary.records }
+                if let idle = options.idleTimeoutMillis, WallClock.monotonicNanos() - lastRecordAt >= UInt64(idle) * 1_000_000 { break }
                 if try maintenance?() == true { continue }
                 if !options.follow && !progressed, try waitsForMore?() != true { break }
                 if !progressed {
@@ -149,13 +167,23 @@ public final class TopicConsumer {
 
     private var limitReached: Bool { options.maxMessages.map { summary.records >= $0 } ?? false }
 
+    /// Whether every partition reached its `until` bound.
+    private var allFinished: Bool { options.isBounded && !cursors.isEmpty && cursors.allSatisfy(\.finished) }
+
+    /// Whether `record` lies past the `until` bounds (it and what follows are not delivered).
+    @inline(__always)
+    private func isPastBounds(offset: Int64, timestamp: Int64) -> Bool {
+        offset >= options.untilOffset ?? Int64.max || timestamp >= options.untilTime ?? Int64.max
+    }
+
     /// Formats the available records of one partition, until the turn ends; returns whether any was found.
     private func drain(_ cursor: Cursor, until deadline: UInt64, shouldStop: () -> Bool) throws -> Bool {
         var found = false
         let name = topic.name, index = cursor.partition.index
         let turnEnds = options.recordsPerTurn.map { summary.records + $0 } ?? Int64.max
-        while !limitReached, !output.isClosed, summary.records < turnEnds, deadline == UInt64.max || WallClock.monotonicNanos() < deadline,
-              let entry = try next(cursor) {
+        let bounded = options.isBounded
+        while !cursor.finished, !limitReached, !output.isClosed, summary.records < turnEnds,
+              deadline == UInt64.max || WallClock.monotonicNanos() < deadline, let entry = try next(cursor) {
             switch entry {
             case .batch(let batch, let from):
                 switch try delivery(of: batch, from: from, in: cursor) {
@@ -171,14 +199,22 @@ public final class TopicConsumer {
                 var records = try cursor.reader.records(of: batch, with: decoder)
                 while let record = try records.next() {
                     guard record.offset >= from else { continue }
+                    if bounded && isPastBounds(offset: record.offset, timestamp: record.timestamp) {
+                        cursor.finished = true
+                        break
+                    }
                     formatter.append(record, topic: name, partition: index, to: output.buffer)
                     summary.records += 1
                     cursor.pending = record.offset + 1
                     if limitReached { break }
                 }
-                if !limitReached { cursor.pending = batch.header.nextOffset }
+                if !limitReached && !cursor.finished { cursor.pending = batch.header.nextOffset }
             case .legacy(let message):
                 found = true
+                if bounded && isPastBounds(offset: message.offset, timestamp: message.timestamp ?? -1) {
+                    cursor.finished = true
+                    break
+                }
                 formatter.append(message.record, topic: name, partition: index, to: output.buffer)
                 summary.records += 1
                 cursor.pending = message.offset + 1

@@ -107,7 +107,8 @@ public final class GroupConsumer {
             }
         } else {
             for p in topic.partitionIndices { drainTargets[p] = try topic.partition(p).endOffset() }
-            if options.commits { consumer.waitsForMore = { [unowned self] in try !groupHasDrained() } }
+            // A member with end bounds stops at them: the group's drain is not its business.
+            if options.commits && !consumer.isBounded { consumer.waitsForMore = { [unowned self] in try !groupHasDrained() } }
             _ = try rebalance()
         }
         do {

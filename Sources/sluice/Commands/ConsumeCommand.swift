@@ -14,6 +14,11 @@ struct ConsumeCommand: ParsableCommand {
         {"topic","partition","offset","timestamp","key","value","headers":[{"key","value"}]}, with \
         key_base64/value_base64 for bytes that are not UTF-8. Reading without a group changes nothing on disk.
 
+        Reading ends at each partition's end (or never, with --follow), and sooner with --until TIME (before \
+        the partition's first record stamped at or after TIME, as export --until), --until-offset N (before \
+        offset N), --max-messages N, or --idle-timeout DURATION (once no record has arrived for that long; \
+        kafka-console-consumer's --timeout-ms).
+
         Kafka's transaction markers (control batches) are never printed. --isolation read_uncommitted (the \
         default, as Kafka's consumers) prints the records of aborted transactions too; read_committed prints \
         only committed ones, deciding each transaction by the COMMIT or ABORT marker that follows its records \
@@ -49,6 +54,15 @@ struct ConsumeCommand: ParsableCommand {
     @Option(name: [.customShort("o"), .long], parsing: .unconditional,
             help: ArgumentHelp("Where to start: earliest, latest, an offset, -N (N before the end) or @TIME (\(TimeParsing.timeFormatsSummary)).", valueName: "position"))
     var from: String = "earliest"
+
+    @Option(parsing: .unconditional, help: ArgumentHelp("End each partition before its first record stamped at or after this time (\(TimeParsing.timeFormatsSummary)).", valueName: "time"))
+    var until: String?
+
+    @Option(name: .customLong("until-offset"), parsing: .unconditional, help: ArgumentHelp("End each partition before this offset.", valueName: "offset"))
+    var untilOffset: String?
+
+    @Option(name: .customLong("idle-timeout"), parsing: .unconditional, help: ArgumentHelp("Stop once no record has arrived for this long (with --follow, say).", valueName: "duration"))
+    var idleTimeout: String?
 
     @Option(name: [.customShort("c"), .customLong("max-messages")], parsing: .unconditional, help: "Stop after this many records.")
     var maxMessages: Int64?
@@ -112,6 +126,15 @@ struct ConsumeCommand: ParsableCommand {
         options.follow = follow
         options.isolation = Isolation(rawValue: isolation)!
         options.resetAfterDeletion = start
+        // "@TIME" as --from takes it, or TIME as export --until does.
+        options.untilTime = try until.map { try TimeParsing.parseTime($0.hasPrefix("@") ? String($0.dropFirst()) : $0, now: WallClock.nowMillis()) }
+        options.untilOffset = try untilOffset.map { text in
+            guard let offset = Int64(text), offset >= 0 else {
+                throw SluiceError.usage(.invalidArgument, "malformed --until-offset '\(text.printable)'", remedy: "use a non-negative integer")
+            }
+            return offset
+        }
+        options.idleTimeoutMillis = try idleTimeout.map(TimeParsing.parseDuration)
         if group != nil {
             StandardStreams.output.limitPipeBuffer(to: GroupConsumer.outputPipeBytes)
             options.recordsPerTurn = GroupConsumer.recordsPerTurn
