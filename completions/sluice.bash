@@ -381,7 +381,7 @@ _sluice_topic_migrate() {
 _sluice_produce() {
     repeating_flags=()
     non_repeating_flags=(-q --quiet --json --version -h --help)
-    repeating_options=()
+    repeating_options=(-H --header)
     non_repeating_options=(--data-dir --lock-timeout -f --file -K --key-separator -p --partition --compression --batch-size --sync-interval)
     __sluice_offer_flags_options 1
 
@@ -400,6 +400,9 @@ _sluice_produce() {
         return
         ;;
     '-p'|'--partition')
+        return
+        ;;
+    '-H'|'--header')
         return
         ;;
     '--compression')
@@ -426,7 +429,7 @@ _sluice_consume() {
     repeating_flags=()
     non_repeating_flags=(-q --quiet -f --follow --json --no-commit --version -h --help)
     repeating_options=(-p --partition)
-    non_repeating_options=(--data-dir --lock-timeout -o --from -c --max-messages --format --isolation --group --commit-every --commit-interval --member)
+    non_repeating_options=(--data-dir --lock-timeout -o --from --until --until-offset --idle-timeout -c --max-messages --format --isolation --group --commit-every --commit-interval --member)
     __sluice_offer_flags_options 1
 
     # Offer option value completions
@@ -441,6 +444,15 @@ _sluice_consume() {
         return
         ;;
     '-o'|'--from')
+        return
+        ;;
+    '--until')
+        return
+        ;;
+    '--until-offset')
+        return
+        ;;
+    '--idle-timeout')
         return
         ;;
     '-c'|'--max-messages')
@@ -696,7 +708,7 @@ _sluice_lag() {
     repeating_flags=()
     non_repeating_flags=(-q --quiet --json --partitions --watch --version -h --help)
     repeating_options=(--topic)
-    non_repeating_options=(--data-dir --lock-timeout --format --max-lag --max-lag-seconds --stall-after)
+    non_repeating_options=(--data-dir --lock-timeout --format --max-lag --max-lag-seconds --fail-on --stall-after)
     __sluice_offer_flags_options -1
 
     # Offer option value completions
@@ -718,6 +730,9 @@ _sluice_lag() {
         return
         ;;
     '--max-lag-seconds')
+        return
+        ;;
+    '--fail-on')
         return
         ;;
     '--stall-after')
@@ -821,6 +836,14 @@ _sluice_redistribute_status() {
         return
         ;;
     esac
+
+    # Offer positional completions
+    case "${positional_number}" in
+    1)
+        __sluice_add_completions -W "$(__sluice_custom_complete ---completion redistribute status -- positional@0 "${COMP_CWORD}" "$(__sluice_cursor_index_in_current_word)")"
+        return
+        ;;
+    esac
 }
 
 _sluice_redistribute_finish() {
@@ -839,6 +862,14 @@ _sluice_redistribute_finish() {
         return
         ;;
     '--wait-inactive')
+        return
+        ;;
+    esac
+
+    # Offer positional completions
+    case "${positional_number}" in
+    1)
+        __sluice_add_completions -W "$(__sluice_custom_complete ---completion redistribute finish -- positional@0 "${COMP_CWORD}" "$(__sluice_cursor_index_in_current_word)")"
         return
         ;;
     esac

@@ -33,6 +33,22 @@ import Testing
         #expect(try Self.complete("sluice group seek billing --topic p", environment: environment) == ["payments"])
     }
 
+    /// Issue 16, item 8: a deleted group is not offered; redistribution names are.
+    @Test func deletedGroupsAreNotOfferedAndRedistributionsAre() throws {
+        let dir = TemporaryDirectory()
+        let data = dir.file("data")
+        try DocsSupport.makeExampleData(data)
+        for arguments in [["group", "seek", "gone", "--topic", "orders", "--to-earliest", "--execute"], ["group", "delete", "gone"],
+                          ["redistribute", "start", "orders", "--group", "billing", "--factor", "2", "--execute", "--quiet"]] {
+            let result = try SluiceProcess.run(arguments, dataDir: data)
+            guard result.status == 0 else { throw Failure("\(arguments): \(result.err)") }
+        }
+        let environment = DocsSupport.environment(bin: try DocsSupport.binDirectory(in: dir), dataDir: data)
+        #expect(try !Self.complete("sluice lag ", environment: environment).contains("gone"))
+        #expect(try Self.complete("sluice redistribute finish ", environment: environment) == ["orders.billing.x2"])
+        #expect(try Self.complete("sluice redistribute status o", environment: environment) == ["orders.billing.x2"])
+    }
+
     @Test func dataDirOnTheLineWins() throws {
         let dir = TemporaryDirectory()
         let other = dir.file("other")

@@ -1,5 +1,6 @@
 import ArgumentParser
 import SluiceGroups
+import SluiceOperations
 import SluiceStorage
 import SluiceSystem
 
@@ -17,10 +18,18 @@ enum Completions {
         names(words) { try $0.topicNames() }
     }
 
+    /// The groups `group list` shows: with committed offsets (a deleted group
+    /// has none), or with running members.
     static let groups = CompletionKind.custom { words, _, _ in
         names(words) { directory in
-            Set(try OffsetsStore(directory: directory).allOffsets().keys).union(try GroupDirectory.names(in: directory)).sorted()
+            let committed = try OffsetsStore(directory: directory).allOffsets().filter { !$0.value.isEmpty }.keys
+            let running = try GroupDirectory.names(in: directory).filter { (try? GroupDirectory(directory, group: $0))?.isActive == true }
+            return Set(committed).union(running).sorted()
         }
+    }
+
+    static let redistributions = CompletionKind.custom { words, _, _ in
+        names(words) { try RedistributionStore(directory: $0).all().map(\.name).sorted() }
     }
 
     private static func names(_ words: [String], _ list: (DataDirectory) throws -> [String]) -> [String] {

@@ -16,7 +16,7 @@ struct RedistributeFinish: ParsableCommand {
 
     @OptionGroup var common: CommonOptions
 
-    @Argument(help: "The redistribution (its temporary topic's name).")
+    @Argument(help: "The redistribution (its temporary topic's name).", completion: Completions.redistributions)
     var name: String
 
     @Flag(help: "Finish even if not drained, or abandon a redistribution still copying.")

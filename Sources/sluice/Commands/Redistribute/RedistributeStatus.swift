@@ -24,7 +24,7 @@ struct RedistributeStatus: ParsableCommand {
 
     @OptionGroup var common: CommonOptions
 
-    @Argument(help: "A redistribution (default: all).")
+    @Argument(help: "A redistribution (default: all).", completion: Completions.redistributions)
     var name: String?
 
     @Flag(help: "Print JSON (schema version 1).")
