@@ -65,8 +65,23 @@ struct Sluice: ParsableCommand {
         }
         if let sluiceError = error as? SluiceError { exitForRunError(sluiceError) }
         let message = Sluice.message(for: error).split(separator: "\n").first.map(String.init) ?? "invalid arguments"
-        StandardErrorLog.line("error: \(message) (see 'sluice --help' or 'sluice COMMAND --help')")
+        StandardErrorLog.line("error: \(message)\(mistypedSubcommand()) (see 'sluice --help' or 'sluice COMMAND --help')")
         Glibc.exit(ExitStatus.usage)
+    }
+
+    /// " (did you mean …?)" when a word where a subcommand goes is close to one
+    /// (`sluice consme`, `sluice group seak`), else "".
+    static func mistypedSubcommand() -> String {
+        var command: ParsableCommand.Type = Sluice.self
+        for word in CommandLine.arguments.dropFirst() where !word.hasPrefix("-") {
+            let names = command.configuration.subcommands.map { $0.configuration.commandName ?? "" }
+            guard !names.isEmpty else { return "" }
+            guard let next = command.configuration.subcommands.first(where: { $0.configuration.commandName == word }) else {
+                return Suggestions.didYouMean(word, in: names)
+            }
+            command = next
+        }
+        return ""
     }
 
     /// A full disk, said the same way by every command: which data directory,

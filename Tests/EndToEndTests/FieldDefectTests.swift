@@ -48,6 +48,10 @@ extension FieldDefectTests {
         #expect(group.status == 1 && group.err.contains("(did you mean 'billing'?)"), "\(group.err)")
         let seek = try store.sluice(["group", "seek", "biling", "--topic", "orders", "--to-earliest"])
         #expect(seek.status == 0 && seek.err.contains("warning: group 'biling' has no committed offsets: this seek creates the group (did you mean 'billing'?)"), "\(seek.err)")
+        for (typed, meant) in [(["consme", "orders"], "consume"), (["group", "seak", "billing"], "seek")] {
+            let command = try store.sluice(typed)
+            #expect(command.status == 64 && command.err.contains("(did you mean '\(meant)'?)"), "\(command.err)")
+        }
         let known = try store.sluice(["group", "seek", "billing", "--topic", "orders", "--to-earliest"])
         #expect(!known.err.contains("warning"), "\(known.err)")
     }
