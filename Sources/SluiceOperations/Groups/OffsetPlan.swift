@@ -136,8 +136,10 @@ public struct OffsetPlan: Sendable {
         }
         if keys.isEmpty, committed.isEmpty, scope == nil || scope == .allTopics { throw LagReport.unknownGroup(group, directory) }
         if committed.isEmpty {
-            // A typo'd name would otherwise make a new group silently.
-            Diagnostics.warn("group '\(group.printable)' has no committed offsets: this seek creates the group\(LagReport.closeGroups(to: group, directory))")
+            // A typo'd name would otherwise make a new group silently: a warning when one is named like it, else a notice.
+            let close = LagReport.closeGroups(to: group, directory)
+            let message = "group '\(group.printable)' has no committed offsets: this seek creates the group\(close)"
+            if close.isEmpty { StandardErrorLog.notice(message) } else { Diagnostics.warn(message) }
         }
         var rows: [Row] = []
         var skipped: [String] = []
