@@ -29,6 +29,12 @@ struct GroupChangeOptions: ParsableArguments {
 /// Plans a change under the group's guard and applies it when asked: the
 /// shared flow of `group seek` and `group rollback`.
 enum GroupChange {
+    /// Says which instant a time target was read as (a zone-less time is UTC, which surprises some).
+    static func understood(_ time: Int64) -> Int64 {
+        StandardErrorLog.notice("target time: \(TimeParsing.formatISO8601(time)) (\(time) ms since the epoch)")
+        return time
+    }
+
     static func run(_ directory: DataDirectory, group: String, options: GroupChangeOptions, export: Bool = false,
                     check: (Bool) throws -> Void = { _ in }, plan makePlan: () throws -> OffsetPlan) throws {
         let lock = try GroupDirectory(directory, group: group)

@@ -43,7 +43,7 @@ struct GroupRollback: ParsableCommand {
             }
             point = .steps(n)
         } else {
-            point = .time(try TimeParsing.parseTime(toCommitAt!, now: WallClock.nowMillis()))
+            point = .time(GroupChange.understood(try TimeParsing.parseTime(toCommitAt!, now: WallClock.nowMillis())))
         }
         let scope = topics.isEmpty ? nil : try OffsetScope.parse(topics)
         try GroupChange.run(directory, group: group, options: change) {

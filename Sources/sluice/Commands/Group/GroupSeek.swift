@@ -99,10 +99,10 @@ struct GroupSeek: ParsableCommand {
             guard let n = Int64(toOffset), n >= 0 else { throw malformed("offset", toOffset, "use a non-negative integer") }
             return .offset(n)
         }
-        if let toDatetime { return .datetime(understood(try TimeParsing.parseTime(toDatetime, now: now))) }
+        if let toDatetime { return .datetime(GroupChange.understood(try TimeParsing.parseTime(toDatetime, now: now))) }
         if let byDuration {
             let millis = try TimeParsing.parseDuration(byDuration)
-            _ = understood(now - millis)
+            _ = GroupChange.understood(now - millis)
             return .byDuration(millis)
         }
         if let shiftBy {
@@ -116,12 +116,6 @@ struct GroupSeek: ParsableCommand {
             throw SluiceError.usage(.invalidArgument, "plan file \(path) does not exist", remedy: "write one with 'sluice group seek \(group) ... --export > FILE'")
         }
         return .file(try OffsetPlan.parseCSV(String(decoding: bytes, as: UTF8.self), group: group, file: path))
-    }
-
-    /// Says which instant a time target was read as (a zone-less time is UTC, which surprises some).
-    private func understood(_ time: Int64) -> Int64 {
-        StandardErrorLog.notice("target time: \(TimeParsing.formatISO8601(time)) (\(time) ms since the epoch)")
-        return time
     }
 
     private func malformed(_ what: String, _ text: String, _ remedy: String) -> SluiceError {
