@@ -29,19 +29,20 @@ struct GroupChangeOptions: ParsableArguments {
 /// Plans a change under the group's guard and applies it when asked: the
 /// shared flow of `group seek` and `group rollback`.
 enum GroupChange {
-    /// Says which instant a time target was read as (a zone-less time is UTC, which surprises some).
-    static func understood(_ time: Int64) -> Int64 {
-        StandardErrorLog.notice("target time: \(TimeParsing.formatISO8601(time)) (\(time) ms since the epoch)")
-        return time
-    }
-
-    static func run(_ directory: DataDirectory, group: String, options: GroupChangeOptions, export: Bool = false,
+    /// Plans the change, shows it, and applies it with `--execute`. `targetTime`
+    /// is a time target as read, said with the plan (a zone-less time is UTC,
+    /// which surprises some).
+    static func run(_ directory: DataDirectory, group: String, options: GroupChangeOptions, export: Bool = false, targetTime: Int64? = nil,
                     check: (Bool) throws -> Void = { _ in }, plan makePlan: () throws -> OffsetPlan) throws {
+        func sayTargetTime() {
+            if let targetTime { StandardErrorLog.notice("target time: \(TimeParsing.formatISO8601(targetTime)) (\(targetTime) ms since the epoch)") }
+        }
         let lock = try GroupDirectory(directory, group: group)
         let wait = try options.waitInactive.map(TimeParsing.parseDuration)
         guard options.execute else {
             try check(false)
             let plan = try makePlan()
+            sayTargetTime()
             try show(plan, executed: false, options: options, export: export)
             if lock.isActive { Diagnostics.warn("group '\(group.printable)' is active; --execute will refuse it unless its consumers stop (--wait-inactive) or --force is given") }
             StandardErrorLog.notice("dry run: nothing changed; add --execute to apply")
@@ -54,6 +55,7 @@ enum GroupChange {
         let plan = try makePlan()
         try held.holdLeases(plan.scope)
         try plan.apply(directory)
+        sayTargetTime()
         try show(plan, executed: true, options: options, export: export)
         let changed = plan.changingRows.count
         StandardErrorLog.notice(changed == 0 ? "nothing to change" :

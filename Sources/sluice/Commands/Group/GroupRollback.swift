@@ -43,10 +43,11 @@ struct GroupRollback: ParsableCommand {
             }
             point = .steps(n)
         } else {
-            point = .time(GroupChange.understood(try TimeParsing.parseTime(toCommitAt!, now: WallClock.nowMillis())))
+            point = .time(try TimeParsing.parseTime(toCommitAt!, now: WallClock.nowMillis()))
         }
         let scope = topics.isEmpty ? nil : try OffsetScope.parse(topics)
-        try GroupChange.run(directory, group: group, options: change) {
+        let targetTime: Int64? = if case .time(let time) = point { time } else { nil }
+        try GroupChange.run(directory, group: group, options: change, targetTime: targetTime) {
             try OffsetPlan.rollback(directory, group: group, to: point, scope: scope)
         }
     }

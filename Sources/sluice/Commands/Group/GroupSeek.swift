@@ -77,7 +77,12 @@ struct GroupSeek: ParsableCommand {
         let directory = try change.execute ? common.open(writing: "move the offsets of group '\(group.printable)'") : common.open()
         let target = try parseTarget()
         let scope: OffsetScope? = allTopics ? .allTopics : topics.isEmpty ? nil : try OffsetScope.parse(topics)
-        try GroupChange.run(directory, group: group, options: change, export: export, check: { executing in
+        let targetTime: Int64? = switch target {
+        case .datetime(let time): time
+        case .byDuration(let millis): WallClock.nowMillis() - millis
+        default: nil
+        }
+        try GroupChange.run(directory, group: group, options: change, export: export, targetTime: targetTime, check: { executing in
             guard case .file(let saved) = target, let fromFile, !change.force else { return }
             let written = try File.open(fromFile).status().st_mtim
             do {
@@ -99,12 +104,8 @@ struct GroupSeek: ParsableCommand {
             guard let n = Int64(toOffset), n >= 0 else { throw malformed("offset", toOffset, "use a non-negative integer") }
             return .offset(n)
         }
-        if let toDatetime { return .datetime(GroupChange.understood(try TimeParsing.parseTime(toDatetime, now: now))) }
-        if let byDuration {
-            let millis = try TimeParsing.parseDuration(byDuration)
-            _ = GroupChange.understood(now - millis)
-            return .byDuration(millis)
-        }
+        if let toDatetime { return .datetime(try TimeParsing.parseTime(toDatetime, now: now)) }
+        if let byDuration { return .byDuration(try TimeParsing.parseDuration(byDuration)) }
         if let shiftBy {
             guard let n = Int64(shiftBy.hasPrefix("+") ? String(shiftBy.dropFirst()) : shiftBy) else {
                 throw malformed("shift", shiftBy, "use a whole number of records, e.g. -1000 or +50")
