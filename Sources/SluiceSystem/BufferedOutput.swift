@@ -52,6 +52,11 @@ public final class BufferedOutput {
             isClosed = true
             buffer.clear()
             return false
+        } catch {
+            // Part of the buffer may have reached the reader: writing it again would repeat that part.
+            isClosed = true
+            buffer.clear()
+            throw error
         }
     }
 

@@ -176,8 +176,9 @@ public final class File: @unchecked Sendable {
     /// (pipes, stdout). A reader that stopped reading cannot keep SIGINT or
     /// SIGTERM from stopping the writer: a write interrupted before any byte
     /// of `buffer` went out throws. Once some have, the rest follows whatever
-    /// signals arrive: stopping there would leave a record cut in two on the
-    /// reader's side, and writing the buffer again would repeat what it has.
+    /// signals arrive, as long as the reader takes some of it every
+    /// `stalledReaderMillis`: stopping at once would leave a record cut in two
+    /// on the reader's side, and writing the buffer again would repeat what it has.
     public func write(_ buffer: UnsafeRawBufferPointer) throws {
         var done = 0
         while done < buffer.count {
@@ -185,13 +186,43 @@ public final class File: @unchecked Sendable {
                 try FaultInjection.check(.write, path: path)
                 done += try descriptor.write(UnsafeRawBufferPointer(rebasing: buffer[done...]), retryOnInterrupt: false)
             } catch Errno.interrupted {
-                if Interruption.requested && done == 0 {
-                    throw SluiceError.failure(.interrupted, "interrupted by \(Interruption.signalName) while writing to \(path)")
-                }
+                guard Interruption.requested else { continue }
+                if done == 0 { throw interrupted() }
             } catch {
                 throw errno(error).sluiceError("write", path, needed: Int64(buffer.count - done))
             }
+            // A signal that lands once some bytes went out cuts a write short (or fails it) instead of stopping it.
+            if done > 0 && done < buffer.count && Interruption.requested {
+                return try finishInterruptedWrite(UnsafeRawBufferPointer(rebasing: buffer[done...]))
+            }
         }
+    }
+
+    /// How long a stopping writer waits for a reader that takes nothing.
+    static let stalledReaderMillis: Int32 = 5000
+
+    /// The rest of a write a signal interrupted: small writes, each once the
+    /// output can take one (`poll`), so no signal and no blocked `write` can
+    /// keep it; a reader that takes nothing for `stalledReaderMillis` ends it.
+    private func finishInterruptedWrite(_ rest: UnsafeRawBufferPointer) throws {
+        var done = 0
+        while done < rest.count {
+            var ready = pollfd(fd: descriptor.rawValue, events: Int16(POLLOUT), revents: 0)
+            let polled = Glibc.poll(&ready, 1, Self.stalledReaderMillis)
+            if polled < 0 && Glibc.errno == EINTR { continue }
+            if polled == 0 {
+                throw SluiceError.failure(.interrupted, "interrupted by \(Interruption.signalName) while writing to \(path), whose reader took nothing for \(Self.stalledReaderMillis / 1000) s: the last record written may be cut short")
+            }
+            do {
+                done += try descriptor.write(UnsafeRawBufferPointer(rebasing: rest[done..<min(rest.count, done + Int(PIPE_BUF))]), retryOnInterrupt: true)
+            } catch {
+                throw errno(error).sluiceError("write", path, needed: Int64(rest.count - done))
+            }
+        }
+    }
+
+    private func interrupted() -> SluiceError {
+        .failure(.interrupted, "interrupted by \(Interruption.signalName) while writing to \(path)")
     }
 
     public func write(_ bytes: [UInt8], at offset: Int64) throws {

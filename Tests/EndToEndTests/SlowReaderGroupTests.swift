@@ -12,7 +12,8 @@ final class SlowReaderPipeline {
     private(set) var pid: Int32 = 0
 
     static let reader = """
-        import sys, time
+        import os, sys, time
+        open(sys.argv[2], "w").write(str(os.getpid()))
         rate = int(sys.argv[1]); chunk = max(1, rate // 20); out = sys.stdout.buffer; n = 0
         for line in sys.stdin.buffer:
             out.write(line); n += 1
@@ -27,7 +28,7 @@ final class SlowReaderPipeline {
         let sluice = ([SluiceProcess.binary] + arguments).map(quoted).joined(separator: " ")
         let d = quoted(dir.path)
         let inner = quoted("echo $$ > \(dir.path)/pid; exec \(sluice)")
-        let script = "(sh -c \(inner) 2> \(d)/err; echo $? > \(d)/status) | python3 \(d)/reader.py \(linesPerSecond) > \(d)/out"
+        let script = "(sh -c \(inner) 2> \(d)/err; echo $? > \(d)/status) | python3 \(d)/reader.py \(linesPerSecond) \(d)/reader.pid > \(d)/out"
         shell.executableURL = URL(fileURLWithPath: "/bin/sh")
         shell.arguments = ["-c", script]
         var environment = ProcessInfo.processInfo.environment
@@ -38,6 +39,14 @@ final class SlowReaderPipeline {
     }
 
     func signal(_ signal: Int32) { kill(pid, signal) }
+
+    /// Sends `signal` to the reader (SIGSTOP: it stops taking anything).
+    func signalReader(_ signal: Int32) throws {
+        guard let text = try? String(contentsOfFile: dir.path + "/reader.pid", encoding: .utf8), let reader = Int32(text) else {
+            throw Failure("the reader has not started")
+        }
+        kill(reader, signal)
+    }
 
     /// Waits for the pipeline; sluice's exit status, what the reader wrote, sluice's stderr.
     func finish() throws -> (status: Int32, out: String, err: String) {
@@ -98,6 +107,39 @@ final class SlowReaderPipeline {
         let again = seen.values.map { o in o.count - Set(o).count }.reduce(0, +)
         #expect(again < 6000, "\(again) records read again after a kill: more than about two intervals' worth")
         for p in 0..<2 { #expect(Set(seen[p] ?? []).count == 20_000, "partition \(p): nothing skipped") }
+    }
+
+    /// A stopping writer finishes a write it began while the reader takes it, but not for a reader that takes nothing.
+    @Test func aStoppingWriterGivesUpOnAReaderThatTakesNothing() throws {
+        let store = try GroupStore()
+        try store.topic("S", counts: [60_000])
+        let member = try SlowReaderPipeline(["consume", "S", "--json"], dataDir: store.path, linesPerSecond: 2000)
+        usleep(1_000_000)
+        try member.signalReader(SIGSTOP)
+        member.signal(SIGTERM)
+        usleep(20_000)
+        member.signal(SIGTERM)
+        let started = Date()
+        try waitUntil(15, "sluice to stop") { kill(member.pid, 0) != 0 }
+        let waited = Date().timeIntervalSince(started)
+        try member.signalReader(SIGCONT)
+        let result = try member.finish()
+        #expect(waited < 12, "stopped after \(waited) s")
+        #expect(result.status == 1 && result.err.contains("took nothing for 5 s"), "\(result.err)")
+    }
+
+    /// A member waiting for the group (item 1) does not wait forever for a partition held by a member that never commits.
+    @Test func aMemberStopsWaitingForPartitionsNobodyCommits() throws {
+        let store = try GroupStore()
+        try store.topic("N", counts: [100, 100])
+        let holder = try store.start(["consume", "N", "--group", "N", "--partition", "0", "--no-commit", "--follow", "-q"])
+        defer { holder.kill() }
+        try store.waitUntil(10, "the holder to join") { try store.sluice(["group", "describe", "N"]).out.contains("active") }
+        let started = Date()
+        let waiting = try store.sluice(["consume", "N", "--group", "N", "--commit-interval", "1s", "--format", "%p %o\\n"])
+        #expect(waiting.status == 0 && waiting.err.contains("has not moved partitions 0 of N"), "\(waiting.err)")
+        #expect(Date().timeIntervalSince(started) < 10)
+        #expect(waiting.out.split(separator: "\n").count == 100, "it read partition 1")
     }
 
     @Test(arguments: [1_000_000, 1_500_000, 2_200_000] as [UInt32])

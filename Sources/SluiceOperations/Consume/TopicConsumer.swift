@@ -189,6 +189,11 @@ public final class TopicConsumer {
                 switch try delivery(of: batch, from: from, in: cursor) {
                 case .skip:
                     found = true
+                    // A marker or an aborted batch at a bound ends the partition as a record would.
+                    if bounded && isPastBounds(offset: max(from, batch.header.baseOffset), timestamp: batch.header.baseTimestamp) {
+                        cursor.finished = true
+                        continue
+                    }
                     cursor.pending = batch.header.nextOffset
                     continue
                 case .holdBack:

@@ -74,6 +74,8 @@ public final class GroupConsumer {
     private var settled = false
     /// Each partition's log end when a dynamic member started (see `groupHasDrained`).
     private var drainTargets: [Int: Int64] = [:]
+    /// Where the group stood on the partitions not yet drained, and since when.
+    private var drainProgress: (reached: [Int: Int64], since: UInt64) = ([:], 0)
 
     public init(directory: DataDirectory, group: String, topic: Topic, consumer: TopicConsumer, options: Options) throws {
         try directory.requireWritable("consume in group '\(group.printable)'")
@@ -160,15 +162,27 @@ public final class GroupConsumer {
         // since the other members wait for it before they stop.
         try commit()
         let groupOffsets = try store.offsets(of: group.group)
+        var behind: [Int: Int64] = [:]
         for (p, target) in drainTargets {
             let reached = leases[p] != nil ? positions[p] : groupOffsets[TopicPartition(topic.name, p)]?.offset
             if let reached, reached >= target { continue }
             if try topic.partition(p).offsetRange().start >= target { continue }
-            return false
+            behind[p] = reached ?? -1
+        }
+        let now = WallClock.monotonicNanos()
+        if behind != drainProgress.reached { drainProgress = (behind, now) }
+        if !behind.isEmpty && now - drainProgress.since < stalledDrainNanos { return false }
+        if !behind.isEmpty {
+            // Members write and commit at least every commit interval: a group that moved none of these partitions
+            // for two of them is stuck (a member that does not commit, a transaction with no marker yet), not slow.
+            Diagnostics.warn("group '\(group.group.printable)' has not moved partitions \(behind.keys.sorted().map(String.init).joined(separator: ", ")) of \(topic.name) for \(TimeParsing.formatDuration(Int64(stalledDrainNanos / 1_000_000))); stopping without waiting for them")
         }
         drainTargets = [:]
         return true
     }
+
+    /// How long a member waits for the group while none of the partitions left moves.
+    private var stalledDrainNanos: UInt64 { UInt64(2 * options.commitIntervalMillis + 1000) * 1_000_000 }
 
     /// Commits every partition whose delivered position moved, as one batch.
     private func commit() throws {

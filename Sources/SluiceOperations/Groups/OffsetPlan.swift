@@ -64,10 +64,10 @@ public enum OffsetScope: Equatable, Sendable {
         })
     }
 
-    /// `P` or `P-Q` (both included), partition numbers from 0.
+    /// `P` or `P-Q` (both included), partition numbers from 0 up to the most a topic may have.
     private static func partitionRange(_ text: Substring) -> ClosedRange<Int>? {
         let ends = text.split(separator: "-", maxSplits: 1, omittingEmptySubsequences: false).map { Int($0) }
-        guard let first = ends.first ?? nil, let last = ends.last ?? nil, first >= 0, last >= first else { return nil }
+        guard let first = ends.first ?? nil, let last = ends.last ?? nil, first >= 0, last >= first, last < DataDirectory.maxPartitions else { return nil }
         return first...last
     }
 
