@@ -148,7 +148,12 @@ public final class TopicConsumer {
                 if summary.records != recordsBefore { lastRecordAt = WallClock.monotonicNanos(); recordsBefore = summary.records }
                 if let idle = options.idleTimeoutMillis, WallClock.monotonicNanos() - lastRecordAt >= UInt64(idle) * 1_000_000 { break }
                 if try maintenance?() == true { continue }
-                if !options.follow && !progressed, try waitsForMore?() != true { break }
+                if !options.follow && !progressed {
+                    guard let waitsForMore else { break }
+                    // What was read is written out (and so reported) first: the answer depends on it.
+                    try deliver()
+                    if try !waitsForMore() { break }
+                }
                 if !progressed {
                     try deliver()
                     try betweenPolls()
