@@ -166,7 +166,7 @@ public final class GroupConsumer {
         for (p, target) in drainTargets {
             let reached = leases[p] != nil ? positions[p] : groupOffsets[TopicPartition(topic.name, p)]?.offset
             if let reached, reached >= target { continue }
-            if try topic.partition(p).offsetRange().start >= target { continue }
+            if try (partitions[p] ?? topic.partition(p)).logStartOffset() >= target { continue }
             behind[p] = reached ?? -1
         }
         let now = WallClock.monotonicNanos()

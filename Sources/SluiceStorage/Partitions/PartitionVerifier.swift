@@ -164,8 +164,7 @@ public enum PartitionVerifier {
             rebuild.removeAll { $0.baseOffset > segment.baseOffset }
             if !rebuild.contains(segment) { rebuild.append(segment) }
             actions.append("truncated \(partition.name) \(segment.logName) at byte \(position): \(size - position) bytes\(moved > 0 ? " and \(moved) later segment\(moved == 1 ? "" : "s")" : "") kept in \(sideDirectory)")
-            // A segment's offsets are 32-bit relative to its base: what lies beyond cannot be reserved in it.
-            let capacityEnd = segment.baseOffset.addingSaturated(Int64(Int32.max) + 1)
+            let capacityEnd = segment.offsetCapacityEnd
             if usedEnd > capacityEnd {
                 actions.append("could not reserve offsets \(capacityEnd)..<\(usedEnd) of \(partition.name): they lie beyond what \(segment.logName) can hold; offsets from \(capacityEnd) on may be given again")
                 usedEnd = capacityEnd
@@ -222,11 +221,11 @@ public enum PartitionVerifier {
         return (offsets, times)
     }
 
-    /// The offset after the last one used by `entries`, the bytes of
-    /// `segment` from `position` on that starting at offset `expected`, as
-    /// shown by: the segment's offset-index entries from `position` on, their
-    /// valid batches, and what a damaged batch's header claims where the
-    /// claim is plausible (`claimedEnd`), since it serves only to reserve offsets.
+    /// The offset after the last one used by `entries` (the bytes of `segment`
+    /// from byte `position` on, the first of them at offset `expected`), as
+    /// shown by the segment's offset-index entries from `position` on, the
+    /// valid batches in `entries`, and what a damaged batch's header claims
+    /// where the claim is plausible (`claimedEnd`): it serves only to reserve offsets.
     private static func offsetsUsed(in segment: Segment, indexedFrom position: Int64, entries: File,
                                     startingAt expected: Int64) throws -> Int64 {
         var used = expected
@@ -242,7 +241,7 @@ public enum PartitionVerifier {
             case .legacy(_, let bytes): next = max(next, try LegacyMessage.parse(bytes).offset + 1)
             case .problem(let problem):
                 if let header = try claimedHeader(entries, at: problem.position, size: size) {
-                    next = max(next, header.claimedEnd(after: next, segmentBase: segment.baseOffset, available: size - problem.position))
+                    next = max(next, header.claimedEnd(after: next, segmentEnd: segment.offsetCapacityEnd, available: size - problem.position))
                 }
                 guard scanner.skipInvalidEntry() else { break scan }
             case .end: break scan
@@ -424,14 +423,13 @@ extension RecordBatchHeader {
     /// offset count must fit its size (an uncompressed record takes at least
     /// 7 bytes; compression is given a ratio no codec reaches on real
     /// records), and its base offset (outside the CRC) must lie in its
-    /// segment (relative offsets are 32-bit) and not go back; a base that
-    /// does not is taken to be `expected`.
-    fileprivate func claimedEnd(after expected: Int64, segmentBase: Int64, available: Int64) -> Int64 {
+    /// segment (before `segmentEnd`) and not go back; a base that does not is
+    /// taken to be `expected`.
+    fileprivate func claimedEnd(after expected: Int64, segmentEnd: Int64, available: Int64) -> Int64 {
         let body = min(Int64(totalSize), available) - Int64(Self.size)
         guard lastOffsetDelta >= 0, Int64(lastOffsetDelta) < (compression == CompressionCodec.none ? body / 7 + 1 : body * 64 + 1) else {
             return expected
         }
-        let segmentEnd = segmentBase.addingSaturated(Int64(Int32.max) + 1)
         let base = (expected..<segmentEnd).contains(baseOffset) ? baseOffset : expected
         return min(segmentEnd, base.addingSaturated(Int64(lastOffsetDelta) + 1))
     }

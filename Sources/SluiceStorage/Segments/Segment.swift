@@ -17,6 +17,8 @@ public struct Segment: Sendable, Hashable, Comparable {
     public var logPath: String { directory + "/" + logName }
     public var indexPath: String { directory + "/" + baseName + SegmentFileName.indexSuffix }
     public var timeIndexPath: String { directory + "/" + baseName + SegmentFileName.timeIndexSuffix }
+    /// The offset after the last one the segment can hold: its index keeps offsets as 32-bit distances from its base.
+    public var offsetCapacityEnd: Int64 { baseOffset.addingSaturated(Int64(Int32.max) + 1) }
 
     public static func < (a: Segment, b: Segment) -> Bool { a.baseOffset < b.baseOffset }
 
