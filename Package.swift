@@ -8,10 +8,13 @@ import PackageDescription
 //   SluiceSystem          one wrapper per syscall, with fault injection for tests
 //   SluiceCompression     zstd one-shot and streaming (multi-threaded) codecs; gzip, snappy, lz4 decoders
 //   KafkaFormat           Kafka's byte layouts: RecordBatch v2, varints, CRC-32C, murmur2, indexes
+//   SluiceStore           the seam: where topics and groups live (protocols and their vocabulary)
 //   SluiceStorage         the data directory, topics, partitions, segments, recovery
 //   SluiceGroups          committed offsets (an internal Kafka-format log), leases, membership
+//   SluiceLocal           the local data directory as a Store
 //   SluiceOperations      produce/consume pipelines, lag, seek, export/import, redistribute, ...
 //   sluice                the command line: one file per subcommand, no logic of its own
+// docs/ARCHITECTURE.md says what each owns and where a new command or backend goes.
 /// Release builds skip the runtime exclusivity checks on class properties: the byte
 /// buffers on every hot path are classes, and the checks cost ~25% of
 /// `consume --json` (measured with perf). Debug builds, which the unit tests use,
@@ -40,15 +43,20 @@ let package = Package(
         ], swiftSettings: releaseSettings),
         .target(name: "SluiceCompression", dependencies: ["SluiceCore", "CZstd", "CISAL", "CLZ4", "CSnappy"], swiftSettings: releaseSettings),
         .target(name: "KafkaFormat", dependencies: ["SluiceCore", "SluiceCompression", "CISAL"], swiftSettings: releaseSettings),
-        .target(name: "SluiceStorage", dependencies: ["SluiceCore", "SluiceSystem", "SluiceCompression", "KafkaFormat"],
+        .target(name: "SluiceStore", dependencies: ["SluiceCore", "KafkaFormat"], swiftSettings: releaseSettings),
+        .target(name: "SluiceStorage", dependencies: ["SluiceCore", "SluiceSystem", "SluiceCompression", "KafkaFormat", "SluiceStore"],
                 swiftSettings: releaseSettings),
-        .target(name: "SluiceGroups", dependencies: ["SluiceCore", "SluiceSystem", "KafkaFormat", "SluiceStorage"],
+        .target(name: "SluiceGroups", dependencies: ["SluiceCore", "SluiceSystem", "KafkaFormat", "SluiceStore", "SluiceStorage"],
                 swiftSettings: releaseSettings),
+        .target(name: "SluiceLocal", dependencies: [
+            "SluiceCore", "SluiceSystem", "KafkaFormat", "SluiceStore", "SluiceStorage", "SluiceGroups",
+        ], swiftSettings: releaseSettings),
         .target(name: "SluiceOperations", dependencies: [
-            "SluiceCore", "SluiceSystem", "KafkaFormat", "SluiceCompression", "SluiceStorage", "SluiceGroups",
+            "SluiceCore", "SluiceSystem", "KafkaFormat", "SluiceCompression", "SluiceStore", "SluiceStorage", "SluiceGroups", "SluiceLocal",
         ], swiftSettings: releaseSettings),
         .executableTarget(name: "sluice", dependencies: [
-            "SluiceCore", "SluiceStorage", "SluiceGroups", "SluiceOperations",
+            "SluiceCore", "SluiceSystem", "SluiceCompression", "KafkaFormat", "SluiceStore", "SluiceStorage", "SluiceGroups",
+            "SluiceLocal", "SluiceOperations",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], swiftSettings: releaseSettings),
         // The benchmark harness (`make bench`): not a product, never installed.
@@ -56,7 +64,8 @@ let package = Package(
         // Fuzzing (`make fuzz`, FUZZING in RELIABILITY.md): the entry points over every decoder of
         // hostile input, and the libFuzzer driver / replayer. Not products, never installed.
         .target(name: "SluiceFuzzTargets", dependencies: [
-            "SluiceCore", "SluiceSystem", "SluiceCompression", "KafkaFormat", "SluiceStorage", "SluiceGroups", "SluiceOperations",
+            "SluiceCore", "SluiceSystem", "SluiceCompression", "KafkaFormat", "SluiceStore", "SluiceStorage", "SluiceGroups",
+            "SluiceLocal", "SluiceOperations",
         ]),
         .executableTarget(name: "sluice-fuzz", dependencies: ["SluiceCore", "SluiceSystem", "SluiceFuzzTargets"]),
 
@@ -68,8 +77,9 @@ let package = Package(
         .testTarget(name: "KafkaFormatTests", dependencies: ["KafkaFormat", "TestSupport"]),
         .testTarget(name: "SluiceCompressionTests", dependencies: ["SluiceCompression", "TestSupport"]),
         .testTarget(name: "SluiceStorageTests", dependencies: ["SluiceStorage", "TestSupport"]),
-        .testTarget(name: "SluiceGroupsTests", dependencies: ["SluiceGroups", "TestSupport"]),
-        .testTarget(name: "SluiceOperationsTests", dependencies: ["SluiceOperations", "TestSupport"]),
+        .testTarget(name: "SluiceGroupsTests", dependencies: ["SluiceGroups", "SluiceStore", "TestSupport"]),
+        .testTarget(name: "SluiceLocalTests", dependencies: ["SluiceLocal", "SluiceStore", "SluiceStorage", "SluiceGroups", "TestSupport"]),
+        .testTarget(name: "SluiceOperationsTests", dependencies: ["SluiceOperations", "SluiceStore", "SluiceLocal", "TestSupport"]),
         .testTarget(name: "SluiceBenchTests", dependencies: ["sluice-bench"]),
         .testTarget(name: "SluiceFuzzTests", dependencies: ["SluiceFuzzTargets", "TestSupport"], exclude: ["Regressions"]),
         .testTarget(name: "EndToEndTests", dependencies: ["SluiceCore", "KafkaFormat", "SluiceStorage", "TestSupport"]),

@@ -1,6 +1,6 @@
 import SluiceCore
 
-/// The records of Kafka's `__consumer_offsets` topic (kafka-format.md §3).
+/// The records of Kafka's `__consumer_offsets` topic (docs/FORMAT.md §3).
 ///
 /// A key is `int16 version` (the record type) followed by that type's fields;
 /// a value is `int16 version` followed by the value's fields, or null (a
@@ -131,7 +131,7 @@ public enum ConsumerOffsetsPartitioner {
     }
 }
 
-/// The key of a control record (kafka-format.md §1.6): `int16 version, int16 type`.
+/// The key of a control record (docs/FORMAT.md §1.6): `int16 version, int16 type`.
 public enum ControlRecordType: Int16, Sendable {
     case abort = 0, commit = 1
 

@@ -1,6 +1,6 @@
 import SluiceCore
 
-/// An `.index` entry (kafka-format.md §2.2): the offset of a batch relative to
+/// An `.index` entry (docs/FORMAT.md §2.2): the offset of a batch relative to
 /// the segment's base offset (Kafka stores the batch's *last* offset), and the
 /// byte position of that batch in the `.log`. 8 bytes, big-endian.
 public struct OffsetIndexEntry: Equatable, Sendable {
@@ -25,7 +25,7 @@ public struct OffsetIndexEntry: Equatable, Sendable {
     }
 }
 
-/// A `.timeindex` entry (§2.3): a timestamp and the relative offset from which
+/// A `.timeindex` entry (docs/FORMAT.md §2.3): a timestamp and the relative offset from which
 /// a reader looking for that time should start. 12 bytes, big-endian.
 public struct TimeIndexEntry: Equatable, Sendable {
     public static let size = 12

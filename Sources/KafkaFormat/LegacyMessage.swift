@@ -1,6 +1,6 @@
 import SluiceCore
 
-/// A legacy message-set entry (magic 0 or 1, kafka-format.md §1.8), which old
+/// A legacy message-set entry (magic 0 or 1, docs/FORMAT.md §1.8), which old
 /// segments copied from a broker may still hold. Layout after the 12-byte
 /// framing: crc (CRC-32 over magic..end), magic, attributes, [v1: timestamp],
 /// key (int32 length), value (int32 length).

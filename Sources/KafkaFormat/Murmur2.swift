@@ -1,4 +1,4 @@
-/// Kafka's default partitioner for keyed records (kafka-format.md §4.1):
+/// Kafka's default partitioner for keyed records (docs/FORMAT.md §4.1):
 /// `(murmur2(key) & 0x7fffffff) % partitions`, MurmurHash2 with seed 0x9747b28c.
 public enum KafkaPartitioner {
     public static func murmur2(_ data: UnsafeRawBufferPointer) -> Int32 {

@@ -60,7 +60,7 @@ public struct RecordHeaders: Sequence {
     public func makeIterator() -> Iterator { Iterator(cursor: ByteCursor(bytes), left: count) }
 }
 
-/// Decodes the records of one batch (kafka-format.md §1.3) with Kafka's
+/// Decodes the records of one batch (docs/FORMAT.md §1.3) with Kafka's
 /// reader checks: each record's declared length matches what it holds, header
 /// counts are sane, and nothing remains after the declared record count.
 public struct RecordIterator {

@@ -24,7 +24,7 @@ public enum TimestampType: Sendable, Equatable {
     case createTime, logAppendTime
 }
 
-/// The 61-byte header of a RecordBatch (magic 2), kafka-format.md §1.1.
+/// The 61-byte header of a RecordBatch (magic 2), docs/FORMAT.md §1.1.
 /// All integers big-endian; the CRC-32C at bytes 17..20 covers bytes 21..end.
 public struct RecordBatchHeader: Sendable, Equatable {
     public static let size = 61
@@ -136,7 +136,7 @@ public struct RecordBatchHeader: Sendable, Equatable {
 }
 
 /// What the bytes at a position in a `.log` hold: every entry starts with
-/// `int64 offset, int32 size`, with the magic byte at 16 (kafka-format.md §0).
+/// `int64 offset, int32 size`, with the magic byte at 16 (docs/FORMAT.md §0).
 public enum LogEntryFrame: Equatable, Sendable {
     /// A RecordBatch (magic 2) of this many bytes, all present.
     case batch(size: Int)

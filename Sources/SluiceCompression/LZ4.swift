@@ -1,7 +1,7 @@
 import CLZ4
 import SluiceCore
 
-/// Kafka's lz4 codec: one LZ4 frame (magic `04 22 4D 18`, kafka-format.md
+/// Kafka's lz4 codec: one LZ4 frame (magic `04 22 4D 18`, docs/FORMAT.md
 /// §1.5) through liblz4's frame decoder, which checks the header checksum and,
 /// when the frame has them, block and content checksums. A content size in
 /// the header is checked against the limit before anything is decoded; bytes

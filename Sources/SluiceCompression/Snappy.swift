@@ -1,7 +1,7 @@
 import CSnappy
 import SluiceCore
 
-/// Kafka's snappy codec in both forms found on disk (kafka-format.md §1.5):
+/// Kafka's snappy codec in both forms found on disk (docs/FORMAT.md §1.5):
 /// raw snappy (librdkafka, KafkaJS) and xerial framing (Java clients, through
 /// snappy-java): the 8-byte magic `82 53 4E 41 50 50 59 00`, int32 version,
 /// int32 minimum compatible version, then repeated int32-BE chunk length +

@@ -13,6 +13,17 @@ public enum Diagnostics {
     @TaskLocal public static var taskSink: (@Sendable (String) -> Void)?
 
     public static func warn(_ message: String) { (taskSink ?? sink)(message) }
+
+    /// Runs `body` with warnings dropped, for a first pass whose warnings a
+    /// second pass repeats. It swaps the process-wide `sink` (the command
+    /// line runs such passes on its one thread), not `taskSink`: binding a
+    /// task-local outside any task crashes the Swift 6.3 runtime.
+    public static func silenced<T>(_ body: () throws -> T) rethrows -> T {
+        let saved = sink
+        sink = { _ in }
+        defer { sink = saved }
+        return try body()
+    }
 }
 
 /// Lines on stderr, each written with one `write(2)` so lines from concurrent

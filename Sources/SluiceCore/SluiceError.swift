@@ -1,7 +1,7 @@
 /// The one error type every sluice library throws.
 ///
 /// It says what failed, on which object, and what to do about it, and carries the
-/// exit status the command line reports (DESIGN.md §4): usage errors exit 64,
+/// exit status the command line reports (docs/ARCHITECTURE.md §5): usage errors exit 64,
 /// failed checks (lag over a threshold, corruption found, an active group
 /// refused) exit 2, everything else exits 1.
 public struct SluiceError: Error, CustomStringConvertible, Sendable {
@@ -70,7 +70,7 @@ public struct SluiceError: Error, CustomStringConvertible, Sendable {
     }
 }
 
-/// Exit statuses shared by every command (DESIGN.md §4).
+/// Exit statuses shared by every command (docs/ARCHITECTURE.md §5).
 public enum ExitStatus {
     public static let success: Int32 = 0
     public static let failure: Int32 = 1

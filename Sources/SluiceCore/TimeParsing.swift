@@ -1,5 +1,5 @@
 /// Parsing and formatting of the times and durations every command accepts
-/// (DESIGN.md §4): ISO-8601 with or without milliseconds and zone (UTC when
+/// (docs/ARCHITECTURE.md §5): ISO-8601 with or without milliseconds and zone (UTC when
 /// none), epoch seconds or milliseconds, and durations like `90s`, `15m`, `2h`,
 /// `3d`, `1h30m` or ISO-8601's `PT2H`. All values are milliseconds, Kafka's unit.
 public enum TimeParsing {

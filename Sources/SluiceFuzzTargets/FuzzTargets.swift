@@ -5,6 +5,7 @@ import KafkaFormat
 import SluiceCompression
 import SluiceCore
 import SluiceGroups
+import SluiceStore
 import SluiceOperations
 import SluiceStorage
 import SluiceSystem

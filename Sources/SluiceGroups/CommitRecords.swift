@@ -1,71 +1,9 @@
 import KafkaFormat
 import SluiceCore
+import SluiceStore
 import SluiceStorage
 
-/// A topic partition as consumer groups name it.
-public struct TopicPartition: Hashable, Comparable, Sendable, CustomStringConvertible {
-    public var topic: String
-    public var partition: Int
-
-    public init(_ topic: String, _ partition: Int) {
-        self.topic = topic
-        self.partition = partition
-    }
-
-    public static func < (a: TopicPartition, b: TopicPartition) -> Bool {
-        a.topic != b.topic ? a.topic < b.topic : a.partition < b.partition
-    }
-
-    public var description: String { "\(topic)-\(partition)" }
-}
-
-/// What kind of change a commit record made. sluice writes it in the
-/// `sluice.op` header; records without one (a Kafka broker's) are commits,
-/// or deletions when their value is null.
-public enum CommitOperation: String, Sendable, CaseIterable {
-    /// A consumer committed what it had delivered.
-    case commit
-    /// `group seek --execute` moved the offset.
-    case seek
-    /// `group rollback --execute` restored an earlier offset.
-    case rollback
-    /// `group delete` removed the offset (a tombstone).
-    case delete
-    /// History retention carried the latest state forward before removing
-    /// old segments; not a change.
-    case retain
-
-    /// Changes made by a person rather than a consumer (what `rollback --steps` counts).
-    public var isAdministrative: Bool { self == .seek || self == .rollback || self == .delete }
-}
-
-/// sluice's annotations on a commit record, in record headers that Kafka's
-/// tools ignore:
-///
-///     sluice.op               commit | seek | rollback | delete | retain
-///     sluice.op-id            one id shared by every record of one change
-///     sluice.member           the consumer member id, or "admin-<host>-<pid>"
-///     sluice.previous-offset  the committed offset before this change (absent: none)
-///     sluice.log-end          the partition's log-end offset when committed
-///     sluice.detail           what the change was, e.g. "--to-datetime 2024-05-01T00:00:00Z"
-public struct CommitAnnotations: Equatable, Sendable {
-    public var operation: CommitOperation
-    public var operationID: String?
-    public var member: String?
-    public var previousOffset: Int64?
-    public var logEndOffset: Int64?
-    public var detail: String?
-
-    public init(operation: CommitOperation, operationID: String? = nil, member: String? = nil, previousOffset: Int64? = nil,
-                logEndOffset: Int64? = nil, detail: String? = nil) {
-        self.operation = operation
-        self.operationID = operationID
-        self.member = member
-        self.previousOffset = previousOffset
-        self.logEndOffset = logEndOffset
-        self.detail = detail
-    }
-
+extension CommitAnnotations {
     static let opHeader = "sluice.op", opIDHeader = "sluice.op-id", memberHeader = "sluice.member"
     static let previousHeader = "sluice.previous-offset", logEndHeader = "sluice.log-end", detailHeader = "sluice.detail"
 
@@ -99,39 +37,6 @@ public struct CommitAnnotations: Equatable, Sendable {
         }
         return annotations
     }
-}
-
-/// One change to commit: a new offset for a partition, or its deletion.
-public struct OffsetChange: Equatable, Sendable {
-    public var topicPartition: TopicPartition
-    /// nil deletes the committed offset (a tombstone).
-    public var offset: Int64?
-    public var metadata: String
-    public var previousOffset: Int64?
-    public var logEndOffset: Int64?
-    /// The commit timestamp to record; nil records the time of the commit.
-    var commitTimestamp: Int64?
-
-    public init(_ topicPartition: TopicPartition, offset: Int64?, metadata: String = "", previousOffset: Int64? = nil, logEndOffset: Int64? = nil) {
-        self.topicPartition = topicPartition
-        self.offset = offset
-        self.metadata = metadata
-        self.previousOffset = previousOffset
-        self.logEndOffset = logEndOffset
-    }
-}
-
-/// One offset commit record read back from the offsets log.
-public struct CommitEvent: Sendable {
-    /// Where the record is in the offsets log.
-    public var logOffset: Int64
-    /// The record's timestamp: when it was appended.
-    public var timestamp: Int64
-    public var group: String
-    public var topicPartition: TopicPartition
-    /// nil for a tombstone.
-    public var value: OffsetCommitValue?
-    public var annotations: CommitAnnotations
 }
 
 /// Encodes one change as one record batch: the unit that is all-or-nothing

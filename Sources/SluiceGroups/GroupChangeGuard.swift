@@ -1,5 +1,6 @@
 import SluiceCore
 import SluiceStorage
+import SluiceStore
 import SluiceSystem
 
 #if canImport(Glibc)
@@ -11,7 +12,7 @@ import Glibc
 /// can join until the change is committed — then the leases of the
 /// partitions it changes, so there is no moment between the check and the
 /// commit when a consumer could start. Plans are made while it is held.
-public final class GroupChangeGuard {
+public final class GroupChangeGuard: GroupHold {
     private var groupLock: FileLock?
     private var leases: [Lease]
     private let group: GroupDirectory
@@ -53,7 +54,7 @@ public final class GroupChangeGuard {
     /// Takes the leases of the partitions about to change. Under the group
     /// lock they are free; a lease someone holds anyway (another forced
     /// change) refuses the change. Forced changes take none.
-    public func holdLeases(_ scope: [TopicPartition]) throws {
+    public func claim(_ scope: [TopicPartition]) throws {
         guard groupLock != nil else { return }
         for key in scope {
             guard let lease = try Lease.tryAcquire(group, key, holder: holder) else { throw Self.refusal(group) }

@@ -1,4 +1,5 @@
 import SluiceCore
+import SluiceStore
 import SluiceStorage
 import SluiceSystem
 
@@ -6,7 +7,7 @@ import SluiceSystem
 import Glibc
 #endif
 
-/// The lock files of one consumer group (DESIGN.md §1):
+/// The lock files of one consumer group (docs/ARCHITECTURE.md §3):
 ///
 ///     .sluice/groups/live/<GroupName.fileName>/
 ///       name                      the group's name (to list groups from directories)
@@ -90,41 +91,8 @@ public struct GroupDirectory: Sendable {
     }
 }
 
-/// Who holds a lease or membership, as written into its file: one
-/// `key=value` per line (`member`, `pid`, `host`, `since` in epoch ms, and
-/// for members `topic`, `mode` and `partitions`).
-public struct HolderInfo: Equatable, Sendable {
-    public var member: String
-    public var pid: Int32
-    public var host: String
-    public var since: Int64
-    public var topic: String?
-    /// `dynamic` (fair split) or `pinned` (--partition or --member I/N).
-    public var mode: String?
-    /// The partitions a pinned member claims.
-    public var partitions: [Int]
-
-    public init(member: String, pid: Int32, host: String, since: Int64, topic: String? = nil, mode: String? = nil, partitions: [Int] = []) {
-        self.member = member
-        self.pid = pid
-        self.host = host
-        self.since = since
-        self.topic = topic
-        self.mode = mode
-        self.partitions = partitions
-    }
-
-    /// This process, as an administrative holder (seek, rollback, delete).
-    public static func administrator(now: Int64 = WallClock.nowMillis()) -> HolderInfo {
-        HolderInfo(member: "admin-\(hostName)-\(getpid())", pid: getpid(), host: hostName, since: now)
-    }
-
-    public static let hostName: String = {
-        var buffer = [UInt8](repeating: 0, count: 256)
-        guard gethostname(&buffer, buffer.count - 1) == 0 else { return "localhost" }
-        return String(decoding: buffer.prefix { $0 != 0 }, as: UTF8.self)
-    }()
-
+/// The file form of a holder: one `key=value` per line.
+extension HolderInfo {
     var text: String {
         var lines = ["member=\(member)", "pid=\(pid)", "host=\(host)", "since=\(since)"]
         if let topic { lines.append("topic=\(topic)") }
@@ -148,11 +116,6 @@ public struct HolderInfo: Equatable, Sendable {
 
     static func read(_ path: String) -> HolderInfo? {
         (try? FileSystem.readIfExists(path, limit: 1 << 16)).flatMap { $0 }.flatMap { parse(String(decoding: $0, as: UTF8.self)) }
-    }
-
-    /// "member M (pid P on host H since T)".
-    public var summary: String {
-        "member \(member) (pid \(pid)\(host.isEmpty ? "" : " on \(host)")\(since > 0 ? " since \(TimeParsing.formatISO8601(since))" : ""))"
     }
 
     /// Writes the info into a locked file (truncating what a previous holder wrote).

@@ -1,4 +1,5 @@
 import SluiceCore
+import SluiceStore
 import SluiceStorage
 
 /// Consumer group names. Kafka allows almost any string; sluice refuses only
@@ -51,9 +52,4 @@ public enum GroupName {
     private static func invalid(_ name: String, _ why: String) -> SluiceError {
         .usage(.invalidName, "invalid group name '\(name.printable)': \(why)")
     }
-}
-
-extension SluiceError.Reason {
-    public static let unknownGroup = Self("unknown-group")
-    public static let groupActive = Self("group-active")
 }

@@ -1,4 +1,5 @@
 import SluiceCore
+import SluiceStore
 import SluiceStorage
 import SluiceSystem
 

@@ -1,5 +1,6 @@
 import KafkaFormat
 import SluiceCore
+import SluiceStore
 import SluiceStorage
 
 /// The base offset and CRC of a batch: enough to recognise it again.
@@ -9,7 +10,7 @@ struct BatchMark: Equatable, Sendable {
 }
 
 /// Offset commits of transactional producers (TxnOffsetCommit) that wait for
-/// their transaction's COMMIT marker, by producer id (kafka-format.md §3.3).
+/// their transaction's COMMIT marker, by producer id (docs/FORMAT.md §3.3).
 typealias PendingTransactions = [Int64: [CommitEvent]]
 
 /// Reads an offsets partition as commit events, from an offset to its

@@ -1,38 +1,7 @@
 import KafkaFormat
 import SluiceCore
+import SluiceStore
 import SluiceStorage
-
-/// One commit of a partition, as kept for trends: when, which offset, the
-/// partition's log-end offset at that moment (−1 when the committer did not
-/// record it, as Kafka's clients do not), and whether a consumer made it (an
-/// offset moved by `group seek` or `rollback` is no consumption: rates and
-/// trends start again after it).
-public struct CommitSample: Equatable, Sendable {
-    public var time: Int64
-    public var offset: Int64
-    public var logEndOffset: Int64
-    public var byConsumer: Bool
-
-    public init(time: Int64, offset: Int64, logEndOffset: Int64, byConsumer: Bool = true) {
-        self.time = time
-        self.offset = offset
-        self.logEndOffset = logEndOffset
-        self.byConsumer = byConsumer
-    }
-}
-
-/// The committed offset of one (group, topic, partition): the latest commit
-/// record for that key, plus its last few commits for rates and trends.
-public struct CommittedOffset: Equatable, Sendable {
-    public var offset: Int64
-    public var metadata: String
-    public var commitTimestamp: Int64
-    public var leaderEpoch: Int32
-    /// Where the commit record is in the offsets log.
-    public var logOffset: Int64
-    /// The last `OffsetsState.sampleLimit` commits, oldest first; the last is this one.
-    public var samples: [CommitSample]
-}
 
 /// The latest committed offsets held by one `__consumer_offsets` partition,
 /// and the offsets-log position they are complete up to. "The latest record

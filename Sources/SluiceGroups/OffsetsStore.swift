@@ -1,5 +1,6 @@
 import KafkaFormat
 import SluiceCore
+import SluiceStore
 import SluiceStorage
 import SluiceSystem
 
@@ -354,9 +355,3 @@ public final class OffsetsStore {
     }
 }
 
-/// A group's commit records still in the offsets log.
-public struct GroupHistory: Sendable {
-    public var events: [CommitEvent]
-    /// When the log was cut by history retention: the time of its oldest remaining record.
-    public var keptSince: Int64?
-}

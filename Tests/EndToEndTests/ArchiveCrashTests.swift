@@ -3,7 +3,7 @@ import SluiceCore
 import TestSupport
 import Testing
 
-/// Imports are all or nothing (DESIGN.md §3): killed at any moment they
+/// Imports are all or nothing (docs/ARCHITECTURE.md §4): killed at any moment they
 /// leave the store as it was or as a complete import leaves it, readers see
 /// an append in every partition at once or not at all, and writers keep
 /// writing while an import runs.

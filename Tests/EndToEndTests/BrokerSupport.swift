@@ -5,7 +5,7 @@ import TestSupport
 
 /// Kafka log directories for the broker tests: real broker partitions from
 /// the shared fixtures, and `__consumer_offsets` partitions whose records the
-/// tests encode themselves from the documented schemas (kafka-format.md §3).
+/// tests encode themselves from the documented schemas (docs/FORMAT.md §3).
 enum BrokerDirectory {
     /// Makes `path` a broker's log directory as a stopped KRaft broker leaves
     /// it: meta.properties (v1), the checkpoint files, the clean-shutdown
@@ -95,7 +95,7 @@ struct OffsetsBatch {
 }
 
 /// `__consumer_offsets` keys and values, encoded here field by field from
-/// kafka-format.md §3 (not with sluice's own encoder), so decoding is
+/// docs/FORMAT.md §3 (not with sluice's own encoder), so decoding is
 /// checked against the schemas rather than against itself.
 struct OffsetsRecord {
     private(set) var bytes: [UInt8] = []

@@ -3,7 +3,7 @@ import SluiceCore
 import TestSupport
 import Testing
 
-/// Many processes on one data directory at once (DESIGN.md §1): producers
+/// Many processes on one data directory at once (docs/ARCHITECTURE.md §3): producers
 /// (short runs, one after another, each keyed so every partition is
 /// written by all of them), consumers in two groups whose members come and
 /// go, and administrative commands (config changes, a partition added, seeks

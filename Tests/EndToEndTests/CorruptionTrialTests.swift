@@ -3,7 +3,7 @@ import SluiceCore
 import TestSupport
 import Testing
 
-/// Corruption trials (DESIGN.md §3): seeded random bit flips, truncations and
+/// Corruption trials (docs/ARCHITECTURE.md §4): seeded random bit flips, truncations and
 /// zeroed ranges in every kind of file a store holds. Every damage must be
 /// detected — by `verify`, or by a reader stopping with an error naming the
 /// partition, segment, byte and offset — never crash a command, never make a

@@ -3,7 +3,7 @@ import SluiceCore
 import TestSupport
 import Testing
 
-/// SIGKILL at random moments and several writers at once (DESIGN.md §1, §3).
+/// SIGKILL at random moments and several writers at once (docs/ARCHITECTURE.md §3, §4).
 @Suite struct CrashAndConcurrencyTests {
     /// Trials per crash test: 30 in `make test`, `SLUICE_CRASH_TRIALS` in `make test-crash`.
     static let trials = Int(ProcessInfo.processInfo.environment["SLUICE_CRASH_TRIALS"] ?? "") ?? 30

@@ -3,7 +3,7 @@ import SluiceCore
 import TestSupport
 import Testing
 
-/// The crash matrix (DESIGN.md §3): every write path, SIGKILLed at seeded
+/// The crash matrix (docs/ARCHITECTURE.md §4): every write path, SIGKILLed at seeded
 /// random instants — a third just before a chosen syscall
 /// (`SLUICE_FAULTS=any:KILL:after=N`, exactly reproducible), a third on a
 /// timer (which also lands inside a syscall) — or failed there by an I/O

@@ -1,7 +1,7 @@
 import KafkaFormat
 import Testing
 
-/// Reference vectors from kafka-format.md §4.3 (Kafka's, librdkafka's and RFC 3720's tests).
+/// Reference vectors from docs/FORMAT.md §4.3 (Kafka's, librdkafka's and RFC 3720's tests).
 @Suite struct ChecksumAndHashTests {
     @Test func crc32cMatchesPublishedVectors() {
         #expect(CRC32C.checksum(Array("123456789".utf8)) == 0xE306_9283)

@@ -65,7 +65,7 @@ func decodeRecordSet(_ bytes: [UInt8]) throws -> [OwnedRecord] {
     return records
 }
 
-/// rskafka's captured librdkafka batches and the worked examples of kafka-format.md §1.9–1.10.
+/// rskafka's captured librdkafka batches and the worked examples of docs/FORMAT.md §1.9–1.10.
 @Suite struct FixtureBatchTests {
     let x100 = [UInt8](repeating: UInt8(ascii: "x"), count: 100)
     let helloKafka = Array("hello kafka".utf8)

@@ -3,7 +3,7 @@ import SluiceCore
 import TestSupport
 import Testing
 
-/// One legacy message-set entry (kafka-format.md §1.8) with a correct CRC-32.
+/// One legacy message-set entry (docs/FORMAT.md §1.8) with a correct CRC-32.
 func legacyEntry(offset: Int64, magic: Int8, attributes: Int8 = 0, timestamp: Int64 = 0, key: [UInt8]?, value: [UInt8]?) -> [UInt8] {
     var body: [UInt8] = [UInt8(bitPattern: magic), UInt8(bitPattern: attributes)]
     if magic == 1 { body += TestCompression.bigEndian(timestamp) }

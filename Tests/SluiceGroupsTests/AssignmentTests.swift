@@ -1,4 +1,5 @@
 import SluiceGroups
+import SluiceStore
 import Testing
 
 /// The fair, sticky split every dynamic member computes for itself.

@@ -3,7 +3,7 @@ import SluiceCore
 import TestSupport
 import Testing
 
-/// The `__consumer_offsets` schemas (kafka-format.md §3): every key and value
+/// The `__consumer_offsets` schemas (docs/FORMAT.md §3): every key and value
 /// version, exact bytes, and hostile input that must only ever throw.
 @Suite struct ConsumerOffsetsCodecTests {
     func bytes(_ fill: (ByteBuffer) -> Void) -> [UInt8] {

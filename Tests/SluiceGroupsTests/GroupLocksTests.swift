@@ -5,6 +5,7 @@ import SluiceStorage
 import SluiceSystem
 import TestSupport
 import Testing
+import SluiceStore
 
 /// Group names on disk, leases, membership and the change guard.
 @Suite struct GroupLocksTests {

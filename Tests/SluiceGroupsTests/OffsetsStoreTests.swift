@@ -6,6 +6,7 @@ import SluiceStorage
 import SluiceSystem
 import TestSupport
 import Testing
+import SluiceStore
 
 func commit(_ store: OffsetsStore, _ group: String, _ offsets: [(String, Int, Int64?)], operation: CommitOperation = .commit) throws {
     try store.commit(group: group, changes: offsets.map { OffsetChange(TopicPartition($0.0, $0.1), offset: $0.2) },

@@ -6,7 +6,7 @@ import SluiceSystem
 import TestSupport
 import Testing
 
-/// Export → import preserves every record byte for byte (DESIGN.md §2, issue 4).
+/// Export → import preserves every record byte for byte (docs/FORMAT.md §1).
 @Suite struct ArchiveRoundTripTests {
     @Test func wholeTopicRoundTripKeepsEveryByte() throws {
         let dir = TemporaryDirectory()

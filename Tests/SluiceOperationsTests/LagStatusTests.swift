@@ -1,5 +1,6 @@
 import SluiceCore
 import SluiceGroups
+import SluiceStore
 @testable import SluiceOperations
 import Testing
 

@@ -1,6 +1,7 @@
 import KafkaFormat
 import SluiceCore
 import SluiceGroups
+import SluiceStore
 @testable import SluiceOperations
 import SluiceStorage
 import SluiceSystem

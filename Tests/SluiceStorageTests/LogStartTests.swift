@@ -51,7 +51,7 @@ import Testing
         let dir = TemporaryDirectory()
         let (data, partition) = try tenSegments(dir)
         // Killed after the checkpoint, before any unlink: the start holds; the segments below are garbage.
-        try data.updateLogStarts { $0["t-0"] = 450 }
+        try data.updateLogStarts { $0[TopicPartition("t", 0)] = 450 }
         let afterCheckpoint = try DataDirectory.open(dir.path + "/data").topic("t").partition(0)
         #expect(try afterCheckpoint.offsetRange().start == 450)
         #expect(try readAll(afterCheckpoint).count == 550)
@@ -133,10 +133,10 @@ import Testing
 
     @Test func kafkaCheckpointFilesReadAsKafkaReadsThem() throws {
         #expect(try OffsetCheckpointFile.parse([], what: "empty") == [:])
-        #expect(try OffsetCheckpointFile.parse(Array("0\n2\nt 0 5\nmy-topic 12 9\n".utf8), what: "x") == ["t-0": 5, "my-topic-12": 9])
+        #expect(try OffsetCheckpointFile.parse(Array("0\n2\nt 0 5\nmy-topic 12 9\n".utf8), what: "x") == [TopicPartition("t", 0): 5, TopicPartition("my-topic", 12): 9])
         #expect(throws: SluiceError.self) { try OffsetCheckpointFile.parse(Array("1\n0\n".utf8), what: "x") }
         #expect(throws: SluiceError.self) { try OffsetCheckpointFile.parse(Array("0\n2\nt 0 5\n".utf8), what: "x") }
-        #expect(OffsetCheckpointFile.encode(["b-1": 3, "a-10": 7]) == Array("0\n2\na 10 7\nb 1 3\n".utf8))
+        #expect(OffsetCheckpointFile.encode([TopicPartition("b", 1): 3, TopicPartition("a", 10): 7]) == Array("0\n2\na 10 7\nb 1 3\n".utf8))
     }
 }
 

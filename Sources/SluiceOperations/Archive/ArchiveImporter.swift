@@ -1,5 +1,6 @@
 import KafkaFormat
 import SluiceCore
+import SluiceLocal
 import SluiceStorage
 import SluiceSystem
 
@@ -120,7 +121,7 @@ public final class ArchiveImporter: ArchiveSink {
                 // the two leaves offsets on a topic that does not exist yet, which
                 // a rerun restores again, where the other order left a topic whose
                 // import could not be completed (its rerun finds the topic exists).
-                _ = try DeletedTopicOffsets.forget(target, in: directory)
+                _ = try DeletedTopicOffsets.forget(target, in: LocalStore(directory))
                 if let store = options.groups, let groups = manifest.groups, !groups.isEmpty {
                     try store.restore(topic: target, offsets: groups)
                     restored = groups.keys.sorted()

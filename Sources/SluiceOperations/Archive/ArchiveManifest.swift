@@ -1,6 +1,7 @@
 import KafkaFormat
 import SluiceCore
 import SluiceGroups
+import SluiceStore
 import SluiceStorage
 
 /// A sluice archive (`sluice export`): one zstd stream (a single frame,

@@ -1,9 +1,11 @@
-import SluiceGroups
+import SluiceCore
+import SluiceLocal
+import SluiceStore
 
-/// Committed consumer-group offsets as export and import see them: export
-/// reads them (a group's backlog, or every group for the manifest), import
-/// restores them after a topic is created with its archived offsets.
-/// `OffsetsStore` is the real one; tests supply their own.
+/// Committed consumer-group offsets as export, import and retention see
+/// them, by topic: export reads them (a group's backlog, or every group for
+/// the manifest), import restores them after a topic is created with its
+/// archived offsets. Every `Store` provides it (below); tests supply their own.
 public protocol GroupOffsetStore: AnyObject {
     /// Every group's committed offsets on `topic`: group → partition → the
     /// next offset the group will consume.
@@ -13,10 +15,10 @@ public protocol GroupOffsetStore: AnyObject {
     func restore(topic: String, offsets: [String: [Int: Int64]]) throws
 }
 
-extension OffsetsStore: GroupOffsetStore {
+extension GroupStore {
     public func committedOffsets(topic: String) throws -> [String: [Int: Int64]] {
         var out: [String: [Int: Int64]] = [:]
-        for (group, offsets) in try allOffsets() {
+        for (group, offsets) in try allCommittedOffsets() {
             for (key, committed) in offsets where key.topic == topic { out[group, default: [:]][key.partition] = committed.offset }
         }
         return out
@@ -34,3 +36,5 @@ extension OffsetsStore: GroupOffsetStore {
         }
     }
 }
+
+extension LocalStore: GroupOffsetStore {}

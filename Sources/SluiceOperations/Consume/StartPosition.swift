@@ -1,5 +1,6 @@
 import SluiceCore
 import SluiceStorage
+import SluiceStore
 
 /// Where a consumer starts in each partition (`--from`): `earliest`,
 /// `latest`, an absolute offset, `-N` (N records before the end, like kcat's

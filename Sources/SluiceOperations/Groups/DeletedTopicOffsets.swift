@@ -1,6 +1,5 @@
 import SluiceCore
-import SluiceGroups
-import SluiceStorage
+import SluiceStore
 
 /// Committed offsets belong to one life of a topic. After `topic delete` they
 /// stay, so `lag` can show what a group had consumed of the topic that went
@@ -11,11 +10,10 @@ public enum DeletedTopicOffsets {
     /// Removes every group's committed offsets on `topic`, which is about to
     /// be created (a tombstone per partition, in the group's history).
     /// Returns the groups whose offsets went.
-    public static func forget(_ topic: String, in directory: DataDirectory) throws -> [String] {
-        guard try directory.existingTopic(topic) == nil else { return [] }
-        let store = OffsetsStore(directory: directory)
+    public static func forget(_ topic: String, in store: Store) throws -> [String] {
+        guard try store.layouts(of: [topic])[topic] == nil else { return [] }
         var groups: [String] = []
-        for (group, offsets) in try store.allOffsets().sorted(by: { $0.key < $1.key }) {
+        for (group, offsets) in try store.allCommittedOffsets().sorted(by: { $0.key < $1.key }) {
             let changes = offsets.filter { $0.key.topic == topic }.sorted { $0.key < $1.key }
                 .map { OffsetChange($0.key, offset: nil, previousOffset: $0.value.offset) }
             guard !changes.isEmpty else { continue }

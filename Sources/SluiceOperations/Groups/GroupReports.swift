@@ -1,6 +1,5 @@
 import SluiceCore
-import SluiceGroups
-import SluiceStorage
+import SluiceStore
 
 /// One line of `group list`.
 public struct GroupSummary: Sendable {
@@ -15,22 +14,20 @@ public struct GroupSummary: Sendable {
     public var lastCommit: Int64?
 
     /// Every group with committed offsets or running members.
-    public static func all(_ directory: DataDirectory) throws -> [GroupSummary] {
+    public static func all(_ store: Store) throws -> [GroupSummary] {
         var options = LagReport.Options()
         options.times = false
-        let report = try LagReport.make(directory, options)
+        let report = try LagReport.make(store, options)
         var summaries = report.groups.map { group in
             GroupSummary(group: group.group, active: group.active, members: 0, topics: group.topics.map(\.topic),
                          partitions: group.topics.reduce(0) { $0 + $1.partitions.filter { $0.committed != nil }.count },
                          lag: group.lag, lastCommit: group.topics.compactMap(\.lastCommit).max())
         }
-        for name in try GroupDirectory.names(in: directory) where !summaries.contains(where: { $0.group == name }) {
-            guard (try? GroupDirectory(directory, group: name))?.isActive == true else { continue }
+        for name in try store.allActiveGroups() where !summaries.contains(where: { $0.group == name }) {
             summaries.append(GroupSummary(group: name, active: true, members: 0, topics: [], partitions: 0, lag: nil, lastCommit: nil))
         }
-        for i in summaries.indices where summaries[i].active {
-            summaries[i].members = try GroupMember.live(try GroupDirectory(directory, group: summaries[i].group), clean: false).count
-        }
+        let members = try store.members(of: summaries.filter(\.active).map(\.group))
+        for i in summaries.indices where summaries[i].active { summaries[i].members = members[summaries[i].group]?.count ?? 0 }
         return summaries.sorted { $0.group < $1.group }
     }
 
@@ -49,9 +46,9 @@ public struct HistoryEntry: Sendable {
 
     /// The group's changes, oldest first, optionally for some topics only;
     /// carried-forward (retain) records are not changes and are left out.
-    public static func list(_ directory: DataDirectory, group: String, topics: [String] = []) throws -> (entries: [HistoryEntry], keptSince: Int64?) {
-        let history = try OffsetsStore(directory: directory).history(of: group)
-        guard !history.events.isEmpty else { throw LagReport.unknownGroup(group, directory) }
+    public static func list(_ store: Store, group: String, topics: [String] = []) throws -> (entries: [HistoryEntry], keptSince: Int64?) {
+        let history = try store.history(of: group)
+        guard !history.events.isEmpty else { throw store.unknownGroup(group) }
         var last: [TopicPartition: Int64] = [:]
         var entries: [HistoryEntry] = []
         for event in history.events {

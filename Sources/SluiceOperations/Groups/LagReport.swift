@@ -1,6 +1,5 @@
 import SluiceCore
-import SluiceGroups
-import SluiceStorage
+import SluiceStore
 
 /// One partition of one group: where the group stands and how it is doing.
 public struct PartitionLag: Sendable {
@@ -88,46 +87,55 @@ public struct LagReport: Sendable {
     public var generatedAt: Int64
     public var groups: [GroupLag]
 
-    public static func make(_ directory: DataDirectory, _ options: Options) throws -> LagReport {
-        let store = OffsetsStore(directory: directory)
-        var committed: [String: [TopicPartition: CommittedOffset]]
-        if options.groups.isEmpty {
-            committed = try store.allOffsets()
-        } else {
-            committed = [:]
-            for group in options.groups {
-                let offsets = try store.offsets(of: group)
-                let isActive = try GroupDirectory(directory, group: group).isActive
-                if offsets.isEmpty && !isActive { throw unknownGroup(group, directory) }
-                committed[group] = offsets
-            }
-        }
-        let views = PartitionViews(directory)
-        for topic in options.topics where !committed.values.contains(where: { $0.keys.contains { $0.topic == topic } }) {
-            guard try views.topic(topic) == nil else { continue }
+    public static func make(_ store: Store, _ options: Options) throws -> LagReport {
+        let committed = try committedOffsets(store, options.groups)
+        var names = Set(options.topics)
+        for offsets in committed.values { names.formUnion(offsets.keys.map(\.topic)) }
+        let layouts = try store.layouts(of: names.sorted())
+        for topic in options.topics where layouts[topic] == nil && !committed.values.contains(where: { $0.keys.contains { $0.topic == topic } }) {
             throw SluiceError.failure(.unknownTopic, "topic '\(topic.printable)' does not exist and no group has offsets on it",
                                       remedy: "list topics with 'sluice topic list'")
         }
+        let active = try store.activeGroups(committed.keys.sorted())
+        var scopes: [String: [String: [Int]]] = [:]
+        for (group, offsets) in committed {
+            var topics = Set(offsets.keys.map(\.topic))
+            if !options.topics.isEmpty { topics.formIntersection(options.topics) }
+            for name in topics {
+                scopes[group, default: [:]][name] = Set(layouts[name]?.partitions ?? []).union(offsets.keys.filter { $0.topic == name }.map(\.partition)).sorted()
+            }
+        }
+        let keys = scopes.values.flatMap { $0.flatMap { name, partitions in partitions.map { TopicPartition(name, $0) } } }
+        let ranges = try store.offsetRanges(Array(Set(keys)))
         var groups: [GroupLag] = []
         for (group, offsets) in committed.sorted(by: { $0.key < $1.key }) {
-            let lock = try GroupDirectory(directory, group: group)
-            let active = lock.isActive
-            var names = Set(offsets.keys.map(\.topic))
-            if !options.topics.isEmpty { names.formIntersection(options.topics) }
-            var topics: [TopicLag] = []
-            for name in names.sorted() {
-                topics.append(try topicLag(name, offsets, views, active ? lock : nil, options))
+            let scope = scopes[group] ?? [:]
+            let holders = active.contains(group)
+                ? try store.partitionHolders(of: group, scope.flatMap { name, partitions in partitions.map { TopicPartition(name, $0) } }) : [:]
+            let topics = scope.keys.sorted().map { name in
+                topicLag(name, exists: layouts[name] != nil, partitions: scope[name]!, offsets, ranges, holders: holders, options)
             }
             if !options.topics.isEmpty && topics.isEmpty { continue }
-            groups.append(GroupLag(group: group, active: active, topics: topics))
+            groups.append(GroupLag(group: group, active: active.contains(group), topics: topics))
         }
-        if options.times { try fillLagTimes(&groups, views, now: options.now) }
+        if options.times { try fillLagTimes(&groups, store, now: options.now) }
         return LagReport(generatedAt: options.now, groups: groups)
+    }
+
+    /// Every group's committed offsets, or the named groups'; a named group
+    /// with none is unknown unless consumers are running in it.
+    private static func committedOffsets(_ store: Store, _ groups: [String]) throws -> [String: [TopicPartition: CommittedOffset]] {
+        guard !groups.isEmpty else { return try store.allCommittedOffsets() }
+        let committed = try store.committedOffsets(of: groups)
+        let empty = groups.filter { committed[$0]?.isEmpty ?? true }
+        let active = try store.activeGroups(empty)
+        if let unknown = empty.first(where: { !active.contains($0) }) { throw store.unknownGroup(unknown) }
+        return committed
     }
 
     /// Lag in time: per partition, the timestamps at every group's committed
     /// offset, looked up together.
-    private static func fillLagTimes(_ groups: inout [GroupLag], _ views: PartitionViews, now: Int64) throws {
+    private static func fillLagTimes(_ groups: inout [GroupLag], _ store: Store, now: Int64) throws {
         var wanted: [TopicPartition: Set<Int64>] = [:]
         for group in groups {
             for topic in group.topics {
@@ -136,8 +144,7 @@ public struct LagReport: Sendable {
                 }
             }
         }
-        var found: [TopicPartition: [Int64: Int64]] = [:]
-        for (key, offsets) in wanted { found[key] = try views.view(key)!.timestamps(at: offsets) }
+        let found = try store.timestamps(at: wanted)
         for g in groups.indices {
             for t in groups[g].topics.indices {
                 let name = groups[g].topics[t].topic
@@ -157,29 +164,17 @@ public struct LagReport: Sendable {
         timestamp >= 0 ? max(0, now - timestamp) : nil
     }
 
-    static func unknownGroup(_ group: String, _ directory: DataDirectory) -> SluiceError {
-        .failure(.unknownGroup, "consumer group '\(group.printable)' has no committed offsets in \(directory.path)\(closeGroups(to: group, directory))",
-                 remedy: "list groups with 'sluice group list'")
-    }
-
-    /// " (did you mean …?)" with the groups that have offsets and are named like `group`.
-    static func closeGroups(to group: String, _ directory: DataDirectory) -> String {
-        Suggestions.didYouMean(group, in: Array(((try? OffsetsStore(directory: directory).allOffsets()) ?? [:]).filter { !$0.value.isEmpty }.keys))
-    }
-
-    private static func topicLag(_ name: String, _ offsets: [TopicPartition: CommittedOffset], _ views: PartitionViews,
-                                 _ activeGroup: GroupDirectory?, _ options: Options) throws -> TopicLag {
-        let topic = try views.topic(name)
-        let indices = Set(topic?.partitionIndices ?? []).union(offsets.keys.filter { $0.topic == name }.map(\.partition)).sorted()
+    private static func topicLag(_ name: String, exists: Bool, partitions indices: [Int], _ offsets: [TopicPartition: CommittedOffset],
+                                 _ ranges: [TopicPartition: OffsetRange], holders: [TopicPartition: HolderInfo], _ options: Options) -> TopicLag {
         var partitions: [PartitionLag] = []
         for p in indices {
             let key = TopicPartition(name, p)
             let entry = offsets[key]
-            let view = try views.view(key)
-            var row = PartitionLag(partition: p, committed: entry?.offset, logStart: view?.start, logEnd: view?.end,
+            let range = ranges[key]
+            var row = PartitionLag(partition: p, committed: entry?.offset, logStart: range?.start, logEnd: range?.end,
                                    lastCommit: entry?.commitTimestamp, status: .unknown, samples: entry?.samples ?? [])
-            if let entry, let view { row.lag = max(0, view.end.subtractingSaturated(entry.offset)) }
-            let holder = activeGroup?.leaseHolder(key)
+            if let entry, let range { row.lag = max(0, range.end.subtractingSaturated(entry.offset)) }
+            let holder = holders[key]
             if options.holders { row.holder = holder }
             let rates = CommitRates(row.samples)
             row.consumeRate = rates.consumed
@@ -191,7 +186,7 @@ public struct LagReport: Sendable {
             }
             partitions.append(row)
         }
-        return TopicLag(topic: name, exists: topic != nil, partitions: partitions, trend: topic == nil ? [] : trend(partitions))
+        return TopicLag(topic: name, exists: exists, partitions: partitions, trend: exists ? trend(partitions) : [])
     }
 
     /// The topic's total lag at up to 9 of its last commit times, then now:

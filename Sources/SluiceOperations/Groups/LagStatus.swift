@@ -1,5 +1,6 @@
 import SluiceCore
 import SluiceGroups
+import SluiceStore
 
 /// A partition's consumption status, in the spirit of Burrow. Evaluated in
 /// this order from the lag now, the partition's last commits (at most

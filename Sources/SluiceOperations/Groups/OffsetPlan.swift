@@ -1,5 +1,6 @@
 import SluiceCore
 import SluiceGroups
+import SluiceStore
 import SluiceStorage
 import SluiceSystem
 
@@ -72,24 +73,27 @@ public enum OffsetScope: Equatable, Sendable {
     }
 
     /// The partitions covered, checked against the topics; `committed` gives `allTopics` its topics.
-    func resolve(_ views: PartitionViews, committed: [TopicPartition: CommittedOffset]) throws -> [TopicPartition] {
+    func resolve(_ store: Store, committed: [TopicPartition: CommittedOffset]) throws -> [TopicPartition] {
         switch self {
         case .allTopics:
+            let names = Set(committed.keys.map(\.topic)).sorted()
+            let layouts = try store.layouts(of: names)
             var keys: [TopicPartition] = []
-            for name in Set(committed.keys.map(\.topic)).sorted() {
-                guard let topic = try views.topic(name) else {
+            for name in names {
+                guard let layout = layouts[name] else {
                     Diagnostics.warn("skipping topic '\(name)': it no longer exists")
                     continue
                 }
-                keys += topic.partitionIndices.map { TopicPartition(name, $0) }
+                keys += layout.keys
             }
             return keys
         case .topics(let list):
+            let layouts = try store.layouts(of: list.map(\.0))
             var keys: [TopicPartition] = []
             for (name, partitions) in list {
-                let topic = try views.topic(name) ?? views.directory.topic(name)
-                for p in partitions ?? topic.partitionIndices {
-                    _ = try topic.partition(p)
+                guard let layout = layouts[name] else { throw store.unknownTopic(name) }
+                for p in partitions ?? layout.partitions {
+                    try layout.require(p)
                     keys.append(TopicPartition(name, p))
                 }
             }
@@ -123,36 +127,36 @@ public struct OffsetPlan: Sendable {
     /// Plans a seek. Targets outside [log start, log end] are clamped, with a
     /// warning naming each; partitions a relative target cannot apply to (no
     /// committed offset) are left out with a warning.
-    public static func seek(_ directory: DataDirectory, group: String, target: SeekTarget, scope: OffsetScope?,
+    public static func seek(_ store: Store, group: String, target: SeekTarget, scope: OffsetScope?,
                             now: Int64 = WallClock.nowMillis()) throws -> OffsetPlan {
-        let committed = try OffsetsStore(directory: directory).offsets(of: group)
-        let views = PartitionViews(directory)
+        let committed = try store.committedOffsets(of: group)
         var keys: [TopicPartition]
         if case .file(let saved) = target {
             keys = saved.keys.sorted()
-            if let scope { keys = keys.filter(Set(try scope.resolve(views, committed: committed)).contains) }
+            if let scope { keys = keys.filter(Set(try scope.resolve(store, committed: committed)).contains) }
         } else {
-            keys = try (scope ?? .allTopics).resolve(views, committed: committed)
+            keys = try (scope ?? .allTopics).resolve(store, committed: committed)
         }
-        if keys.isEmpty, committed.isEmpty, scope == nil || scope == .allTopics { throw LagReport.unknownGroup(group, directory) }
+        if keys.isEmpty, committed.isEmpty, scope == nil || scope == .allTopics { throw store.unknownGroup(group) }
         if committed.isEmpty {
             // A typo'd name would otherwise make a new group silently: a warning when one is named like it, else a notice.
-            let close = LagReport.closeGroups(to: group, directory)
+            let close = store.closeGroups(to: group)
             let message = "group '\(group.printable)' has no committed offsets: this seek creates the group\(close)"
             if close.isEmpty { StandardErrorLog.notice(message) } else { Diagnostics.warn(message) }
         }
+        let ranges = try requireRanges(store, keys)
+        let timeTargets = try timeTargets(store, target: target, keys: keys, now: now)
         var rows: [Row] = []
         var skipped: [String] = []
         for key in keys {
-            let view = try views.require(key)
+            let range = ranges[key]!
             let current = committed[key]?.offset
             let requested: Int64
             switch target {
-            case .earliest: requested = view.start
-            case .latest: requested = view.end
+            case .earliest: requested = range.start
+            case .latest: requested = range.end
             case .offset(let n): requested = n
-            case .datetime(let t): requested = try view.partition.offset(forTimestamp: t) ?? view.end
-            case .byDuration(let d): requested = try view.partition.offset(forTimestamp: now - d) ?? view.end
+            case .datetime, .byDuration: requested = timeTargets[key] ?? range.end
             case .shiftBy(let n):
                 guard let current else { skipped.append(key.description); continue }
                 requested = current.addingReportingOverflow(n).overflow ? (n < 0 ? Int64.min : Int64.max) : current + n
@@ -161,16 +165,40 @@ public struct OffsetPlan: Sendable {
                 requested = current
             case .file(let saved): requested = saved[key]!
             }
-            let clamped = min(max(requested, view.start), view.end)
+            let clamped = range.clamp(requested)
             if clamped != requested {
-                Diagnostics.warn("\(key): target offset \(requested) is \(requested < view.start ? "before the log start" : "after the log end") \(clamped); using \(clamped)")
+                Diagnostics.warn("\(key): target offset \(requested) is \(requested < range.start ? "before the log start" : "after the log end") \(clamped); using \(clamped)")
             }
-            rows.append(Row(topicPartition: key, current: current, target: clamped, logEnd: view.end))
+            rows.append(Row(topicPartition: key, current: current, target: clamped, logEnd: range.end))
         }
         if !skipped.isEmpty {
             Diagnostics.warn("group '\(group.printable)' has no committed offset for \(skipped.joined(separator: ", ")); \(target.detail) leaves \(skipped.count == 1 ? "it" : "them") out")
         }
         return OffsetPlan(group: group, operation: .seek, detail: target.detail, rows: rows)
+    }
+
+    /// The offset ranges of partitions that must exist: unknown topics and
+    /// partitions are errors, checked in order.
+    private static func requireRanges(_ store: Store, _ keys: [TopicPartition]) throws -> [TopicPartition: OffsetRange] {
+        let layouts = try store.layouts(of: Array(Set(keys.map(\.topic))))
+        let ranges = try store.offsetRanges(keys)
+        for key in keys {
+            guard let layout = layouts[key.topic] else { throw store.unknownTopic(key.topic) }
+            try layout.require(key.partition)
+            guard ranges[key] != nil else { throw store.unavailable(key) }
+        }
+        return ranges
+    }
+
+    /// The first offsets at or after a time target (absent: none, the log end).
+    private static func timeTargets(_ store: Store, target: SeekTarget, keys: [TopicPartition], now: Int64) throws -> [TopicPartition: Int64] {
+        let time: Int64
+        switch target {
+        case .datetime(let t): time = t
+        case .byDuration(let d): time = now - d
+        default: return [:]
+        }
+        return try store.offsets(atOrAfter: Dictionary(uniqueKeysWithValues: keys.map { ($0, time) }))
     }
 
     // MARK: - rollback
@@ -185,18 +213,17 @@ public struct OffsetPlan: Sendable {
     /// Plans restoring the offsets a group had at an earlier point, from its
     /// history in the offsets log: partitions it had no offset for then lose
     /// theirs. `scope` limits it to some topics.
-    public static func rollback(_ directory: DataDirectory, group: String, to point: RollbackPoint, scope: OffsetScope?) throws -> OffsetPlan {
-        let store = OffsetsStore(directory: directory)
+    public static func rollback(_ store: Store, group: String, to point: RollbackPoint, scope: OffsetScope?) throws -> OffsetPlan {
         let history = try store.history(of: group)
-        let current = try store.offsets(of: group)
-        guard !history.events.isEmpty else { throw LagReport.unknownGroup(group, directory) }
+        let current = try store.committedOffsets(of: group)
+        guard !history.events.isEmpty else { throw store.unknownGroup(group) }
         let include: (CommitEvent) -> Bool
         let detail: String
         switch point {
         case .time(let time):
             if let kept = history.keptSince, time < kept {
                 throw SluiceError.failure(.historyPruned, "the history of group '\(group.printable)' before \(TimeParsing.formatISO8601(kept)) is no longer kept",
-                                          remedy: "history is kept for the retention.ms of topic '\(OffsetsStore.topicName)'; roll back to a later time")
+                                          remedy: "\(store.historyRetention); roll back to a later time")
             }
             // Carried-forward (retain) records stand for commits made before the history kept.
             include = { $0.annotations.operation == .retain ? ($0.value?.commitTimestamp ?? .min) <= time : $0.timestamp <= time }
@@ -222,17 +249,17 @@ public struct OffsetPlan: Sendable {
                                       remedy: "roll back to a later point; 'sluice group delete' removes every offset")
         }
         var keys = Set(then.keys).union(current.keys)
-        let views = PartitionViews(directory)
-        if let scope { keys.formIntersection(try scope.resolve(views, committed: current)) }
+        if let scope { keys.formIntersection(try scope.resolve(store, committed: current)) }
+        let ranges = try store.offsetRanges(Array(keys))
         var rows: [Row] = []
         for key in keys.sorted() {
             var target = then[key]
-            let view = try views.view(key)
-            if let requested = target, let view, !(view.start...view.end).contains(requested) {
-                target = min(max(requested, view.start), view.end)
-                Diagnostics.warn("\(key): restored offset \(requested) is outside the log [\(view.start), \(view.end)]; using \(target!)")
+            let range = ranges[key]
+            if let requested = target, let range, range.clamp(requested) != requested {
+                target = range.clamp(requested)
+                Diagnostics.warn("\(key): restored offset \(requested) is outside the log [\(range.start), \(range.end)]; using \(target!)")
             }
-            rows.append(Row(topicPartition: key, current: current[key]?.offset, target: target, logEnd: view?.end))
+            rows.append(Row(topicPartition: key, current: current[key]?.offset, target: target, logEnd: range?.end))
         }
         return OffsetPlan(group: group, operation: .rollback, detail: detail, rows: rows)
     }
@@ -240,9 +267,9 @@ public struct OffsetPlan: Sendable {
     // MARK: - delete
 
     /// Plans removing every committed offset of a group.
-    public static func delete(_ directory: DataDirectory, group: String) throws -> OffsetPlan {
-        let committed = try OffsetsStore(directory: directory).offsets(of: group)
-        guard !committed.isEmpty else { throw LagReport.unknownGroup(group, directory) }
+    public static func delete(_ store: Store, group: String) throws -> OffsetPlan {
+        let committed = try store.committedOffsets(of: group)
+        guard !committed.isEmpty else { throw store.unknownGroup(group) }
         return OffsetPlan(group: group, operation: .delete, detail: "group delete",
                           rows: committed.keys.sorted().map { Row(topicPartition: $0, current: committed[$0]!.offset, target: nil, logEnd: nil) })
     }
@@ -254,11 +281,11 @@ public struct OffsetPlan: Sendable {
 
     /// Commits the plan's changes as one batch (one atomic step), recording
     /// the previous offsets in the history.
-    public func apply(_ directory: DataDirectory, holder: HolderInfo = .administrator()) throws {
+    public func apply(_ store: Store, holder: HolderInfo = .administrator()) throws {
         let changes = changingRows.map {
             OffsetChange($0.topicPartition, offset: $0.target, previousOffset: $0.current, logEndOffset: $0.target == nil ? nil : $0.logEnd)
         }
-        try OffsetsStore(directory: directory).commit(
+        try store.commit(
             group: group, changes: changes, annotations: CommitAnnotations(operation: operation, member: holder.member, detail: detail))
     }
 
@@ -315,8 +342,8 @@ public struct OffsetPlan: Sendable {
 
     /// Refuses a saved plan when the group's offsets changed after the plan
     /// file was written (its modification time), unless forced.
-    public static func checkNotStale(_ saved: [TopicPartition: Int64], group: String, file: String, writtenAt: Int64, directory: DataDirectory) throws {
-        let committed = try OffsetsStore(directory: directory).offsets(of: group)
+    public static func checkNotStale(_ saved: [TopicPartition: Int64], group: String, file: String, writtenAt: Int64, store: Store) throws {
+        let committed = try store.committedOffsets(of: group)
         let moved = saved.keys.filter { (committed[$0]?.commitTimestamp ?? .min) > writtenAt }.sorted()
         guard !moved.isEmpty else { return }
         throw SluiceError.checkFailed(.stalePlan, "the offsets of group '\(group.printable)' changed after \(file) was written (\(moved.map(\.description).joined(separator: ", ")))",

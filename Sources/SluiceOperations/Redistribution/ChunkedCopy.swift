@@ -1,5 +1,6 @@
 import SluiceCore
 import SluiceGroups
+import SluiceStore
 import SluiceStorage
 import SluiceSystem
 

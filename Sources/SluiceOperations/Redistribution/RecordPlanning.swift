@@ -1,4 +1,5 @@
 import SluiceCore
+import SluiceLocal
 import SluiceStorage
 import SluiceSystem
 
@@ -97,7 +98,7 @@ enum RecordPlanning {
             }
             topic = existing
         } else {
-            _ = try DeletedTopicOffsets.forget(name, in: directory)
+            _ = try DeletedTopicOffsets.forget(name, in: LocalStore(directory))
             topic = try directory.createTopic(name, partitions: record.targetPartitions, config: config)
         }
         record.targetTopicID = topic.metadata.id

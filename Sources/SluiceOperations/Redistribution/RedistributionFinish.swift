@@ -1,5 +1,7 @@
 import SluiceCore
+import SluiceLocal
 import SluiceGroups
+import SluiceStore
 import SluiceStorage
 import SluiceSystem
 
@@ -49,7 +51,7 @@ public enum RedistributionFinish {
         }
         record.phase = .finishing
         try store.save(&record, now: now)
-        let offsets = OffsetsStore(directory: directory)
+        let offsets = LocalStore(directory)
         for (group, keys) in holders.map({ ($0.group, $0.keys) }) {
             try offsets.commit(group: group, changes: keys.map { OffsetChange($0, offset: nil) },
                                annotations: CommitAnnotations(operation: .delete, detail: "redistribute finish \(name)"))
@@ -72,7 +74,7 @@ public enum RedistributionFinish {
 
     /// Records of the temporary topic the drain group has not consumed.
     static func undrained(_ directory: DataDirectory, _ record: RedistributionRecord, _ target: Topic) throws -> Int64 {
-        let committed = try OffsetsStore(directory: directory).offsets(of: record.drainGroup!)
+        let committed = try LocalStore(directory).committedOffsets(of: record.drainGroup!)
         var left: Int64 = 0
         for partition in try target.partitions() {
             let end = try partition.endOffset()
@@ -84,14 +86,14 @@ public enum RedistributionFinish {
     /// Every group with offsets on the temporary topic, held still (an
     /// active one is refused), with the keys to delete.
     private static func holdGroups(_ directory: DataDirectory, _ record: RedistributionRecord,
-                                   waitInactiveMillis: Int64?) throws -> [(group: String, keys: [TopicPartition], guard: GroupChangeGuard)] {
-        var held: [(group: String, keys: [TopicPartition], guard: GroupChangeGuard)] = []
-        for (group, offsets) in try OffsetsStore(directory: directory).allOffsets().sorted(by: { $0.key < $1.key }) {
+                                   waitInactiveMillis: Int64?) throws -> [(group: String, keys: [TopicPartition], guard: GroupHold)] {
+        var held: [(group: String, keys: [TopicPartition], guard: GroupHold)] = []
+        for (group, offsets) in try LocalStore(directory).allCommittedOffsets().sorted(by: { $0.key < $1.key }) {
             let keys = offsets.keys.filter { $0.topic == record.targetTopic }.sorted()
             guard !keys.isEmpty else { continue }
             do {
-                let guarded = try GroupChangeGuard.acquire(try GroupDirectory(directory, group: group), force: false, waitMillis: waitInactiveMillis)
-                try guarded.holdLeases(keys)
+                let guarded = try LocalStore(directory).holdStill(group, force: false, waitMillis: waitInactiveMillis)
+                try guarded.claim(keys)
                 held.append((group, keys, guarded))
             } catch {
                 held.forEach { $0.guard.release() }

@@ -1,5 +1,7 @@
 import SluiceCore
+import SluiceLocal
 import SluiceGroups
+import SluiceStore
 import SluiceStorage
 
 /// `redistribute status`: each redistribution and migration, its state, how
@@ -50,7 +52,7 @@ public struct RedistributionStatus: Sendable {
         options.now = now
         let report: LagReport
         do {
-            report = try LagReport.make(directory, options)
+            report = try LagReport.make(LocalStore(directory), options)
         } catch let error as SluiceError where error.reason == .unknownGroup {
             return entry
         }

@@ -1,6 +1,7 @@
 import KafkaFormat
 import SluiceCore
 import SluiceGroups
+import SluiceStore
 import SluiceStorage
 
 /// How a redistribution places records in the temporary topic.

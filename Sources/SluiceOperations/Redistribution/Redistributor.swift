@@ -1,5 +1,7 @@
 import SluiceCore
+import SluiceLocal
 import SluiceGroups
+import SluiceStore
 import SluiceStorage
 import SluiceSystem
 
@@ -108,7 +110,7 @@ public enum Redistributor {
             throw SluiceError.checkFailed(.redistributionConflict, "redistribution '\(other.name)' of topic '\(request.topic)' for group '\(request.group.printable)' is still copying",
                                           remedy: "resume it with 'sluice redistribute start \(request.topic) --group \(request.group) --into \(other.name) --execute', or abandon it with 'sluice redistribute finish \(other.name) --force'")
         }
-        let committed = try OffsetsStore(directory: directory).offsets(of: request.group)
+        let committed = try LocalStore(directory).committedOffsets(of: request.group)
         var sources: [RedistributionRecord.Source] = []
         var backlog: [Int64] = []
         for partition in try source.partitions() {
@@ -165,14 +167,13 @@ public enum Redistributor {
         defer { lock.release() }
         var holder = HolderInfo.administrator()
         holder.member = "redistribute-\(request.name)-\(holder.pid)"
-        let group = try GroupChangeGuard.acquire(try GroupDirectory(directory, group: request.group), force: false,
-                                                 waitMillis: request.waitInactiveMillis, holder: holder)
+        let group = try LocalStore(directory).holdStill(request.group, force: false, waitMillis: request.waitInactiveMillis, holder: holder)
         defer { group.release() }
         let plan = try self.plan(directory, request)
         var record = plan.record
         if record.phase != .copying { return record }
         let source = try directory.topic(request.topic)
-        try group.holdLeases(source.partitionIndices.map { TopicPartition(source.name, $0) })
+        try group.claim(source.partitionIndices.map { TopicPartition(source.name, $0) })
         if plan.resuming {
             try checkGroupUntouched(directory, record)
         } else {
@@ -204,7 +205,7 @@ public enum Redistributor {
     /// not running (its consumers ran, or someone seeked): the copied records
     /// would then be consumed twice or the moved offsets overwritten.
     static func checkGroupUntouched(_ directory: DataDirectory, _ record: RedistributionRecord) throws {
-        let committed = try OffsetsStore(directory: directory).offsets(of: record.group!)
+        let committed = try LocalStore(directory).committedOffsets(of: record.group!)
         let moved = record.sources.filter { source in
             let now = committed[TopicPartition(record.sourceTopic, source.partition)]?.offset
             return now != source.committed && (now == nil || now != source.stop)
@@ -218,9 +219,9 @@ public enum Redistributor {
     /// Positions the drain group at the beginning of every temporary
     /// partition it has no offset for (once; its consumers may already run).
     static func startDrainGroup(_ directory: DataDirectory, _ record: RedistributionRecord) throws {
-        let store = OffsetsStore(directory: directory)
+        let store = LocalStore(directory)
         let drain = record.drainGroup!
-        let committed = try store.offsets(of: drain)
+        let committed = try store.committedOffsets(of: drain)
         let changes = record.targets.map { TopicPartition(record.targetTopic, $0.partition) }.filter { committed[$0] == nil }
             .map { OffsetChange($0, offset: 0, logEndOffset: 0) }
         try store.commit(group: drain, changes: changes, annotations: CommitAnnotations(
@@ -234,9 +235,9 @@ public enum Redistributor {
             for i in record.sources.indices { record.sources[i].stop = record.sources[i].next }
             try store.save(&record)
         }
-        let offsets = OffsetsStore(directory: directory)
+        let offsets = LocalStore(directory)
         let group = record.group!
-        let committed = try offsets.offsets(of: group)
+        let committed = try offsets.committedOffsets(of: group)
         var changes: [OffsetChange] = []
         for source in record.sources {
             let key = TopicPartition(record.sourceTopic, source.partition)

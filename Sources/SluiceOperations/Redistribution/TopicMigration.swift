@@ -1,5 +1,7 @@
 import SluiceCore
+import SluiceLocal
 import SluiceGroups
+import SluiceStore
 import SluiceStorage
 import SluiceSystem
 
@@ -52,11 +54,11 @@ public enum TopicMigration {
             return try RecordPlanning.describe(existing, source: source, resuming: true)
         }
         try RecordPlanning.refuseExistingTarget(directory, request.to)
-        let offsets = OffsetsStore(directory: directory)
+        let offsets = LocalStore(directory)
         var groups: [RedistributionRecord.MigratedGroup] = []
         for group in request.groups {
             var committed: [Int: Int64] = [:]
-            for (key, entry) in try offsets.offsets(of: group) where key.topic == source.name { committed[key.partition] = entry.offset }
+            for (key, entry) in try offsets.committedOffsets(of: group) where key.topic == source.name { committed[key.partition] = entry.offset }
             guard !committed.isEmpty else {
                 throw SluiceError.failure(.unknownGroup, "group '\(group.printable)' has no committed offsets on topic '\(source.name)'",
                                           remedy: "name only groups that consume it (see 'sluice lag --topic \(source.name)')")
@@ -100,13 +102,13 @@ public enum TopicMigration {
         let lock = try store.lock(request.to)
         defer { lock.release() }
         let source = try directory.topic(request.topic)
-        var held: [GroupChangeGuard] = []
+        var held: [GroupHold] = []
         defer { held.forEach { $0.release() } }
         let keys = source.partitionIndices.map { TopicPartition(source.name, $0) } + (0..<request.partitions).map { TopicPartition(request.to, $0) }
         for group in request.groups {
-            let guarded = try GroupChangeGuard.acquire(try GroupDirectory(directory, group: group), force: false, waitMillis: request.waitInactiveMillis)
+            let guarded = try LocalStore(directory).holdStill(group, force: false, waitMillis: request.waitInactiveMillis)
             held.append(guarded)
-            try guarded.holdLeases(keys)
+            try guarded.claim(keys)
         }
         let plan = try self.plan(directory, request)
         var record = plan.record
@@ -132,9 +134,9 @@ public enum TopicMigration {
     /// Commits each group's translated offsets on the new topic (a target
     /// partition without an unconsumed record: its end), skipping those already there.
     static func commitTranslations(_ directory: DataDirectory, _ record: RedistributionRecord) throws {
-        let offsets = OffsetsStore(directory: directory)
+        let offsets = LocalStore(directory)
         for group in record.migratedGroups {
-            let committed = try offsets.offsets(of: group.group)
+            let committed = try offsets.committedOffsets(of: group.group)
             var changes: [OffsetChange] = []
             for target in record.targets {
                 let key = TopicPartition(record.targetTopic, target.partition)

@@ -39,13 +39,13 @@ extension DataDirectory {
 
     var logStartLockPath: String { metaPath + "/log-start.lock" }
 
-    func readLogStartCheckpoint() throws -> [String: Int64] {
+    func readLogStartCheckpoint() throws -> [TopicPartition: Int64] {
         try OffsetCheckpointFile.read(logStartCheckpointPath)
     }
 
-    /// Edits the recorded log starts (keyed by partition directory name) and
+    /// Edits the recorded log starts and
     /// replaces the checkpoint atomically when they changed.
-    func updateLogStarts(_ edit: (inout [String: Int64]) -> Void) throws {
+    func updateLogStarts(_ edit: (inout [TopicPartition: Int64]) -> Void) throws {
         try requireWritable("record log start offsets")
         let lock = try FileLock.acquire(logStartLockPath, what: "the log start checkpoint of \(path)")
         defer { lock.release() }
@@ -63,7 +63,7 @@ extension DataDirectory {
     func forgetLogStarts(of topic: String) throws {
         guard try FileSystem.exists(logStartCheckpointPath) else { return }
         try updateLogStarts { entries in
-            entries = entries.filter { TopicName.parsePartitionDirectory($0.key)?.topic != topic }
+            entries = entries.filter { $0.key.topic != topic }
         }
     }
 
@@ -88,10 +88,10 @@ extension DataDirectory {
         var change = LogStartChange(partition: partition.name, previousStart: start, newStart: target, deleted: [])
         if target > start {
             do {
-                try updateLogStarts { Self.raise(&$0, partition.name, to: target) }
+                try updateLogStarts { Self.raise(&$0, partition.key, to: target) }
             } catch let error as SluiceError where error.reason == .noSpace && doomed > 0 {
                 change.deleted = try Self.removeSegments(segments[..<doomed], of: partition)
-                try updateLogStarts { Self.raise(&$0, partition.name, to: target) }
+                try updateLogStarts { Self.raise(&$0, partition.key, to: target) }
             }
         }
         if change.deleted.isEmpty && doomed > 0 {
@@ -103,8 +103,8 @@ extension DataDirectory {
 
     /// Never moves a log start back, whatever `start` was read as: records
     /// another process deleted must not reappear.
-    private static func raise(_ entries: inout [String: Int64], _ name: String, to target: Int64) {
-        entries[name] = max(entries[name] ?? target, target)
+    private static func raise(_ entries: inout [TopicPartition: Int64], _ key: TopicPartition, to target: Int64) {
+        entries[key] = max(entries[key] ?? target, target)
     }
 
     /// Unlinks segments, oldest first, then syncs the directory.
@@ -133,7 +133,7 @@ extension Partition {
     public func currentLogStart(segments: [Segment]) -> Int64 {
         let first = segments.first!.baseOffset
         let checkpoint = FileSystem.parent(of: directory) + "/" + DataDirectory.logStartCheckpointName
-        let recorded = (try? OffsetCheckpointFile.read(checkpoint)).map { $0[name] } ?? recordedLogStart
+        let recorded = (try? OffsetCheckpointFile.read(checkpoint)).map { $0[key] } ?? recordedLogStart
         return max(first, recorded ?? first)
     }
 

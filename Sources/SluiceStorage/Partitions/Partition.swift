@@ -1,5 +1,6 @@
 import KafkaFormat
 import SluiceCore
+import SluiceStore
 import SluiceSystem
 
 /// One partition directory `<topic>-<N>/`: a run of segments. This is the
@@ -24,7 +25,8 @@ public final class Partition: @unchecked Sendable {
     }
 
     /// `topic-N`, the name used in messages and directory names.
-    public var name: String { "\(topic)-\(index)" }
+    public var key: TopicPartition { TopicPartition(topic, index) }
+    public var name: String { key.description }
 
     /// The segments, oldest first, without those of an uncommitted import
     /// (`PendingAppend`). A partition always has at least one.
@@ -130,21 +132,6 @@ public final class Partition: @unchecked Sendable {
         }
         return nil
     }
-}
-
-/// What `topic describe` shows per partition, all O(1) in the partition's size.
-public struct PartitionSummary: Sendable {
-    public var partition: Int
-    public var logStartOffset: Int64
-    public var endOffset: Int64
-    public var bytes: Int64
-    public var segments: Int
-    public var oldestTimestamp: Int64?
-    public var newestTimestamp: Int64?
-    /// A problem at the tail (a torn batch awaiting recovery, or damage).
-    public var tailProblem: String?
-
-    public var records: Int64 { max(0, endOffset - logStartOffset) }
 }
 
 extension Partition {

@@ -3,7 +3,6 @@ import SluiceCore
 extension SluiceError.Reason {
     public static let unknownTopic = Self("unknown-topic")
     public static let topicExists = Self("topic-exists")
-    public static let unknownPartition = Self("unknown-partition")
     public static let corruptLog = Self("corrupt-log")
     public static let offsetOutOfRange = Self("offset-out-of-range")
     public static let readOnly = Self("read-only")

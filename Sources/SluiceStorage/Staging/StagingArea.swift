@@ -3,7 +3,7 @@ import SluiceCore
 import SluiceSystem
 
 /// A place inside the data directory where a multi-step write (an import) is
-/// built before it becomes visible in one step (DESIGN.md §3):
+/// built before it becomes visible in one step (docs/ARCHITECTURE.md §4):
 ///
 ///     .sluice/staging/<id>.lock      flock held by the building process for its whole life
 ///     .sluice/staging/<id>/          what it stages: partition directories or segments

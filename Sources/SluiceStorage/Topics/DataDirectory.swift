@@ -1,8 +1,9 @@
 import KafkaFormat
 import SluiceCore
+import SluiceStore
 import SluiceSystem
 
-/// A data directory: the whole state of a sluice store (DESIGN.md §1), or a
+/// A data directory: the whole state of a sluice store (docs/ARCHITECTURE.md §3), or a
 /// Kafka broker's log directory (or a copy of one) opened read-only.
 ///
 ///     <data-dir>/
@@ -29,7 +30,7 @@ public final class DataDirectory: @unchecked Sendable {
     public private(set) var kind: Kind
     private var foreignPartitions: [String: [Int]] = [:]
     /// Log starts from `log-start-offset-checkpoint`, by partition directory name, as of opening.
-    var recordedLogStarts: [String: Int64] = [:]
+    var recordedLogStarts: [TopicPartition: Int64] = [:]
 
     public var metaPath: String { path + "/.sluice" }
     public var topicsPath: String { metaPath + "/topics" }
@@ -180,7 +181,7 @@ public final class DataDirectory: @unchecked Sendable {
         }
     }
 
-    func unknownTopic(_ name: String) -> SluiceError {
+    public func unknownTopic(_ name: String) -> SluiceError {
         let close = Suggestions.didYouMean(name, in: (try? topicNames()) ?? [])
         return .failure(.unknownTopic, "topic '\(name.printable)' does not exist in \(path)\(close)", remedy: "list topics with 'sluice topic list'")
     }
@@ -190,7 +191,7 @@ public final class DataDirectory: @unchecked Sendable {
     public func partitionDirectory(_ topic: String, _ partition: Int) -> String { "\(path)/\(topic)-\(partition)" }
 
     /// A log start recorded for a partition (delete-records or Kafka's checkpoint).
-    func recordedLogStart(_ topic: String, _ partition: Int) -> Int64? { recordedLogStarts["\(topic)-\(partition)"] }
+    func recordedLogStart(_ topic: String, _ partition: Int) -> Int64? { recordedLogStarts[TopicPartition(topic, partition)] }
 }
 
 /// A topic and its partitions.
@@ -210,12 +211,10 @@ public final class Topic: @unchecked Sendable {
     public var config: TopicConfig { metadata.config }
     public var partitionCount: Int { metadata.partitions }
 
+    public var layout: TopicLayout { TopicLayout(name: name, partitions: partitionIndices, partitionCount: partitionCount) }
+
     public func partition(_ index: Int) throws -> Partition {
-        guard partitionIndices.contains(index) else {
-            let range = partitionIndices == Array(0..<metadata.partitions) ? "0 to \(metadata.partitions - 1)"
-                : partitionIndices.map(String.init).joined(separator: ", ")
-            throw SluiceError.usage(.unknownPartition, "topic '\(name)' has no partition \(index)", remedy: "its partitions are \(range)")
-        }
+        try layout.require(index)
         return Partition(topic: name, index: index, directory: directory.partitionDirectory(name, index), config: config,
                          isWritable: directory.isWritable, recordedLogStart: directory.recordedLogStart(name, index))
     }

@@ -1,7 +1,8 @@
 import ArgumentParser
 import SluiceCompression
 import SluiceCore
-import SluiceGroups
+import SluiceLocal
+import SluiceStore
 import SluiceOperations
 import SluiceStorage
 import SluiceSystem
@@ -93,7 +94,7 @@ struct ExportCommand: ParsableCommand {
         request.until = try until.map { try TimeParsing.parseTime($0, now: now) }
         request.backlogOfGroup = group
         request.withGroups = withGroups
-        let plan = try ExportPlan.make(target, request, groups: group != nil || withGroups ? OffsetsStore(directory: directory) : nil)
+        let plan = try ExportPlan.make(target, request, groups: group != nil || withGroups ? LocalStore(directory) : nil)
         if dryRun { return try report(plan, nil, destination: output, elapsed: 0) }
         if output == "-" && StandardStreams.outputIsTerminal {
             throw SluiceError.usage(.invalidArgument, "refusing to write a compressed archive to a terminal",

@@ -1,6 +1,7 @@
 import ArgumentParser
 import SluiceCore
-import SluiceGroups
+import SluiceLocal
+import SluiceStore
 import SluiceOperations
 import SluiceStorage
 import SluiceSystem
@@ -62,7 +63,7 @@ struct ImportCommand: ParsableCommand {
         options.topic = topic
         options.mode = append ? .append : preserveOffsets ? .preserveOffsets : nil
         options.dryRun = dryRun
-        options.groups = withGroups ? OffsetsStore(directory: directory) : nil
+        options.groups = withGroups ? LocalStore(directory) : nil
         let progress = ProgressLine.archive(dryRun ? "verifying" : "importing")
         let result: ImportResult
         do {

@@ -1,6 +1,6 @@
 import ArgumentParser
 import SluiceCore
-import SluiceGroups
+import SluiceStore
 import SluiceOperations
 import SluiceSystem
 
@@ -75,7 +75,7 @@ struct LagCommand: ParsableCommand {
     }
 
     func run() throws {
-        let directory = try common.open()
+        let store = try common.openStore()
         let (groups, interval) = try watchInterval()
         let maxLag = try threshold(self.maxLag, "--max-lag")
         let maxLagSeconds = try threshold(self.maxLagSeconds, "--max-lag-seconds")
@@ -87,7 +87,7 @@ struct LagCommand: ParsableCommand {
         var breaches: [String]
         repeat {
             options.now = WallClock.nowMillis()
-            let report = try LagReport.make(directory, options)
+            let report = try LagReport.make(store, options)
             if watch && StandardStreams.outputIsTerminal {
                 try Output.print("\u{1B}[H\u{1B}[2J" + "every \(TimeParsing.formatDuration(interval))  \(Output.time(options.now))\n")
             }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import SluiceCore
 import SluiceGroups
+import SluiceStore
 import SluiceStorage
 import SluiceSystem
 

@@ -1,6 +1,8 @@
 import ArgumentParser
 import SluiceCore
+import SluiceLocal
 import SluiceStorage
+import SluiceStore
 import SluiceSystem
 
 #if canImport(Glibc)
@@ -46,6 +48,16 @@ struct CommonOptions: ParsableArguments {
         let directory = try open()
         try directory.requireWritable(action)
         return directory
+    }
+
+    /// Opens the store the options select, on which the operations run.
+    func openStore() throws -> Store {
+        LocalStore(try open())
+    }
+
+    /// Opens the store for a command that writes (see `open(writing:)`).
+    func openStore(writing action: String) throws -> Store {
+        LocalStore(try open(writing: action))
     }
 
     func apply() throws {

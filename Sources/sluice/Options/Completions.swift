@@ -1,5 +1,6 @@
 import ArgumentParser
-import SluiceGroups
+import SluiceLocal
+import SluiceStore
 import SluiceOperations
 import SluiceStorage
 import SluiceSystem
@@ -22,9 +23,9 @@ enum Completions {
     /// has none), or with running members.
     static let groups = CompletionKind.custom { words, _, _ in
         names(words) { directory in
-            let committed = try OffsetsStore(directory: directory).allOffsets().filter { !$0.value.isEmpty }.keys
-            let running = try GroupDirectory.names(in: directory).filter { (try? GroupDirectory(directory, group: $0))?.isActive == true }
-            return Set(committed).union(running).sorted()
+            let store = LocalStore(directory)
+            let committed = try store.allCommittedOffsets().filter { !$0.value.isEmpty }.keys
+            return Set(committed).union(try store.allActiveGroups()).sorted()
         }
     }
 

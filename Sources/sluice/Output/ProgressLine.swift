@@ -2,7 +2,7 @@ import SluiceCore
 import SluiceSystem
 
 /// A progress line on stderr, redrawn in place at most five times a second.
-/// Only on a terminal and never with --quiet (DESIGN.md §4).
+/// Only on a terminal and never with --quiet (docs/ARCHITECTURE.md §5).
 final class ProgressLine {
     private let started = WallClock.monotonicNanos()
     private var lastDraw: UInt64 = 0

@@ -1,8 +1,7 @@
 import ArgumentParser
 import SluiceCore
-import SluiceGroups
 import SluiceOperations
-import SluiceStorage
+import SluiceStore
 
 /// Options of the commands that move a group's offsets.
 struct GroupChangeOptions: ParsableArguments {
@@ -32,44 +31,23 @@ enum GroupChange {
     /// Plans the change, shows it, and applies it with `--execute`. `targetTime`
     /// is a time target as read, said with the plan (a zone-less time is UTC,
     /// which surprises some).
-    static func run(_ directory: DataDirectory, group: String, options: GroupChangeOptions, export: Bool = false, targetTime: Int64? = nil,
+    static func run(_ store: Store, group: String, options: GroupChangeOptions, export: Bool = false, targetTime: Int64? = nil,
                     check: (Bool) throws -> Void = { _ in }, plan makePlan: () throws -> OffsetPlan) throws {
-        func sayTargetTime() {
-            if let targetTime { StandardErrorLog.notice("target time: \(TimeParsing.formatISO8601(targetTime)) (\(targetTime) ms since the epoch)") }
-        }
-        let lock = try GroupDirectory(directory, group: group)
         let wait = try options.waitInactive.map(TimeParsing.parseDuration)
-        guard options.execute else {
-            try check(false)
-            let plan = try makePlan()
-            sayTargetTime()
-            try show(plan, executed: false, options: options, export: export)
-            if lock.isActive { Diagnostics.warn("group '\(group.printable)' is active; --execute will refuse it unless its consumers stop (--wait-inactive) or --force is given") }
+        let outcome = try GroupOffsetChange.run(store, group: group, execute: options.execute, force: options.force, waitMillis: wait,
+                                                check: check, plan: makePlan)
+        if let targetTime { StandardErrorLog.notice("target time: \(TimeParsing.formatISO8601(targetTime)) (\(targetTime) ms since the epoch)") }
+        try show(outcome.plan, executed: outcome.executed, options: options, export: export)
+        guard outcome.executed else {
+            if outcome.groupWasActive {
+                Diagnostics.warn("group '\(group.printable)' is active; --execute will refuse it unless its consumers stop (--wait-inactive) or --force is given")
+            }
             StandardErrorLog.notice("dry run: nothing changed; add --execute to apply")
             return
         }
-        try validate(makePlan)
-        let held = try GroupChangeGuard.acquire(lock, force: options.force, waitMillis: wait)
-        defer { held.release() }
-        try check(true)
-        let plan = try makePlan()
-        try held.holdLeases(plan.scope)
-        try plan.apply(directory)
-        sayTargetTime()
-        try show(plan, executed: true, options: options, export: export)
-        let changed = plan.changingRows.count
+        let changed = outcome.plan.changingRows.count
         StandardErrorLog.notice(changed == 0 ? "nothing to change" :
             "applied: \(changed) partition\(changed == 1 ? "" : "s") of group '\(group.printable)' changed; undo with 'sluice group rollback \(group) --steps 1 --execute'")
-    }
-
-    /// Bad input must change nothing: a first plan, before any lock file is
-    /// made, finds unknown topics and partitions (its warnings wait for the
-    /// plan made under the lock).
-    private static func validate(_ makePlan: () throws -> OffsetPlan) throws {
-        let sink = Diagnostics.sink
-        Diagnostics.sink = { _ in }
-        defer { Diagnostics.sink = sink }
-        _ = try makePlan()
     }
 
     static func show(_ plan: OffsetPlan, executed: Bool, options: GroupChangeOptions, export: Bool) throws {

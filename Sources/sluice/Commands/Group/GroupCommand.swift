@@ -1,4 +1,5 @@
 import ArgumentParser
+import SluiceStore
 
 struct GroupCommand: ParsableCommand {
     static let configuration = CommandConfiguration(

@@ -1,7 +1,7 @@
 import ArgumentParser
 import SluiceCore
-import SluiceGroups
 import SluiceOperations
+import SluiceStore
 
 struct GroupDelete: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -22,15 +22,11 @@ struct GroupDelete: ParsableCommand {
     var waitInactive: String?
 
     func run() throws {
-        let directory = try common.open(writing: "delete group '\(group.printable)'")
-        let lock = try GroupDirectory(directory, group: group)
+        let store = try common.openStore(writing: "delete group '\(group.printable)'")
         let wait = try waitInactive.map(TimeParsing.parseDuration)
-        _ = try OffsetPlan.delete(directory, group: group)
-        let held = try GroupChangeGuard.acquire(lock, force: false, waitMillis: wait)
-        defer { held.release() }
-        let plan = try OffsetPlan.delete(directory, group: group)
-        try held.holdLeases(plan.scope)
-        try plan.apply(directory)
+        let plan = try GroupOffsetChange.run(store, group: group, execute: true, waitMillis: wait) {
+            try OffsetPlan.delete(store, group: group)
+        }.plan
         try Output.print("deleted group '\(group)' (\(plan.rows.count) committed offset\(plan.rows.count == 1 ? "" : "s")); restore with 'sluice group rollback \(group) --steps 1 --execute'")
     }
 }

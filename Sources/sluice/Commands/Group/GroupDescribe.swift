@@ -1,7 +1,7 @@
 import ArgumentParser
 import SluiceCore
-import SluiceGroups
 import SluiceOperations
+import SluiceStore
 
 struct GroupDescribe: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -18,12 +18,12 @@ struct GroupDescribe: ParsableCommand {
     var json = false
 
     func run() throws {
-        let directory = try common.open()
+        let store = try common.openStore()
         var options = LagReport.Options()
         options.groups = [group]
         options.holders = true
-        let report = try LagReport.make(directory, options)
-        let members = try GroupMember.live(try GroupDirectory(directory, group: group), clean: false)
+        let report = try LagReport.make(store, options)
+        let members = try store.members(of: [group])[group] ?? []
         let lag = report.groups[0]
         if json {
             var object = lag.jsonObject

@@ -1,6 +1,7 @@
 import ArgumentParser
 import SluiceCore
 import SluiceOperations
+import SluiceStore
 
 struct GroupHistory: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -27,7 +28,7 @@ struct GroupHistory: ParsableCommand {
     }
 
     func run() throws {
-        var (entries, keptSince) = try HistoryEntry.list(try common.open(), group: group, topics: topics)
+        var (entries, keptSince) = try HistoryEntry.list(try common.openStore(), group: group, topics: topics)
         if let limit { entries = Array(entries.suffix(limit)) }
         if json {
             try Output.printJSON(["version": 1, "group": .string(group), "kept_since": JSONValue(keptSince), "changes": .array(entries.map(\.json))])

@@ -1,6 +1,7 @@
 import ArgumentParser
 import SluiceCore
 import SluiceOperations
+import SluiceStore
 
 struct GroupList: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -14,7 +15,7 @@ struct GroupList: ParsableCommand {
     var json = false
 
     func run() throws {
-        let groups = try GroupSummary.all(try common.open())
+        let groups = try GroupSummary.all(try common.openStore())
         if json {
             try Output.printJSON(["version": 1, "groups": .array(groups.map(\.json))])
             return

@@ -1,6 +1,7 @@
 import ArgumentParser
 import SluiceCore
 import SluiceOperations
+import SluiceStore
 
 struct GroupRollback: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -35,7 +36,7 @@ struct GroupRollback: ParsableCommand {
     }
 
     func run() throws {
-        let directory = try change.execute ? common.open(writing: "move the offsets of group '\(group.printable)'") : common.open()
+        let store = try change.execute ? common.openStore(writing: "move the offsets of group '\(group.printable)'") : common.openStore()
         let point: OffsetPlan.RollbackPoint
         if let steps {
             guard let n = Int(steps), n >= 1 else {
@@ -47,8 +48,8 @@ struct GroupRollback: ParsableCommand {
         }
         let scope = topics.isEmpty ? nil : try OffsetScope.parse(topics)
         let targetTime: Int64? = if case .time(let time) = point { time } else { nil }
-        try GroupChange.run(directory, group: group, options: change, targetTime: targetTime) {
-            try OffsetPlan.rollback(directory, group: group, to: point, scope: scope)
+        try GroupChange.run(store, group: group, options: change, targetTime: targetTime) {
+            try OffsetPlan.rollback(store, group: group, to: point, scope: scope)
         }
     }
 }

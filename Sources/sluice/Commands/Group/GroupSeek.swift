@@ -1,6 +1,6 @@
 import ArgumentParser
 import SluiceCore
-import SluiceGroups
+import SluiceStore
 import SluiceOperations
 import SluiceStorage
 import SluiceSystem
@@ -74,7 +74,7 @@ struct GroupSeek: ParsableCommand {
     }
 
     func run() throws {
-        let directory = try change.execute ? common.open(writing: "move the offsets of group '\(group.printable)'") : common.open()
+        let store = try change.execute ? common.openStore(writing: "move the offsets of group '\(group.printable)'") : common.openStore()
         let target = try parseTarget()
         let scope: OffsetScope? = allTopics ? .allTopics : topics.isEmpty ? nil : try OffsetScope.parse(topics)
         let targetTime: Int64? = switch target {
@@ -82,16 +82,16 @@ struct GroupSeek: ParsableCommand {
         case .byDuration(let millis): WallClock.nowMillis() - millis
         default: nil
         }
-        try GroupChange.run(directory, group: group, options: change, export: export, targetTime: targetTime, check: { executing in
+        try GroupChange.run(store, group: group, options: change, export: export, targetTime: targetTime, check: { executing in
             guard case .file(let saved) = target, let fromFile, !change.force else { return }
             let written = try File.open(fromFile).status().st_mtim
             do {
-                try OffsetPlan.checkNotStale(saved, group: group, file: fromFile, writtenAt: Int64(written.tv_sec) * 1000 + Int64(written.tv_nsec) / 1_000_000, directory: directory)
+                try OffsetPlan.checkNotStale(saved, group: group, file: fromFile, writtenAt: Int64(written.tv_sec) * 1000 + Int64(written.tv_nsec) / 1_000_000, store: store)
             } catch let error as SluiceError where !executing {
                 Diagnostics.warn(error.message)
             }
         }) {
-            try OffsetPlan.seek(directory, group: group, target: target, scope: scope)
+            try OffsetPlan.seek(store, group: group, target: target, scope: scope)
         }
     }
 

@@ -1,6 +1,7 @@
 import ArgumentParser
 import SluiceCore
-import SluiceGroups
+import SluiceLocal
+import SluiceStore
 import SluiceOperations
 import SluiceSystem
 
@@ -46,7 +47,7 @@ struct DeleteRecordsCommand: ParsableCommand {
         let directory = try dryRun ? common.open() : common.open(writing: "delete records of topic '\(topic.printable)'")
         let boundary = try LogStartPlan.Boundary.parse(before, now: WallClock.nowMillis())
         let plan = try LogStartPlan.deleteRecords(try directory.topic(topic), partitions: partition, before: boundary,
-                                                  groups: OffsetsStore(directory: directory))
+                                                  groups: LocalStore(directory))
         LogStartOutput.warnLosses(plan, executing: !dryRun && yes)
         if !dryRun && !yes && plan.records > 0 {
             try Confirmation.ask("Delete \(plan.records) records of topic '\(topic)' (\(ByteCount.format(plan.bytes)) freed now)?", flag: "--yes")

@@ -1,6 +1,7 @@
 import ArgumentParser
 import SluiceCore
-import SluiceGroups
+import SluiceLocal
+import SluiceStore
 import SluiceOperations
 import SluiceSystem
 
@@ -54,7 +55,7 @@ struct RetentionCommand: ParsableCommand {
     func run() throws {
         let directory = try execute ? common.open(writing: "delete segments by retention") : common.open()
         let plan = try LogStartPlan.retention(directory, topics: topics, now: WallClock.nowMillis(), keepUnconsumed: keepUnconsumed,
-                                              groups: OffsetsStore(directory: directory))
+                                              groups: LocalStore(directory))
         LogStartOutput.warnLosses(plan, executing: execute)
         let changes = execute ? try plan.execute(in: directory, shouldStop: { Interruption.requested }) : nil
         try LogStartOutput.show(plan, executed: changes, json: json)

@@ -1,6 +1,7 @@
 import ArgumentParser
 import SluiceCore
 import SluiceStorage
+import SluiceStore
 
 struct TopicAlter: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -26,15 +27,15 @@ struct TopicAlter: ParsableCommand {
     }
 
     func run() throws {
-        let directory = try common.open(writing: "alter topic '\(name.printable)'")
-        _ = try directory.topic(name)
+        let store = try common.openStore(writing: "alter topic '\(name.printable)'")
+        _ = try store.layout(of: name)
         if !config.isEmpty {
-            let updated = try directory.alterConfig(name, assignments: config)
+            let updated = try store.alterConfig(name, assignments: config)
             let changed = Set(config.compactMap { $0.split(separator: "=", maxSplits: 1).first.map(String.init) })
-            try Output.print("updated topic '\(name)': " + updated.entries.filter { changed.contains($0.0) }.map { "\($0.0)=\($0.1)" }.joined(separator: " "))
+            try Output.print("updated topic '\(name)': " + updated.filter { changed.contains($0.0) }.map { "\($0.0)=\($0.1)" }.joined(separator: " "))
         }
         if let partitions {
-            let (old, new) = try directory.addPartitions(name, to: partitions)
+            let (old, new) = try store.addPartitions(name, to: partitions)
             try Output.print("topic '\(name)' now has \(new) partitions (was \(old))")
             Diagnostics.warn("keyed records go to murmur2(key) % partitions: from now on most keys go to other partitions than before, and each key's earlier records stay where they are (running producers follow within a second)")
         }

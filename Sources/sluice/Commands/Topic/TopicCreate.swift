@@ -2,6 +2,7 @@ import ArgumentParser
 import SluiceCore
 import SluiceOperations
 import SluiceStorage
+import SluiceStore
 
 struct TopicCreate: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -24,15 +25,11 @@ struct TopicCreate: ParsableCommand {
     var ifNotExists = false
 
     func run() throws {
-        let directory = try common.open(writing: "create topic '\(name.printable)'")
-        var topicConfig = TopicConfig()
-        try topicConfig.apply(assignments: config)
-        if ifNotExists, try directory.existingTopic(name) != nil {
+        let store = try common.openStore(writing: "create topic '\(name.printable)'")
+        guard let topic = try TopicCreation.create(store, name: name, partitions: partitions, config: config, ifNotExists: ifNotExists) else {
             StandardErrorLog.notice("topic '\(name)' already exists")
             return
         }
-        _ = try DeletedTopicOffsets.forget(name, in: directory)
-        let topic = try directory.createTopic(name, partitions: partitions, config: topicConfig)
         try Output.print("created topic '\(topic.name)' with \(topic.partitionCount) partition\(topic.partitionCount == 1 ? "" : "s")")
     }
 }

@@ -3,6 +3,7 @@ import SluiceCore
 import SluiceOperations
 import SluiceStorage
 import SluiceSystem
+import SluiceStore
 
 struct TopicDelete: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -19,13 +20,13 @@ struct TopicDelete: ParsableCommand {
     var yes = false
 
     func run() throws {
-        let directory = try common.open(writing: "delete topic '\(name.printable)'")
-        let report = try TopicReport.make(try directory.topic(name))
+        let store = try common.openStore(writing: "delete topic '\(name.printable)'")
+        let report = try store.describeTopics([name])[0]
         if !yes {
             try Confirmation.ask("Delete topic '\(name)' (\(report.partitionCount) partitions, \(report.records) records, \(ByteCount.format(report.bytes)))?",
                                  flag: "--yes")
         }
-        try directory.deleteTopic(name)
+        try store.deleteTopic(name)
         try Output.print("deleted topic '\(name)'")
     }
 }

@@ -2,6 +2,7 @@ import ArgumentParser
 import SluiceCore
 import SluiceOperations
 import SluiceSystem
+import SluiceStore
 
 struct TopicDescribe: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -17,7 +18,7 @@ struct TopicDescribe: ParsableCommand {
     var json = false
 
     func run() throws {
-        let report = try TopicReport.make(try common.open().topic(name))
+        let report = try common.openStore().describeTopics([name])[0]
         if json {
             try Output.printJSON(report.json)
             return

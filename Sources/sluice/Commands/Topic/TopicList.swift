@@ -2,6 +2,7 @@ import ArgumentParser
 import SluiceCore
 import SluiceOperations
 import SluiceSystem
+import SluiceStore
 
 struct TopicList: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "list", abstract: "List topics with their partitions, records and size.")
@@ -15,14 +16,14 @@ struct TopicList: ParsableCommand {
     var `internal` = false
 
     func run() throws {
-        let directory = try common.open()
-        let reports = try directory.topicNames(includeInternal: `internal`).map { try TopicReport.make(directory.topic($0)) }
+        let store = try common.openStore()
+        let reports = try store.describeTopics(try store.topicNames(includeInternal: `internal`))
         if json {
             try Output.printJSON(["version": 1, "topics": .array(reports.map(\.listJSON))])
             return
         }
         guard !reports.isEmpty else {
-            StandardErrorLog.notice("no topics in \(directory.path)")
+            StandardErrorLog.notice("no topics in \(store.location)")
             return
         }
         var table = Table([("TOPIC", .left), ("PARTITIONS", .right), ("RECORDS", .right), ("SIZE", .right)])

@@ -1,23 +1,7 @@
 import SluiceCore
-import SluiceStorage
+import SluiceStore
 
-/// What `topic describe` and `topic list` report: the topic's metadata and a
-/// summary per partition, each O(1) in the partition's size.
-public struct TopicReport: Sendable {
-    public let name: String
-    public let id: String
-    public let partitionCount: Int
-    public let config: [(String, String)]
-    public let partitions: [PartitionSummary]
-
-    public static func make(_ topic: Topic) throws -> TopicReport {
-        TopicReport(name: topic.name, id: topic.metadata.id, partitionCount: topic.partitionCount,
-                    config: topic.config.entries, partitions: try topic.partitions().map { try $0.summary() })
-    }
-
-    public var records: Int64 { partitions.reduce(0) { $0 + $1.records } }
-    public var bytes: Int64 { partitions.reduce(0) { $0 + $1.bytes } }
-
+extension TopicDescription {
     /// `topic describe --json`, schema version 1.
     public var json: JSONValue {
         [
