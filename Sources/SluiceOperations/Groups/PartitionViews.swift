@@ -83,9 +83,8 @@ final class PartitionView {
                     }
                     decoded = (batch.header.baseOffset, batch.header.nextOffset, offsets, timestamps)
                     if let i = offsets.firstIndex(where: { $0 >= offset }) { return timestamps[i] }
-                case .legacy(_, let bytes):
-                    let message = try LegacyMessage.parse(bytes)
-                    if message.offset >= offset { return message.timestamp ?? -1 }
+                case .legacy(let legacy):
+                    if legacy.message.offset >= offset { return legacy.message.timestamp ?? -1 }
                 case .problem, .end:
                     return nil
                 }

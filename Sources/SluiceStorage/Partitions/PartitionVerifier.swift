@@ -211,9 +211,8 @@ public enum PartitionVerifier {
         scan: while true {
             switch try scanner.next() {
             case .batch(let b): add(indexer.observe(position: b.position, lastOffset: b.header.lastOffset, maxTimestamp: b.header.maxTimestamp))
-            case .legacy(let position, let bytes):
-                let m = try! LegacyMessage.parse(bytes)
-                add(indexer.observe(position: position, lastOffset: m.offset, maxTimestamp: m.timestamp ?? -1))
+            case .legacy(let l):
+                add(indexer.observe(position: l.position, lastOffset: l.message.offset, maxTimestamp: l.message.timestamp ?? -1))
             case .problem, .end: break scan
             }
         }
@@ -238,7 +237,7 @@ public enum PartitionVerifier {
         scan: while true {
             switch try scanner.next() {
             case .batch(let batch): next = max(next, batch.header.nextOffset)
-            case .legacy(_, let bytes): next = max(next, try LegacyMessage.parse(bytes).offset + 1)
+            case .legacy(let legacy): next = max(next, legacy.message.offset + 1)
             case .problem(let problem):
                 if let header = try claimedHeader(entries, at: problem.position, size: size) {
                     next = max(next, header.claimedEnd(after: next, segmentEnd: segment.offsetCapacityEnd, available: size - problem.position))
@@ -341,9 +340,9 @@ private struct SegmentCheck {
                 } catch {
                     undecodable(error, position, base, into: &result)
                 }
-            case .legacy(let at, let bytes):
-                let message = try! LegacyMessage.parse(bytes)
-                position = at; base = message.offset; last = message.offset; maxTimestamp = message.timestamp ?? -1
+            case .legacy(let legacy):
+                let message = legacy.message
+                position = legacy.position; base = message.offset; last = message.offset; maxTimestamp = message.timestamp ?? -1
                 result.batches += 1
                 do {
                     let messages = try decoder.messages(of: message)

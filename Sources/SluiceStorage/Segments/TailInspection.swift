@@ -123,9 +123,9 @@ public struct TailInspection {
                 endOffset = batch.header.nextOffset
                 validSize = scanner.position
                 scanned += 1
-            case .legacy(let position, let bytes):
-                let message = try! LegacyMessage.parse(bytes)
-                let earned = indexer.observe(position: position, lastOffset: message.offset, maxTimestamp: message.timestamp ?? -1)
+            case .legacy(let legacy):
+                let message = legacy.message
+                let earned = indexer.observe(position: legacy.position, lastOffset: message.offset, maxTimestamp: message.timestamp ?? -1)
                 if let e = earned.offset { derivedOffsets.append(e) }
                 if let e = earned.time { derivedTimes.append(e) }
                 endOffset = message.offset + 1
