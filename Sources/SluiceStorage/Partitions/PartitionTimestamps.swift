@@ -57,12 +57,7 @@ public final class PartitionTimestamps {
         if let batch = decoded, batch.base <= target, target < batch.next, let i = batch.offsets.firstIndex(where: { $0 >= target }) {
             return batch.timestamps[i]
         }
-        var lo = 0, hi = segments.count - 1, chosen = 0
-        while lo <= hi {
-            let mid = (lo + hi) / 2
-            if segments[mid].baseOffset <= target { chosen = mid; lo = mid + 1 } else { hi = mid - 1 }
-        }
-        for i in chosen..<segments.count {
+        for i in Partition.segmentIndex(holding: target, in: segments)..<segments.count {
             if let found = try timestamp(at: target, in: i) { return found }
         }
         return nil
