@@ -160,7 +160,7 @@ public final class ArchiveExporter {
             scan: while true {
                 switch try scanner.next() {
                 case .batch(let batch): try copy(batch.bytes, batch.header, legacy: nil)
-                case .legacy(_, let bytes): try copy(bytes, nil, legacy: try LegacyMessage.parse(bytes))
+                case .legacy(let legacy): try copy(legacy.bytes, nil, legacy: legacy.message)
                 case .problem(let problem): throw SluiceError.corruption(plan.partition.name, piece.segment, problem)
                 case .end: break scan
                 }

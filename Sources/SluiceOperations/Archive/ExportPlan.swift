@@ -193,10 +193,11 @@ private struct Planner {
                 guard batch.header.nextOffset > offset else { continue }
                 return Entry(position: batch.position, size: batch.bytes.count, baseOffset: batch.header.baseOffset,
                              nextOffset: batch.header.nextOffset)
-            case .legacy(let at, let bytes):
-                let message = try! LegacyMessage.parse(bytes)
+            case .legacy(let legacy):
+                let message = legacy.message
                 guard message.offset >= offset + 1 else { continue }
-                return Entry(position: at, size: bytes.count, baseOffset: message.offset, nextOffset: message.offset + 1)
+                return Entry(position: legacy.position, size: legacy.bytes.count, baseOffset: message.offset,
+                             nextOffset: message.offset + 1)
             case .problem(let problem):
                 throw SluiceError.corruption(partition.name, segment, problem)
             case .end:

@@ -69,8 +69,8 @@ public final class SegmentDump {
             switch try scanner.next() {
             case .batch(let batch):
                 try dumpBatch(batch)
-            case .legacy(let position, let bytes):
-                try dumpLegacy(position, bytes)
+            case .legacy(let legacy):
+                try dumpLegacy(legacy.position, legacy.message, legacy.bytes)
             case .problem(let problem):
                 summary.invalid += 1
                 try report(problem)
@@ -154,8 +154,7 @@ public final class SegmentDump {
 
     /// A legacy message; a compressed wrapper is followed by its inner
     /// messages, as records with absolute offsets (`records` in JSON).
-    private func dumpLegacy(_ position: Int64, _ bytes: UnsafeRawBufferPointer) throws {
-        let message = try! LegacyMessage.parse(bytes)
+    private func dumpLegacy(_ position: Int64, _ message: LegacyMessage, _ bytes: UnsafeRawBufferPointer) throws {
         summary.batches += 1
         let isWrapper = message.compression != .none
         if !isWrapper { summary.records += 1 }

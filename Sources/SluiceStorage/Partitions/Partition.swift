@@ -69,11 +69,7 @@ public final class Partition: @unchecked Sendable {
     /// Where to start reading for `offset`: the segment holding it and the
     /// position of a batch at or before it, from the offset index (O(log n)).
     public func locate(_ offset: Int64, in segments: [Segment]) throws -> (segment: Int, position: Int64) {
-        var lo = 0, hi = segments.count - 1, chosen = 0
-        while lo <= hi {
-            let mid = (lo + hi) / 2
-            if segments[mid].baseOffset <= offset { chosen = mid; lo = mid + 1 } else { hi = mid - 1 }
-        }
+        let chosen = Self.segmentIndex(holding: offset, in: segments)
         let segment = segments[chosen]
         guard offset > segment.baseOffset, let index = try OffsetIndexFile.open(segment.indexPath),
               let (_, entry) = try index.floorEntry(relativeOffset: Int32(clamping: offset - segment.baseOffset)) else {
@@ -85,6 +81,11 @@ public final class Partition: @unchecked Sendable {
             return (chosen, 0)
         }
         return (chosen, Int64(entry.position))
+    }
+
+    /// The last segment whose base offset is at most `offset` (the first if none is).
+    static func segmentIndex(holding offset: Int64, in segments: [Segment]) -> Int {
+        segments.lastIndex(atOrBefore: offset, by: { $0.baseOffset }) ?? 0
     }
 
     /// The earliest offset whose record timestamp is at or after `timestamp`

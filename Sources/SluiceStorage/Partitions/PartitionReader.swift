@@ -72,15 +72,15 @@ public final class PartitionReader {
                 let from = nextOffset
                 nextOffset = batch.header.nextOffset
                 return .batch(batch, from: from)
-            case .legacy(let position, let bytes):
-                let message = try! LegacyMessage.parse(bytes)
+            case .legacy(let legacy):
+                let message = legacy.message
                 // A wrapper's offset is its last inner message's.
                 guard message.offset >= nextOffset else { continue }
                 if message.compression != .none {
                     do {
                         pending = try wrapperDecoder.messages(of: message)
                     } catch {
-                        throw corruption(error, at: position, offset: message.offset)
+                        throw corruption(error, at: legacy.position, offset: message.offset)
                     }
                     pendingIndex = 0
                     if let inner = nextPending() { return .legacy(inner) }

@@ -108,8 +108,9 @@ public enum PartitionVerifier {
                     message: "segment starts at offset \(segment.baseOffset) but the previous one ends at \(next)"))
             }
             let isLast = i == segments.count - 1
-            var state = SegmentCheck(partition: partition, segment: segment, isLast: isLast, strict: strict, limits: isLast ? tail : nil)
-            try state.run(buffer: buffer, decoder: decoder, expected: &expected, into: &result)
+            let segmentCheck = SegmentCheck(partition: partition, segment: segment, isLast: isLast, strict: strict,
+                                            limits: isLast ? tail : nil)
+            try segmentCheck.run(buffer: buffer, decoder: decoder, expected: &expected, into: &result)
         }
         return result
     }
@@ -211,9 +212,8 @@ public enum PartitionVerifier {
         scan: while true {
             switch try scanner.next() {
             case .batch(let b): add(indexer.observe(position: b.position, lastOffset: b.header.lastOffset, maxTimestamp: b.header.maxTimestamp))
-            case .legacy(let position, let bytes):
-                let m = try! LegacyMessage.parse(bytes)
-                add(indexer.observe(position: position, lastOffset: m.offset, maxTimestamp: m.timestamp ?? -1))
+            case .legacy(let l):
+                add(indexer.observe(position: l.position, lastOffset: l.message.offset, maxTimestamp: l.message.timestamp ?? -1))
             case .problem, .end: break scan
             }
         }
@@ -238,7 +238,7 @@ public enum PartitionVerifier {
         scan: while true {
             switch try scanner.next() {
             case .batch(let batch): next = max(next, batch.header.nextOffset)
-            case .legacy(_, let bytes): next = max(next, try LegacyMessage.parse(bytes).offset + 1)
+            case .legacy(let legacy): next = max(next, legacy.message.offset + 1)
             case .problem(let problem):
                 if let header = try claimedHeader(entries, at: problem.position, size: size) {
                     next = max(next, header.claimedEnd(after: next, segmentEnd: segment.offsetCapacityEnd, available: size - problem.position))
@@ -273,8 +273,11 @@ public enum PartitionVerifier {
     }
 }
 
-/// The single streaming pass over one segment: entries, records, continuity,
-/// and both indexes merged against the scan in position / offset order.
+/// Checks one segment for `PartitionVerifier.check`: its entries' framing and
+/// records (`SegmentEntries`), their offsets against the previous entries'
+/// (`OffsetContinuity`), both indexes against them (`OffsetIndexWalk`,
+/// `TimeIndexWalk`), and, for sluice's own partitions, the indexes against a
+/// rebuild. Problems in the log come in log order, then index problems.
 private struct SegmentCheck {
     let partition: Partition
     let segment: Segment
@@ -283,137 +286,276 @@ private struct SegmentCheck {
     /// For the last segment of a partition others may write: how far to check.
     let limits: PartitionVerifier.TailSizes?
 
+    var indexName: String { segment.baseName + SegmentFileName.indexSuffix }
+    var timeIndexName: String { segment.baseName + SegmentFileName.timeIndexSuffix }
+
     func problem(_ kind: VerifyProblem.Kind, _ file: String, _ position: Int64?, _ offset: Int64?, _ message: String) -> VerifyProblem {
         VerifyProblem(partition: partition.name, file: file, position: position, offset: offset, kind: kind, message: message)
     }
 
-    /// An entry whose records do not decode although its CRC is right: a
-    /// problem, and the place `--repair` cuts if nothing before it is damaged.
-    func undecodable(_ error: any Error, _ position: Int64, _ base: Int64, into result: inout PartitionCheck) {
-        result.problems.append(problem(.invalidRecords, segment.logName, position, base, "\(error)"))
-        if result.cut == nil { result.cut = (segment, position) }
-    }
-
-    mutating func run(buffer: ByteBuffer, decoder: BatchDecoder, expected: inout Int64?, into result: inout PartitionCheck) throws {
+    /// `expected` is the offset the next entry should start at (nil when
+    /// anything goes, as at the start of a broker's compacted log).
+    func run(buffer: ByteBuffer, decoder: BatchDecoder, expected: inout Int64?, into result: inout PartitionCheck) throws {
         let log = try File.open(segment.logPath)
         let size = try limits?.log ?? log.size()
         result.bytes += size
-        var offsetEntries = try OffsetIndexFile.open(segment.indexPath)?.readAll() ?? []
-        var timeEntries = try TimeIndexFile.open(segment.timeIndexPath)?.readAll() ?? []
-        if let limits {
-            offsetEntries = Array(offsetEntries.prefix(Int(limits.index) / OffsetIndexEntry.size))
-            timeEntries = Array(timeEntries.prefix(Int(limits.timeIndex) / TimeIndexEntry.size))
-        }
-        let indexName = segment.baseName + SegmentFileName.indexSuffix
-        let timeIndexName = segment.baseName + SegmentFileName.timeIndexSuffix
-        var indexProblems: [VerifyProblem] = []
-        var nextOffsetEntry = 0, nextTimeEntry = 0
-        var runningMax: Int64 = -1
-        var first = true
-        var damaged = false
-
         let scanner = SegmentScanner(file: log, limit: size, from: 0, buffer: buffer)
-        scan: while true {
-            let step = try scanner.next()
-            var position: Int64 = 0, base: Int64 = 0, last: Int64 = 0, maxTimestamp: Int64 = -1
-            switch step {
-            case .end:
-                break scan
-            case .problem(let p):
-                let torn = isLast ? try p.isTornTail(scanner: scanner) : false
-                result.problems.append(problem(torn ? .tornTail : .corruptEntry, segment.logName, p.position, p.claimedOffset,
-                    torn ? "\(p) — a torn write; the next writer to this partition truncates it" : "\(p)"))
-                if result.cut == nil { result.cut = (segment, p.position) }
-                damaged = true
-                if scanner.skipInvalidEntry() { continue scan }
-                if size > p.position {
-                    result.problems.append(problem(.corruptEntry, segment.logName, p.position, nil,
-                        "the remaining \(size - p.position) bytes of the segment cannot be framed"))
-                }
-                break scan
-            case .batch(let batch):
-                position = batch.position; base = batch.header.baseOffset; last = batch.header.lastOffset
-                maxTimestamp = batch.header.maxTimestamp
-                result.batches += 1
-                do {
-                    var records = try decoder.records(of: batch.bytes, header: batch.header)
-                    while try records.next() != nil { result.records += 1 }
-                } catch {
-                    undecodable(error, position, base, into: &result)
-                }
-            case .legacy(let at, let bytes):
-                let message = try! LegacyMessage.parse(bytes)
-                position = at; base = message.offset; last = message.offset; maxTimestamp = message.timestamp ?? -1
-                result.batches += 1
-                do {
-                    let messages = try decoder.messages(of: message)
-                    base = messages[0].offset
-                    result.records += Int64(messages.count)
-                } catch {
-                    undecodable(error, position, base, into: &result)
-                }
-            }
-            if first && base < segment.baseOffset {
-                result.problems.append(problem(.segmentName, segment.logName, position, base,
-                    "the first entry's offset is below the segment's base offset \(segment.baseOffset)"))
-            }
-            first = false
-            if let next = expected, base < next || (base > next && strict) {
-                result.problems.append(base < next ? problem(.offsetOverlap, segment.logName, position, base, "offsets go back: expected \(next) or more")
-                    : problem(.offsetGap, segment.logName, position, base, "offsets \(next)..<\(base) are missing"))
-                // A base offset is outside the batch CRC: a damaged one is cut like any other damage.
-                if result.cut == nil { result.cut = (segment, position) }
-            }
-            expected = max(expected ?? 0, last + 1)
-            runningMax = max(runningMax, maxTimestamp)
-            // Offset index entries at or before this position must name batch starts.
-            while nextOffsetEntry < offsetEntries.count, Int64(offsetEntries[nextOffsetEntry].position) <= position {
-                let e = offsetEntries[nextOffsetEntry]
-                if Int64(e.position) < position {
-                    indexProblems.append(problem(.offsetIndex, indexName, Int64(nextOffsetEntry * OffsetIndexEntry.size), segment.baseOffset + Int64(e.relativeOffset),
-                        "entry \(nextOffsetEntry) points at byte \(e.position), which is not the start of an entry"))
-                } else if segment.baseOffset + Int64(e.relativeOffset) != last {
-                    indexProblems.append(problem(.offsetIndex, indexName, Int64(nextOffsetEntry * OffsetIndexEntry.size), segment.baseOffset + Int64(e.relativeOffset),
-                        "entry \(nextOffsetEntry) claims offset \(segment.baseOffset + Int64(e.relativeOffset)) at byte \(e.position), where the batch's last offset is \(last)"))
-                }
-                nextOffsetEntry += 1
-            }
-            // Time index entries whose offset falls in this batch must hold the running maximum.
-            while nextTimeEntry < timeEntries.count, segment.baseOffset + Int64(timeEntries[nextTimeEntry].relativeOffset) <= last {
-                let e = timeEntries[nextTimeEntry]
-                if e.timestamp != runningMax {
-                    indexProblems.append(problem(.timeIndex, timeIndexName, Int64(nextTimeEntry * TimeIndexEntry.size), segment.baseOffset + Int64(e.relativeOffset),
-                        "entry \(nextTimeEntry) says timestamp \(e.timestamp), but the largest timestamp up to that offset is \(runningMax)"))
-                }
-                if nextTimeEntry > 0, e.timestamp <= timeEntries[nextTimeEntry - 1].timestamp {
-                    indexProblems.append(problem(.timeIndex, timeIndexName, Int64(nextTimeEntry * TimeIndexEntry.size), nil,
-                        "entry \(nextTimeEntry) does not increase the timestamp"))
-                }
-                nextTimeEntry += 1
-            }
+        var entries = SegmentEntries(check: self, scanner: scanner, decoder: decoder)
+        var continuity = OffsetContinuity(check: self, expected: expected)
+        var offsetIndex = OffsetIndexWalk(check: self, entries: try offsetIndexEntries())
+        var timeIndex = TimeIndexWalk(check: self, entries: try timeIndexEntries())
+        var indexProblems: [VerifyProblem] = []
+        while let entry = try entries.next(into: &result) {
+            continuity.observe(entry, into: &result)
+            offsetIndex.observe(entry, into: &indexProblems)
+            timeIndex.observe(entry, into: &indexProblems)
         }
-        if nextOffsetEntry < offsetEntries.count {
-            indexProblems.append(problem(.offsetIndex, indexName, Int64(nextOffsetEntry * OffsetIndexEntry.size), nil,
-                "\(offsetEntries.count - nextOffsetEntry) entries point beyond the valid log"))
+        expected = continuity.expected
+        offsetIndex.finish(into: &indexProblems)
+        timeIndex.finish(into: &indexProblems)
+        // A rebuild tells more only when the walks found nothing: otherwise the indexes are rebuilt anyway.
+        if strict && indexProblems.isEmpty && !entries.foundDamage {
+            indexProblems += try rebuildMismatches(offsetIndex.entries, timeIndex.entries, logSize: size)
         }
-        if nextTimeEntry < timeEntries.count {
-            indexProblems.append(problem(.timeIndex, timeIndexName, Int64(nextTimeEntry * TimeIndexEntry.size), nil,
-                "\(timeEntries.count - nextTimeEntry) entries point beyond the valid log"))
-        }
-        if strict && indexProblems.isEmpty && !damaged {
-            let (offsets, times) = try PartitionVerifier.expectedEntries(segment, sealed: !isLast, interval: partition.config.indexIntervalBytes,
-                                                                         limit: size)
-            if offsets != offsetEntries {
-                indexProblems.append(problem(.offsetIndex, indexName, nil, nil,
-                    "has \(offsetEntries.count) entries where a rebuild from the log gives \(offsets.count) (or different ones)"))
-            }
-            if times != timeEntries {
-                indexProblems.append(problem(.timeIndex, timeIndexName, nil, nil,
-                    "has \(timeEntries.count) entries where a rebuild from the log gives \(times.count) (or different ones)"))
-            }
-        }
-        if !indexProblems.isEmpty || damaged { result.staleIndexes.append(segment) }
+        if !indexProblems.isEmpty || entries.foundDamage { result.staleIndexes.append(segment) }
         result.problems += indexProblems
+    }
+
+    /// The offset index's entries, up to the size taken under the lock for a segment others may write.
+    private func offsetIndexEntries() throws -> [OffsetIndexEntry] {
+        let entries = try OffsetIndexFile.open(segment.indexPath)?.readAll() ?? []
+        guard let limits else { return entries }
+        return Array(entries.prefix(Int(limits.index) / OffsetIndexEntry.size))
+    }
+
+    private func timeIndexEntries() throws -> [TimeIndexEntry] {
+        let entries = try TimeIndexFile.open(segment.timeIndexPath)?.readAll() ?? []
+        guard let limits else { return entries }
+        return Array(entries.prefix(Int(limits.timeIndex) / TimeIndexEntry.size))
+    }
+
+    /// Where the indexes differ from those Kafka's indexing rule gives the log's first `logSize` bytes.
+    private func rebuildMismatches(_ offsetEntries: [OffsetIndexEntry], _ timeEntries: [TimeIndexEntry],
+                                   logSize: Int64) throws -> [VerifyProblem] {
+        let (offsets, times) = try PartitionVerifier.expectedEntries(segment, sealed: !isLast,
+                                                                     interval: partition.config.indexIntervalBytes, limit: logSize)
+        var problems: [VerifyProblem] = []
+        if offsets != offsetEntries {
+            problems.append(problem(.offsetIndex, indexName, nil, nil,
+                "has \(offsetEntries.count) entries where a rebuild from the log gives \(offsets.count) (or different ones)"))
+        }
+        if times != timeEntries {
+            problems.append(problem(.timeIndex, timeIndexName, nil, nil,
+                "has \(timeEntries.count) entries where a rebuild from the log gives \(times.count) (or different ones)"))
+        }
+        return problems
+    }
+}
+
+extension PartitionCheck {
+    /// Makes `position` the place `--repair` cuts, unless damage before it was found already.
+    fileprivate mutating func cut(at position: Int64, in segment: Segment) {
+        if cut == nil { cut = (segment, position) }
+    }
+}
+
+/// What the checks after framing need of one valid entry (a batch or a legacy message).
+private struct CheckedEntry {
+    let position: Int64
+    /// The first offset it holds (for a legacy wrapper, its first inner message's, when they decode).
+    let base: Int64
+    let last: Int64
+    let maxTimestamp: Int64
+}
+
+/// The valid entries of a segment, each decoded to count its records; what
+/// cannot be framed or decoded is reported as found.
+private struct SegmentEntries {
+    let check: SegmentCheck
+    let scanner: SegmentScanner
+    let decoder: BatchDecoder
+    /// Whether an entry failed its framing or CRC (the log needs a repair).
+    private(set) var foundDamage = false
+
+    init(check: SegmentCheck, scanner: SegmentScanner, decoder: BatchDecoder) {
+        self.check = check
+        self.scanner = scanner
+        self.decoder = decoder
+    }
+
+    /// The next valid entry, or nil at the end of what can be framed.
+    mutating func next(into result: inout PartitionCheck) throws -> CheckedEntry? {
+        while true {
+            switch try scanner.next() {
+            case .end:
+                return nil
+            case .problem(let problem):
+                try report(problem, into: &result)
+                if scanner.skipInvalidEntry() { continue }
+                reportUnframable(from: problem.position, into: &result)
+                return nil
+            case .batch(let batch):
+                return decode(batch, into: &result)
+            case .legacy(let legacy):
+                return decode(legacy, into: &result)
+            }
+        }
+    }
+
+    private mutating func report(_ problem: ScanProblem, into result: inout PartitionCheck) throws {
+        let torn = check.isLast ? try problem.isTornTail(scanner: scanner) : false
+        let message = torn ? "\(problem) — a torn write; the next writer to this partition truncates it" : "\(problem)"
+        result.problems.append(check.problem(torn ? .tornTail : .corruptEntry, check.segment.logName, problem.position,
+                                             problem.claimedOffset, message))
+        result.cut(at: problem.position, in: check.segment)
+        foundDamage = true
+    }
+
+    private func reportUnframable(from position: Int64, into result: inout PartitionCheck) {
+        guard scanner.limit > position else { return }
+        result.problems.append(check.problem(.corruptEntry, check.segment.logName, position, nil,
+            "the remaining \(scanner.limit - position) bytes of the segment cannot be framed"))
+    }
+
+    private func decode(_ batch: ScannedBatch, into result: inout PartitionCheck) -> CheckedEntry {
+        result.batches += 1
+        do {
+            var records = try decoder.records(of: batch.bytes, header: batch.header)
+            while try records.next() != nil { result.records += 1 }
+        } catch {
+            undecodable(error, batch.position, batch.header.baseOffset, into: &result)
+        }
+        return CheckedEntry(position: batch.position, base: batch.header.baseOffset, last: batch.header.lastOffset,
+                            maxTimestamp: batch.header.maxTimestamp)
+    }
+
+    private func decode(_ legacy: ScannedLegacyMessage, into result: inout PartitionCheck) -> CheckedEntry {
+        let message = legacy.message
+        result.batches += 1
+        var base = message.offset
+        do {
+            let messages = try decoder.messages(of: message)
+            base = messages[0].offset
+            result.records += Int64(messages.count)
+        } catch {
+            undecodable(error, legacy.position, message.offset, into: &result)
+        }
+        return CheckedEntry(position: legacy.position, base: base, last: message.offset, maxTimestamp: message.timestamp ?? -1)
+    }
+
+    /// An entry whose records do not decode although its CRC is right: a
+    /// problem, and the place `--repair` cuts if nothing before it is damaged.
+    private func undecodable(_ error: any Error, _ position: Int64, _ base: Int64, into result: inout PartitionCheck) {
+        result.problems.append(check.problem(.invalidRecords, check.segment.logName, position, base, "\(error)"))
+        result.cut(at: position, in: check.segment)
+    }
+}
+
+/// Checks that each entry's offsets follow the previous entry's, across segments.
+private struct OffsetContinuity {
+    let check: SegmentCheck
+    /// The offset the next entry should start at; nil before the first entry of a non-strict check.
+    private(set) var expected: Int64?
+    private var isFirstInSegment = true
+
+    init(check: SegmentCheck, expected: Int64?) {
+        self.check = check
+        self.expected = expected
+    }
+
+    mutating func observe(_ entry: CheckedEntry, into result: inout PartitionCheck) {
+        let logName = check.segment.logName
+        if isFirstInSegment && entry.base < check.segment.baseOffset {
+            result.problems.append(check.problem(.segmentName, logName, entry.position, entry.base,
+                "the first entry's offset is below the segment's base offset \(check.segment.baseOffset)"))
+        }
+        isFirstInSegment = false
+        if let next = expected, entry.base < next || (entry.base > next && check.strict) {
+            result.problems.append(entry.base < next
+                ? check.problem(.offsetOverlap, logName, entry.position, entry.base, "offsets go back: expected \(next) or more")
+                : check.problem(.offsetGap, logName, entry.position, entry.base, "offsets \(next)..<\(entry.base) are missing"))
+            // A base offset is outside the batch CRC: a damaged one is cut like any other damage.
+            result.cut(at: entry.position, in: check.segment)
+        }
+        expected = max(expected ?? 0, entry.last + 1)
+    }
+}
+
+/// Walks the offset index alongside the log: every entry must name the
+/// start of an entry and that entry's last offset.
+private struct OffsetIndexWalk {
+    let check: SegmentCheck
+    let entries: [OffsetIndexEntry]
+    private var next = 0
+
+    init(check: SegmentCheck, entries: [OffsetIndexEntry]) {
+        self.check = check
+        self.entries = entries
+    }
+
+    /// Checks the index entries at or before `entry`'s position.
+    mutating func observe(_ entry: CheckedEntry, into problems: inout [VerifyProblem]) {
+        while next < entries.count, Int64(entries[next].position) <= entry.position {
+            let e = entries[next]
+            let claimed = check.segment.baseOffset + Int64(e.relativeOffset)
+            if Int64(e.position) < entry.position {
+                problems.append(problem(claimed, "entry \(next) points at byte \(e.position), which is not the start of an entry"))
+            } else if claimed != entry.last {
+                problems.append(problem(claimed,
+                    "entry \(next) claims offset \(claimed) at byte \(e.position), where the batch's last offset is \(entry.last)"))
+            }
+            next += 1
+        }
+    }
+
+    /// Reports the entries past the last valid log entry.
+    func finish(into problems: inout [VerifyProblem]) {
+        guard next < entries.count else { return }
+        problems.append(problem(nil, "\(entries.count - next) entries point beyond the valid log"))
+    }
+
+    private func problem(_ offset: Int64?, _ message: String) -> VerifyProblem {
+        check.problem(.offsetIndex, check.indexName, Int64(next * OffsetIndexEntry.size), offset, message)
+    }
+}
+
+/// Walks the time index alongside the log: every entry must hold the
+/// largest timestamp up to its offset, and timestamps must increase.
+private struct TimeIndexWalk {
+    let check: SegmentCheck
+    let entries: [TimeIndexEntry]
+    private var next = 0
+    private var runningMax: Int64 = -1
+
+    init(check: SegmentCheck, entries: [TimeIndexEntry]) {
+        self.check = check
+        self.entries = entries
+    }
+
+    /// Checks the index entries whose offsets fall in `entry`.
+    mutating func observe(_ entry: CheckedEntry, into problems: inout [VerifyProblem]) {
+        runningMax = max(runningMax, entry.maxTimestamp)
+        while next < entries.count, check.segment.baseOffset + Int64(entries[next].relativeOffset) <= entry.last {
+            let e = entries[next]
+            if e.timestamp != runningMax {
+                problems.append(problem(check.segment.baseOffset + Int64(e.relativeOffset),
+                    "entry \(next) says timestamp \(e.timestamp), but the largest timestamp up to that offset is \(runningMax)"))
+            }
+            if next > 0, e.timestamp <= entries[next - 1].timestamp {
+                problems.append(problem(nil, "entry \(next) does not increase the timestamp"))
+            }
+            next += 1
+        }
+    }
+
+    /// Reports the entries past the last valid log entry.
+    func finish(into problems: inout [VerifyProblem]) {
+        guard next < entries.count else { return }
+        problems.append(problem(nil, "\(entries.count - next) entries point beyond the valid log"))
+    }
+
+    private func problem(_ offset: Int64?, _ message: String) -> VerifyProblem {
+        check.problem(.timeIndex, check.timeIndexName, Int64(next * TimeIndexEntry.size), offset, message)
     }
 }
 

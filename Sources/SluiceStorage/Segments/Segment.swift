@@ -69,19 +69,7 @@ public struct OffsetIndexFile {
     /// The last entry whose relative offset is ≤ `relativeOffset`, among the
     /// first `limit` entries (all by default).
     public func floorEntry(relativeOffset: Int32, limit: Int? = nil) throws -> (index: Int, entry: OffsetIndexEntry)? {
-        var lo = 0, hi = min(limit ?? entryCount, entryCount) - 1
-        var found: (Int, OffsetIndexEntry)?
-        while lo <= hi {
-            let mid = (lo + hi) / 2
-            let e = try entry(mid)
-            if e.relativeOffset <= relativeOffset {
-                found = (mid, e)
-                lo = mid + 1
-            } else {
-                hi = mid - 1
-            }
-        }
-        return found
+        try lastIndexEntry(count: min(limit ?? entryCount, entryCount), read: entry) { $0.relativeOffset <= relativeOffset }
     }
 
     public func readAll() throws -> [OffsetIndexEntry] {
@@ -121,19 +109,7 @@ public struct TimeIndexFile {
     /// record up to that entry's batch is older than `timestamp`, so a search
     /// for the first record at or after it may start there.
     public func lastEntry(before timestamp: Int64) throws -> TimeIndexEntry? {
-        var lo = 0, hi = entryCount - 1
-        var found: TimeIndexEntry?
-        while lo <= hi {
-            let mid = (lo + hi) / 2
-            let e = try entry(mid)
-            if e.timestamp < timestamp {
-                found = e
-                lo = mid + 1
-            } else {
-                hi = mid - 1
-            }
-        }
-        return found
+        try lastIndexEntry(count: entryCount, read: entry) { $0.timestamp < timestamp }?.entry
     }
 
     public func readAll() throws -> [TimeIndexEntry] {
@@ -142,4 +118,21 @@ public struct TimeIndexFile {
             (0..<bytes.count / TimeIndexEntry.size).map { TimeIndexEntry(raw.baseAddress! + $0 * TimeIndexEntry.size) }
         }
     }
+}
+
+/// The last of an index file's first `count` entries for which `isBefore`
+/// holds (it holds for a prefix: index entries are sorted), by binary search,
+/// reading each probed entry once.
+func lastIndexEntry<Entry>(count: Int, read: (Int) throws -> Entry,
+                           where isBefore: (Entry) -> Bool) throws -> (index: Int, entry: Entry)? {
+    // A binary search probes the entry just before the partition point: the
+    // highest probed one for which `isBefore` holds is the answer, no re-read needed.
+    var lastBefore: (index: Int, entry: Entry)?
+    _ = try (0..<max(0, count)).partitioningIndex { i in
+        let entry = try read(i)
+        guard isBefore(entry) else { return true }
+        if i > lastBefore?.index ?? -1 { lastBefore = (i, entry) }
+        return false
+    }
+    return lastBefore
 }

@@ -10,6 +10,15 @@ public struct ScannedBatch {
     public let bytes: UnsafeRawBufferPointer
 }
 
+/// A complete, CRC-valid legacy (magic 0/1) entry found by a scan, handed on
+/// parsed since the scan must parse it to validate it. `bytes` and the
+/// message's key and value are valid until the scanner's next call.
+public struct ScannedLegacyMessage {
+    public let position: Int64
+    public let message: LegacyMessage
+    public let bytes: UnsafeRawBufferPointer
+}
+
 /// Something at `position` that is not a valid entry.
 public struct ScanProblem: Sendable, CustomStringConvertible {
     public enum Kind: Sendable {
@@ -45,7 +54,7 @@ public struct ScanProblem: Sendable, CustomStringConvertible {
 public final class SegmentScanner {
     public enum Step {
         case batch(ScannedBatch)
-        case legacy(position: Int64, bytes: UnsafeRawBufferPointer)
+        case legacy(ScannedLegacyMessage)
         case problem(ScanProblem)
         case end
     }
@@ -89,13 +98,14 @@ public final class SegmentScanner {
             return .problem(ScanProblem(position: position, kind: .invalidFrame(why), claimedOffset: claimedOffset()))
         case .legacy(let size, _):
             let bytes = window(size)
+            let message: LegacyMessage
             do {
-                _ = try LegacyMessage.parse(bytes)
+                message = try LegacyMessage.parse(bytes)
             } catch {
                 invalidEntrySize = size
                 return .problem(ScanProblem(position: position, kind: .invalidEntry(error), claimedOffset: claimedOffset()))
             }
-            let step = Step.legacy(position: position, bytes: bytes)
+            let step = Step.legacy(ScannedLegacyMessage(position: position, message: message, bytes: bytes))
             position += Int64(size)
             return step
         case .batch(let size):

@@ -74,14 +74,11 @@ public struct TailInspection {
                                 buffer: ByteBuffer) throws -> TailInspection {
         var trustedTime = 0
         var lastTrustedTime: TimeIndexEntry?
-        if let trusted, let timeIndex {
-            // Time entries up to the trusted offset entry were written with it or before it.
-            var lo = 0, hi = timeIndex.entryCount - 1
-            while lo <= hi {
-                let mid = (lo + hi) / 2
-                let e = try timeIndex.entry(mid)
-                if e.relativeOffset <= trusted.entry.relativeOffset { lastTrustedTime = e; trustedTime = mid + 1; lo = mid + 1 } else { hi = mid - 1 }
-            }
+        // Time entries up to the trusted offset entry were written with it or before it.
+        if let trusted, let timeIndex, let last = try lastIndexEntry(count: timeIndex.entryCount, read: timeIndex.entry,
+                                                                     where: { $0.relativeOffset <= trusted.entry.relativeOffset }) {
+            lastTrustedTime = last.entry
+            trustedTime = last.index + 1
         }
         var indexer = SegmentIndexer(baseOffset: segment.baseOffset, interval: indexInterval,
                                      lastOffsetEntry: trusted?.entry, lastTimeEntry: lastTrustedTime)
@@ -123,9 +120,9 @@ public struct TailInspection {
                 endOffset = batch.header.nextOffset
                 validSize = scanner.position
                 scanned += 1
-            case .legacy(let position, let bytes):
-                let message = try! LegacyMessage.parse(bytes)
-                let earned = indexer.observe(position: position, lastOffset: message.offset, maxTimestamp: message.timestamp ?? -1)
+            case .legacy(let legacy):
+                let message = legacy.message
+                let earned = indexer.observe(position: legacy.position, lastOffset: message.offset, maxTimestamp: message.timestamp ?? -1)
                 if let e = earned.offset { derivedOffsets.append(e) }
                 if let e = earned.time { derivedTimes.append(e) }
                 endOffset = message.offset + 1
