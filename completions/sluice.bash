@@ -406,6 +406,7 @@ _sluice_produce() {
         return
         ;;
     '--compression')
+        __sluice_add_completions -W 'none'$'\n''zstd'
         return
         ;;
     '--batch-size')
@@ -462,6 +463,7 @@ _sluice_consume() {
         return
         ;;
     '--isolation')
+        __sluice_add_completions -W 'read_uncommitted'$'\n''read_committed'
         return
         ;;
     '--group')
@@ -724,6 +726,7 @@ _sluice_lag() {
         return
         ;;
     '--format')
+        __sluice_add_completions -W 'table'$'\n''json'$'\n''prometheus'
         return
         ;;
     '--max-lag')
@@ -801,6 +804,7 @@ _sluice_redistribute_start() {
         return
         ;;
     '--from')
+        __sluice_add_completions -W 'earliest'$'\n''latest'
         return
         ;;
     '--wait-inactive')

@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import SluiceCore
+import Synchronization
 import SystemPackage
 
 /// The syscalls sluice makes, by name, so a test can make any of them fail.
@@ -49,15 +50,24 @@ public enum FaultInjection {
         }
     }
 
-    nonisolated(unsafe) private static var rules: [Rule] = loadFromEnvironment()
-    nonisolated(unsafe) private static var counts: [Int] = []
-    nonisolated(unsafe) private static var active = !rules.isEmpty
-    private static let lock = Mutex()
+    /// The rules in force and how many calls each has matched.
+    private struct Installed {
+        var rules: [Rule]
+        var counts: [Int]
+
+        init(_ rules: [Rule]) {
+            self.rules = rules
+            counts = Array(repeating: 0, count: rules.count)
+        }
+    }
+
+    private static let installed = Mutex(Installed(loadFromEnvironment()))
+    /// Read without the lock: the fast path of every syscall when no rule is installed.
+    nonisolated(unsafe) private static var active = installed.withLock { !$0.rules.isEmpty }
 
     public static func install(_ newRules: [Rule]) {
-        lock.withLock {
-            rules = newRules
-            counts = Array(repeating: 0, count: newRules.count)
+        installed.withLock {
+            $0 = Installed(newRules)
             active = !newRules.isEmpty
         }
     }
@@ -73,12 +83,12 @@ public enum FaultInjection {
 
     @inline(never)
     private static func slowCheck(_ call: Syscall, path: String) throws(Errno) {
-        let failure: Errno? = lock.withLock {
-            if counts.count != rules.count { counts = Array(repeating: 0, count: rules.count) }
+        let failure: Errno? = installed.withLock { installed in
+            let rules = installed.rules
             for i in rules.indices where rules[i].call.map({ $0 == call }) ?? true {
                 if let needle = rules[i].pathContains, !path.contains(needle) { continue }
-                counts[i] += 1
-                let n = counts[i] - rules[i].after
+                installed.counts[i] += 1
+                let n = installed.counts[i] - rules[i].after
                 guard n >= 1, rules[i].times.map({ n <= $0 }) ?? true else { continue }
                 if rules[i].kills { kill(getpid(), SIGKILL) }
                 if rules[i].stops {
@@ -128,21 +138,6 @@ public enum FaultInjection {
         case "ENOENT": return .noSuchFileOrDirectory
         default: return nil
         }
-    }
-}
-
-/// A minimal pthread mutex (Foundation-free, usable from any module).
-public final class Mutex: @unchecked Sendable {
-    private var mutex = pthread_mutex_t()
-
-    public init() { pthread_mutex_init(&mutex, nil) }
-    deinit { pthread_mutex_destroy(&mutex) }
-
-    @inline(__always)
-    public func withLock<T>(_ body: () throws -> T) rethrows -> T {
-        pthread_mutex_lock(&mutex)
-        defer { pthread_mutex_unlock(&mutex) }
-        return try body()
     }
 }
 

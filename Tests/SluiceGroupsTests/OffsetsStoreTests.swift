@@ -4,6 +4,7 @@ import SluiceCore
 @testable import SluiceGroups
 import SluiceStorage
 import SluiceSystem
+import Synchronization
 import TestSupport
 import Testing
 import SluiceStore
@@ -80,17 +81,16 @@ func offsetsLog(_ data: DataDirectory, group: String) -> String {
         let dir = TemporaryDirectory()
         let (data, _) = try makeStore(dir)
         let writers = 8, commits = 20
-        let failures = Mutex()
-        nonisolated(unsafe) var errors: [String] = []
+        let errors = Mutex<[String]>([])
         DispatchQueue.concurrentPerform(iterations: writers) { w in
             do {
                 let store = OffsetsStore(directory: try DataDirectory.open(data.path))
                 for n in 1...commits { try commit(store, "shared", [("t", w, Int64(n))]) }
             } catch {
-                failures.withLock { errors.append("\(error)") }
+                errors.withLock { $0.append("\(error)") }
             }
         }
-        #expect(errors.isEmpty)
+        #expect(errors.withLock { $0 }.isEmpty)
         let store = OffsetsStore(directory: try DataDirectory.open(data.path))
         #expect(try store.history(of: "shared").events.count == writers * commits)
         #expect(try store.offsets(of: "shared").mapValues(\.offset) == Dictionary(uniqueKeysWithValues: (0..<writers).map { (TopicPartition("t", $0), Int64(commits)) }))

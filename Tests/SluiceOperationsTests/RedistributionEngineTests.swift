@@ -3,6 +3,7 @@ import SluiceCore
 @testable import SluiceOperations
 import SluiceStorage
 import SluiceSystem
+import Synchronization
 import TestSupport
 import Testing
 
@@ -177,15 +178,14 @@ import Testing
 
     @Test func theWriterRunsInOrderAndReportsTheFirstFailure() throws {
         let writer = OrderedWriter(capacity: 10)
-        let log = Mutex()
-        var seen: [Int] = []
-        for i in 0..<50 { try writer.submit(weight: 3) { log.withLock { seen.append(i) } } }
+        let seen = Mutex<[Int]>([])
+        for i in 0..<50 { try writer.submit(weight: 3) { seen.withLock { $0.append(i) } } }
         try writer.drain()
-        #expect(log.withLock { seen } == Array(0..<50))
+        #expect(seen.withLock { $0 } == Array(0..<50))
         try writer.submit { throw SluiceError.failure(.io, "disk on fire") }
-        try? writer.submit { log.withLock { seen.append(99) } }
+        try? writer.submit { seen.withLock { $0.append(99) } }
         #expect(throws: SluiceError.self) { try writer.drain() }
         writer.close()
-        #expect(!log.withLock { seen }.contains(99), "work after a failure is dropped")
+        #expect(!seen.withLock { $0 }.contains(99), "work after a failure is dropped")
     }
 }

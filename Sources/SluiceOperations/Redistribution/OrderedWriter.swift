@@ -20,15 +20,17 @@ final class OrderedWriter: @unchecked Sendable {
     private var busy = false
     private var closing = false
     private var failure: Error?
-    private var mutex = pthread_mutex_t()
-    private var changed = pthread_cond_t()
+    // On the heap: a pthread mutex or condition must not move, and `&` on a class's stored property
+    // passes the address of a temporary copy, not of the property.
+    private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
+    private let changed = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
     private var thread = pthread_t()
     private let capacity: Int
 
     init(capacity: Int) {
         self.capacity = capacity
-        pthread_mutex_init(&mutex, nil)
-        pthread_cond_init(&changed, nil)
+        pthread_mutex_init(mutex, nil)
+        pthread_cond_init(changed, nil)
         let made = pthread_create(&thread, nil, { context in
             Unmanaged<OrderedWriter>.fromOpaque(context!).takeUnretainedValue().loop()
             return nil
@@ -37,42 +39,44 @@ final class OrderedWriter: @unchecked Sendable {
     }
 
     deinit {
-        pthread_cond_destroy(&changed)
-        pthread_mutex_destroy(&mutex)
+        pthread_cond_destroy(changed)
+        pthread_mutex_destroy(mutex)
+        changed.deallocate()
+        mutex.deallocate()
     }
 
     /// Queues `work`, waiting while `weight` more bytes would exceed the capacity.
     func submit(weight: Int = 0, _ work: @escaping () throws -> Void) throws {
-        pthread_mutex_lock(&mutex)
-        defer { pthread_mutex_unlock(&mutex) }
-        while failure == nil && queued > 0 && queued + weight > capacity { pthread_cond_wait(&changed, &mutex) }
+        pthread_mutex_lock(mutex)
+        defer { pthread_mutex_unlock(mutex) }
+        while failure == nil && queued > 0 && queued + weight > capacity { pthread_cond_wait(changed, mutex) }
         if let failure { throw failure }
         queue.append((weight, work))
         queued += weight
-        pthread_cond_broadcast(&changed)
+        pthread_cond_broadcast(changed)
     }
 
     /// Waits until everything submitted has run.
     func drain() throws {
-        pthread_mutex_lock(&mutex)
-        defer { pthread_mutex_unlock(&mutex) }
-        while failure == nil && (head < queue.count || busy) { pthread_cond_wait(&changed, &mutex) }
+        pthread_mutex_lock(mutex)
+        defer { pthread_mutex_unlock(mutex) }
+        while failure == nil && (head < queue.count || busy) { pthread_cond_wait(changed, mutex) }
         if let failure { throw failure }
     }
 
     /// Lets queued work finish (or be dropped after a failure) and stops the thread.
     func close() {
-        pthread_mutex_lock(&mutex)
+        pthread_mutex_lock(mutex)
         closing = true
-        pthread_cond_broadcast(&changed)
-        pthread_mutex_unlock(&mutex)
+        pthread_cond_broadcast(changed)
+        pthread_mutex_unlock(mutex)
         pthread_join(thread, nil)
     }
 
     private func loop() {
-        pthread_mutex_lock(&mutex)
+        pthread_mutex_lock(mutex)
         while true {
-            while head == queue.count && !closing { pthread_cond_wait(&changed, &mutex) }
+            while head == queue.count && !closing { pthread_cond_wait(changed, mutex) }
             if head == queue.count { break }
             let (weight, work) = queue[head]
             queue[head].work = {}
@@ -82,17 +86,17 @@ final class OrderedWriter: @unchecked Sendable {
                 head = 0
             }
             busy = failure == nil
-            pthread_mutex_unlock(&mutex)
+            pthread_mutex_unlock(mutex)
             var error: Error?
             if busy {
                 do { try work() } catch let thrown { error = thrown }
             }
-            pthread_mutex_lock(&mutex)
+            pthread_mutex_lock(mutex)
             if let error, failure == nil { failure = error }
             busy = false
             queued -= weight
-            pthread_cond_broadcast(&changed)
+            pthread_cond_broadcast(changed)
         }
-        pthread_mutex_unlock(&mutex)
+        pthread_mutex_unlock(mutex)
     }
 }

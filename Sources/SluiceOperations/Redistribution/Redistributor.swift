@@ -5,6 +5,11 @@ import SluiceStore
 import SluiceStorage
 import SluiceSystem
 
+/// Where a group's partitions without a committed offset start (Kafka's `auto.offset.reset`).
+public enum OffsetReset: String, Sendable, CaseIterable {
+    case earliest, latest
+}
+
 /// What `redistribute start` was asked to do.
 public struct RedistributionRequest: Sendable {
     public static let maxFactor = 1000
@@ -17,8 +22,8 @@ public struct RedistributionRequest: Sendable {
     public var strategy = RedistributionStrategy.roundRobin
     public var provenance = true
     public var follow = false
-    /// Where partitions without a committed offset start: `.earliest` or `.latest`.
-    public var reset = StartPosition.earliest
+    /// Where partitions without a committed offset start.
+    public var reset = OffsetReset.earliest
     public var chunkBytes = ChunkedCopy.defaultChunkBytes
     public var waitInactiveMillis: Int64?
 
@@ -85,9 +90,6 @@ public enum Redistributor {
         try GroupName.validate(request.group)
         guard (1...RedistributionRequest.maxFactor).contains(request.factor) else {
             throw SluiceError.usage(.invalidArgument, "invalid --factor \(request.factor)", remedy: "use 1 to \(RedistributionRequest.maxFactor)")
-        }
-        guard request.reset == .earliest || request.reset == .latest else {
-            throw SluiceError.usage(.invalidArgument, "--from must be earliest or latest (Kafka's auto.offset.reset)")
         }
         try TopicName.requireUserTopic(request.topic, for: "redistribute")
         let source = try directory.topic(request.topic)

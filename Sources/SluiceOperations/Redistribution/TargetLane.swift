@@ -2,6 +2,7 @@ import KafkaFormat
 import SluiceCore
 import SluiceStorage
 import SluiceSystem
+import Synchronization
 
 /// One partition of the target topic being written. Batches collect in
 /// `pending` and reach the partition in large appends; `end` counts what is
@@ -108,9 +109,13 @@ final class TargetLane: @unchecked Sendable {
 
 /// Spare buffers for lanes' batches, shared with the writer thread that
 /// returns them once appended, so a copy allocates only while it grows.
-final class BufferPool: @unchecked Sendable {
-    private let mutex = Mutex()
-    private var spare: [ByteBuffer] = []
+final class BufferPool: Sendable {
+    /// A buffer in the pool, which no thread uses until `take` hands it out: it may go to any thread.
+    private struct Spare: @unchecked Sendable {
+        let buffer: ByteBuffer
+    }
+
+    private let spare = Mutex<[Spare]>([])
     private let keep: Int
     private let capacity: Int
 
@@ -120,13 +125,13 @@ final class BufferPool: @unchecked Sendable {
     }
 
     func take() -> ByteBuffer {
-        mutex.withLock { spare.popLast() } ?? ByteBuffer(capacity: capacity)
+        spare.withLock { $0.popLast() }?.buffer ?? ByteBuffer(capacity: capacity)
     }
 
     func give(_ buffer: ByteBuffer) {
         buffer.clear()
         buffer.shrink(toCapacity: capacity * 2)
-        mutex.withLock { if spare.count < keep { spare.append(buffer) } }
+        spare.withLock { if $0.count < keep { $0.append(Spare(buffer: buffer)) } }
     }
 }
 

@@ -34,6 +34,8 @@ public final class DataDirectory: @unchecked Sendable {
 
     public var metaPath: String { path + "/.sluice" }
     public var topicsPath: String { metaPath + "/topics" }
+    /// Where `verify --repair` keeps what it cuts off, a directory per repaired partition.
+    public var repairsPath: String { metaPath + "/repairs" }
     public var isWritable: Bool { kind == .sluice || kind == .empty }
     public var logStartCheckpointPath: String { path + "/log-start-offset-checkpoint" }
 
@@ -83,7 +85,7 @@ public final class DataDirectory: @unchecked Sendable {
     /// but a link planted in place of a directory would take all of them
     /// outside the data directory.
     private var metadataDirectories: [String] {
-        [metaPath, topicsPath, stagingPath, metaPath + "/repairs", metaPath + "/groups", metaPath + "/groups/state", metaPath + "/groups/live"]
+        [metaPath, topicsPath, stagingPath, repairsPath, metaPath + "/groups", metaPath + "/groups/state", metaPath + "/groups/live"]
     }
 
     private func refuseLinkedMetadata() throws {

@@ -77,7 +77,7 @@ struct ConsumeCommand: ParsableCommand {
     var format: String?
 
     @Option(help: ArgumentHelp("read_uncommitted (default) or read_committed: whether records of aborted transactions are printed.", valueName: "level"))
-    var isolation: String = Isolation.readUncommitted.rawValue
+    var isolation = OneOf(Isolation.readUncommitted)
 
     @Option(name: .long, help: ArgumentHelp("Consume as a member of this consumer group.", valueName: "group"), completion: Completions.groups)
     var group: String?
@@ -102,7 +102,11 @@ struct ConsumeCommand: ParsableCommand {
         }
         if let commitEvery, commitEvery < 1 { throw ValidationError("--commit-every must be at least 1") }
         if member != nil && !partition.isEmpty { throw ValidationError("--member and --partition cannot be combined") }
-        if Isolation(rawValue: isolation) == nil { throw ValidationError("--isolation must be read_uncommitted or read_committed") }
+        _ = try isolationLevel()
+    }
+
+    private func isolationLevel() throws -> Isolation {
+        try isolation.value(or: ValidationError("--isolation must be read_uncommitted or read_committed"))
     }
 
     /// `--member I/N`.
@@ -124,7 +128,7 @@ struct ConsumeCommand: ParsableCommand {
         var options = TopicConsumer.Options()
         options.maxMessages = maxMessages
         options.follow = follow
-        options.isolation = Isolation(rawValue: isolation)!
+        options.isolation = try isolationLevel()
         options.resetAfterDeletion = start
         // "@TIME" as --from takes it, or TIME as export --until does.
         options.untilTime = try until.map { try TimeParsing.parseTime($0.hasPrefix("@") ? String($0.dropFirst()) : $0, now: WallClock.nowMillis()) }

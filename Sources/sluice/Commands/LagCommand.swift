@@ -49,7 +49,7 @@ struct LagCommand: ParsableCommand {
     var json = false
 
     @Option(help: ArgumentHelp("table, json or prometheus.", valueName: "format"))
-    var format: String?
+    var format: OneOf<LagFormat>?
 
     @Flag(help: "Show every partition in the table.")
     var partitions = false
@@ -70,8 +70,13 @@ struct LagCommand: ParsableCommand {
     var stallAfter: String?
 
     func validate() throws {
-        if let format, !["table", "json", "prometheus"].contains(format) { throw ValidationError("--format must be table, json or prometheus") }
-        if json && format != nil && format != "json" { throw ValidationError("--json and --format \(format!) cannot be combined") }
+        if let format = try chosenFormat(), json && format != .json {
+            throw ValidationError("--json and --format \(format.rawValue) cannot be combined")
+        }
+    }
+
+    private func chosenFormat() throws -> LagFormat? {
+        try format?.value(or: ValidationError("--format must be table, json or prometheus"))
     }
 
     func run() throws {
@@ -80,6 +85,7 @@ struct LagCommand: ParsableCommand {
         let maxLag = try threshold(self.maxLag, "--max-lag")
         let maxLagSeconds = try threshold(self.maxLagSeconds, "--max-lag-seconds")
         let failOn = try self.failOn.map(LagStatus.parseList) ?? []
+        let format = try json ? LagFormat.json : chosenFormat() ?? .table
         var options = LagReport.Options()
         options.groups = groups
         options.topics = topics
@@ -91,7 +97,7 @@ struct LagCommand: ParsableCommand {
             if watch && StandardStreams.outputIsTerminal {
                 try Output.print("\u{1B}[H\u{1B}[2J" + "every \(TimeParsing.formatDuration(interval))  \(Output.time(options.now))\n")
             }
-            try Output.print(render(report))
+            try Output.print(render(report, as: format))
             breaches = report.breaches(maxLag: maxLag, maxLagSeconds: maxLagSeconds, failOn: failOn)
             if watch { pause(interval) }
         } while watch && !Interruption.requested
@@ -102,11 +108,11 @@ struct LagCommand: ParsableCommand {
         }
     }
 
-    private func render(_ report: LagReport) -> String {
-        switch json ? "json" : format ?? "table" {
-        case "json": return report.json.serialized(pretty: true)
-        case "prometheus": return report.prometheus
-        default:
+    private func render(_ report: LagReport, as format: LagFormat) -> String {
+        switch format {
+        case .json: return report.json.serialized(pretty: true)
+        case .prometheus: return report.prometheus
+        case .table:
             if report.groups.isEmpty { return "no consumer groups" }
             return partitions ? LagTables.partitions(report.groups, holders: false) : LagTables.topics(report.groups)
         }
@@ -146,6 +152,11 @@ struct LagCommand: ParsableCommand {
         let deadline = WallClock.monotonicNanos() + UInt64(millis) * 1_000_000
         while !Interruption.requested && WallClock.monotonicNanos() < deadline { usleep(50_000) }
     }
+}
+
+/// What `lag --format` prints.
+enum LagFormat: String, CaseIterable {
+    case table, json, prometheus
 }
 
 /// The tables of `lag` and `group describe`.

@@ -43,7 +43,7 @@ struct ProduceCommand: ParsableCommand {
     var json = false
 
     @Option(help: ArgumentHelp("Batch compression: none or zstd (default: the topic's compression.type, else none).", valueName: "codec"))
-    var compression: String?
+    var compression: OneOf<BatchCompression>?
 
     @Option(name: .customLong("batch-size"), parsing: .unconditional, help: ArgumentHelp("Close a batch at this many bytes (Kafka's batch.size).", valueName: "bytes"))
     var batchSize: Int = 16 << 10
@@ -56,9 +56,11 @@ struct ProduceCommand: ParsableCommand {
         if json && keySeparator != nil { throw ValidationError("--key-separator does not apply to --json input") }
         if json && !header.isEmpty { throw ValidationError("--header does not apply to --json input; give each object its headers") }
         guard (64...(16 << 20)).contains(batchSize) else { throw ValidationError("--batch-size must be between 64 and 16777216 bytes") }
-        if let compression, CompressionCodec(name: compression).map({ $0 == .none || $0 == .zstd }) != true {
-            throw ValidationError("--compression must be none or zstd")
-        }
+        _ = try chosenCompression()
+    }
+
+    private func chosenCompression() throws -> BatchCompression? {
+        try compression?.value(or: ValidationError("--compression must be none or zstd"))
     }
 
     func run() throws {
@@ -66,7 +68,7 @@ struct ProduceCommand: ParsableCommand {
         let target = try directory.topic(topic)
         if let partition { _ = try target.partition(partition) }
         var options = TopicProducer.Options()
-        options.compression = compression.flatMap(CompressionCodec.init(name:))
+        options.compression = try chosenCompression()?.codec
         options.batchBytes = batchSize
         options.syncIntervalMillis = try syncInterval.map(TimeParsing.parseDuration)
         let producer = try TopicProducer(topic: target, options: options)
@@ -99,4 +101,23 @@ struct ProduceCommand: ParsableCommand {
             StandardErrorLog.notice("produced \(summary.records) records (\(ByteCount.format(summary.bytes))) to '\(topic)'\(parts.isEmpty ? "" : " — " + parts)")
         }
     }
+}
+
+/// The codecs `produce --compression` writes batches with (all five are read); a name matches in any case.
+enum BatchCompression: CaseIterable, RawRepresentable {
+    case none, zstd
+
+    var codec: CompressionCodec {
+        switch self {
+        case .none: return .none
+        case .zstd: return .zstd
+        }
+    }
+
+    init?(rawValue: String) {
+        guard let compression = Self.allCases.first(where: { CompressionCodec(name: rawValue) == $0.codec }) else { return nil }
+        self = compression
+    }
+
+    var rawValue: String { codec.name }
 }

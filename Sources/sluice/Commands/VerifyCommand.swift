@@ -1,7 +1,6 @@
 import ArgumentParser
 import SluiceCore
-import SluiceGroups
-import SluiceStore
+import SluiceOperations
 import SluiceStorage
 import SluiceSystem
 
@@ -28,68 +27,44 @@ struct VerifyCommand: ParsableCommand {
     @Flag(help: "Print JSON (schema: {version, partitions: [{partition, batches, records, bytes, problems}], problems, repairs}).")
     var json = false
 
-    /// What groups committed, which a repair keeps from being reused; the
-    /// offsets log may itself be what is damaged, and then the log alone says.
-    private func highestCommittedOffsets(_ directory: DataDirectory) -> [TopicPartition: Int64] {
-        do {
-            return try OffsetsStore(directory: directory).highestCommittedOffsets()
-        } catch {
-            Diagnostics.warn("cannot read the groups' committed offsets (\(error)); repairs reserve the offsets the logs show were used")
-            return [:]
-        }
-    }
-
     func run() throws {
         let directory = try repair ? common.open(writing: "repair") : common.open()
-        let names = topics.isEmpty ? try directory.topicNames(includeInternal: true) : topics
-        var checks: [PartitionCheck] = []
-        var repairs: [String] = []
-        let partitions = try names.flatMap { try directory.topic($0).partitions() }
-        var committed: [TopicPartition: Int64]?
+        let verification = try Verification(directory: directory, topics: topics, repair: repair)
+        let report: VerificationReport
         do {
-            for partition in partitions {
-                let check = try PartitionVerifier.check(partition, strict: directory.kind == .sluice, shouldStop: { Interruption.requested })
-                checks.append(check)
-                if repair && !check.isClean {
-                    let side = "\(directory.metaPath)/repairs/\(partition.name.prefix(200))-\(WallClock.nowMillis())"
-                    if committed == nil { committed = highestCommittedOffsets(directory) }
-                    repairs += try PartitionVerifier.repair(check, sideDirectory: side,
-                                                            committedEnd: committed?[TopicPartition(partition.topic, partition.index)] ?? 0)
-                }
-            }
-        } catch let error as SluiceError where error.reason == .interrupted {
-            let problems = checks.flatMap(\.problems)
-            for problem in problems { try Output.print(problem.description) }
-            for action in repairs { try Output.print("repaired: \(action)") }
-            throw SluiceError.failure(.interrupted, "verify stopped by \(Interruption.signalName) after checking \(checks.count) of \(partitions.count) partitions (\(problems.count) problem\(problems.count == 1 ? "" : "s") so far, listed above)",
+            report = try verification.run(shouldStop: { Interruption.requested })
+        } catch let interrupted as Verification.Interrupted {
+            let partial = interrupted.partial, problems = partial.problems.count
+            try printProblemsAndRepairs(partial)
+            throw SluiceError.failure(.interrupted, "verify stopped by \(Interruption.signalName) after checking "
+                                          + "\(partial.checks.count) of \(partial.partitionCount) partitions "
+                                          + "(\(problems) problem\(problems == 1 ? "" : "s") so far, listed above)",
                                       remedy: repair ? "every repair made is complete; run it again to check the rest" : "run it again to check everything")
         }
-        let problems = checks.flatMap(\.problems)
+        let problems = report.problems
         if json {
-            try Output.printJSON([
-                "version": 1,
-                "partitions": .array(checks.map { check in
-                    ["partition": .string(check.partition.name), "batches": JSONValue(check.batches), "records": .int(check.records),
-                     "bytes": .int(check.bytes), "problems": .array(check.problems.map(\.json))]
-                }),
-                "problems": JSONValue(problems.count),
-                "repairs": .array(repairs.map { .string($0) }),
-            ])
+            try Output.printJSON(report.json)
         } else {
-            for problem in problems { try Output.print(problem.description) }
-            for action in repairs { try Output.print("repaired: \(action)") }
-            let batches = checks.reduce(0) { $0 + $1.batches }, records = checks.reduce(Int64(0)) { $0 + $1.records }
-            StandardErrorLog.notice("checked \(names.count) topic\(names.count == 1 ? "" : "s"), \(checks.count) partitions, \(batches) batches, \(records) records: \(problems.isEmpty ? "no problems" : "\(problems.count) problem\(problems.count == 1 ? "" : "s")")")
+            try printProblemsAndRepairs(report)
+            let found = problems.isEmpty ? "no problems" : "\(problems.count) problem\(problems.count == 1 ? "" : "s")"
+            StandardErrorLog.notice("checked \(report.topicCount) topic\(report.topicCount == 1 ? "" : "s"), \(report.checks.count) partitions, "
+                                    + "\(report.batches) batches, \(report.records) records: \(found)")
         }
         if !problems.isEmpty && !repair {
             throw SluiceError.checkFailed(.corruptLog, "verification found \(problems.count) problem\(problems.count == 1 ? "" : "s")",
                                           remedy: "run 'sluice verify --repair' to truncate at the damage and rebuild indexes")
         }
         if repair && !problems.isEmpty {
-            let after = try names.flatMap { try directory.topic($0).partitions() }.flatMap { try PartitionVerifier.check($0, strict: true).problems }
+            let after = try verification.remainingProblems()
             if !after.isEmpty {
-                throw SluiceError.checkFailed(.corruptLog, "\(after.count) problem\(after.count == 1 ? "" : "s") remain after repair", remedy: "run 'sluice verify' for details")
+                throw SluiceError.checkFailed(.corruptLog, "\(after.count) problem\(after.count == 1 ? "" : "s") remain after repair",
+                                              remedy: "run 'sluice verify' for details")
             }
         }
+    }
+
+    private func printProblemsAndRepairs(_ report: VerificationReport) throws {
+        for problem in report.problems { try Output.print(problem.description) }
+        for action in report.repairs { try Output.print("repaired: \(action)") }
     }
 }

@@ -63,7 +63,7 @@ struct RedistributeStart: ParsableCommand {
     var provenance = true
 
     @Option(name: .long, help: ArgumentHelp("Where partitions without a committed offset start: earliest or latest.", valueName: "reset"))
-    var from: String = "earliest"
+    var from = OneOf(OffsetReset.earliest)
 
     @OptionGroup var options: CopyOptions
 
@@ -75,10 +75,8 @@ struct RedistributeStart: ParsableCommand {
         request.strategy = try RedistributionStrategy.parse(strategy)
         request.follow = follow
         request.provenance = provenance
-        guard from == "earliest" || from == "latest" else {
-            throw SluiceError.usage(.invalidArgument, "invalid --from '\(from.printable)'", remedy: "use earliest or latest (Kafka's auto.offset.reset)")
-        }
-        request.reset = from == "earliest" ? .earliest : .latest
+        request.reset = try from.value(or: SluiceError.usage(.invalidArgument, "invalid --from '\(from.word.printable)'",
+                                                             remedy: "use earliest or latest (Kafka's auto.offset.reset)"))
         request.chunkBytes = try options.chunkBytes(default: request.chunkBytes)
         request.waitInactiveMillis = try options.waitMillis()
         guard let (record, seconds, done) = try options.run(directory, plan: { try Redistributor.plan(directory, request) }, show: show,
