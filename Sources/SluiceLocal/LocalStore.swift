@@ -72,12 +72,7 @@ public final class LocalStore: Store {
     }
 
     public func offsetRanges(_ partitions: [TopicPartition]) throws -> [TopicPartition: OffsetRange] {
-        let views = PartitionViews(directory)
-        var ranges: [TopicPartition: OffsetRange] = [:]
-        for key in Set(partitions) {
-            if let view = try views.view(key) { ranges[key] = OffsetRange(start: view.start, end: view.end) }
-        }
-        return ranges
+        try open(partitions).mapValues { OffsetRange(start: $0.start, end: $0.end) }
     }
 
     public func unavailable(_ partition: TopicPartition) -> SluiceError {
@@ -85,23 +80,34 @@ public final class LocalStore: Store {
     }
 
     public func offsets(atOrAfter times: [TopicPartition: Int64]) throws -> [TopicPartition: Int64] {
-        let views = PartitionViews(directory)
         var found: [TopicPartition: Int64] = [:]
-        for (key, time) in times {
-            guard let view = try views.view(key) else { continue }
-            found[key] = try view.partition.offset(forTimestamp: time)
+        for (key, opened) in try open(Array(times.keys)) {
+            found[key] = try opened.partition.offset(forTimestamp: times[key]!)
         }
         return found
     }
 
     public func timestamps(at offsets: [TopicPartition: Set<Int64>]) throws -> [TopicPartition: [Int64: Int64]] {
-        let views = PartitionViews(directory)
-        var found: [TopicPartition: [Int64: Int64]] = [:]
-        for (key, wanted) in offsets {
-            guard let view = try views.view(key) else { continue }
-            found[key] = try view.timestamps(at: wanted)
+        try open(Array(offsets.keys)).reduce(into: [:]) { found, entry in found[entry.key] = try entry.value.timestamps(at: offsets[entry.key]!) }
+    }
+
+    /// The partitions that can be read, each opened once (its segments and
+    /// tail), sharing one set of read buffers; absent: its topic or
+    /// partition does not exist, or its directory is gone.
+    private func open(_ keys: [TopicPartition]) throws -> [TopicPartition: PartitionTimestamps] {
+        let scratch = ReadScratch()
+        var topics: [String: Topic?] = [:]
+        var opened: [TopicPartition: PartitionTimestamps] = [:]
+        for key in Set(keys) {
+            if topics[key.topic] == nil { topics[key.topic] = .some(try directory.existingTopic(key.topic)) }
+            guard let topic = topics[key.topic]!, topic.partitionIndices.contains(key.partition) else { continue }
+            do {
+                opened[key] = try PartitionTimestamps(try topic.partition(key.partition), scratch: scratch)
+            } catch let error as SluiceError where error.reason == .partitionMissing {
+                continue
+            }
         }
-        return found
+        return opened
     }
 
     // MARK: - groups
