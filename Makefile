@@ -12,7 +12,7 @@ CRASH_TRIALS ?= 200
 SOAK_SECONDS ?= 120
 
 .PHONY: all deps build release demo test test-crash bench bench-peer-deps fuzz sanitize clean \
-        man completions check-generated install uninstall
+        man completions check-generated install uninstall lint format lint-width
 
 all: release
 
@@ -40,7 +40,7 @@ release: deps
 
 # The whole suite: unit tests of every library, end-to-end tests against the
 # release binary (crash, concurrency and bad-input tests in their short form).
-test: release check-generated
+test: lint release check-generated
 	SLUICE_BIN=$(CURDIR)/$(RELEASE_BIN) $(SWIFT) test
 
 # The long form of the reliability suite (RELIABILITY.md): CRASH_TRIALS kills
@@ -150,6 +150,23 @@ demo: release
 	@rm -rf "$(DEMO_DIR)"
 	@PATH="$(CURDIR)/.build/release:$$PATH" DEMO_DIR="$(DEMO_DIR)" SLUICE_DATA_DIR="$(DEMO_DIR)/data" DEMO_RECORDS=$(DEMO_RECORDS) bash -c "$$DEMO_SCRIPT"
 	@echo; echo "== demo done (data directory and archive left in $(DEMO_DIR))"
+
+# Style: .swift-format (swift-format ships with the toolchain). `make lint`
+# fails on any finding (part of `make test`); `make format` rewrites the tree
+# to match. LINT_WIDTH: swift-format cannot break a long string literal and does
+# not report it, so `make lint-width` lists the lines still longer than that.
+SWIFT_FORMAT       = $(SWIFT) format
+SWIFT_FORMAT_PATHS = Sources Tests Package.swift
+LINT_WIDTH        ?= 140
+lint:
+	$(SWIFT_FORMAT) lint --strict --recursive --parallel --configuration .swift-format $(SWIFT_FORMAT_PATHS)
+
+format:
+	$(SWIFT_FORMAT) format --in-place --recursive --parallel --configuration .swift-format $(SWIFT_FORMAT_PATHS)
+
+lint-width:
+	@find $(SWIFT_FORMAT_PATHS) -name '*.swift' -type f | sort | xargs perl -CSD -ne \
+	  'chomp; if (length > $(LINT_WIDTH)) { print "$$ARGV:$$.: ", length, " characters\n"; $$n++ } close ARGV if eof; END { exit($$n ? 1 : 0) }'
 
 # Man pages: generate-manual (swift-argument-parser's plugin) writes one page
 # per command from the parser, dated MAN_DATE so the output is reproducible;

@@ -89,8 +89,9 @@ public struct OffsetCommitValue: Equatable, Sendable {
         let expireTimestamp = version == 1 ? try cursor.readBigEndian(Int64.self, "expire timestamp") : nil
         if version >= 4 { try cursor.skipTaggedFields() }
         guard cursor.isAtEnd else { throw .invalid("\(cursor.remaining) bytes follow a version \(version) offset commit value") }
-        return OffsetCommitValue(offset: offset, leaderEpoch: leaderEpoch, metadata: metadata,
-                                 commitTimestamp: commitTimestamp, expireTimestamp: expireTimestamp)
+        return OffsetCommitValue(
+            offset: offset, leaderEpoch: leaderEpoch, metadata: metadata,
+            commitTimestamp: commitTimestamp, expireTimestamp: expireTimestamp)
     }
 
     /// Appends the value at `version` (sluice writes 3, as brokers do).
@@ -101,7 +102,9 @@ public struct OffsetCommitValue: Equatable, Sendable {
         if version >= 3 { out.appendBigEndian(leaderEpoch) }
         if version >= 4 {
             var metadata = metadata
-            metadata.withUTF8 { out.appendUnsignedVarint(UInt64($0.count + 1)); out.append(UnsafeRawBufferPointer($0)) }
+            metadata.withUTF8 {
+                out.appendUnsignedVarint(UInt64($0.count + 1)); out.append(UnsafeRawBufferPointer($0))
+            }
         } else {
             out.appendKafkaString(metadata)
         }
@@ -133,7 +136,8 @@ public enum ConsumerOffsetsPartitioner {
 
 /// The key of a control record (docs/FORMAT.md §1.6): `int16 version, int16 type`.
 public enum ControlRecordType: Int16, Sendable {
-    case abort = 0, commit = 1
+    case abort = 0
+    case commit = 1
 
     /// The type of a control record's key, nil for types other than transaction markers.
     public static func decode(_ key: UnsafeRawBufferPointer) -> ControlRecordType? {

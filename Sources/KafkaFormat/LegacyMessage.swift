@@ -51,8 +51,9 @@ public struct LegacyMessage {
         let valueLength = try cursor.readBigEndian(Int32.self, "legacy value length")
         let value = valueLength < 0 ? nil : try cursor.readBytes(Int(valueLength), "legacy value")
         guard cursor.isAtEnd else { throw .invalid("\(cursor.remaining) bytes remain after a legacy message") }
-        return LegacyMessage(offset: offset, magic: magic, attributes: attributes, timestamp: timestamp,
-                             key: key, value: value, crc: crc, compression: compression)
+        return LegacyMessage(
+            offset: offset, magic: magic, attributes: attributes, timestamp: timestamp,
+            key: key, value: value, crc: crc, compression: compression)
     }
 
     /// The messages of this wrapper's decompressed value `messageSet`, with
@@ -66,11 +67,14 @@ public struct LegacyMessage {
         var messages: [LegacyMessage] = []
         var position = 0
         while position < messageSet.count {
-            guard messageSet.count - position >= RecordBatchHeader.logOverhead else { throw .truncated("message inside the wrapper at offset \(offset)") }
+            guard messageSet.count - position >= RecordBatchHeader.logOverhead else {
+                throw .truncated("message inside the wrapper at offset \(offset)")
+            }
             let size = Int(messageSet.loadBigEndian(at: position + 8, as: Int32.self))
             let end = position + RecordBatchHeader.logOverhead + size
             guard size >= 0, end <= messageSet.count else {
-                throw .invalid("a message inside the wrapper at offset \(offset) claims \(size) bytes; \(messageSet.count - position) remain")
+                throw .invalid(
+                    "a message inside the wrapper at offset \(offset) claims \(size) bytes; \(messageSet.count - position) remain")
             }
             let message = try LegacyMessage.parse(UnsafeRawBufferPointer(rebasing: messageSet[position..<end]))
             guard message.magic == magic else {

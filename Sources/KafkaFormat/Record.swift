@@ -1,5 +1,5 @@
-import SluiceCore
 import SluiceCompression
+import SluiceCore
 
 /// One record, as views into the batch (or decompressed) bytes it came from;
 /// valid only while those bytes are. Decoding allocates nothing.
@@ -15,8 +15,10 @@ public struct Record {
     /// The encoded header entries after the count; iterate with `headers`.
     public var encodedHeaders: UnsafeRawBufferPointer
 
-    public init(offset: Int64, timestamp: Int64, attributes: Int8 = 0, key: UnsafeRawBufferPointer?, value: UnsafeRawBufferPointer?,
-                headerCount: Int = 0, encodedHeaders: UnsafeRawBufferPointer = UnsafeRawBufferPointer(start: nil, count: 0)) {
+    public init(
+        offset: Int64, timestamp: Int64, attributes: Int8 = 0, key: UnsafeRawBufferPointer?, value: UnsafeRawBufferPointer?,
+        headerCount: Int = 0, encodedHeaders: UnsafeRawBufferPointer = UnsafeRawBufferPointer(start: nil, count: 0)
+    ) {
         self.offset = offset
         self.timestamp = timestamp
         self.attributes = attributes
@@ -112,10 +114,11 @@ public struct RecordIterator {
         }
         let headers = UnsafeRawBufferPointer(start: headersStart, count: body.position - headersStart)
         guard body.isAtEnd else { throw .invalid("record length \(length) does not match its contents") }
-        return Record(offset: baseOffset &+ Int64(offsetDelta),
-                      timestamp: logAppendTime ?? baseTimestamp &+ timestampDelta,
-                      attributes: attributes, key: key, value: value,
-                      headerCount: Int(headerCount), encodedHeaders: headers)
+        return Record(
+            offset: baseOffset &+ Int64(offsetDelta),
+            timestamp: logAppendTime ?? baseTimestamp &+ timestampDelta,
+            attributes: attributes, key: key, value: value,
+            headerCount: Int(headerCount), encodedHeaders: headers)
     }
 }
 
@@ -173,8 +176,10 @@ public final class BatchDecoder {
     }
 
     /// Decompresses `source` into the scratch buffer, replacing what it held.
-    private func decompress(_ source: UnsafeRawBufferPointer, _ codec: CompressionCodec, what: String,
-                            legacyMagicZero: Bool = false) throws(FormatError) {
+    private func decompress(
+        _ source: UnsafeRawBufferPointer, _ codec: CompressionCodec, what: String,
+        legacyMagicZero: Bool = false
+    ) throws(FormatError) {
         scratch.clear()
         scratch.shrink(toCapacity: 4 << 20)
         let limit = Self.maxDecompressedSize

@@ -1,5 +1,5 @@
-import SluiceCore
 import SluiceCompression
+import SluiceCore
 
 /// Builds RecordBatch v2 bytes: records are appended straight into one buffer
 /// after a reserved header, and `finish` compresses (for zstd), fills the
@@ -45,24 +45,30 @@ public final class RecordBatchBuilder {
 
     /// Appends a record at the next offset delta.
     @inline(__always)
-    public func append(timestamp: Int64, key: UnsafeRawBufferPointer?, value: UnsafeRawBufferPointer?,
-                       headerCount: Int = 0, encodedHeaders: UnsafeRawBufferPointer? = nil) {
-        append(offsetDelta: recordCount, timestamp: timestamp, key: key, value: value,
-               headerCount: headerCount, encodedHeaders: encodedHeaders)
+    public func append(
+        timestamp: Int64, key: UnsafeRawBufferPointer?, value: UnsafeRawBufferPointer?,
+        headerCount: Int = 0, encodedHeaders: UnsafeRawBufferPointer? = nil
+    ) {
+        append(
+            offsetDelta: recordCount, timestamp: timestamp, key: key, value: value,
+            headerCount: headerCount, encodedHeaders: encodedHeaders)
     }
 
     /// Appends a record with an explicit offset delta (deltas must increase;
     /// gaps are allowed, as in a compacted or cut batch).
     @inline(__always)
-    public func append(offsetDelta: Int32, timestamp: Int64, key: UnsafeRawBufferPointer?, value: UnsafeRawBufferPointer?,
-                       headerCount: Int, encodedHeaders: UnsafeRawBufferPointer?) {
+    public func append(
+        offsetDelta: Int32, timestamp: Int64, key: UnsafeRawBufferPointer?, value: UnsafeRawBufferPointer?,
+        headerCount: Int, encodedHeaders: UnsafeRawBufferPointer?
+    ) {
         if recordCount == 0 { firstTimestamp = timestamp }
         if timestamp > maxTimestamp { maxTimestamp = timestamp }
         let timestampDelta = timestamp &- firstTimestamp
         let keyLength = key.map { Int32($0.count) } ?? -1
         let valueLength = value.map { Int32($0.count) } ?? -1
         let headersSize = encodedHeaders?.count ?? 0
-        let bodySize = 1 + Varint.size(signed: timestampDelta) + Varint.size(signed: offsetDelta)
+        let bodySize =
+            1 + Varint.size(signed: timestampDelta) + Varint.size(signed: offsetDelta)
             + Varint.size(signed: keyLength) + max(0, Int(keyLength))
             + Varint.size(signed: valueLength) + max(0, Int(valueLength))
             + Varint.size(signed: Int32(headerCount)) + headersSize
@@ -125,8 +131,9 @@ public final class RecordBatchBuilder {
         out.append(body)
         let batch = out.base + start
         header.write(to: batch)
-        header.crc = CRC32C.checksum(batch + RecordBatchHeader.attributesOffset,
-                                     count: header.totalSize - RecordBatchHeader.attributesOffset)
+        header.crc = CRC32C.checksum(
+            batch + RecordBatchHeader.attributesOffset,
+            count: header.totalSize - RecordBatchHeader.attributesOffset)
         batch.storeBigEndian(header.crc, at: RecordBatchHeader.crcOffset)
         reset()
         return header

@@ -2,7 +2,11 @@ import SluiceCore
 
 /// The codec in bits 0–2 of a batch's attributes (Kafka's `CompressionType`).
 public enum CompressionCodec: Int16, Sendable, CaseIterable {
-    case none = 0, gzip = 1, snappy = 2, lz4 = 3, zstd = 4
+    case none = 0
+    case gzip = 1
+    case snappy = 2
+    case lz4 = 3
+    case zstd = 4
 
     public var name: String {
         switch self {
@@ -52,9 +56,11 @@ public struct RecordBatchHeader: Sendable, Equatable {
     public var baseSequence: Int32
     public var recordsCount: Int32
 
-    public init(baseOffset: Int64 = 0, batchLength: Int32 = 49, partitionLeaderEpoch: Int32 = 0, magic: Int8 = 2, crc: UInt32 = 0,
-                attributes: Int16 = 0, lastOffsetDelta: Int32 = 0, baseTimestamp: Int64 = -1, maxTimestamp: Int64 = -1,
-                producerId: Int64 = -1, producerEpoch: Int16 = -1, baseSequence: Int32 = -1, recordsCount: Int32 = 0) {
+    public init(
+        baseOffset: Int64 = 0, batchLength: Int32 = 49, partitionLeaderEpoch: Int32 = 0, magic: Int8 = 2, crc: UInt32 = 0,
+        attributes: Int16 = 0, lastOffsetDelta: Int32 = 0, baseTimestamp: Int64 = -1, maxTimestamp: Int64 = -1,
+        producerId: Int64 = -1, producerEpoch: Int16 = -1, baseSequence: Int32 = -1, recordsCount: Int32 = 0
+    ) {
         self.baseOffset = baseOffset
         self.batchLength = batchLength
         self.partitionLeaderEpoch = partitionLeaderEpoch

@@ -26,8 +26,10 @@ public final class LZ4Decompressor: Decompressor {
     /// `ignoringHeaderChecksum` reads frames from legacy magic-0 messages,
     /// whose writer (Kafka before 0.10) computed the header checksum over the
     /// magic number too (KAFKA-3160); Kafka's reader skips that check for them.
-    public func decompress(_ source: UnsafeRawBufferPointer, appendingTo out: ByteBuffer, limit: Int,
-                           ignoringHeaderChecksum: Bool) throws {
+    public func decompress(
+        _ source: UnsafeRawBufferPointer, appendingTo out: ByteBuffer, limit: Int,
+        ignoringHeaderChecksum: Bool
+    ) throws {
         LZ4F_resetDecompressionContext(context)
         let output = BoundedOutput(out, limit: limit, sourceSize: source.count, codec: "lz4")
         var info = LZ4F_frameInfo_t()
@@ -42,11 +44,14 @@ public final class LZ4Decompressor: Decompressor {
             let room = output.room()
             var written = room.count
             var consumed = source.count - position
-            let hint = try check(LZ4F_decompress(context, room.baseAddress, &written, source.baseAddress.map { $0 + position }, &consumed, nil))
+            let hint = try check(
+                LZ4F_decompress(context, room.baseAddress, &written, source.baseAddress.map { $0 + position }, &consumed, nil))
             position += consumed
             output.commit(written)
             if hint == 0 {
-                guard position == source.count else { throw Decompression.corrupt("corrupt lz4 data: \(source.count - position) bytes follow the frame") }
+                guard position == source.count else {
+                    throw Decompression.corrupt("corrupt lz4 data: \(source.count - position) bytes follow the frame")
+                }
                 return
             }
             if written == 0 && consumed == 0 { throw output.stalled("the frame does not end") }

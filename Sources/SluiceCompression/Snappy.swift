@@ -17,10 +17,14 @@ public final class SnappyDecompressor: Decompressor {
     public func decompress(_ source: UnsafeRawBufferPointer, appendingTo out: ByteBuffer, limit: Int) throws {
         let output = BoundedOutput(out, limit: limit, sourceSize: source.count, codec: "snappy")
         guard Self.isXerial(source) else { return try decompressRaw(source, into: output) }
-        guard source.count >= Self.xerialHeaderSize else { throw Decompression.corrupt("truncated snappy data (the xerial header is cut short)") }
+        guard source.count >= Self.xerialHeaderSize else {
+            throw Decompression.corrupt("truncated snappy data (the xerial header is cut short)")
+        }
         var position = Self.xerialHeaderSize
         while position < source.count {
-            guard source.count - position >= 4 else { throw Decompression.corrupt("truncated snappy data (a xerial chunk length is cut short)") }
+            guard source.count - position >= 4 else {
+                throw Decompression.corrupt("truncated snappy data (a xerial chunk length is cut short)")
+            }
             let length = Int(source.baseAddress!.loadBigEndian(at: position) as Int32)
             position += 4
             guard length >= 0, length <= source.count - position else {
@@ -46,7 +50,8 @@ public final class SnappyDecompressor: Decompressor {
         try output.admit(declared: declared)
         output.buffer.reserve(declared)
         var written = declared
-        let status = snappy_uncompress(compressed, chunk.count, (output.buffer.base + output.buffer.count).assumingMemoryBound(to: CChar.self), &written)
+        let status = snappy_uncompress(
+            compressed, chunk.count, (output.buffer.base + output.buffer.count).assumingMemoryBound(to: CChar.self), &written)
         guard status == SNAPPY_OK, written == declared else { throw Decompression.corrupt("corrupt or truncated snappy data") }
         output.commit(written)
     }

@@ -19,13 +19,13 @@ public indirect enum JSONValue: Sendable, Equatable {
     public static func == (a: JSONValue, b: JSONValue) -> Bool {
         switch (a, b) {
         case (.null, .null): return true
-        case let (.bool(x), .bool(y)): return x == y
-        case let (.int(x), .int(y)): return x == y
-        case let (.double(x), .double(y)): return x == y
-        case let (.int(x), .double(y)), let (.double(y), .int(x)): return Double(x) == y
-        case let (.string(x), .string(y)): return x == y
-        case let (.array(x), .array(y)): return x == y
-        case let (.object(x), .object(y)):
+        case (.bool(let x), .bool(let y)): return x == y
+        case (.int(let x), .int(let y)): return x == y
+        case (.double(let x), .double(let y)): return x == y
+        case (.int(let x), .double(let y)), (.double(let y), .int(let x)): return Double(x) == y
+        case (.string(let x), .string(let y)): return x == y
+        case (.array(let x), .array(let y)): return x == y
+        case (.object(let x), .object(let y)):
             return x.count == y.count && zip(x, y).allSatisfy { $0.0 == $1.0 && $0.1 == $1.1 }
         default: return false
         }
@@ -114,7 +114,11 @@ extension JSONValue {
         case .bool(let b): b ? out.append(ascii: "true") : out.append(ascii: "false")
         case .int(let v): JSONText.appendInteger(v, to: out)
         case .double(let d):
-            if d.isFinite { out.append(d == d.rounded() && abs(d) < 1e15 ? String(Int64(d)) : String(d)) } else { out.append(ascii: "null") }
+            if d.isFinite {
+                out.append(d == d.rounded() && abs(d) < 1e15 ? String(Int64(d)) : String(d))
+            } else {
+                out.append(ascii: "null")
+            }
         case .string(let s): JSONText.appendString(s, to: out)
         case .array(let items):
             if items.isEmpty { out.append(ascii: "[]"); return }
@@ -170,7 +174,8 @@ public enum JSONText {
         @inline(__always) func hasZeroByte(_ v: UInt64) -> Bool { (v &- ones) & ~v & highs != 0 }
         while i + 8 <= n {
             let v = base.loadUnaligned(fromByteOffset: i, as: UInt64.self)
-            let special = v & highs != 0 || (v &- ones &* 0x20) & ~v & highs != 0
+            let special =
+                v & highs != 0 || (v &- ones &* 0x20) & ~v & highs != 0
                 || hasZeroByte(v ^ (ones &* 0x22)) || hasZeroByte(v ^ (ones &* 0x5C))
             if special { break }
             i += 8
@@ -353,7 +358,8 @@ public struct JSONParser {
     private mutating func expectLiteral(_ literal: StaticString) throws {
         let n = literal.utf8CodeUnitCount
         guard index + n <= bytes.count,
-              memcmp(bytes.baseAddress! + index, literal.utf8Start, n) == 0 else { throw error("invalid literal") }
+            memcmp(bytes.baseAddress! + index, literal.utf8Start, n) == 0
+        else { throw error("invalid literal") }
         index += n
     }
 
@@ -364,7 +370,9 @@ public struct JSONParser {
         while index < bytes.count {
             let c = bytes[index]
             if c >= 48 && c <= 57 { index += 1; continue }
-            if c == UInt8(ascii: ".") || c == UInt8(ascii: "e") || c == UInt8(ascii: "E") || c == UInt8(ascii: "+") || c == UInt8(ascii: "-") {
+            if c == UInt8(ascii: ".") || c == UInt8(ascii: "e") || c == UInt8(ascii: "E") || c == UInt8(ascii: "+")
+                || c == UInt8(ascii: "-")
+            {
                 isInteger = false
                 index += 1
                 continue

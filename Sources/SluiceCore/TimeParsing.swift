@@ -37,10 +37,12 @@ public enum TimeParsing {
         let trimmed = text.trimmingSpaces
         let bytes = Array(trimmed.utf8)
         if bytes.first == UInt8(ascii: "-") {
-            throw SluiceError.usage(.invalidArgument, "duration '\(text)' is negative: durations go from 1ms to 36500d (100 years)",
-                                    remedy: "give the length alone (e.g. 1h); the option says which way it counts")
+            throw SluiceError.usage(
+                .invalidArgument, "duration '\(text)' is negative: durations go from 1ms to 36500d (100 years)",
+                remedy: "give the length alone (e.g. 1h); the option says which way it counts")
         }
-        let parsed = bytes.first == UInt8(ascii: "P") || bytes.first == UInt8(ascii: "p")
+        let parsed =
+            bytes.first == UInt8(ascii: "P") || bytes.first == UInt8(ascii: "p")
             ? parseISODuration(bytes) : parseUnitDuration(bytes)
         guard let millis = parsed, millis > 0 else {
             throw SluiceError.usage(.invalidArgument, "malformed duration '\(text)'", remedy: durationFormatsHelp)
@@ -58,8 +60,10 @@ public enum TimeParsing {
     /// Checks a record timestamp given by a user against `recordTimestamps`.
     public static func checkRecordTimestamp(_ millis: Int64) throws {
         guard recordTimestamps.contains(millis) else {
-            throw SluiceError.usage(.invalidArgument, "timestamp \(millis) is outside the range a record may have (0 to \(recordTimestamps.upperBound), 1970-01-01 to 9999-12-31)",
-                                    remedy: "use epoch milliseconds from 0 (1970-01-01) to \(recordTimestamps.upperBound) (9999-12-31), or a time")
+            throw SluiceError.usage(
+                .invalidArgument,
+                "timestamp \(millis) is outside the range a record may have (0 to \(recordTimestamps.upperBound), 1970-01-01 to 9999-12-31)",
+                remedy: "use epoch milliseconds from 0 (1970-01-01) to \(recordTimestamps.upperBound) (9999-12-31), or a time")
         }
     }
 
@@ -108,7 +112,8 @@ public enum TimeParsing {
             return true
         }
         guard let year = digits(4), expect("-"), let month = digits(2), expect("-"), let day = digits(2),
-              (1...12).contains(month), (1...daysInMonth(year, month)).contains(day) else { return nil }
+            (1...12).contains(month), (1...daysInMonth(year, month)).contains(day)
+        else { return nil }
         var ms: Int64 = 0
         if i < b.count, b[i] == UInt8(ascii: "T") || b[i] == UInt8(ascii: "t") || b[i] == UInt8(ascii: " ") {
             i += 1
@@ -213,7 +218,8 @@ public enum TimeParsing {
             let start = i
             while i < b.count, (b[i] >= 48 && b[i] <= 57) || b[i] == UInt8(ascii: ".") || b[i] == UInt8(ascii: ",") { i += 1 }
             guard i > start, i < b.count,
-                  let value = Double(String(decoding: b[start..<i], as: UTF8.self).replacingComma) else { return nil }
+                let value = Double(String(decoding: b[start..<i], as: UTF8.self).replacingComma)
+            else { return nil }
             let unit = b[i] | 0x20
             i += 1
             let seconds: Double

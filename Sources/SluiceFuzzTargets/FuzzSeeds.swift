@@ -1,14 +1,15 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import KafkaFormat
 import SluiceCompression
 import SluiceCore
 import SluiceGroups
-import SluiceStore
 import SluiceOperations
 import SluiceStorage
+import SluiceStore
 import SluiceSystem
+
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// Seed corpora: real Kafka bytes from the shared fixtures, and files sluice
 /// itself writes (offsets logs, snapshots, archives, metadata).
@@ -36,23 +37,36 @@ extension FuzzTargets {
         let indexEntries = index.withUnsafeBytes { raw in
             stride(from: 0, to: raw.count - 7, by: 8).filter { Int(raw.loadBigEndian(at: $0 + 4, as: Int32.self)) < cut }.count
         }
-        seeds["segment"] = [SegmentFiles.encode(log: Array(log[..<cut]), index: Array(index.prefix(indexEntries * 8)), timeIndex: Array(times.prefix(indexEntries * 12))),
-                            SegmentFiles.encode(log: Array(log[..<cut]), index: [], timeIndex: [])]
+        seeds["segment"] = [
+            SegmentFiles.encode(
+                log: Array(log[..<cut]), index: Array(index.prefix(indexEntries * 8)), timeIndex: Array(times.prefix(indexEntries * 12))),
+            SegmentFiles.encode(log: Array(log[..<cut]), index: [], timeIndex: []),
+        ]
         seeds["index"] = [Array(index.prefix(256)), Array(times.prefix(384))]
 
         seeds["offsets-log"] = [try offsetsLogSeed()]
         seeds["offsets-snapshot"] = [snapshotSeed]
         seeds["archive"] = try archiveSeeds()
-        seeds["time"] = ["2024-05-01T12:00:00Z", "2024-05-01T12:00:00.250+02:00", "2024-05-01", "2024-05-01T12:00", "1714564800",
-                         "1714564800123", "now", "90s", "15m", "2h", "3d", "1w", "1h30m", "500ms", "PT2H", "P1DT6H", "PT0.5S"].map { Array($0.utf8) }
-        seeds["start-position"] = ["earliest", "latest", "beginning", "-10", "42", "@2024-05-01T12:00:00Z", "@1714564800"].map { Array($0.utf8) }
+        seeds["time"] = [
+            "2024-05-01T12:00:00Z", "2024-05-01T12:00:00.250+02:00", "2024-05-01", "2024-05-01T12:00", "1714564800",
+            "1714564800123", "now", "90s", "15m", "2h", "3d", "1w", "1h30m", "500ms", "PT2H", "P1DT6H", "PT0.5S",
+        ].map { Array($0.utf8) }
+        seeds["start-position"] = ["earliest", "latest", "beginning", "-10", "42", "@2024-05-01T12:00:00Z", "@1714564800"].map {
+            Array($0.utf8)
+        }
         seeds["seek-plan"] = ["orders,0,5\norders,1,7\n", "g,orders,0,5\r\n\n", "orders:0,2,5\nother"].map { Array($0.utf8) }
         var config = TopicConfig()
         try config.set("segment.bytes", "65536")
         try config.set("retention.ms", "3600000")
-        seeds["topic-metadata"] = [TopicMetadata(name: "orders", id: "AAAAAAAAAAAAAAAAAAAAAA", partitions: 3, config: config, createdAt: 1_700_000_000_000).encode()]
-        seeds["json"] = [#"{"version":1,"a":[1,-2.5e3,"x\u00e9\n",null,true,{"b":{}}]}"#, #"{"partition":1,"key":"k","value":"v","headers":[{"key":"h","value":null}]}"#]
-            .map { Array($0.utf8) }
+        seeds["topic-metadata"] = [
+            TopicMetadata(name: "orders", id: "AAAAAAAAAAAAAAAAAAAAAA", partitions: 3, config: config, createdAt: 1_700_000_000_000)
+                .encode()
+        ]
+        seeds["json"] = [
+            #"{"version":1,"a":[1,-2.5e3,"x\u00e9\n",null,true,{"b":{}}]}"#,
+            #"{"partition":1,"key":"k","value":"v","headers":[{"key":"h","value":null}]}"#,
+        ]
+        .map { Array($0.utf8) }
         return seeds
     }
 
@@ -82,12 +96,14 @@ extension FuzzTargets {
         var at = start
         bytes.withUnsafeBytes { raw in
             while case .batch(let size) = LogEntryFrame.inspect(raw, at: at),
-                  (try? RecordBatchHeader(raw.baseAddress! + at).validate(UnsafeRawBufferPointer(rebasing: raw[at..<at + size]))) != nil {
+                (try? RecordBatchHeader(raw.baseAddress! + at).validate(UnsafeRawBufferPointer(rebasing: raw[at..<at + size]))) != nil
+            {
                 at += size
                 cuts.append(at)
             }
             while case .legacy(let size, _) = LogEntryFrame.inspect(raw, at: at),
-                  (try? LegacyMessage.parse(UnsafeRawBufferPointer(rebasing: raw[at..<at + size]))) != nil {
+                (try? LegacyMessage.parse(UnsafeRawBufferPointer(rebasing: raw[at..<at + size]))) != nil
+            {
                 at += size
                 cuts.append(at)
             }
@@ -117,12 +133,15 @@ extension FuzzTargets {
         let store = OffsetsStore(directory: directory)
         let group = groupInPartitionZero
         for offset in [Int64(1), 4, 9] {
-            try store.commit(group: group, changes: [OffsetChange(TopicPartition("t", 0), offset: offset, logEndOffset: 10)],
-                             annotations: CommitAnnotations(operation: .commit, member: "m-1"))
+            try store.commit(
+                group: group, changes: [OffsetChange(TopicPartition("t", 0), offset: offset, logEndOffset: 10)],
+                annotations: CommitAnnotations(operation: .commit, member: "m-1"))
         }
-        try store.commit(group: group, changes: [OffsetChange(TopicPartition("t", 1), offset: 2, previousOffset: nil)],
-                         annotations: CommitAnnotations(operation: .seek, detail: "--to-offset 2"))
-        try store.commit(group: group, changes: [OffsetChange(TopicPartition("t", 1), offset: nil)], annotations: CommitAnnotations(operation: .delete))
+        try store.commit(
+            group: group, changes: [OffsetChange(TopicPartition("t", 1), offset: 2, previousOffset: nil)],
+            annotations: CommitAnnotations(operation: .seek, detail: "--to-offset 2"))
+        try store.commit(
+            group: group, changes: [OffsetChange(TopicPartition("t", 1), offset: nil)], annotations: CommitAnnotations(operation: .delete))
         return try read(root + "/__consumer_offsets-0/00000000000000000000.log")
     }
 
@@ -140,8 +159,9 @@ extension FuzzTargets {
                     let key = Array("k\(i)".utf8), value = Array("value \(p) \(i) \(codec.name)".utf8)
                     key.withUnsafeBytes { k in
                         value.withUnsafeBytes { v in
-                            builder.append(timestamp: 1_700_000_000_000 + Int64(i), key: k, value: v, headerCount: 0,
-                                           encodedHeaders: UnsafeRawBufferPointer(start: nil, count: 0))
+                            builder.append(
+                                timestamp: 1_700_000_000_000 + Int64(i), key: k, value: v, headerCount: 0,
+                                encodedHeaders: UnsafeRawBufferPointer(start: nil, count: 0))
                         }
                     }
                 }
@@ -152,7 +172,9 @@ extension FuzzTargets {
             try appender.sync()
         }
         var archive: [UInt8] = []
-        _ = try ArchiveExporter(plan: try ExportPlan.make(topic, ExportRequest()), options: ArchiveExporter.Options()).write(to: { archive += $0 })
+        _ = try ArchiveExporter(plan: try ExportPlan.make(topic, ExportRequest()), options: ArchiveExporter.Options()).write(to: {
+            archive += $0
+        })
         var tar: [UInt8] = []
         let decoder = ZstdStreamDecoder()
         try archive.withUnsafeBytes { try decoder.feed($0) { tar += $0 } }

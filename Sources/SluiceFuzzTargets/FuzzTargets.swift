@@ -1,14 +1,15 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import KafkaFormat
 import SluiceCompression
 import SluiceCore
 import SluiceGroups
-import SluiceStore
 import SluiceOperations
 import SluiceStorage
+import SluiceStore
 import SluiceSystem
+
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// One fuzzing entry point: it feeds arbitrary bytes to a decoder or parser
 /// of hostile input. Errors are the expected outcome; a trap, a sanitizer
@@ -26,9 +27,11 @@ public struct FuzzTarget: Sendable {
 public enum FuzzTargets {
     public static let all: [FuzzTarget] = [
         FuzzTarget(name: "batch", summary: "RecordBatch framing, header checks and records (all codecs), legacy messages", run: batch),
-        FuzzTarget(name: "segment", summary: "a segment (log, index, time index) through recovery, readers, lookups and verify", run: segment),
+        FuzzTarget(
+            name: "segment", summary: "a segment (log, index, time index) through recovery, readers, lookups and verify", run: segment),
         FuzzTarget(name: "index", summary: "offset and time index readers and searches", run: index),
-        FuzzTarget(name: "offsets-log", summary: "a __consumer_offsets partition: commit keys, values, annotations, transactions", run: offsetsLog),
+        FuzzTarget(
+            name: "offsets-log", summary: "a __consumer_offsets partition: commit keys, values, annotations, transactions", run: offsetsLog),
         FuzzTarget(name: "offsets-snapshot", summary: "an offsets-store snapshot", run: offsetsSnapshot),
         FuzzTarget(name: "archive", summary: "an archive: zstd stream, tar, manifest, segments, summary", run: archive),
         FuzzTarget(name: "time", summary: "times and durations (TimeParsing)", run: time),
@@ -129,8 +132,9 @@ public enum FuzzTargets {
             let batch = ByteBuffer(capacity: 256)
             let builder = RecordBatchBuilder()
             "v".utf8CString.withUnsafeBytes { value in
-                builder.append(timestamp: 1, key: nil, value: UnsafeRawBufferPointer(rebasing: value.dropLast()), headerCount: 0,
-                               encodedHeaders: UnsafeRawBufferPointer(start: nil, count: 0))
+                builder.append(
+                    timestamp: 1, key: nil, value: UnsafeRawBufferPointer(rebasing: value.dropLast()), headerCount: 0,
+                    encodedHeaders: UnsafeRawBufferPointer(start: nil, count: 0))
             }
             if (try? builder.finish(baseOffset: 0, into: batch)) != nil { _ = try? appender.append(batch) }
         }
@@ -186,8 +190,10 @@ public enum FuzzTargets {
         let store = OffsetsStore(directory: directory)
         store.snapshotInterval = 1
         for offset in [Int64(3), 5] {
-            try? store.commit(group: "g", changes: [OffsetChange(TopicPartition("t", 0), offset: offset), OffsetChange(TopicPartition("t", 1), offset: offset + 1)],
-                              annotations: CommitAnnotations(operation: .commit))
+            try? store.commit(
+                group: "g",
+                changes: [OffsetChange(TopicPartition("t", 0), offset: offset), OffsetChange(TopicPartition("t", 1), offset: offset + 1)],
+                annotations: CommitAnnotations(operation: .commit))
         }
         let state = directory.metaPath + "/groups/state"
         let snapshot = ((try? FileSystem.list(state)) ?? []).first { $0.hasSuffix(".snapshot") }.map { state + "/" + $0 } ?? ""
@@ -238,8 +244,9 @@ public enum FuzzTargets {
         let text = text(input)
         if let millis = try? TimeParsing.parseTime(text, now: 1_700_000_000_000), (0...253_402_300_799_999).contains(millis) {
             // Every time written out reads back as the same instant.
-            precondition(try! TimeParsing.parseTime(TimeParsing.formatISO8601(millis), now: 0) == millis,
-                         "\(text) -> \(millis) -> \(TimeParsing.formatISO8601(millis))")
+            precondition(
+                try! TimeParsing.parseTime(TimeParsing.formatISO8601(millis), now: 0) == millis,
+                "\(text) -> \(millis) -> \(TimeParsing.formatISO8601(millis))")
         }
         if let millis = try? TimeParsing.parseDuration(text) {
             _ = TimeParsing.formatDuration(millis)
@@ -278,7 +285,8 @@ enum Checksums {
     /// A v2 batch's CRC-32C (over attributes to the end) at bytes 17–20.
     static func fixBatch(_ p: UnsafeMutableRawPointer, count: Int) {
         guard count >= RecordBatchHeader.size else { return }
-        let crc = CRC32C.checksum(UnsafeRawPointer(p) + RecordBatchHeader.attributesOffset, count: count - RecordBatchHeader.attributesOffset)
+        let crc = CRC32C.checksum(
+            UnsafeRawPointer(p) + RecordBatchHeader.attributesOffset, count: count - RecordBatchHeader.attributesOffset)
         p.storeBigEndian(crc, at: RecordBatchHeader.crcOffset)
     }
 

@@ -1,7 +1,7 @@
 import KafkaFormat
 import SluiceCore
-import SluiceStore
 import SluiceStorage
+import SluiceStore
 
 extension CommitAnnotations {
     static let opHeader = "sluice.op", opIDHeader = "sluice.op-id", memberHeader = "sluice.member"
@@ -46,7 +46,8 @@ enum CommitBatch {
     /// Metadata strings are limited so every record stays small.
     static let maxMetadataBytes = 4096
 
-    static func encode(_ records: [(group: String, change: OffsetChange)], annotations: CommitAnnotations, now: Int64) throws -> ByteBuffer {
+    static func encode(_ records: [(group: String, change: OffsetChange)], annotations: CommitAnnotations, now: Int64) throws -> ByteBuffer
+    {
         precondition(!records.isEmpty, "a commit changes at least one partition")
         let builder = RecordBatchBuilder()
         let key = ByteBuffer(capacity: 256), value = ByteBuffer(capacity: 256), headers = ByteBuffer(capacity: 256)
@@ -54,16 +55,19 @@ enum CommitBatch {
             key.clear()
             value.clear()
             headers.clear()
-            OffsetCommitKey(group: group, topic: change.topicPartition.topic, partition: Int32(change.topicPartition.partition)).encode(to: key)
+            OffsetCommitKey(group: group, topic: change.topicPartition.topic, partition: Int32(change.topicPartition.partition)).encode(
+                to: key)
             if let offset = change.offset {
-                OffsetCommitValue(offset: offset, metadata: change.metadata, commitTimestamp: change.commitTimestamp ?? now).encode(to: value)
+                OffsetCommitValue(offset: offset, metadata: change.metadata, commitTimestamp: change.commitTimestamp ?? now).encode(
+                    to: value)
             }
             var annotated = annotations
             annotated.previousOffset = change.previousOffset
             annotated.logEndOffset = change.logEndOffset
             let count = annotated.encode(to: headers)
-            builder.append(timestamp: now, key: key.bytes, value: change.offset == nil ? nil : value.bytes,
-                           headerCount: count, encodedHeaders: headers.bytes)
+            builder.append(
+                timestamp: now, key: key.bytes, value: change.offset == nil ? nil : value.bytes,
+                headerCount: count, encodedHeaders: headers.bytes)
         }
         let out = ByteBuffer(capacity: 1024)
         try builder.finish(baseOffset: 0, into: out)
@@ -72,7 +76,8 @@ enum CommitBatch {
 
     static func validateMetadata(_ metadata: String) throws {
         guard metadata.utf8.count <= maxMetadataBytes else {
-            throw SluiceError.usage(.invalidArgument, "commit metadata is \(metadata.utf8.count) bytes; at most \(maxMetadataBytes) are allowed")
+            throw SluiceError.usage(
+                .invalidArgument, "commit metadata is \(metadata.utf8.count) bytes; at most \(maxMetadataBytes) are allowed")
         }
     }
 }

@@ -28,8 +28,10 @@ public final class GroupChangeGuard: GroupHold {
     /// Acquires the group for a change. An active group is refused (exit 2,
     /// naming its members and what they hold) unless `force`; with
     /// `waitMillis` it is retried until then.
-    public static func acquire(_ group: GroupDirectory, force: Bool, waitMillis: Int64?,
-                               holder: HolderInfo = .administrator()) throws -> GroupChangeGuard {
+    public static func acquire(
+        _ group: GroupDirectory, force: Bool, waitMillis: Int64?,
+        holder: HolderInfo = .administrator()
+    ) throws -> GroupChangeGuard {
         try group.create()
         let deadline = WallClock.monotonicNanos() + UInt64(max(0, waitMillis ?? 0)) * 1_000_000
         while true {
@@ -38,7 +40,9 @@ public final class GroupChangeGuard: GroupHold {
                 return GroupChangeGuard(group: group, holder: holder, groupLock: lock)
             }
             if force {
-                Diagnostics.warn("group '\(group.group.printable)' is active (\(describeActivity(group))); changing its offsets anyway because of --force: its consumers may overwrite them at their next commit")
+                Diagnostics.warn(
+                    "group '\(group.group.printable)' is active (\(describeActivity(group))); changing its offsets anyway because of --force: its consumers may overwrite them at their next commit"
+                )
                 return GroupChangeGuard(group: group, holder: holder, groupLock: nil)
             }
             if WallClock.monotonicNanos() >= deadline { throw refusal(group) }
@@ -47,8 +51,11 @@ public final class GroupChangeGuard: GroupHold {
     }
 
     private static func refusal(_ group: GroupDirectory) -> SluiceError {
-        .checkFailed(.groupActive, "group '\(group.group.printable)' is active: \(describeActivity(group))",
-                     remedy: "stop its consumers, wait for them with --wait-inactive DURATION, or pass --force (they may then overwrite the new offsets)")
+        .checkFailed(
+            .groupActive, "group '\(group.group.printable)' is active: \(describeActivity(group))",
+            remedy:
+                "stop its consumers, wait for them with --wait-inactive DURATION, or pass --force (they may then overwrite the new offsets)"
+        )
     }
 
     /// Takes the leases of the partitions about to change. Under the group
@@ -81,7 +88,8 @@ public final class GroupChangeGuard: GroupHold {
         let leaseFiles = (try? FileSystem.list(group.leasesPath)) ?? []
         for name in leaseFiles.sorted() where name.hasSuffix(".lease") {
             guard let (topic, partition) = TopicName.parsePartitionDirectory(String(name.dropLast(6))),
-                  let holder = group.leaseHolder(TopicPartition(topic, partition)) else { continue }
+                let holder = group.leaseHolder(TopicPartition(topic, partition))
+            else { continue }
             if members.contains(where: { $0.member == holder.member }) {
                 held[holder.member, default: []].append("\(topic)-\(partition)")
             } else {
@@ -94,7 +102,9 @@ public final class GroupChangeGuard: GroupHold {
         parts += others
         if parts.isEmpty {
             let pids = LockHolders.pids(ofPath: group.lockPath)
-            parts.append(pids.isEmpty ? "its group lock is held" : "its group lock is held by process " + pids.map(String.init).joined(separator: ", "))
+            parts.append(
+                pids.isEmpty
+                    ? "its group lock is held" : "its group lock is held by process " + pids.map(String.init).joined(separator: ", "))
         }
         return parts.joined(separator: "; ")
     }

@@ -1,6 +1,6 @@
 import SluiceCore
-import SluiceStore
 import SluiceStorage
+import SluiceStore
 import SluiceSystem
 
 #if canImport(Glibc)
@@ -46,8 +46,9 @@ public struct GroupDirectory: Sendable {
     func create() throws {
         // A link planted in place of the group's directory would take its lease and member files elsewhere.
         if let found = try FileSystem.kind(of: path), found != .directory {
-            throw SluiceError.failure(.io, "\(path) is not a plain directory (a symbolic link?); sluice does not write through links",
-                                      remedy: "remove it; it is recreated when the group is next used")
+            throw SluiceError.failure(
+                .io, "\(path) is not a plain directory (a symbolic link?); sluice does not write through links",
+                remedy: "remove it; it is recreated when the group is next used")
         }
         if try FileSystem.isDirectory(leasesPath) && FileSystem.isDirectory(membersPath) { return }
         try FileSystem.makeDirectories(membersPath)
@@ -108,10 +109,12 @@ extension HolderInfo {
             fields[line[..<eq]] = line[line.index(after: eq)...]
         }
         guard let member = fields["member"], let pid = fields["pid"].flatMap({ Int32($0) }),
-              let since = fields["since"].flatMap({ Int64($0) }) else { return nil }
-        return HolderInfo(member: String(member), pid: pid, host: String(fields["host"] ?? ""), since: since,
-                          topic: fields["topic"].map(String.init), mode: fields["mode"].map(String.init),
-                          partitions: fields["partitions"]?.split(separator: ",").compactMap { Int($0) } ?? [])
+            let since = fields["since"].flatMap({ Int64($0) })
+        else { return nil }
+        return HolderInfo(
+            member: String(member), pid: pid, host: String(fields["host"] ?? ""), since: since,
+            topic: fields["topic"].map(String.init), mode: fields["mode"].map(String.init),
+            partitions: fields["partitions"]?.split(separator: ",").compactMap { Int($0) } ?? [])
     }
 
     static func read(_ path: String) -> HolderInfo? {
@@ -138,7 +141,8 @@ public final class Lease {
     /// One non-blocking attempt; nil when someone else holds it.
     public static func tryAcquire(_ group: GroupDirectory, _ key: TopicPartition, holder: HolderInfo) throws -> Lease? {
         try group.create()
-        guard let lock = try FileLock.tryAcquire(group.leasePath(key), what: "the lease of \(key) in group '\(group.group.printable)'") else { return nil }
+        guard let lock = try FileLock.tryAcquire(group.leasePath(key), what: "the lease of \(key) in group '\(group.group.printable)'")
+        else { return nil }
         try holder.write(to: lock.file)
         return Lease(key, lock: lock)
     }
@@ -152,8 +156,9 @@ public final class Lease {
             return Lease(key, lock: lock)
         } catch let error as SluiceError where error.reason == .lockTimeout {
             let who = group.leaseHolder(key)?.summary ?? "another process"
-            throw SluiceError.failure(.lockTimeout, "partition \(key) of group '\(group.group.printable)' is leased by \(who)",
-                                      remedy: "each partition is read by one member at a time; stop that consumer, or wait longer with --lock-timeout")
+            throw SluiceError.failure(
+                .lockTimeout, "partition \(key) of group '\(group.group.printable)' is leased by \(who)",
+                remedy: "each partition is read by one member at a time; stop that consumer, or wait longer with --lock-timeout")
         }
     }
 

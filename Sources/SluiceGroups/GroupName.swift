@@ -1,6 +1,6 @@
 import SluiceCore
-import SluiceStore
 import SluiceStorage
+import SluiceStore
 
 /// Consumer group names. Kafka allows almost any string; sluice refuses only
 /// what cannot be shown on one line or stored in Kafka's int16-length string:
@@ -26,7 +26,8 @@ public enum GroupName {
     public static func fileName(_ name: String) -> String {
         var out = ""
         for (i, byte) in name.utf8.enumerated() {
-            let keep = (byte >= 97 && byte <= 122) || (byte >= 65 && byte <= 90) || (byte >= 48 && byte <= 57)
+            let keep =
+                (byte >= 97 && byte <= 122) || (byte >= 65 && byte <= 90) || (byte >= 48 && byte <= 57)
                 || byte == 95 || byte == 45 || (byte == 46 && i > 0)
             if keep {
                 out.unicodeScalars.append(Unicode.Scalar(byte))

@@ -1,6 +1,6 @@
 import SluiceCore
-import SluiceStore
 import SluiceStorage
+import SluiceStore
 import SluiceSystem
 
 #if canImport(Glibc)
@@ -33,18 +33,22 @@ public final class GroupMember {
 
     /// Joins `group` to read `topic`: every partition in a fair split
     /// (`pinned` nil), or exactly the `pinned` ones.
-    public static func join(_ group: GroupDirectory, topic: String, pinned: [Int]?, now: Int64 = WallClock.nowMillis()) throws -> GroupMember {
+    public static func join(_ group: GroupDirectory, topic: String, pinned: [Int]?, now: Int64 = WallClock.nowMillis()) throws
+        -> GroupMember
+    {
         try group.create()
         let groupLock: FileLock
         do {
             groupLock = try FileLock.acquire(group.lockPath, kind: .shared, what: "group '\(group.group.printable)'")
         } catch let error as SluiceError where error.reason == .lockTimeout {
-            throw SluiceError.failure(.lockTimeout, "cannot join group '\(group.group.printable)': a command moving its offsets holds it",
-                                      remedy: "wait for it to finish, or raise --lock-timeout")
+            throw SluiceError.failure(
+                .lockTimeout, "cannot join group '\(group.group.printable)': a command moving its offsets holds it",
+                remedy: "wait for it to finish, or raise --lock-timeout")
         }
         let id = "\(HolderInfo.hostName)-\(getpid())-\(GroupName.hex(UInt64.random(in: 0...UInt64(UInt32.max)), digits: 8).lowercased())"
-        let info = HolderInfo(member: id, pid: getpid(), host: HolderInfo.hostName, since: now, topic: topic,
-                              mode: pinned == nil ? "dynamic" : "pinned", partitions: pinned ?? [])
+        let info = HolderInfo(
+            member: id, pid: getpid(), host: HolderInfo.hostName, since: now, topic: topic,
+            mode: pinned == nil ? "dynamic" : "pinned", partitions: pinned ?? [])
         let path = "\(group.membersPath)/\(id).member"
         try File.create(path).close()
         guard let memberLock = try FileLock.tryAcquire(path, what: "member \(id)", create: false) else {

@@ -1,7 +1,7 @@
 import KafkaFormat
 import SluiceCore
-import SluiceStore
 import SluiceStorage
+import SluiceStore
 
 /// The base offset and CRC of a batch: enough to recognise it again.
 struct BatchMark: Equatable, Sendable {
@@ -36,7 +36,8 @@ struct OffsetsLogScan {
         func undecodable(_ error: FormatError, at offset: Int64) {
             guard !reported else { return }
             reported = true
-            Diagnostics.warn("skipping records of \(partition.name) that are not offset commits sluice can read (first at offset \(offset): \(error))")
+            Diagnostics.warn(
+                "skipping records of \(partition.name) that are not offset commits sluice can read (first at offset \(offset): \(error))")
         }
         while let entry = try reader.next() {
             switch entry {
@@ -84,8 +85,9 @@ struct OffsetsLogScan {
         guard case .offsetCommit(let key) = try ConsumerOffsetsKey.decode(keyBytes) else { return nil }
         if let group, key.group != group { return nil }
         let value = try record.value.map { bytes throws(FormatError) in try OffsetCommitValue.decode(bytes) }
-        return CommitEvent(logOffset: record.offset, timestamp: record.timestamp, group: key.group,
-                           topicPartition: TopicPartition(key.topic, Int(key.partition)), value: value,
-                           annotations: CommitAnnotations.decode(record.headers, isTombstone: value == nil))
+        return CommitEvent(
+            logOffset: record.offset, timestamp: record.timestamp, group: key.group,
+            topicPartition: TopicPartition(key.topic, Int(key.partition)), value: value,
+            annotations: CommitAnnotations.decode(record.headers, isTombstone: value == nil))
     }
 }

@@ -1,7 +1,7 @@
 import KafkaFormat
 import SluiceCore
-import SluiceStore
 import SluiceStorage
+import SluiceStore
 
 /// The latest committed offsets held by one `__consumer_offsets` partition,
 /// and the offsets-log position they are complete up to. "The latest record
@@ -39,8 +39,10 @@ public final class OffsetsState {
         }
         var samples = existing?.samples ?? []
         if samples.count >= Self.sampleLimit { samples.removeFirst(samples.count - Self.sampleLimit + 1) }
-        samples.append(CommitSample(time: value.commitTimestamp, offset: value.offset, logEndOffset: event.annotations.logEndOffset ?? -1,
-                                    byConsumer: !event.annotations.operation.isAdministrative))
+        samples.append(
+            CommitSample(
+                time: value.commitTimestamp, offset: value.offset, logEndOffset: event.annotations.logEndOffset ?? -1,
+                byConsumer: !event.annotations.operation.isAdministrative))
         groups[event.group, default: [:]][key] = CommittedOffset(
             offset: value.offset, metadata: value.metadata, commitTimestamp: value.commitTimestamp,
             leaderEpoch: value.leaderEpoch, logOffset: event.logOffset, samples: samples)
@@ -109,14 +111,18 @@ enum OffsetsSnapshot {
 
     static func decode(_ bytes: [UInt8]) throws -> OffsetsState {
         try bytes.withUnsafeBytes { (raw: UnsafeRawBufferPointer) throws -> OffsetsState in
-            guard raw.count >= magic.count + 4, raw.prefix(magic.count).elementsEqual(magic) else { throw FormatError.invalid("not a sluice offsets snapshot") }
+            guard raw.count >= magic.count + 4, raw.prefix(magic.count).elementsEqual(magic) else {
+                throw FormatError.invalid("not a sluice offsets snapshot")
+            }
             let body = UnsafeRawBufferPointer(rebasing: raw[..<(raw.count - 4)])
             let stored = UInt32(bigEndian: raw.loadUnaligned(fromByteOffset: raw.count - 4, as: UInt32.self))
             let computed = CRC32C.checksum(body)
             guard computed == stored else { throw FormatError.checksumMismatch(stored: stored, computed: computed) }
             var reader = SnapshotReader(UnsafeRawBufferPointer(rebasing: body[magic.count...]))
             let version = try reader.int16()
-            guard version == 1 || version == Self.version else { throw FormatError.invalid("snapshot version \(version) is not \(Self.version)") }
+            guard version == 1 || version == Self.version else {
+                throw FormatError.invalid("snapshot version \(version) is not \(Self.version)")
+            }
             let covers = try reader.int64()
             let batchBase = try reader.int64()
             let batchCRC = UInt32(bitPattern: try reader.int32())
@@ -134,12 +140,16 @@ enum OffsetsSnapshot {
                     let offset = try reader.int64(), leaderEpoch = try reader.int32(), metadata = try reader.string()
                     let commitTimestamp = try reader.int64(), logOffset = try reader.int64()
                     let sampleCount = Int(try reader.int8())
-                    guard (0...OffsetsState.sampleLimit).contains(sampleCount) else { throw FormatError.invalid("impossible sample count \(sampleCount)") }
+                    guard (0...OffsetsState.sampleLimit).contains(sampleCount) else {
+                        throw FormatError.invalid("impossible sample count \(sampleCount)")
+                    }
                     var samples: [CommitSample] = []
                     samples.reserveCapacity(sampleCount)
                     for _ in 0..<sampleCount {
-                        samples.append(CommitSample(time: try reader.int64(), offset: try reader.int64(), logEndOffset: try reader.int64(),
-                                                    byConsumer: try version == 1 || reader.int8() != 0))
+                        samples.append(
+                            CommitSample(
+                                time: try reader.int64(), offset: try reader.int64(), logEndOffset: try reader.int64(),
+                                byConsumer: try version == 1 || reader.int8() != 0))
                     }
                     entries[TopicPartition(topic, partition)] = CommittedOffset(
                         offset: offset, metadata: metadata, commitTimestamp: commitTimestamp, leaderEpoch: leaderEpoch,
@@ -170,9 +180,15 @@ struct SnapshotReader {
     }
 
     mutating func int8() throws(FormatError) -> Int8 { Int8(bitPattern: bytes[try take(1)]) }
-    mutating func int16() throws(FormatError) -> Int16 { Int16(bigEndian: bytes.loadUnaligned(fromByteOffset: try take(2), as: Int16.self)) }
-    mutating func int32() throws(FormatError) -> Int32 { Int32(bigEndian: bytes.loadUnaligned(fromByteOffset: try take(4), as: Int32.self)) }
-    mutating func int64() throws(FormatError) -> Int64 { Int64(bigEndian: bytes.loadUnaligned(fromByteOffset: try take(8), as: Int64.self)) }
+    mutating func int16() throws(FormatError) -> Int16 {
+        Int16(bigEndian: bytes.loadUnaligned(fromByteOffset: try take(2), as: Int16.self))
+    }
+    mutating func int32() throws(FormatError) -> Int32 {
+        Int32(bigEndian: bytes.loadUnaligned(fromByteOffset: try take(4), as: Int32.self))
+    }
+    mutating func int64() throws(FormatError) -> Int64 {
+        Int64(bigEndian: bytes.loadUnaligned(fromByteOffset: try take(8), as: Int64.self))
+    }
 
     /// A non-negative int32 count that cannot exceed the bytes left (each item takes at least one).
     mutating func count() throws(FormatError) -> Int {

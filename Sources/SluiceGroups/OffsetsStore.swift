@@ -1,7 +1,7 @@
 import KafkaFormat
 import SluiceCore
-import SluiceStore
 import SluiceStorage
+import SluiceStore
 import SluiceSystem
 
 /// Committed offsets of consumer groups, kept as Kafka keeps them: in the
@@ -140,7 +140,9 @@ public final class OffsetsStore {
             let summary = try partition.summary()
             var pending = PendingTransactions()
             let before = events.count
-            _ = try OffsetsLogScan(partition: partition, group: group).run(from: summary.logStartOffset, pending: &pending) { events.append($0) }
+            _ = try OffsetsLogScan(partition: partition, group: group).run(from: summary.logStartOffset, pending: &pending) {
+                events.append($0)
+            }
             if events.count > before && summary.logStartOffset > 0 { keptSince = summary.oldestTimestamp }
         }
         return GroupHistory(events: events, keptSince: keptSince)
@@ -181,7 +183,9 @@ public final class OffsetsStore {
     /// A snapshot still valid for this log: same topic, and the log still
     /// holds the batch it ended with (it was not truncated and rewritten);
     /// `range` is the log's offset range.
-    private func loadSnapshot(_ index: Int, _ partition: Partition, _ topic: Topic, range: (start: Int64, end: Int64)) throws -> OffsetsState? {
+    private func loadSnapshot(_ index: Int, _ partition: Partition, _ topic: Topic, range: (start: Int64, end: Int64)) throws
+        -> OffsetsState?
+    {
         guard let bytes = try FileSystem.readIfExists(snapshotPath(index), limit: 1 << 30) else { return nil }
         let state: OffsetsState
         do {
@@ -214,8 +218,10 @@ public final class OffsetsStore {
     /// Commits `changes` of one group as one batch, durably. `annotations`
     /// name the operation; each change supplies its own previous and
     /// log-end offsets.
-    public func commit(group: String, changes: [OffsetChange], annotations: CommitAnnotations,
-                       durability: Durability = .immediate) throws {
+    public func commit(
+        group: String, changes: [OffsetChange], annotations: CommitAnnotations,
+        durability: Durability = .immediate
+    ) throws {
         try GroupName.validate(group)
         guard !changes.isEmpty else { return }
         for change in changes { try CommitBatch.validateMetadata(change.metadata) }
@@ -239,7 +245,8 @@ public final class OffsetsStore {
             try refreshSnapshotIfDue(index, topic, nextOffset: nextOffset)
             try enforceRetentionIfDue(index, topic, now: now)
         } catch let error as SluiceError {
-            Diagnostics.warn("the offsets of group '\(group.printable)' are committed, but keeping the offsets log tidy failed: \(error.message)")
+            Diagnostics.warn(
+                "the offsets of group '\(group.printable)' are committed, but keeping the offsets log tidy failed: \(error.message)")
         }
     }
 
@@ -249,8 +256,9 @@ public final class OffsetsStore {
         if let topic = try offsetsTopic() { return topic }
         try directory.requireWritable("commit consumer group offsets")
         do {
-            cachedTopic = try directory.createTopic(Self.topicName, partitions: ConsumerOffsetsPartitioner.defaultPartitionCount,
-                                                    config: Self.topicConfig, allowInternal: true)
+            cachedTopic = try directory.createTopic(
+                Self.topicName, partitions: ConsumerOffsetsPartitioner.defaultPartitionCount,
+                config: Self.topicConfig, allowInternal: true)
         } catch let error as SluiceError where error.reason == .topicExists {
             cachedTopic = try directory.topic(Self.topicName)
         }
@@ -265,10 +273,14 @@ public final class OffsetsStore {
 
     /// Appends one batch under the partition's retention lock and fsyncs it as
     /// `durability` says; returns the log's next offset.
-    private func append(_ batch: ByteBuffer, to index: Int, in topic: Topic, lock kind: File.LockKind, what: String,
-                        durability: Durability = .immediate) throws -> Int64 {
+    private func append(
+        _ batch: ByteBuffer, to index: Int, in topic: Topic, lock kind: File.LockKind, what: String,
+        durability: Durability = .immediate
+    ) throws -> Int64 {
         let appender: PartitionAppender
-        if let cached = appenders[index] { appender = cached } else {
+        if let cached = appenders[index] {
+            appender = cached
+        } else {
             appender = try PartitionAppender(partition: try topic.partition(index))
             appenders[index] = appender
             try FileSystem.makeDirectories(stateDirectory)
@@ -335,7 +347,8 @@ public final class OffsetsStore {
             }
         }
         if !carried.isEmpty {
-            let batch = try CommitBatch.encode(carried, annotations: CommitAnnotations(operation: .retain, operationID: newOperationID()), now: now)
+            let batch = try CommitBatch.encode(
+                carried, annotations: CommitAnnotations(operation: .retain, operationID: newOperationID()), now: now)
             _ = try append(batch, to: index, in: topic, lock: .exclusive, what: partition.name)
         }
         for segment in segments[..<doomed] { try segment.remove() }
@@ -348,10 +361,10 @@ public final class OffsetsStore {
         let segments = try segments ?? partition.segments()
         var count = 0
         while count < segments.count - 1,
-              let newest = try TimeIndexFile.open(segments[count].timeIndexPath)?.lastEntry?.timestamp, newest < horizon {
+            let newest = try TimeIndexFile.open(segments[count].timeIndexPath)?.lastEntry?.timestamp, newest < horizon
+        {
             count += 1
         }
         return count
     }
 }
-

@@ -44,8 +44,9 @@ public final class LocalStore: Store {
     public func describeTopics(_ names: [String]) throws -> [TopicDescription] {
         try names.map { name in
             let topic = try directory.topic(name)
-            return TopicDescription(name: topic.name, id: topic.metadata.id, partitionCount: topic.partitionCount, config: topic.config.entries,
-                                    partitions: try topic.partitions().map { try $0.summary() })
+            return TopicDescription(
+                name: topic.name, id: topic.metadata.id, partitionCount: topic.partitionCount, config: topic.config.entries,
+                partitions: try topic.partitions().map { try $0.summary() })
         }
     }
 
@@ -88,7 +89,9 @@ public final class LocalStore: Store {
     }
 
     public func timestamps(at offsets: [TopicPartition: Set<Int64>]) throws -> [TopicPartition: [Int64: Int64]] {
-        try open(Array(offsets.keys)).reduce(into: [:]) { found, entry in found[entry.key] = try entry.value.timestamps(at: offsets[entry.key]!) }
+        try open(Array(offsets.keys)).reduce(into: [:]) { found, entry in
+            found[entry.key] = try entry.value.timestamps(at: offsets[entry.key]!)
+        }
     }
 
     /// The partitions that can be read, each opened once (its segments and
@@ -161,7 +164,8 @@ public final class LocalStore: Store {
     }
 
     public func unknownGroup(_ group: String) -> SluiceError {
-        .failure(.unknownGroup, "consumer group '\(group.printable)' has no committed offsets in \(directory.path)\(closeGroups(to: group))",
-                 remedy: "list groups with 'sluice group list'")
+        .failure(
+            .unknownGroup, "consumer group '\(group.printable)' has no committed offsets in \(directory.path)\(closeGroups(to: group))",
+            remedy: "list groups with 'sluice group list'")
     }
 }

@@ -42,8 +42,10 @@ public struct CommitAnnotations: Equatable, Sendable {
     public var logEndOffset: Int64?
     public var detail: String?
 
-    public init(operation: CommitOperation, operationID: String? = nil, member: String? = nil, previousOffset: Int64? = nil,
-                logEndOffset: Int64? = nil, detail: String? = nil) {
+    public init(
+        operation: CommitOperation, operationID: String? = nil, member: String? = nil, previousOffset: Int64? = nil,
+        logEndOffset: Int64? = nil, detail: String? = nil
+    ) {
         self.operation = operation
         self.operationID = operationID
         self.member = member
@@ -64,7 +66,9 @@ public struct OffsetChange: Equatable, Sendable {
     /// The commit timestamp to record; nil records the time of the commit.
     package var commitTimestamp: Int64?
 
-    public init(_ topicPartition: TopicPartition, offset: Int64?, metadata: String = "", previousOffset: Int64? = nil, logEndOffset: Int64? = nil) {
+    public init(
+        _ topicPartition: TopicPartition, offset: Int64?, metadata: String = "", previousOffset: Int64? = nil, logEndOffset: Int64? = nil
+    ) {
         self.topicPartition = topicPartition
         self.offset = offset
         self.metadata = metadata
@@ -85,8 +89,10 @@ public struct CommitEvent: Sendable {
     public var value: OffsetCommitValue?
     public var annotations: CommitAnnotations
 
-    public init(logOffset: Int64, timestamp: Int64, group: String, topicPartition: TopicPartition, value: OffsetCommitValue?,
-                annotations: CommitAnnotations) {
+    public init(
+        logOffset: Int64, timestamp: Int64, group: String, topicPartition: TopicPartition, value: OffsetCommitValue?,
+        annotations: CommitAnnotations
+    ) {
         self.logOffset = logOffset
         self.timestamp = timestamp
         self.group = group

@@ -17,7 +17,9 @@ public struct TopicLayout: Equatable, Sendable {
     /// Fails, saying which partitions there are, unless `partition` is one of them.
     public func require(_ partition: Int) throws {
         guard !partitions.contains(partition) else { return }
-        let range = partitions == Array(0..<partitionCount) ? "0 to \(partitionCount - 1)"
+        let range =
+            partitions == Array(0..<partitionCount)
+            ? "0 to \(partitionCount - 1)"
             : partitions.map(String.init).joined(separator: ", ")
         throw SluiceError.usage(.unknownPartition, "topic '\(name)' has no partition \(partition)", remedy: "its partitions are \(range)")
     }
@@ -78,8 +80,10 @@ public struct PartitionSummary: Sendable {
 
     public var records: Int64 { max(0, endOffset - logStartOffset) }
 
-    public init(partition: Int, logStartOffset: Int64, endOffset: Int64, bytes: Int64, segments: Int, oldestTimestamp: Int64?,
-                newestTimestamp: Int64?, tailProblem: String?) {
+    public init(
+        partition: Int, logStartOffset: Int64, endOffset: Int64, bytes: Int64, segments: Int, oldestTimestamp: Int64?,
+        newestTimestamp: Int64?, tailProblem: String?
+    ) {
         self.partition = partition
         self.logStartOffset = logStartOffset
         self.endOffset = endOffset
@@ -90,7 +94,6 @@ public struct PartitionSummary: Sendable {
         self.tailProblem = tailProblem
     }
 }
-
 
 extension SluiceError.Reason {
     public static let unknownPartition = Self("unknown-partition")

@@ -1,8 +1,9 @@
+import SluiceCore
+import SystemPackage
+
 #if canImport(Glibc)
 import Glibc
 #endif
-import SluiceCore
-import SystemPackage
 
 /// An open file: a `FileDescriptor` plus the path it was opened by, so every
 /// error names the file. Each method wraps exactly one syscall (or a retry
@@ -53,8 +54,10 @@ public final class File: @unchecked Sendable {
         return try open(path, access, options: options, permissions: .defaultFile)
     }
 
-    public static func open(_ path: String, _ access: Access, options: FileDescriptor.OpenOptions,
-                            permissions: FilePermissions? = nil) throws -> File {
+    public static func open(
+        _ path: String, _ access: Access, options: FileDescriptor.OpenOptions,
+        permissions: FilePermissions? = nil
+    ) throws -> File {
         let mode: FileDescriptor.AccessMode
         switch access {
         case .readOnly: mode = .readOnly
@@ -129,7 +132,9 @@ public final class File: @unchecked Sendable {
                 guard count <= limit else { throw tooLarge(limit) }
                 bytes += [UInt8](repeating: 0, count: min(bytes.count, limit + 1 - count))
             }
-            let n = try bytes.withUnsafeMutableBytes { try read(into: UnsafeMutableRawBufferPointer(rebasing: $0[count...]), at: Int64(count)) }
+            let n = try bytes.withUnsafeMutableBytes {
+                try read(into: UnsafeMutableRawBufferPointer(rebasing: $0[count...]), at: Int64(count))
+            }
             if n == 0 { break }
             count += n
         }
@@ -164,8 +169,9 @@ public final class File: @unchecked Sendable {
         while done < buffer.count {
             do {
                 try FaultInjection.check(.write, path: path)
-                done += try descriptor.write(toAbsoluteOffset: offset + Int64(done),
-                                             UnsafeRawBufferPointer(rebasing: buffer[done...]), retryOnInterrupt: true)
+                done += try descriptor.write(
+                    toAbsoluteOffset: offset + Int64(done),
+                    UnsafeRawBufferPointer(rebasing: buffer[done...]), retryOnInterrupt: true)
             } catch {
                 throw errno(error).sluiceError("write", path, needed: Int64(buffer.count - done))
             }
@@ -211,10 +217,14 @@ public final class File: @unchecked Sendable {
             let polled = Glibc.poll(&ready, 1, Self.stalledReaderMillis)
             if polled < 0 && Glibc.errno == EINTR { continue }
             if polled == 0 {
-                throw SluiceError.failure(.interrupted, "interrupted by \(Interruption.signalName) while writing to \(path), whose reader took nothing for \(Self.stalledReaderMillis / 1000) s: the last record written may be cut short")
+                throw SluiceError.failure(
+                    .interrupted,
+                    "interrupted by \(Interruption.signalName) while writing to \(path), whose reader took nothing for \(Self.stalledReaderMillis / 1000) s: the last record written may be cut short"
+                )
             }
             do {
-                done += try descriptor.write(UnsafeRawBufferPointer(rebasing: rest[done..<min(rest.count, done + Int(PIPE_BUF))]), retryOnInterrupt: true)
+                done += try descriptor.write(
+                    UnsafeRawBufferPointer(rebasing: rest[done..<min(rest.count, done + Int(PIPE_BUF))]), retryOnInterrupt: true)
             } catch {
                 throw errno(error).sluiceError("write", path, needed: Int64(rest.count - done))
             }
@@ -325,7 +335,7 @@ public final class File: @unchecked Sendable {
             let op = (kind == .exclusive ? LOCK_EX : LOCK_SH) | LOCK_NB
             try retryEINTR { flock(descriptor.rawValue, op) }
             return true
-        } catch where error == .wouldBlock {
+        } catch let error where error == .wouldBlock {
             return false
         } catch {
             throw errno(error).sluiceError("lock", path)

@@ -1,8 +1,9 @@
+import SluiceCore
+import SystemPackage
+
 #if canImport(Glibc)
 import Glibc
 #endif
-import SluiceCore
-import SystemPackage
 
 /// How long lock acquisitions wait before giving up. Commands set the
 /// process-wide value from `--lock-timeout`; the default waits a few seconds.
@@ -27,9 +28,11 @@ public final class FileLock {
     /// Acquires a lock on `path` (created if `create` and absent), waiting up to
     /// `timeoutMillis` (default `LockWait.timeoutMillis`). `what` names the
     /// locked object in the error, e.g. "partition orders-3".
-    public static func acquire(_ path: String, kind: File.LockKind = .exclusive, what: String,
-                               create: Bool = true, directory: Bool = false,
-                               timeoutMillis: Int64? = nil) throws -> FileLock {
+    public static func acquire(
+        _ path: String, kind: File.LockKind = .exclusive, what: String,
+        create: Bool = true, directory: Bool = false,
+        timeoutMillis: Int64? = nil
+    ) throws -> FileLock {
         let file = try openLockable(path, create: create, directory: directory)
         let deadline = WallClock.monotonicNanos() + UInt64(max(0, timeoutMillis ?? LockWait.timeoutMillis)) * 1_000_000
         var pause: UInt32 = 50
@@ -39,8 +42,9 @@ public final class FileLock {
             if now >= deadline {
                 let holders = try LockHolders.pids(of: file)
                 let who = holders.isEmpty ? "another process" : "process " + holders.map(String.init).joined(separator: ", ")
-                throw SluiceError.failure(.lockTimeout, "\(what) is locked by \(who)",
-                                          remedy: "wait for it to finish, or raise --lock-timeout")
+                throw SluiceError.failure(
+                    .lockTimeout, "\(what) is locked by \(who)",
+                    remedy: "wait for it to finish, or raise --lock-timeout")
             }
             usleep(min(pause, UInt32((deadline - now) / 1000) + 1))
             pause = min(pause * 2, 5_000)
@@ -48,8 +52,10 @@ public final class FileLock {
     }
 
     /// One non-blocking attempt; nil when someone else holds it.
-    public static func tryAcquire(_ path: String, kind: File.LockKind = .exclusive, what: String,
-                                  create: Bool = true, directory: Bool = false) throws -> FileLock? {
+    public static func tryAcquire(
+        _ path: String, kind: File.LockKind = .exclusive, what: String,
+        create: Bool = true, directory: Bool = false
+    ) throws -> FileLock? {
         let file = try openLockable(path, create: create, directory: directory)
         return try file.tryLock(kind) ? FileLock(file: file, what: what) : nil
     }
@@ -91,7 +97,8 @@ public enum LockHolders {
             guard fields.count >= 6, fields[1] == "FLOCK", fields[2] != "->" else { continue }
             let id = fields[5].split(separator: ":")
             guard id.count == 3, UInt64(id[0], radix: 16) == major, UInt64(id[1], radix: 16) == minor,
-                  UInt64(id[2]) == inode, let pid = Int32(fields[4]) else { continue }
+                UInt64(id[2]) == inode, let pid = Int32(fields[4])
+            else { continue }
             if !pids.contains(pid) { pids.append(pid) }
         }
         return pids

@@ -1,8 +1,9 @@
+import SluiceCore
+import SystemPackage
+
 #if canImport(Glibc)
 import Glibc
 #endif
-import SluiceCore
-import SystemPackage
 
 /// Path-level syscalls: directories, renames, removal, and the durable-replace
 /// idiom. Each wraps one syscall and names the path in its error.
@@ -15,7 +16,7 @@ public enum FileSystem {
         do {
             try FaultInjection.check(.lstat, path: path)
             try retryEINTR { lstat(path, &st) }
-        } catch where error == .noSuchFileOrDirectory || error == .notDirectory {
+        } catch let error where error == .noSuchFileOrDirectory || error == .notDirectory {
             return nil
         } catch {
             throw errno(error).sluiceError("stat", path)
@@ -41,7 +42,7 @@ public enum FileSystem {
         do {
             try FaultInjection.check(.lstat, path: path)
             try retryEINTR { lstat(path, &st) }
-        } catch where error == .noSuchFileOrDirectory {
+        } catch let error where error == .noSuchFileOrDirectory {
             return nil
         } catch {
             throw errno(error).sluiceError("stat", path)
@@ -80,7 +81,7 @@ public enum FileSystem {
         do {
             try FaultInjection.check(.mkdir, path: path)
             try retryEINTR { mkdir(path, FilePermissions.defaultDirectory.rawValue) }
-        } catch where error == .fileExists {
+        } catch let error where error == .fileExists {
             guard try kind(of: path) == .directory else {
                 throw SluiceError.failure(.io, "cannot create directory \(path): something other than a directory is there")
             }
@@ -114,7 +115,7 @@ public enum FileSystem {
         do {
             try FaultInjection.check(.unlink, path: path)
             try retryEINTR { unlink(path) }
-        } catch where error == .noSuchFileOrDirectory {
+        } catch let error where error == .noSuchFileOrDirectory {
             return
         } catch {
             throw errno(error).sluiceError("remove", path)
@@ -126,7 +127,7 @@ public enum FileSystem {
         do {
             try FaultInjection.check(.rmdir, path: path)
             try retryEINTR { rmdir(path) }
-        } catch where error == .noSuchFileOrDirectory {
+        } catch let error where error == .noSuchFileOrDirectory {
             return
         } catch {
             throw errno(error).sluiceError("remove directory", path)

@@ -1,8 +1,9 @@
+import SluiceCore
+import SystemPackage
+
 #if canImport(Glibc)
 import Glibc
 #endif
-import SluiceCore
-import SystemPackage
 
 /// The process's standard streams as `File`s, and whether they are terminals.
 public enum StandardStreams {

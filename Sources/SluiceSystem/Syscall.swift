@@ -1,9 +1,10 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import SluiceCore
 import Synchronization
 import SystemPackage
+
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// The syscalls sluice makes, by name, so a test can make any of them fail.
 public enum Syscall: String, Sendable, CaseIterable {
@@ -149,8 +150,9 @@ extension Errno {
         switch self {
         case .noSpace, .diskQuotaExceeded:
             let free = FileSystem.freeBytes(near: path).map { " (\(ByteCount.format($0)) free)" } ?? ""
-            var error = SluiceError.failure(.noSpace, "cannot \(operation) \(path): \(self == .noSpace ? "no space left on device" : "disk quota exceeded")\(free)",
-                                            remedy: "free space on the file system holding \(path) and run the command again")
+            var error = SluiceError.failure(
+                .noSpace, "cannot \(operation) \(path): \(self == .noSpace ? "no space left on device" : "disk quota exceeded")\(free)",
+                remedy: "free space on the file system holding \(path) and run the command again")
             error.neededBytes = needed
             error.fullPath = path
             return error

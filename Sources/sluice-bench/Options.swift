@@ -21,12 +21,14 @@ struct BenchSizes: Sendable {
     /// Records per partition of the 60-partition topic ten members drain through slow readers (issue 16).
     var drainRecordsPerPartition: Int
 
-    static let full = BenchSizes(lines: 1_000_000, largeLines: 4_000_000, growth: [100_000, 1_000_000, 10_000_000],
-                                 lagTopics: 10, lagPartitions: 100, lagGroups: 50, lagSeeksPerGroup: 4, archiveRecords: 3_500_000,
-                                 backlogRecords: 10_000_000, drainRecordsPerPartition: 1000)
-    static let quick = BenchSizes(lines: 50_000, largeLines: 200_000, growth: [1_000, 10_000, 100_000],
-                                  lagTopics: 2, lagPartitions: 10, lagGroups: 5, lagSeeksPerGroup: 2, archiveRecords: 100_000,
-                                  backlogRecords: 100_000, drainRecordsPerPartition: 100)
+    static let full = BenchSizes(
+        lines: 1_000_000, largeLines: 4_000_000, growth: [100_000, 1_000_000, 10_000_000],
+        lagTopics: 10, lagPartitions: 100, lagGroups: 50, lagSeeksPerGroup: 4, archiveRecords: 3_500_000,
+        backlogRecords: 10_000_000, drainRecordsPerPartition: 1000)
+    static let quick = BenchSizes(
+        lines: 50_000, largeLines: 200_000, growth: [1_000, 10_000, 100_000],
+        lagTopics: 2, lagPartitions: 10, lagGroups: 5, lagSeeksPerGroup: 2, archiveRecords: 100_000,
+        backlogRecords: 100_000, drainRecordsPerPartition: 100)
 }
 
 /// The command line of `sluice-bench` (driven by `make bench`).
@@ -44,16 +46,16 @@ struct BenchOptions: Sendable {
     var only: String?
 
     static let usage = """
-    usage: sluice-bench [--quick] [--sluice PATH] [--scratch DIR] [--report FILE] [--[no-]peer]
-                        [--seed N] [--repetitions N] [--label TEXT] [--only TEXT]
-      --quick          small data sets and 3 runs (well under a minute; default 7); no Kafka-protocol peer
-      --sluice PATH    the binary to measure (default .build/release/sluice)
-      --scratch DIR    data sets go to DIR/run (removed at the end), peer tools to DIR/tools (kept)
-      --report FILE    rewrite the generated section of FILE (BENCHMARKS.md) with the results
-      --no-peer        skip the kcat → Tansu comparison (--peer: run it even with --quick)
-      --label TEXT     how the run was started, for the report (e.g. "make bench")
-      --only TEXT      run only the cases whose name contains TEXT (e.g. "drain")
-    """
+        usage: sluice-bench [--quick] [--sluice PATH] [--scratch DIR] [--report FILE] [--[no-]peer]
+                            [--seed N] [--repetitions N] [--label TEXT] [--only TEXT]
+          --quick          small data sets and 3 runs (well under a minute; default 7); no Kafka-protocol peer
+          --sluice PATH    the binary to measure (default .build/release/sluice)
+          --scratch DIR    data sets go to DIR/run (removed at the end), peer tools to DIR/tools (kept)
+          --report FILE    rewrite the generated section of FILE (BENCHMARKS.md) with the results
+          --no-peer        skip the kcat → Tansu comparison (--peer: run it even with --quick)
+          --label TEXT     how the run was started, for the report (e.g. "make bench")
+          --only TEXT      run only the cases whose name contains TEXT (e.g. "drain")
+        """
 
     var runsPeer: Bool { peer ?? !quick }
     func selects(_ benchCase: BenchCase) -> Bool { only.map { benchCase.name.contains($0) } ?? true }

@@ -1,8 +1,9 @@
+import SluiceCore
+import SluiceSystem
+
 #if canImport(Glibc)
 import Glibc
 #endif
-import SluiceCore
-import SluiceSystem
 
 /// `make bench`: times the release binary as a user runs it, beside baselines
 /// measured in the same run, and writes the figures to BENCHMARKS.md.
@@ -31,9 +32,10 @@ struct SluiceBench {
             bench.removeScratch()
         }
         let runner = CaseRunner(bench: bench, plan: options.plan)
-        let header = RunHeader(command: options.label, date: TimeParsing.formatISO8601(WallClock.nowMillis()),
-                               commit: commit(scratch: bench.scratch), plan: options.plan, seed: options.seed,
-                               machine: Machine.current(dataPath: bench.scratch))
+        let header = RunHeader(
+            command: options.label, date: TimeParsing.formatISO8601(WallClock.nowMillis()),
+            commit: commit(scratch: bench.scratch), plan: options.plan, seed: options.seed,
+            machine: Machine.current(dataPath: bench.scratch))
         let displayRoot = currentDirectory() + "/"
         print(Report.header(header) + "\n")
         var outcomes: [TableOutcome] = []
@@ -55,7 +57,10 @@ struct SluiceBench {
                 report(TableOutcome(title: peerTitle, results: [], skipped: error.message + (error.remedy.map { " (\($0))" } ?? "")))
             }
         } else {
-            report(TableOutcome(title: peerTitle, results: [], skipped: options.quick ? "not run with QUICK=1 (or --quick without --peer)" : "not run (PEER=0 or --no-peer)"))
+            report(
+                TableOutcome(
+                    title: peerTitle, results: [],
+                    skipped: options.quick ? "not run with QUICK=1 (or --quick without --peer)" : "not run (PEER=0 or --no-peer)"))
         }
         let targets = Report.targetSummary(outcomes.flatMap(\.results))
         print(targets)
@@ -73,7 +78,8 @@ struct SluiceBench {
         for benchCase in table.cases where options.selects(benchCase) {
             progress("   \(benchCase.name) …")
             let result = try runner.run(benchCase)
-            progress("   \(benchCase.name): \(Format.seconds(result.timed.wall.median)), \(Format.ratio(result.ratio)) \(result.baselineLabel)")
+            progress(
+                "   \(benchCase.name): \(Format.seconds(result.timed.wall.median)), \(Format.ratio(result.ratio)) \(result.baselineLabel)")
             results.append(result)
         }
         return TableOutcome(table: table, title: table.title, results: results)
@@ -81,8 +87,9 @@ struct SluiceBench {
 
     private static func executable(_ path: String) throws -> String {
         guard access(path, X_OK) == 0 else {
-            throw SluiceError(.failure, .benchCommandFailed, "no sluice executable at \(path)",
-                              remedy: "build it with 'make release' (or pass --sluice PATH)")
+            throw SluiceError(
+                .failure, .benchCommandFailed, "no sluice executable at \(path)",
+                remedy: "build it with 'make release' (or pass --sluice PATH)")
         }
         return absolute(path)
     }
@@ -96,8 +103,10 @@ struct SluiceBench {
         guard let head = try? ChildProcess.output(of: Command(["git", "rev-parse", "--short", "HEAD"]), scratch: scratch) else {
             return "unknown (not a git checkout)"
         }
-        let changes = (try? ChildProcess.output(of: Command(["git", "status", "--porcelain", "--untracked-files=no"]), scratch: scratch)) ?? ""
-        return head.split(separator: "\n").first.map(String.init).map { changes.isEmpty ? $0 : $0 + " (with uncommitted changes)" } ?? "unknown"
+        let changes =
+            (try? ChildProcess.output(of: Command(["git", "status", "--porcelain", "--untracked-files=no"]), scratch: scratch)) ?? ""
+        return head.split(separator: "\n").first.map(String.init).map { changes.isEmpty ? $0 : $0 + " (with uncommitted changes)" }
+            ?? "unknown"
     }
 
     private static func currentDirectory() -> String {

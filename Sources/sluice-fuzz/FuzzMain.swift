@@ -1,9 +1,10 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import SluiceCore
 import SluiceFuzzTargets
 import SluiceSystem
+
+#if canImport(Glibc)
+import Glibc
+#endif
 
 // `make fuzz` builds this with `-sanitize=fuzzer,address -DSLUICE_LIBFUZZER`:
 // libFuzzer drives the target named by $SLUICE_FUZZ_TARGET. Built normally it
@@ -18,9 +19,11 @@ func complain(_ line: String) {
 typealias FuzzCallback = @convention(c) (UnsafePointer<UInt8>?, Int) -> CInt
 
 @_silgen_name("LLVMFuzzerRunDriver")
-func LLVMFuzzerRunDriver(_ argc: UnsafeMutablePointer<CInt>,
-                         _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>>,
-                         _ callback: FuzzCallback) -> CInt
+func LLVMFuzzerRunDriver(
+    _ argc: UnsafeMutablePointer<CInt>,
+    _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>>,
+    _ callback: FuzzCallback
+) -> CInt
 
 nonisolated(unsafe) var selected: FuzzTarget?
 
@@ -35,10 +38,11 @@ struct SluiceFuzz {
         selected = target
         var argc = CommandLine.argc
         var argv = CommandLine.unsafeArgv
-        exit(LLVMFuzzerRunDriver(&argc, &argv) { data, size in
-            selected!.run(UnsafeRawBufferPointer(start: data, count: size))
-            return 0
-        })
+        exit(
+            LLVMFuzzerRunDriver(&argc, &argv) { data, size in
+                selected!.run(UnsafeRawBufferPointer(start: data, count: size))
+                return 0
+            })
     }
 }
 #else
@@ -59,7 +63,9 @@ struct SluiceFuzz {
             case ("seeds"?, 3):
                 print("wrote \(try FuzzTargets.writeSeeds(fixtures: arguments[1], to: arguments[2])) seeds to \(arguments[2])")
             case ("run"?, 3...):
-                guard let target = FuzzTargets.named(arguments[1]) else { throw SluiceError.usage(.invalidArgument, "unknown target \(arguments[1])") }
+                guard let target = FuzzTargets.named(arguments[1]) else {
+                    throw SluiceError.usage(.invalidArgument, "unknown target \(arguments[1])")
+                }
                 var count = 0
                 for path in arguments.dropFirst(2) {
                     let files = try FileSystem.isDirectory(path) ? try FileSystem.list(path).sorted().map { path + "/" + $0 } : [path]

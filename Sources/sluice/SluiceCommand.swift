@@ -14,25 +14,25 @@ struct Sluice: ParsableCommand {
         commandName: "sluice",
         abstract: "Operate Kafka-format message logs on local disk.",
         discussion: """
-        sluice works on a data directory of partitions in Apache Kafka's own segment format: \
-        topics, produce and consume, consumer-group offsets and lag, zstd export and import, \
-        and fan-out redistribution of a backlog. Many sluice processes may share one data \
-        directory; nothing else needs to run. It also opens a Kafka broker's log directory \
-        read-only.
+            sluice works on a data directory of partitions in Apache Kafka's own segment format: \
+            topics, produce and consume, consumer-group offsets and lag, zstd export and import, \
+            and fan-out redistribution of a backlog. Many sluice processes may share one data \
+            directory; nothing else needs to run. It also opens a Kafka broker's log directory \
+            read-only.
 
-        EXIT STATUS
-          0   success
-          1   failure
-          2   a check failed: lag above a threshold, corruption found, an active
-              group refused
-          64  usage error: unknown option, malformed value, bad argument
+            EXIT STATUS
+              0   success
+              1   failure
+              2   a check failed: lag above a threshold, corruption found, an active
+                  group refused
+              64  usage error: unknown option, malformed value, bad argument
 
-        ENVIRONMENT
-          SLUICE_DATA_DIR   the data directory when --data-dir is not given (default:
-                            $XDG_DATA_HOME/sluice, else ~/.local/share/sluice)
+            ENVIRONMENT
+              SLUICE_DATA_DIR   the data directory when --data-dir is not given (default:
+                                $XDG_DATA_HOME/sluice, else ~/.local/share/sluice)
 
-        Every command has a man page with examples: man sluice, man sluice-topic-create.
-        """,
+            Every command has a man page with examples: man sluice, man sluice-topic-create.
+            """,
         version: version,
         subcommands: [
             TopicCommand.self, ProduceCommand.self, ConsumeCommand.self, GroupCommand.self, LagCommand.self,
@@ -92,11 +92,18 @@ struct Sluice: ParsableCommand {
         // free nothing. The syscall layer's message already names the path and what to free.
         if let full = error.fullPath, full != path, !full.hasPrefix(path.hasSuffix("/") ? path : path + "/") { return error }
         var described = error
-        described.message = "data directory \(path) is full: \(error.message)"
-            + (error.neededBytes.flatMap { error.message.contains("needed") ? nil : " — the operation needed \(ByteCount.format($0))" } ?? "")
+        described.message =
+            "data directory \(path) is full: \(error.message)"
+            + (error.neededBytes.flatMap { error.message.contains("needed") ? nil : " — the operation needed \(ByteCount.format($0))" }
+                ?? "")
         // What the operation itself said (what was kept, what to re-run), without the syscall layer's generic advice.
-        let specific = (error.remedy ?? "").split(separator: "; ").map(String.init).filter { !$0.hasPrefix("free space on the file system holding") }
-        described.remedy = (["free space on the file system holding \(path) (delete old records with 'sluice retention --execute' or 'sluice delete-records'), then run the command again"] + specific).joined(separator: "; ")
+        let specific = (error.remedy ?? "").split(separator: "; ").map(String.init).filter {
+            !$0.hasPrefix("free space on the file system holding")
+        }
+        described.remedy =
+            ([
+                "free space on the file system holding \(path) (delete old records with 'sluice retention --execute' or 'sluice delete-records'), then run the command again"
+            ] + specific).joined(separator: "; ")
         return described
     }
 

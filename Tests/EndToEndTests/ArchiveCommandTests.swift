@@ -15,8 +15,9 @@ import Testing
         let data = dir.file("data")
         try ArchiveStore.make(data)
         let sluice = SluiceProcess.binary
-        let piped = try ArchiveStore.shell("'\(sluice)' export orders -o - | '\(sluice)' import - --topic copy",
-                                           environment: ["SLUICE_DATA_DIR": data])
+        let piped = try ArchiveStore.shell(
+            "'\(sluice)' export orders -o - | '\(sluice)' import - --topic copy",
+            environment: ["SLUICE_DATA_DIR": data])
         #expect(piped.status == 0, "\(piped.err)")
         #expect(piped.out.contains("imported 3000 records from the archive on standard input into new topic 'copy'"))
         let original = try consumeAll("orders", data)
@@ -42,10 +43,14 @@ import Testing
         let unpack = try ArchiveStore.shell("tar --zstd -xf '\(dir.file("backup.tar.zst"))' -C '\(dir.file("unpacked"))'")
         #expect(unpack.status == 0, "\(unpack.err)")
         for name in logs {
-            #expect(FileManager.default.contents(atPath: dir.file("unpacked/" + name)) == FileManager.default.contents(atPath: data + "/" + name),
-                    "\(name) should unpack byte for byte as stored")
+            #expect(
+                FileManager.default.contents(atPath: dir.file("unpacked/" + name))
+                    == FileManager.default.contents(atPath: data + "/" + name),
+                "\(name) should unpack byte for byte as stored")
         }
-        let manifest = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: dir.file("unpacked/manifest.json")))) as! [String: Any]
+        let manifest =
+            try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: dir.file("unpacked/manifest.json"))))
+            as! [String: Any]
         #expect(manifest["format"] as? String == "sluice-archive" && manifest["format_version"] as? Int == 1)
         // A cut slice unpacks to a segment named by its first offset, which Kafka's tools read as a log starting there.
         try ArchiveStore.export(data, to: dir.file("slice.tar.zst"), ["-p", "1", "--from-offset", "17", "--to-offset", "40"])
@@ -61,7 +66,8 @@ import Testing
         #expect(plan.status == 0 && plan.out.contains("dry run: would export 3 partitions of 'orders'"))
         #expect(!FileManager.default.fileExists(atPath: dir.file("never.tar.zst")))
 
-        let export = try SluiceProcess.run(["export", "orders", "-o", dir.file("a.tar.zst"), "--json", "--since", "0", "--level", "5", "--threads", "1"], dataDir: data)
+        let export = try SluiceProcess.run(
+            ["export", "orders", "-o", dir.file("a.tar.zst"), "--json", "--since", "0", "--level", "5", "--threads", "1"], dataDir: data)
         #expect(export.status == 0, "\(export.err)")
         let summary = try JSONSerialization.jsonObject(with: export.stdout) as! [String: Any]
         #expect(summary["version"] as? Int == 1 && summary["records"] as? Int == 3000 && summary["dry_run"] as? Bool == false)
@@ -102,18 +108,22 @@ import Testing
         let dir = TemporaryDirectory()
         let data = dir.file("data")
         try ArchiveStore.make(data)
-        try ArchiveStore.expectSuccess(SluiceProcess.run(["consume", "orders", "--group", "billing", "--max-messages", "1000"], dataDir: data))
-        try ArchiveStore.expectSuccess(SluiceProcess.run(["consume", "orders", "--group", "audit", "-p", "2", "--max-messages", "7"], dataDir: data))
+        try ArchiveStore.expectSuccess(
+            SluiceProcess.run(["consume", "orders", "--group", "billing", "--max-messages", "1000"], dataDir: data))
+        try ArchiveStore.expectSuccess(
+            SluiceProcess.run(["consume", "orders", "--group", "audit", "-p", "2", "--max-messages", "7"], dataDir: data))
         func committed(_ group: String, _ topic: String, in dataDir: String) throws -> [Int: Int] {
             let describe = try SluiceProcess.run(["group", "describe", group, "--json"], dataDir: dataDir)
             let topics = (try JSONSerialization.jsonObject(with: describe.stdout) as! [String: Any])["topics"] as! [[String: Any]]
             let partitions = topics.first { $0["topic"] as? String == topic }?["partitions"] as? [[String: Any]] ?? []
-            return Dictionary(uniqueKeysWithValues: partitions.compactMap { p in (p["committed_offset"] as? Int).map { (p["partition"] as! Int, $0) } })
+            return Dictionary(
+                uniqueKeysWithValues: partitions.compactMap { p in (p["committed_offset"] as? Int).map { (p["partition"] as! Int, $0) } })
         }
         let billing = try committed("billing", "orders", in: data)
 
         // --group: exactly the group's unconsumed backlog.
-        let backlog = try SluiceProcess.run(["export", "orders", "--group", "billing", "-o", dir.file("backlog.tar.zst"), "--json"], dataDir: data)
+        let backlog = try SluiceProcess.run(
+            ["export", "orders", "--group", "billing", "-o", dir.file("backlog.tar.zst"), "--json"], dataDir: data)
         #expect(backlog.status == 0, "\(backlog.err)")
         #expect((try JSONSerialization.jsonObject(with: backlog.stdout) as! [String: Any])["records"] as? Int == 2000)
         try ArchiveStore.expectSuccess(SluiceProcess.run(["import", dir.file("backlog.tar.zst"), "--topic", "rest"], dataDir: data))
@@ -124,13 +134,15 @@ import Testing
         #expect(try consumeAll("rest", data) == unconsumed)
 
         // --with-groups: every group's offsets, restored on import.
-        try ArchiveStore.expectSuccess(SluiceProcess.run(["export", "orders", "--with-groups", "-o", dir.file("all.tar.zst")], dataDir: data))
+        try ArchiveStore.expectSuccess(
+            SluiceProcess.run(["export", "orders", "--with-groups", "-o", dir.file("all.tar.zst")], dataDir: data))
         let imported = try SluiceProcess.run(["import", dir.file("all.tar.zst"), "--with-groups"], dataDir: dir.file("elsewhere"))
         #expect(imported.status == 0, "\(imported.err)")
         #expect(imported.out.contains("restored the committed offsets of 'audit', 'billing'"))
         #expect(try committed("billing", "orders", in: dir.file("elsewhere")) == billing)
         #expect(try committed("audit", "orders", in: dir.file("elsewhere")) == committed("audit", "orders", in: data))
-        let resumed = try SluiceProcess.run(["consume", "orders", "--group", "billing", "--format", "%p %o %T %k %v\\n"], dataDir: dir.file("elsewhere"))
+        let resumed = try SluiceProcess.run(
+            ["consume", "orders", "--group", "billing", "--format", "%p %o %T %k %v\\n"], dataDir: dir.file("elsewhere"))
         #expect(resumed.out.split(separator: "\n").map(String.init).sorted() == unconsumed, "a consumer resumes where it was")
     }
 
@@ -150,7 +162,8 @@ import Testing
         for p in 0..<3 {
             let logs = try FileManager.default.contentsOfDirectory(atPath: "\(broker)/test_topic_a-\(p)").filter { $0.hasSuffix(".log") }
             for log in logs {
-                #expect(FileManager.default.contents(atPath: "\(broker)/test_topic_a-\(p)/\(log)")
+                #expect(
+                    FileManager.default.contents(atPath: "\(broker)/test_topic_a-\(p)/\(log)")
                         == FileManager.default.contents(atPath: dir.file("data/test_topic_a-\(p)/\(log)")), "\(log)")
             }
         }
@@ -183,7 +196,9 @@ import Testing
         try ArchiveStore.export(data, to: dir.file("a.tar.zst"))
         let before = try ArchiveStore.snapshot(data)
         let refused = try SluiceProcess.run(["import", dir.file("a.tar.zst")], dataDir: data)
-        #expect(refused.status == 64 && refused.errorLines.first?.contains("topic 'orders' already exists; pass --append") == true, "\(refused.err)")
+        #expect(
+            refused.status == 64 && refused.errorLines.first?.contains("topic 'orders' already exists; pass --append") == true,
+            "\(refused.err)")
         #expect(try ArchiveStore.snapshot(data) == before)
         let appended = try SluiceProcess.run(["import", dir.file("a.tar.zst"), "--append"], dataDir: data)
         #expect(appended.status == 0, "\(appended.err)")

@@ -13,14 +13,18 @@ import Testing
     /// empty active segment is what an append replaces).
     static func store(_ path: String, records: Int) throws {
         try ArchiveStore.make(path, records: records)
-        try ArchiveStore.expectSuccess(SluiceProcess.run(["topic", "create", "dest", "-p", "3", "-c", "segment.bytes=65536"], dataDir: path))
+        try ArchiveStore.expectSuccess(
+            SluiceProcess.run(["topic", "create", "dest", "-p", "3", "-c", "segment.bytes=65536"], dataDir: path))
         for p in ["0", "1"] {
-            try ArchiveStore.expectSuccess(SluiceProcess.run(["produce", "dest", "-p", p], dataDir: path, stdin: Data("old-1\nold-2\nold-3\nold-4\nold-5\n".utf8)))
+            try ArchiveStore.expectSuccess(
+                SluiceProcess.run(["produce", "dest", "-p", p], dataDir: path, stdin: Data("old-1\nold-2\nold-3\nold-4\nold-5\n".utf8)))
         }
     }
 
     func lines(_ topic: String, _ dataDir: String) throws -> [String] {
-        try SluiceProcess.run(["consume", topic, "--format", "%p %o %k %v\\n"], dataDir: dataDir).out.split(separator: "\n").map(String.init).sorted()
+        try SluiceProcess.run(["consume", topic, "--format", "%p %o %k %v\\n"], dataDir: dataDir).out.split(separator: "\n").map(
+            String.init
+        ).sorted()
     }
 
     @Test(arguments: ["append", "new-topic"])
@@ -29,7 +33,8 @@ import Testing
         let pristine = dir.file("pristine")
         try Self.store(pristine, records: 60_000)
         try ArchiveStore.export(pristine, to: dir.file("a.tar.zst"))
-        let arguments = ["import", dir.file("a.tar.zst"), "--quiet"] + (mode == "append" ? ["--topic", "dest", "--append"] : ["--topic", "copy"])
+        let arguments =
+            ["import", dir.file("a.tar.zst"), "--quiet"] + (mode == "append" ? ["--topic", "dest", "--append"] : ["--topic", "copy"])
         let before = try ArchiveStore.snapshot(pristine)
 
         // The complete import, for reference, and how long it takes.
@@ -88,14 +93,19 @@ import Testing
 
         // Before the commit: the commit rename fails, then undoing it fails
         // at its first look at a marker. After it: removing markers fails.
-        let faults = committed ? "unlink:EIO:path=sluice-pending-append"
+        let faults =
+            committed
+            ? "unlink:EIO:path=sluice-pending-append"
             : "rename:EIO:after=1:path=/prepared;open:EIO:after=3:path=sluice-pending-append"
-        let frozen = try SluiceProcess.run(["import", dir.file("a.tar.zst"), "--topic", "dest", "--append"], dataDir: data,
-                                           environment: ["SLUICE_FAULTS": faults])
+        let frozen = try SluiceProcess.run(
+            ["import", dir.file("a.tar.zst"), "--topic", "dest", "--append"], dataDir: data,
+            environment: ["SLUICE_FAULTS": faults])
         #expect(frozen.status == 1, "\(frozen.err)")
         #expect(frozen.errorLines.first?.contains(committed ? "the import is committed" : "nothing was imported") == true, "\(frozen.err)")
         for p in 0..<3 {
-            #expect(FileManager.default.fileExists(atPath: "\(data)/dest-\(p)/sluice-pending-append"), "the append should be frozen with its markers")
+            #expect(
+                FileManager.default.fileExists(atPath: "\(data)/dest-\(p)/sluice-pending-append"),
+                "the append should be frozen with its markers")
         }
         usleep(800_000)
         // What the follower printed by now (it writes out every poll that finds nothing new).
@@ -125,8 +135,9 @@ import Testing
         var input = ""
         for i in 0..<20_000 { input += "k\(i % 31)|live-\(i)\n" }
         try Data(input.utf8).write(to: URL(fileURLWithPath: dir.file("live.txt")))
-        let producer = try SluiceProcess.start(["produce", "dest", "-K", "|", "--batch-size", "512", "--sync-interval", "5ms"],
-                                               dataDir: data, stdinFile: dir.file("live.txt"))
+        let producer = try SluiceProcess.start(
+            ["produce", "dest", "-K", "|", "--batch-size", "512", "--sync-interval", "5ms"],
+            dataDir: data, stdinFile: dir.file("live.txt"))
         let imported = try SluiceProcess.run(["import", dir.file("a.tar.zst"), "--topic", "dest", "--append", "--json"], dataDir: data)
         let produced = try producer.finish()
         #expect(imported.status == 0, "\(imported.err)")

@@ -153,18 +153,23 @@ import Testing
         // Under a 200 MiB address-space limit: resident memory cannot exceed
         // it, and any allocation sized from the archive beyond it would fail.
         let source = hostile == .stdinClosedEarly ? "head -c 20000 '\(fixture.archive)' | " : ""
-        let run = try ArchiveStore.shell("\(memoryLimitPrefix(mebibytes: 200))\(source)'\(SluiceProcess.binary)' import '\(source.isEmpty ? archive : "-")' --topic copy",
-                                         environment: ["SLUICE_DATA_DIR": data])
+        let run = try ArchiveStore.shell(
+            "\(memoryLimitPrefix(mebibytes: 200))\(source)'\(SluiceProcess.binary)' import '\(source.isEmpty ? archive : "-")' --topic copy",
+            environment: ["SLUICE_DATA_DIR": data])
         let (status, lines) = (run.status, SluiceProcess.errorLines(run.err))
         let (expectedStatus, message) = hostile.expectation
         #expect(status == expectedStatus, "\(hostile): \(lines)")
         #expect(lines.count == 1 && lines.first?.hasPrefix("error: ") == true, "\(hostile): \(lines)")
         #expect(lines.first?.contains(message) == true, "\(hostile): \(lines)")
         #expect(try ArchiveStore.snapshot(data) == before, "\(hostile) changed the data directory")
-        #expect(((try? FileManager.default.contentsOfDirectory(atPath: data + "/.sluice/staging")) ?? []).isEmpty,
-                "\(hostile) left a staging area")
-        #expect(try FileManager.default.contentsOfDirectory(atPath: dir.path).sorted() == around, "\(hostile) wrote beside the data directory")
-        #expect(!FileManager.default.fileExists(atPath: evil) && !FileManager.default.fileExists(atPath: "/tmp/" + evil.split(separator: "/").last!))
+        #expect(
+            ((try? FileManager.default.contentsOfDirectory(atPath: data + "/.sluice/staging")) ?? []).isEmpty,
+            "\(hostile) left a staging area")
+        #expect(
+            try FileManager.default.contentsOfDirectory(atPath: dir.path).sorted() == around, "\(hostile) wrote beside the data directory")
+        #expect(
+            !FileManager.default.fileExists(atPath: evil)
+                && !FileManager.default.fileExists(atPath: "/tmp/" + evil.split(separator: "/").last!))
     }
 
     @Test func bitFlipsAnywhereInTheCompressedStreamAreCaught() throws {
@@ -182,7 +187,9 @@ import Testing
             try bad.write(to: URL(fileURLWithPath: dir.file("flipped.tar.zst")))
             let run = try SluiceProcess.run(["import", dir.file("flipped.tar.zst"), "--topic", "copy"], dataDir: data)
             #expect(run.status == 2, "trial \(trial), byte \(at): \(run.err)")
-            #expect(run.errorLines.count == 1 && run.errorLines.first?.hasPrefix("error: archive ") == true, "trial \(trial), byte \(at): \(run.errorLines)")
+            #expect(
+                run.errorLines.count == 1 && run.errorLines.first?.hasPrefix("error: archive ") == true,
+                "trial \(trial), byte \(at): \(run.errorLines)")
         }
         #expect(try ArchiveStore.snapshot(data) == before)
     }

@@ -11,7 +11,8 @@ enum ArchiveStore {
         var text = ""
         text.reserveCapacity(records * 64)
         for i in 0..<records { text += "customer-\(i % 97)|{\"order\":\(i),\"amount\":\(i % 500).\(i % 100)}\n" }
-        try expectSuccess(SluiceProcess.run(["produce", "orders", "-K", "|", "--batch-size", String(batchSize)], dataDir: path, stdin: Data(text.utf8)))
+        try expectSuccess(
+            SluiceProcess.run(["produce", "orders", "-K", "|", "--batch-size", String(batchSize)], dataDir: path, stdin: Data(text.utf8)))
     }
 
     static func export(_ dataDir: String, to archive: String, _ extra: [String] = []) throws {
@@ -32,7 +33,8 @@ enum ArchiveStore {
             var isDir: ObjCBool = false
             let full = path + "/" + sub
             guard FileManager.default.fileExists(atPath: full, isDirectory: &isDir), !isDir.boolValue,
-                  !sub.hasSuffix(".lock"), !sub.hasPrefix(".sluice/staging/") else { continue }
+                !sub.hasSuffix(".lock"), !sub.hasPrefix(".sluice/staging/")
+            else { continue }
             out[sub] = try Data(contentsOf: URL(fileURLWithPath: full))
         }
         return out

@@ -10,7 +10,8 @@ import Testing
     func store() throws -> TemporaryDirectory {
         let dir = TemporaryDirectory()
         try SluiceProcess.run(["topic", "create", "t", "-p", "3"], dataDir: dir.path)
-        try SluiceProcess.run(["produce", "t", "-p", "0"], dataDir: dir.path, stdin: Data((0..<100).map(String.init).joined(separator: "\n").utf8))
+        try SluiceProcess.run(
+            ["produce", "t", "-p", "0"], dataDir: dir.path, stdin: Data((0..<100).map(String.init).joined(separator: "\n").utf8))
         return dir
     }
 
@@ -66,7 +67,8 @@ import Testing
     @Test func malformedJSONInputNamesTheLine() throws {
         let dir = try store()
         let before = try snapshotFiles(dir.path)
-        let result = try SluiceProcess.run(["produce", "t", "--json"], dataDir: dir.path, stdin: Data("{\"value\":\"ok\"}\n{\"value\": nope}\n".utf8))
+        let result = try SluiceProcess.run(
+            ["produce", "t", "--json"], dataDir: dir.path, stdin: Data("{\"value\":\"ok\"}\n{\"value\": nope}\n".utf8))
         #expect(result.status == 64)
         #expect(result.errorLines.first?.contains("line 2 of the input") == true, "\(result.err)")
         #expect(try snapshotFiles(dir.path) == before)
@@ -74,8 +76,9 @@ import Testing
 
     @Test func flippedBitInTheMiddleOfASegment() throws {
         let dir = try store()
-        try SluiceProcess.run(["produce", "t", "-p", "0", "--batch-size", "64"], dataDir: dir.path,
-                              stdin: Data((0..<2000).map { "more-\($0)" }.joined(separator: "\n").utf8))
+        try SluiceProcess.run(
+            ["produce", "t", "-p", "0", "--batch-size", "64"], dataDir: dir.path,
+            stdin: Data((0..<2000).map { "more-\($0)" }.joined(separator: "\n").utf8))
         let log = dir.path + "/t-0/00000000000000000000.log"
         var bytes = try Data(contentsOf: URL(fileURLWithPath: log))
         bytes[bytes.count / 2] ^= 0x20
@@ -85,7 +88,8 @@ import Testing
         let consume = try SluiceProcess.run(["consume", "t", "-p", "0"], dataDir: dir.path)
         #expect(consume.status == 2)
         #expect(consume.errorLines.count == 1)
-        #expect(consume.errorLines.first?.contains("corrupt log in partition t-0, segment 00000000000000000000.log") == true, "\(consume.err)")
+        #expect(
+            consume.errorLines.first?.contains("corrupt log in partition t-0, segment 00000000000000000000.log") == true, "\(consume.err)")
         #expect(consume.errorLines.first?.contains("byte ") == true)
         let verify = try SluiceProcess.run(["verify", "t"], dataDir: dir.path)
         #expect(verify.status == 2)

@@ -16,7 +16,9 @@ import Testing
 
     func ok(_ arguments: [String], _ dataDir: String, stdin: String? = nil) throws -> SluiceProcess.Result {
         let result = try sluice(arguments, dataDir, stdin: stdin)
-        guard result.status == 0 else { throw ArchiveStore.Failure("\(arguments.joined(separator: " ")) exited \(result.status): \(result.err)") }
+        guard result.status == 0 else {
+            throw ArchiveStore.Failure("\(arguments.joined(separator: " ")) exited \(result.status): \(result.err)")
+        }
         return result
     }
 
@@ -38,7 +40,8 @@ import Testing
 
         let consumed = try ok(["consume", "test_topic_a", "--json"], broker).out.split(separator: "\n")
         #expect(consumed.count == 30_763)
-        let firstOfPartition1 = try JSONValue.parse(String(try ok(["consume", "test_topic_a", "-p", "1", "-c", "1", "--json"], broker).out))
+        let firstOfPartition1 = try JSONValue.parse(
+            String(try ok(["consume", "test_topic_a", "-p", "1", "-c", "1", "--json"], broker).out))
         #expect(firstOfPartition1["offset"]?.int64Value == 500)
         #expect(try ok(["verify"], broker).status == 0)
 
@@ -52,7 +55,10 @@ import Testing
             let copy = try ok(["consume", topic, "--json"], sluiceDir).out
             #expect(!original.isEmpty && original == copy, "\(topic)")
         }
-        #expect(try json(["topic", "describe", "test_topic_a", "--json"], sluiceDir)["partitions"]!.arrayValue!.map { $0["log_start_offset"]!.int64Value! } == [0, 500, 0])
+        #expect(
+            try json(["topic", "describe", "test_topic_a", "--json"], sluiceDir)["partitions"]!.arrayValue!.map {
+                $0["log_start_offset"]!.int64Value!
+            } == [0, 500, 0])
         #expect(try ok(["verify"], sluiceDir).status == 0)
         #expect(try BrokerDirectory.snapshot(broker) == before, "reading a broker's directory changed it")
     }
@@ -78,11 +84,19 @@ import Testing
         var partitions: [Int: [OffsetsBatch]] = [:]
         func add(_ group: String, _ batch: OffsetsBatch) { partitions[offsetsPartition(group), default: []].append(batch) }
         let metadata = R.groupMetadata("alpha")
-        add("alpha", OffsetsBatch(records: [metadata, (R.key(0, "alpha", "orders", 0), R.value(0, offset: 10)),
-                                            (R.key(1, "alpha", "orders", 1), R.value(1, offset: 20))]))
+        add(
+            "alpha",
+            OffsetsBatch(records: [
+                metadata, (R.key(0, "alpha", "orders", 0), R.value(0, offset: 10)),
+                (R.key(1, "alpha", "orders", 1), R.value(1, offset: 20)),
+            ]))
         add("alpha", OffsetsBatch(records: [(R.key(1, "alpha", "orders", 0), R.value(2, offset: 30))]))
         // A KIP-848 record (ConsumerGroupMemberMetadataKey, type 5) between commits: recognised and skipped.
-        add("beta", OffsetsBatch(records: [(R.key(1, "beta", "orders", 0), R.value(3, offset: 40)), ([0, 5, 0, 4, 0x62, 0x65, 0x74, 0x61], [0, 0, 1])]))
+        add(
+            "beta",
+            OffsetsBatch(records: [
+                (R.key(1, "beta", "orders", 0), R.value(3, offset: 40)), ([0, 5, 0, 4, 0x62, 0x65, 0x74, 0x61], [0, 0, 1]),
+            ]))
         add("beta", OffsetsBatch(records: [(R.key(1, "beta", "orders", 1), R.value(4, offset: 50))]))
         add("beta", OffsetsBatch(records: [(R.key(1, "beta", "orders", 1), nil)]))
         // Transactional commits count once their COMMIT marker follows; an aborted one never does.
@@ -110,7 +124,8 @@ import Testing
             for topic in group["topics"]!.arrayValue! {
                 for row in topic["partitions"]!.arrayValue! {
                     guard let offset = row["committed_offset"]?.int64Value else { continue }
-                    out[group["group"]!.stringValue!, default: [:]]["\(topic["topic"]!.stringValue!)-\(row["partition"]!.intValue!)"] = offset
+                    out[group["group"]!.stringValue!, default: [:]]["\(topic["topic"]!.stringValue!)-\(row["partition"]!.intValue!)"] =
+                        offset
                 }
             }
         }
@@ -164,7 +179,8 @@ import Testing
         for line in help[section.upperBound...].split(separator: "\n") {
             let words = line.split(separator: " ", omittingEmptySubsequences: true)
             guard line.hasPrefix("  "), !line.hasPrefix("   "), let name = words.first,
-                  name.allSatisfy({ $0.isLowercase || $0 == "-" }), !prefix.contains(String(name)) else { continue }
+                name.allSatisfy({ $0.isLowercase || $0 == "-" }), !prefix.contains(String(name))
+            else { continue }
             leaves += try leafCommands(prefix + [String(name)])
         }
         return leaves
@@ -175,10 +191,12 @@ import Testing
     /// to sluice must be added here, in one list or the other.
     static func writes(archive: String) -> [[String]] {
         [
-            ["topic", "create", "x"], ["topic", "alter", "test_topic_a", "-p", "5"], ["topic", "alter", "test_topic_a", "-c", "retention.ms=1d"],
+            ["topic", "create", "x"], ["topic", "alter", "test_topic_a", "-p", "5"],
+            ["topic", "alter", "test_topic_a", "-c", "retention.ms=1d"],
             ["topic", "delete", "test_topic_a", "--yes"], ["produce", "test_topic_a"], ["consume", "test_topic_a", "--group", "g"],
             ["consume", "test_topic_a", "--group", "g", "--no-commit"],
-            ["group", "seek", "g", "--topic", "test_topic_a", "--to-earliest", "--execute"], ["group", "rollback", "g", "--steps", "1", "--execute"],
+            ["group", "seek", "g", "--topic", "test_topic_a", "--to-earliest", "--execute"],
+            ["group", "rollback", "g", "--steps", "1", "--execute"],
             ["group", "delete", "g"], ["import", archive], ["import", archive, "--topic", "fresh"], ["verify", "--repair"],
             ["retention", "--execute"], ["delete-records", "test_topic_a", "--before", "100", "--yes"],
             ["redistribute", "start", "test_topic_a", "--group", "g", "--execute"], ["redistribute", "finish", "r"],
@@ -189,8 +207,10 @@ import Testing
     static func reads(archive: String, broker: String) -> [[String]] {
         [
             ["topic", "list"], ["topic", "describe", "test_topic_a"], ["consume", "test_topic_a", "-c", "1"], ["group", "list"],
-            ["group", "seek", "g", "--topic", "test_topic_a", "--to-earliest"], ["lag"], ["export", "test_topic_a", "--dry-run", "-o", "/dev/null"],
-            ["archive", "inspect", archive], ["archive", "verify", archive], ["dump", broker + "/test_topic_a-0"], ["verify"], ["retention"],
+            ["group", "seek", "g", "--topic", "test_topic_a", "--to-earliest"], ["lag"],
+            ["export", "test_topic_a", "--dry-run", "-o", "/dev/null"],
+            ["archive", "inspect", archive], ["archive", "verify", archive], ["dump", broker + "/test_topic_a-0"], ["verify"],
+            ["retention"],
             ["delete-records", "test_topic_a", "--before", "100", "--dry-run"], ["import", archive, "--dry-run"],
             ["redistribute", "start", "test_topic_a", "--group", "g"], ["redistribute", "status"],
             ["topic", "migrate", "test_topic_a", "--to", "m", "--partitions", "4"],
@@ -214,15 +234,19 @@ import Testing
         // Every command sluice has is classified here.
         let known = (writes + reads).map { $0.prefix { !$0.hasPrefix("-") && $0 == $0.lowercased() } }
         for leaf in try Self.leafCommands() {
-            #expect(known.contains { Array($0.prefix(leaf.count)) == leaf }, "classify '\(leaf.joined(separator: " "))' as a write or a read in this test")
+            #expect(
+                known.contains { Array($0.prefix(leaf.count)) == leaf },
+                "classify '\(leaf.joined(separator: " "))' as a write or a read in this test")
         }
 
         let before = try BrokerDirectory.snapshot(broker)
         for arguments in writes {
             let result = try sluice(arguments, broker, stdin: "x\n")
             #expect(result.status == 1, "\(arguments): \(result.err)")
-            #expect(result.errorLines.count == 1 && result.errorLines[0].contains("is a Kafka broker's log directory, which sluice opens read-only"),
-                    "\(arguments): \(result.err)")
+            #expect(
+                result.errorLines.count == 1
+                    && result.errorLines[0].contains("is a Kafka broker's log directory, which sluice opens read-only"),
+                "\(arguments): \(result.err)")
             #expect(try BrokerDirectory.snapshot(broker) == before, "\(arguments) changed the broker's directory")
         }
         for arguments in reads {
@@ -241,6 +265,8 @@ struct PlainStore {
 
     func run(_ arguments: [String], stdin: String? = nil) throws {
         let result = try SluiceProcess.run(arguments, dataDir: path, stdin: stdin.map { Data($0.utf8) })
-        guard result.status == 0 else { throw ArchiveStore.Failure("\(arguments.joined(separator: " ")) exited \(result.status): \(result.err)") }
+        guard result.status == 0 else {
+            throw ArchiveStore.Failure("\(arguments.joined(separator: " ")) exited \(result.status): \(result.err)")
+        }
     }
 }

@@ -12,7 +12,10 @@ enum BrokerDirectory {
     /// marker, and `logStarts` in log-start-offset-checkpoint.
     static func make(_ path: String, logStarts: [(String, Int, Int64)] = []) throws {
         try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-        try write(path + "/meta.properties", "#\n#Sat Nov 18 20:54:20 UTC 2023\nnode.id=1\ndirectory.id=Q0PfTa6UQ2mQ4b1XGJ0vWw\nversion=1\ncluster.id=4L6g3nShT-eMCtK--X86sw\n")
+        try write(
+            path + "/meta.properties",
+            "#\n#Sat Nov 18 20:54:20 UTC 2023\nnode.id=1\ndirectory.id=Q0PfTa6UQ2mQ4b1XGJ0vWw\nversion=1\ncluster.id=4L6g3nShT-eMCtK--X86sw\n"
+        )
         try write(path + "/log-start-offset-checkpoint", checkpoint(logStarts))
         try write(path + "/recovery-point-offset-checkpoint", checkpoint([]))
         try write(path + "/replication-offset-checkpoint", checkpoint([]))
@@ -24,7 +27,8 @@ enum BrokerDirectory {
     static func withFixtures(_ path: String, logStarts: [(String, Int, Int64)] = []) throws {
         try make(path, logStarts: logStarts)
         for p in 0..<3 {
-            try FileManager.default.copyItem(atPath: Fixtures.path("pinterest-test_topic_a/test_topic_a-\(p)"), toPath: "\(path)/test_topic_a-\(p)")
+            try FileManager.default.copyItem(
+                atPath: Fixtures.path("pinterest-test_topic_a/test_topic_a-\(p)"), toPath: "\(path)/test_topic_a-\(p)")
         }
         try FileManager.default.copyItem(atPath: Fixtures.path("pinterest-timeindex_test"), toPath: "\(path)/timeindex_test-0")
     }
@@ -48,13 +52,18 @@ enum BrokerDirectory {
             let builder = RecordBatchBuilder()
             for (key, value) in batch.records {
                 key.withUnsafeBytes { k in
-                    if let value { value.withUnsafeBytes { builder.append(timestamp: batch.timestamp, key: k, value: $0) } } else {
+                    if let value {
+                        value.withUnsafeBytes { builder.append(timestamp: batch.timestamp, key: k, value: $0) }
+                    } else {
                         builder.append(timestamp: batch.timestamp, key: k, value: nil)
                     }
                 }
             }
-            let header = try builder.finish(baseOffset: next, into: log, template: RecordBatchHeader(
-                attributes: batch.attributes, producerId: batch.producerId, producerEpoch: batch.producerId >= 0 ? 0 : -1, baseSequence: 0))
+            let header = try builder.finish(
+                baseOffset: next, into: log,
+                template: RecordBatchHeader(
+                    attributes: batch.attributes, producerId: batch.producerId, producerEpoch: batch.producerId >= 0 ? 0 : -1,
+                    baseSequence: 0))
             next = header.nextOffset
         }
         let base = directory + "/00000000000000000000"

@@ -38,8 +38,10 @@ import Testing
         let dir = TemporaryDirectory()
         let data = dir.file("data")
         try DocsSupport.makeExampleData(data)
-        for arguments in [["group", "seek", "gone", "--topic", "orders", "--to-earliest", "--execute"], ["group", "delete", "gone"],
-                          ["redistribute", "start", "orders", "--group", "billing", "--factor", "2", "--execute", "--quiet"]] {
+        for arguments in [
+            ["group", "seek", "gone", "--topic", "orders", "--to-earliest", "--execute"], ["group", "delete", "gone"],
+            ["redistribute", "start", "orders", "--group", "billing", "--factor", "2", "--execute", "--quiet"],
+        ] {
             let result = try SluiceProcess.run(arguments, dataDir: data)
             guard result.status == 0 else { throw Failure("\(arguments): \(result.err)") }
         }

@@ -15,7 +15,8 @@ import Testing
 ///
 /// `make test` soaks for a few seconds; `make test-crash` for `SLUICE_SOAK_SECONDS` (default 120).
 @Suite struct ConcurrencySoakTests {
-    static let seconds: Double = Double(ProcessInfo.processInfo.environment["SLUICE_SOAK_SECONDS"] ?? "")
+    static let seconds: Double =
+        Double(ProcessInfo.processInfo.environment["SLUICE_SOAK_SECONDS"] ?? "")
         ?? (Reliability.isLongForm ? 120 : 6)
 
     @Test func producersConsumersAndAdministratorsTogether() throws {
@@ -33,7 +34,9 @@ import Testing
     @Test func aRunningMemberTakesUpPartitionsAddedToTheTopic() throws {
         let store = try GroupStore()
         try store.ok(["topic", "create", "grow"])
-        let member = try store.start(["consume", "grow", "--group", "g", "--follow", "--format", "%p %o %v\\n", "--commit-interval", "100ms"])
+        let member = try store.start([
+            "consume", "grow", "--group", "g", "--follow", "--format", "%p %o %v\\n", "--commit-interval", "100ms",
+        ])
         try store.waitUntil(20, "the member's lease") { try store.sluice(["group", "describe", "g", "--json"]).out.contains("\"pid\"") }
         try store.ok(["topic", "alter", "grow", "-p", "2"])
         #expect(try store.sluice(["produce", "grow", "-p", "1"], stdin: "late\n").status == 0)
@@ -69,7 +72,8 @@ final class Soak: @unchecked Sendable {
     var summary: String {
         lock.lock(); defer { lock.unlock() }
         let admin = adminRuns.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")
-        return "soak: \(Int(seconds)) s, \(Self.producers) producers (\(chunks) runs, \(produced.count) records), consumers in 2 groups (\(consumerOutputs.count) member runs), admin: \(admin); \(failures.count) failures"
+        return
+            "soak: \(Int(seconds)) s, \(Self.producers) producers (\(chunks) runs, \(produced.count) records), consumers in 2 groups (\(consumerOutputs.count) member runs), admin: \(admin); \(failures.count) failures"
     }
 
     func run() throws {
@@ -79,11 +83,17 @@ final class Soak: @unchecked Sendable {
             ("a1", "A", 0, 1), ("a2", "A", 1.0 / 3, 2.0 / 3), ("a3", "A", 0.5, 1), ("b1", "B", 0, 1), ("b2", "B", 0, 1),
         ]
         members.sort { $0.from < $1.from }
-        let threads = (0..<Self.producers).map { w in spawn { self.produceLoop(w, until: deadline) } }
+        let threads =
+            (0..<Self.producers).map { w in spawn { self.produceLoop(w, until: deadline) } }
             + [spawn { self.adminLoop(until: deadline) }]
-            + members.map { m in spawn { self.member(m.name, group: m.group, start: deadline.addingTimeInterval(-self.seconds * (1 - m.from)),
-                                                   stop: m.to < 1 ? deadline.addingTimeInterval(-self.seconds * (1 - m.to)) : nil,
-                                                   deadline: deadline) } }
+            + members.map { m in
+                spawn {
+                    self.member(
+                        m.name, group: m.group, start: deadline.addingTimeInterval(-self.seconds * (1 - m.from)),
+                        stop: m.to < 1 ? deadline.addingTimeInterval(-self.seconds * (1 - m.to)) : nil,
+                        deadline: deadline)
+                }
+            }
         for thread in threads { thread.wait() }
         try check()
     }
@@ -100,8 +110,9 @@ final class Soak: @unchecked Sendable {
                 lines += "key-\(n % 101)|\(value)\n"
             }
             do {
-                let result = try Reliability.run(["produce", "soak", "-K", "|", "--batch-size", "4096", "--quiet"] + (chunk % 2 == 0 ? [] : ["--compression", "zstd"]),
-                                                 data, stdin: Data(lines.utf8))
+                let result = try Reliability.run(
+                    ["produce", "soak", "-K", "|", "--batch-size", "4096", "--quiet"] + (chunk % 2 == 0 ? [] : ["--compression", "zstd"]),
+                    data, stdin: Data(lines.utf8))
                 guard result.status == 0 else { fail("producer \(w) chunk \(chunk) exited \(result.status): \(result.err)"); break }
             } catch {
                 fail("producer \(w) chunk \(chunk): \(error)")
@@ -152,8 +163,11 @@ final class Soak: @unchecked Sendable {
     private func member(_ name: String, group: String, start: Date, stop: Date?, deadline: Date) {
         Thread.sleep(until: start)
         do {
-            let running = try SluiceProcess.start(["consume", "soak", "--group", group, "--follow", "--format", "%p %o %v\\n",
-                                                   "--commit-interval", "200ms"], dataDir: data)
+            let running = try SluiceProcess.start(
+                [
+                    "consume", "soak", "--group", group, "--follow", "--format", "%p %o %v\\n",
+                    "--commit-interval", "200ms",
+                ], dataDir: data)
             if let stop {
                 Thread.sleep(until: stop)
             } else {
@@ -176,7 +190,8 @@ final class Soak: @unchecked Sendable {
         while Date() < limit {
             let result = try Reliability.run(["lag", "--json", group], data)
             if result.status == 0, let lag = try JSONValue.parse(result.out)["groups"]?.arrayValue?.first?["lag"]?.int64Value, lag == 0,
-               producersDone() {
+                producersDone()
+            {
                 return
             }
             usleep(200_000)
@@ -193,7 +208,9 @@ final class Soak: @unchecked Sendable {
 
     private func spawn(_ body: @escaping @Sendable () -> Void) -> Joinable {
         let done = DispatchSemaphore(value: 0)
-        let thread = Thread { body(); done.signal() }
+        let thread = Thread {
+            body(); done.signal()
+        }
         thread.start()
         return Joinable(done: done)
     }
@@ -216,7 +233,9 @@ final class Soak: @unchecked Sendable {
             seen[value, default: 0] += 1
             let parts = value.split(separator: "-")
             let key = "\(fields[0]) \(parts[0])", position = (Int(parts[1].dropFirst())!, Int(parts[2].dropFirst())!)
-            if let before = last[key], before >= position { fail("partition \(fields[0]): \(value) after \(parts[0])-c\(before.chunk)-n\(before.n)") }
+            if let before = last[key], before >= position {
+                fail("partition \(fields[0]): \(value) after \(parts[0])-c\(before.chunk)-n\(before.n)")
+            }
             last[key] = position
         }
         let duplicates = seen.filter { $0.value > 1 }.keys.sorted()

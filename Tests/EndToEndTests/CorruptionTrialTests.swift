@@ -23,7 +23,9 @@ import Testing
     }()
 
     static let trialsPerClass: Int = {
-        if let n = Int(ProcessInfo.processInfo.environment["SLUICE_CORRUPTION_TRIALS"] ?? "") { return max(1, n / Corruption.Target.allCases.count) }
+        if let n = Int(ProcessInfo.processInfo.environment["SLUICE_CORRUPTION_TRIALS"] ?? "") {
+            return max(1, n / Corruption.Target.allCases.count)
+        }
         return Reliability.isLongForm ? 1000 / Corruption.Target.allCases.count + 1 : 5
     }()
 
@@ -74,7 +76,8 @@ import Testing
         #expect(try !Reliability.problems(store, ["t"]).isEmpty)
         try Reliability.ok(["verify", "--repair", "t"], store)
         #expect(try Reliability.problems(store, ["t"]).isEmpty)
-        let kept = try Corruption.requireKnownRecords(try Reliability.ok(["consume", "t", "-p", "0", "--format", "%p %o %k %v\\n"], store).out, "consume")
+        let kept = try Corruption.requireKnownRecords(
+            try Reliability.ok(["consume", "t", "-p", "0", "--format", "%p %o %k %v\\n"], store).out, "consume")
         #expect(kept[0] ?? [] == Array(0..<victim.baseOffset), "everything before the damaged batch is kept")
     }
 
@@ -95,7 +98,8 @@ import Testing
         try Data(bytes).write(to: URL(fileURLWithPath: path))
         let opened = try Reliability.ok(["topic", "list"], store)
         #expect(opened.err.contains("warning: ") && opened.err.contains("is corrupt"), "\(opened.err)")
-        #expect(try Reliability.records("dest", store) == (committed ? try Corruption.destAfterImport() : try Corruption.destBeforeImport()))
+        #expect(
+            try Reliability.records("dest", store) == (committed ? try Corruption.destAfterImport() : try Corruption.destBeforeImport()))
         #expect(try Reliability.problems(store).isEmpty)
         #expect(Reliability.entries(store + "/.sluice/staging", prefix: "").isEmpty)
     }
@@ -163,7 +167,9 @@ enum Corruption {
                 return .truncate(to: Int.random(in: batch, using: &random))
             default:
                 let start = Int.random(in: batch, using: &random)
-                let end = Int.random(in: 0..<3, using: &random) == 0 ? batch.upperBound : min(batch.upperBound, start + Int.random(in: 1...4096, using: &random))
+                let end =
+                    Int.random(in: 0..<3, using: &random) == 0
+                    ? batch.upperBound : min(batch.upperBound, start + Int.random(in: 1...4096, using: &random))
                 return .zero(start..<end)
             }
         }
@@ -207,20 +213,26 @@ enum Corruption {
         try! FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
         let plain = root + "/plain"
         try! Reliability.copy(KnownStore.store, to: plain)
-        for arguments in [["topic", "create", "snapsrc"], ["produce", "snapsrc", "--batch-size", "64"],
-                          ["consume", "snapsrc", "--group", "snap", "--commit-every", "1", "--format", "%o\\n"]] {
+        for arguments in [
+            ["topic", "create", "snapsrc"], ["produce", "snapsrc", "--batch-size", "64"],
+            ["consume", "snapsrc", "--group", "snap", "--commit-every", "1", "--format", "%o\\n"],
+        ] {
             let result = try! SluiceProcess.run(arguments, dataDir: plain, stdin: Data((0..<2500).map { "s\($0)\n" }.joined().utf8))
             precondition(result.status == 0, result.err)
         }
         var frozen: [String] = []
-        for (name, faults) in [("uncommitted", "rename:EIO:after=1:path=/prepared;open:EIO:after=3:path=sluice-pending-append"),
-                               ("committed", "unlink:EIO:path=sluice-pending-append")] {
+        for (name, faults) in [
+            ("uncommitted", "rename:EIO:after=1:path=/prepared;open:EIO:after=3:path=sluice-pending-append"),
+            ("committed", "unlink:EIO:path=sluice-pending-append"),
+        ] {
             let store = root + "/" + name
             try! Reliability.copy(KnownStore.store, to: store)
-            let result = try! SluiceProcess.run(["import", KnownStore.archive, "--topic", "dest", "--append"], dataDir: store,
-                                                environment: ["SLUICE_FAULTS": faults])
-            precondition(result.status == 1 && FileManager.default.fileExists(atPath: store + "/dest-0/" + "sluice-pending-append"),
-                         "freezing an import \(name): \(result.err)")
+            let result = try! SluiceProcess.run(
+                ["import", KnownStore.archive, "--topic", "dest", "--append"], dataDir: store,
+                environment: ["SLUICE_FAULTS": faults])
+            precondition(
+                result.status == 1 && FileManager.default.fileExists(atPath: store + "/dest-0/" + "sluice-pending-append"),
+                "freezing an import \(name): \(result.err)")
             frozen.append(store)
         }
         atexit { try? FileManager.default.removeItem(atPath: NSTemporaryDirectory() + "/sluice-corruption-\(getpid())") }
@@ -243,7 +255,11 @@ enum Corruption {
         case .offsetsLog: files = all.filter { $0.hasPrefix("__consumer_offsets-") && $0.hasSuffix(".log") }
         case .offsetsSnapshot: files = all.filter { $0.hasSuffix(".snapshot") }
         case .topicMetadata: files = all.filter { $0 == ".sluice/topics/t.topic" }
-        case .stagingRecord: files = all.filter { $0.hasPrefix(".sluice/staging/") && ($0.hasSuffix("/prepared") || $0.hasSuffix("/committed")) || $0.hasSuffix("/sluice-pending-append") }
+        case .stagingRecord:
+            files = all.filter {
+                $0.hasPrefix(".sluice/staging/") && ($0.hasSuffix("/prepared") || $0.hasSuffix("/committed"))
+                    || $0.hasSuffix("/sluice-pending-append")
+            }
         }
         return files.filter { size($0) > 0 }
     }
@@ -255,7 +271,11 @@ enum Corruption {
     static func trial(_ target: Target, seed: UInt64) throws -> String {
         var random = SeededRandom(seed: seed)
         let source: String
-        if target == .stagingRecord { source = Bool.random(using: &random) ? stores.committed : stores.uncommitted } else { source = stores.plain }
+        if target == .stagingRecord {
+            source = Bool.random(using: &random) ? stores.committed : stores.uncommitted
+        } else {
+            source = stores.plain
+        }
         let files = candidates(target, in: source)
         guard !files.isEmpty else { throw TrialFailure("no \(target.rawValue) file in the store") }
         let file = files[Int.random(in: 0..<files.count, using: &random)]
@@ -264,7 +284,9 @@ enum Corruption {
         try Reliability.copy(source, to: store)
         let original = Array(try Data(contentsOf: URL(fileURLWithPath: store + "/" + file)))
         let last = SegmentBytes.batches(original).last
-        let damage = target == .lastBatch ? Damage.random(within: last!.position..<last!.position + last!.size, using: &random)
+        let damage =
+            target == .lastBatch
+            ? Damage.random(within: last!.position..<last!.position + last!.size, using: &random)
             : Damage.random(size: original.count, using: &random)
         let damaged = damage.apply(original)
         guard damaged != original else { return "no change" }
@@ -292,7 +314,9 @@ enum Corruption {
 
     /// The error a reader stops with: partition, segment file and byte (the offset follows when the header could be read).
     static func preciseError(_ line: String?) -> String? {
-        guard let line, let match = line.firstMatch(of: #/corrupt log in partition (\S+), segment \d{20}\.log: .*at byte \d+/#) else { return nil }
+        guard let line, let match = line.firstMatch(of: #/corrupt log in partition (\S+), segment \d{20}\.log: .*at byte \d+/#) else {
+            return nil
+        }
         return String(match.1)
     }
 
@@ -303,7 +327,8 @@ enum Corruption {
         for line in completeLinesOf(output) {
             let fields = line.split(separator: " ", maxSplits: 1)
             guard fields.count == 2, let p = Int(fields[0]), let o = Int(fields[1].prefix { $0 != " " }),
-                  (0..<KnownStore.partitions).contains(p), (0..<KnownStore.recordsPerPartition).contains(o), line == KnownStore.line(p, o) else {
+                (0..<KnownStore.partitions).contains(p), (0..<KnownStore.recordsPerPartition).contains(o), line == KnownStore.line(p, o)
+            else {
                 throw TrialFailure("\(what) returned a wrong record: \(line.prefix(120))")
             }
             found[p, default: []].append(Int64(o))
@@ -315,8 +340,10 @@ enum Corruption {
         CrashMatrix.completeLines(text).split(separator: "\n").map(String.init)
     }
 
-    static func topicDamage(_ store: String, file: String, original: [UInt8], damage: Damage, random: inout SeededRandom,
-                            source: String) throws -> String {
+    static func topicDamage(
+        _ store: String, file: String, original: [UInt8], damage: Damage, random: inout SeededRandom,
+        source: String
+    ) throws -> String {
         let partition = Int(file.split(separator: "/")[0].dropFirst(2))!
         let segmentBase = Int64(file.split(separator: "/")[1].prefix(20))!
         let problems = try Reliability.problems(store, ["t"])
@@ -345,8 +372,10 @@ enum Corruption {
             }
         }
         // Reading from an offset and from a time goes through both indexes.
-        let p = Int.random(in: 0..<KnownStore.partitions, using: &random), from = Int.random(in: 0..<KnownStore.recordsPerPartition, using: &random)
-        let located = try Reliability.run(["consume", "t", "-p", String(p), "--from", String(from), "-c", "3", "--format", "%p %o %k %v\\n"], store)
+        let p = Int.random(in: 0..<KnownStore.partitions, using: &random),
+            from = Int.random(in: 0..<KnownStore.recordsPerPartition, using: &random)
+        let located = try Reliability.run(
+            ["consume", "t", "-p", String(p), "--from", String(from), "-c", "3", "--format", "%p %o %k %v\\n"], store)
         let first = try requireKnownRecords(located.out, "consume --from \(from)")[p]?.first
         if located.status == 0, first.map({ $0 != Int64(from) }) ?? problems.isEmpty {
             throw TrialFailure("consume -p \(p) --from \(from) started at \(first ?? -1), exit 0")
@@ -354,18 +383,23 @@ enum Corruption {
         let time = try memo.value("time-\(p)-\(from)") {
             try Reliability.ok(["consume", "t", "-p", String(p), "--from", String(from), "-c", "1", "--format", "%T"], source).out
         }
-        let byTime = try Reliability.run(["consume", "t", "-p", String(p), "--from", "@\(time)", "-c", "1", "--format", "%p %o %k %v\\n"], store)
+        let byTime = try Reliability.run(
+            ["consume", "t", "-p", String(p), "--from", "@\(time)", "-c", "1", "--format", "%p %o %k %v\\n"], store)
         let expectedByTime = try memo.value("bytime-\(p)-\(time)") {
             try Reliability.ok(["consume", "t", "-p", String(p), "--from", "@\(time)", "-c", "1", "--format", "%p %o %k %v\\n"], source).out
         }
         _ = try requireKnownRecords(byTime.out, "consume --from @\(time)")
         var misdirected = false
         if byTime.status == 0 && byTime.out != expectedByTime {
-            guard !problems.isEmpty else { throw TrialFailure("a lookup by time found \(byTime.out) instead of \(expectedByTime); verify found nothing") }
+            guard !problems.isEmpty else {
+                throw TrialFailure("a lookup by time found \(byTime.out) instead of \(expectedByTime); verify found nothing")
+            }
             misdirected = true
         }
         if problems.isEmpty && !readerDetected {
-            guard isInLeaderEpoch(damage, original) else { throw TrialFailure("verify found nothing (consume \(complete ? "complete" : "incomplete"))") }
+            guard isInLeaderEpoch(damage, original) else {
+                throw TrialFailure("verify found nothing (consume \(complete ? "complete" : "incomplete"))")
+            }
             return "undetectable by design (partition leader epoch)"
         }
 
@@ -374,16 +408,21 @@ enum Corruption {
         guard repair.status == 0 else { throw TrialFailure("verify --repair exited \(repair.status): \(repair.err.suffix(300))") }
         let left = try Reliability.problems(store, ["t"])
         guard left.isEmpty else { throw TrialFailure("problems after repair: \(left)") }
-        let repaired = try requireKnownRecords(try Reliability.ok(["consume", "t", "--format", "%p %o %k %v\\n"], store).out, "consume after repair")
-        let keep = file.hasSuffix(".log") ? keptOffset(original, segmentBase: segmentBase, damage: damage) : Int64(KnownStore.recordsPerPartition)
+        let repaired = try requireKnownRecords(
+            try Reliability.ok(["consume", "t", "--format", "%p %o %k %v\\n"], store).out, "consume after repair")
+        let keep =
+            file.hasSuffix(".log") ? keptOffset(original, segmentBase: segmentBase, damage: damage) : Int64(KnownStore.recordsPerPartition)
         for q in 0..<KnownStore.partitions {
             let records = repaired[q] ?? []
             let must = q == partition ? keep : Int64(KnownStore.recordsPerPartition)
             guard records == Array(0..<Int64(records.count)), records.count >= must else {
-                throw TrialFailure("after repair partition \(q) holds \(records.count) records (\(records.first ?? -1)...), at least \(must) must be kept")
+                throw TrialFailure(
+                    "after repair partition \(q) holds \(records.count) records (\(records.first ?? -1)...), at least \(must) must be kept")
             }
         }
-        let how = readerDetected ? (problems.isEmpty ? "detected by the reader" : "detected by verify and the reader")
+        let how =
+            readerDetected
+            ? (problems.isEmpty ? "detected by the reader" : "detected by verify and the reader")
             : complete ? "detected by verify (readers unaffected)" : "detected by verify (readers end there: it looks like a torn write)"
         return misdirected ? how + " (a time lookup was misdirected)" : how
     }
@@ -420,8 +459,10 @@ enum Corruption {
     /// Damage to a partition's last batch (D1 of issue 14): the end stays the
     /// last valid batch's, writers refuse until a repair (unless it looks
     /// torn), and after the repair no offset the batch held is given again.
-    static func lastBatchDamage(_ store: String, file: String, original: [UInt8], damage: Damage, random: inout SeededRandom,
-                                source: String) throws -> String {
+    static func lastBatchDamage(
+        _ store: String, file: String, original: [UInt8], damage: Damage, random: inout SeededRandom,
+        source: String
+    ) throws -> String {
         let partition = Int(file.split(separator: "/")[0].dropFirst(2))!
         let last = SegmentBytes.batches(original).last!, trueEnd = Int64(KnownStore.recordsPerPartition)
         let torn = looksTorn(damage, last: last, fileSize: original.count)
@@ -445,10 +486,12 @@ enum Corruption {
 
         let how = try topicDamage(store, file: file, original: original, damage: damage, random: &random, source: source)
         try Reliability.ok(["produce", "t", "-p", String(partition)], store, stdin: Data("after\n".utf8))
-        let appended = try Reliability.ok(["consume", "t", "-p", String(partition), "--from", String(last.baseOffset), "--format", "%o %v\\n"], store)
+        let appended = try Reliability.ok(
+            ["consume", "t", "-p", String(partition), "--from", String(last.baseOffset), "--format", "%o %v\\n"], store)
         let offset = appended.out.split(separator: "\n").last { $0.hasSuffix(" after") }.flatMap { Int64($0.prefix { $0 != " " }) } ?? -1
         guard offset >= (torn ? last.baseOffset : trueEnd) else {
-            throw TrialFailure("after the repair the next record took offset \(offset): offsets up to \(trueEnd - 1) were handed out before")
+            throw TrialFailure(
+                "after the repair the next record took offset \(offset): offsets up to \(trueEnd - 1) were handed out before")
         }
         let writer = early.status == 0 ? (torn ? "a writer cuts it as a torn write" : "a writer appends") : "writers refuse until repaired"
         return "\(how); \(writer)" + (claimedForward ? " (a damaged base offset: the end reads its claim)" : "")
@@ -492,7 +535,9 @@ enum Corruption {
             for (group, _) in groups {
                 let history = try JSONValue.parse(try Reliability.ok(["group", "history", group, "--json"], store).out)
                 for change in history["changes"]?.arrayValue ?? [] {
-                    if let p = change["partition"]?.intValue, let o = change["offset"]?.int64Value { out["\(group) \(p)", default: []].insert(o) }
+                    if let p = change["partition"]?.intValue, let o = change["offset"]?.int64Value {
+                        out["\(group) \(p)", default: []].insert(o)
+                    }
                 }
             }
             return out
@@ -545,8 +590,11 @@ enum Corruption {
             throw TrialFailure("verify --repair __consumer_offsets did not leave it clean: \(repair.err.suffix(300))")
         }
         _ = try requireTrueOffsets(store, source: source, what: "after repair")
-        return problems.isEmpty ? "detected by the reader" : exact ? "detected by verify (readers unaffected)"
-            : "detected by verify (readers stop with an error, or see an older commit where it looks torn)"
+        return problems.isEmpty
+            ? "detected by the reader"
+            : exact
+                ? "detected by verify (readers unaffected)"
+                : "detected by verify (readers stop with an error, or see an older commit where it looks torn)"
     }
 
     static func snapshotDamage(_ store: String, source: String) throws -> String {
@@ -568,7 +616,9 @@ enum Corruption {
         let describe = try Reliability.run(["topic", "describe", "t"], store)
         let read = try Reliability.run(["consume", "t", "--format", "%p %o %k %v\\n"], store)
         _ = try requireKnownRecords(read.out, "consume")
-        guard describe.status != 0, read.status != 0, describe.err.contains("t.topic"), describe.err.contains("corrupt") || describe.err.contains("version") else {
+        guard describe.status != 0, read.status != 0, describe.err.contains("t.topic"),
+            describe.err.contains("corrupt") || describe.err.contains("version")
+        else {
             throw TrialFailure("damaged metadata was not refused: describe exited \(describe.status): \(describe.err.prefix(200))")
         }
         // Other topics stay usable.

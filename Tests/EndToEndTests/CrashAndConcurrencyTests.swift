@@ -24,8 +24,9 @@ import Testing
         var killed = 0
         for trial in 0..<Self.trials {
             try writeLines(input, prefix: "t\(trial)", count: 300_000)
-            let running = try SluiceProcess.start(["produce", "crash", "--batch-size", "4096", "--compression", compression],
-                                                  dataDir: dir.path, stdinFile: input)
+            let running = try SluiceProcess.start(
+                ["produce", "crash", "--batch-size", "4096", "--compression", compression],
+                dataDir: dir.path, stdinFile: input)
             usleep(UInt32.random(in: 2_000...90_000, using: &random))
             running.kill()
             let result = try running.finish()

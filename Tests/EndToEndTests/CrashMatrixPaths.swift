@@ -32,26 +32,33 @@ extension CrashMatrix {
     // MARK: - produce
 
     static func produce(_ codec: String) -> CrashPath {
-        CrashPath(name: "produce-\(codec)", prepare: { w in
-            var lines = ""
-            for i in 0..<20_000 { lines += "key-\(i % 53)|new-\(i)-\(String(repeating: "y", count: i % 29))\n" }
-            try Reliability.write(lines, to: w.inputs + "/produce.txt")
-        }, command: { w in
-            (["produce", "t", "-K", "|", "--batch-size", "1024", "--compression", codec, "--quiet"], w.inputs + "/produce.txt")
-        }, promise: .custom { trial in
-            let found = byPartition(try Reliability.records("t", trial.store))
-            let complete = try memo.value("produce-\(codec)-reference") { byPartition(try Reliability.records("t", trial.reference.store)) }
-            var written = 0
-            for p in 0..<KnownStore.partitions {
-                let mine = found[p] ?? [], full = complete[p] ?? []
-                guard mine.count >= KnownStore.recordsPerPartition, mine == Array(full.prefix(mine.count)) else {
-                    throw TrialFailure("partition \(p) is not a prefix of the complete run:\n\(diff(Array(full.prefix(mine.count)), mine))")
+        CrashPath(
+            name: "produce-\(codec)",
+            prepare: { w in
+                var lines = ""
+                for i in 0..<20_000 { lines += "key-\(i % 53)|new-\(i)-\(String(repeating: "y", count: i % 29))\n" }
+                try Reliability.write(lines, to: w.inputs + "/produce.txt")
+            },
+            command: { w in
+                (["produce", "t", "-K", "|", "--batch-size", "1024", "--compression", codec, "--quiet"], w.inputs + "/produce.txt")
+            },
+            promise: .custom { trial in
+                let found = byPartition(try Reliability.records("t", trial.store))
+                let complete = try memo.value("produce-\(codec)-reference") {
+                    byPartition(try Reliability.records("t", trial.reference.store))
                 }
-                written += mine.count - KnownStore.recordsPerPartition
-            }
-            if trial.result.status == 0 && found != complete { throw TrialFailure("produce exited 0 but not every record is there") }
-            return written == 0 ? "nothing written" : found == complete ? "all written" : "a prefix written"
-        })
+                var written = 0
+                for p in 0..<KnownStore.partitions {
+                    let mine = found[p] ?? [], full = complete[p] ?? []
+                    guard mine.count >= KnownStore.recordsPerPartition, mine == Array(full.prefix(mine.count)) else {
+                        throw TrialFailure(
+                            "partition \(p) is not a prefix of the complete run:\n\(diff(Array(full.prefix(mine.count)), mine))")
+                    }
+                    written += mine.count - KnownStore.recordsPerPartition
+                }
+                if trial.result.status == 0 && found != complete { throw TrialFailure("produce exited 0 but not every record is there") }
+                return written == 0 ? "nothing written" : found == complete ? "all written" : "a prefix written"
+            })
     }
 
     static func byPartition(_ lines: [String]) -> [Int: [String]] {
@@ -60,39 +67,44 @@ extension CrashMatrix {
 
     // MARK: - consume --group
 
-    static let consumeGroup = CrashPath(name: "consume-group-commits", command: { _ in
-        (["consume", "t", "--group", "g", "--commit-every", "97", "--format", "%p %o\\n"], nil)
-    }, promise: .custom { trial in
-        let start = try memo.value("consume-start") { try Reliability.committed("g", topic: "t", trial.pristine.store) }
-        let delivered = offsetsByPartition(trial.result.out)
-        let after = try Reliability.committed("g", topic: "t", trial.store)
-        var label = "nothing committed"
-        for p in 0..<KnownStore.partitions {
-            let from = start[p] ?? 0, mine = delivered[p] ?? []
-            guard mine == Array(from..<from + Int64(mine.count)) else {
-                throw TrialFailure("partition \(p): delivered \(mine.first ?? -1)... (\(mine.count)), not contiguous from the commit \(from)")
+    static let consumeGroup = CrashPath(
+        name: "consume-group-commits",
+        command: { _ in
+            (["consume", "t", "--group", "g", "--commit-every", "97", "--format", "%p %o\\n"], nil)
+        },
+        promise: .custom { trial in
+            let start = try memo.value("consume-start") { try Reliability.committed("g", topic: "t", trial.pristine.store) }
+            let delivered = offsetsByPartition(trial.result.out)
+            let after = try Reliability.committed("g", topic: "t", trial.store)
+            var label = "nothing committed"
+            for p in 0..<KnownStore.partitions {
+                let from = start[p] ?? 0, mine = delivered[p] ?? []
+                guard mine == Array(from..<from + Int64(mine.count)) else {
+                    throw TrialFailure(
+                        "partition \(p): delivered \(mine.first ?? -1)... (\(mine.count)), not contiguous from the commit \(from)")
+                }
+                let now = after[p] ?? from
+                guard now >= from, now <= from + Int64(mine.count) else {
+                    throw TrialFailure(
+                        "partition \(p): committed \(now) outside [\(from), \(from + Int64(mine.count))] (what was written out)")
+                }
+                if now > from { label = "some committed" }
             }
-            let now = after[p] ?? from
-            guard now >= from, now <= from + Int64(mine.count) else {
-                throw TrialFailure("partition \(p): committed \(now) outside [\(from), \(from + Int64(mine.count))] (what was written out)")
+            // The next consumer starts exactly at each commit and reads to the end.
+            let rerun = try Reliability.ok(["consume", "t", "--group", "g", "--format", "%p %o\\n"], trial.store)
+            let rest = offsetsByPartition(rerun.out)
+            let end = Int64(KnownStore.recordsPerPartition)
+            for p in 0..<KnownStore.partitions {
+                let from = after[p] ?? start[p] ?? 0
+                guard rest[p] ?? [] == Array(from..<end) else {
+                    throw TrialFailure("partition \(p): the next consumer read \((rest[p] ?? []).first ?? -1)..., not \(from)..<\(end)")
+                }
             }
-            if now > from { label = "some committed" }
-        }
-        // The next consumer starts exactly at each commit and reads to the end.
-        let rerun = try Reliability.ok(["consume", "t", "--group", "g", "--format", "%p %o\\n"], trial.store)
-        let rest = offsetsByPartition(rerun.out)
-        let end = Int64(KnownStore.recordsPerPartition)
-        for p in 0..<KnownStore.partitions {
-            let from = after[p] ?? start[p] ?? 0
-            guard rest[p] ?? [] == Array(from..<end) else {
-                throw TrialFailure("partition \(p): the next consumer read \((rest[p] ?? []).first ?? -1)..., not \(from)..<\(end)")
+            guard try Reliability.committed("g", topic: "t", trial.store) == [0: end, 1: end, 2: end] else {
+                throw TrialFailure("the next consumer did not commit the log end")
             }
-        }
-        guard try Reliability.committed("g", topic: "t", trial.store) == [0: end, 1: end, 2: end] else {
-            throw TrialFailure("the next consumer did not commit the log end")
-        }
-        return label
-    })
+            return label
+        })
 
     /// The lines of `text` that end with a newline (a killed writer may leave half a line).
     static func completeLines(_ text: String) -> String {
@@ -108,7 +120,9 @@ extension CrashMatrix {
         var out = ["partitions \(describe["partition_count"]?.intValue ?? -1)"]
         for key in keys { out.append("\(key)=\(describe["config"]?[key]?.stringValue ?? "-")") }
         for row in describe["partitions"]?.arrayValue ?? [] {
-            out.append("p\(row["partition"]?.intValue ?? -1) \(row["log_start_offset"]?.int64Value ?? -1)..<\(row["end_offset"]?.int64Value ?? -1)")
+            out.append(
+                "p\(row["partition"]?.intValue ?? -1) \(row["log_start_offset"]?.int64Value ?? -1)..<\(row["end_offset"]?.int64Value ?? -1)"
+            )
         }
         return out
     }
@@ -124,30 +138,45 @@ extension CrashMatrix {
         guard left.isEmpty else { throw TrialFailure("directories of '\(topic)' left behind: \(left)") }
     }
 
-    static let topicCreate = CrashPath(name: "topic-create", command: { _ in
-        (["topic", "create", "new", "-p", "4", "-c", "segment.bytes=131072"], nil)
-    }, promise: .atomic(observe: { w in try shape("new", w.store, config: ["segment.bytes"]) },
-                        rolledBack: { w in try requireNoLeftovers(of: "new", keep: 0, w.store) }))
+    static let topicCreate = CrashPath(
+        name: "topic-create",
+        command: { _ in
+            (["topic", "create", "new", "-p", "4", "-c", "segment.bytes=131072"], nil)
+        },
+        promise: .atomic(
+            observe: { w in try shape("new", w.store, config: ["segment.bytes"]) },
+            rolledBack: { w in try requireNoLeftovers(of: "new", keep: 0, w.store) }))
 
-    static let topicAlterPartitions = CrashPath(name: "topic-alter-partitions", command: { _ in
-        (["topic", "alter", "t", "-p", "6"], nil)
-    }, promise: .atomic(observe: { w in try shape("t", w.store) },
-                        rolledBack: { w in try requireNoLeftovers(of: "t", keep: 3, w.store) }))
+    static let topicAlterPartitions = CrashPath(
+        name: "topic-alter-partitions",
+        command: { _ in
+            (["topic", "alter", "t", "-p", "6"], nil)
+        },
+        promise: .atomic(
+            observe: { w in try shape("t", w.store) },
+            rolledBack: { w in try requireNoLeftovers(of: "t", keep: 3, w.store) }))
 
-    static let topicAlterConfig = CrashPath(name: "topic-alter-config", command: { _ in
-        (["topic", "alter", "t", "-c", "retention.ms=3600000", "-c", "segment.bytes=131072"], nil)
-    }, promise: .atomic(observe: { w in try shape("t", w.store, config: ["retention.ms", "segment.bytes"]) }))
+    static let topicAlterConfig = CrashPath(
+        name: "topic-alter-config",
+        command: { _ in
+            (["topic", "alter", "t", "-c", "retention.ms=3600000", "-c", "segment.bytes=131072"], nil)
+        }, promise: .atomic(observe: { w in try shape("t", w.store, config: ["retention.ms", "segment.bytes"]) }))
 
-    static let topicDelete = CrashPath(name: "topic-delete", command: { _ in
-        (["topic", "delete", "t", "--yes"], nil)
-    }, promise: .atomic(observe: { w in
-        guard try Reliability.describe("t", w.store) != nil else { return ["absent"] }
-        return try Reliability.records("t", w.store)
-    }, completed: { w in
-        try requireNoLeftovers(of: "t", keep: 0, w.store)
-        try Reliability.ok(["topic", "create", "t"], w.store)
-        guard try Reliability.records("t", w.store).isEmpty else { throw TrialFailure("a re-created 't' is not empty") }
-    }))
+    static let topicDelete = CrashPath(
+        name: "topic-delete",
+        command: { _ in
+            (["topic", "delete", "t", "--yes"], nil)
+        },
+        promise: .atomic(
+            observe: { w in
+                guard try Reliability.describe("t", w.store) != nil else { return ["absent"] }
+                return try Reliability.records("t", w.store)
+            },
+            completed: { w in
+                try requireNoLeftovers(of: "t", keep: 0, w.store)
+                try Reliability.ok(["topic", "create", "t"], w.store)
+                guard try Reliability.records("t", w.store).isEmpty else { throw TrialFailure("a re-created 't' is not empty") }
+            }))
 
     // MARK: - group changes
 
@@ -165,72 +194,93 @@ extension CrashMatrix {
     // MARK: - archives
 
     static func importArchive(_ name: String, _ options: [String], observed topic: String, archive: String? = nil) -> CrashPath {
-        CrashPath(name: name, prepare: { w in
-            if let archive { try Reliability.ok(["export", "t", "-o", w.inputs + "/" + archive, "--with-groups", "--quiet"], w.store) }
-        }, command: { w in
-            (["import", archive.map { w.inputs + "/" + $0 } ?? KnownStore.archive, "--quiet"] + options, nil)
-        }, promise: .atomic(observe: { w in
-            guard try Reliability.describe(topic, w.store) != nil else { return ["absent"] }
-            var state = try Reliability.records(topic, w.store)
-            if archive != nil {
-                for group in ["g", "h"] {
-                    state += try Reliability.committed(group, topic: topic, w.store).sorted { $0.key < $1.key }.map { "\(group) \($0.key) \($0.value)" }
+        CrashPath(
+            name: name,
+            prepare: { w in
+                if let archive { try Reliability.ok(["export", "t", "-o", w.inputs + "/" + archive, "--with-groups", "--quiet"], w.store) }
+            },
+            command: { w in
+                (["import", archive.map { w.inputs + "/" + $0 } ?? KnownStore.archive, "--quiet"] + options, nil)
+            },
+            promise: .atomic(observe: { w in
+                guard try Reliability.describe(topic, w.store) != nil else { return ["absent"] }
+                var state = try Reliability.records(topic, w.store)
+                if archive != nil {
+                    for group in ["g", "h"] {
+                        state += try Reliability.committed(group, topic: topic, w.store).sorted { $0.key < $1.key }.map {
+                            "\(group) \($0.key) \($0.value)"
+                        }
+                    }
                 }
-            }
-            return state
-        }))
+                return state
+            }))
     }
 
-    static let export = CrashPath(name: "export", command: { w in
-        (["export", "t", "-o", w.scratch + "/out.tar.zst", "--quiet"], nil)
-    }, promise: .atomic(observe: { w in
-        let archive = w.scratch + "/out.tar.zst"
-        guard FileManager.default.fileExists(atPath: archive) else { return ["absent"] }
-        let verified = try Reliability.run(["archive", "verify", archive], w.store)
-        return ["archive exit \(verified.status)"]
-    }))
+    static let export = CrashPath(
+        name: "export",
+        command: { w in
+            (["export", "t", "-o", w.scratch + "/out.tar.zst", "--quiet"], nil)
+        },
+        promise: .atomic(observe: { w in
+            let archive = w.scratch + "/out.tar.zst"
+            guard FileManager.default.fileExists(atPath: archive) else { return ["absent"] }
+            let verified = try Reliability.run(["archive", "verify", archive], w.store)
+            return ["archive exit \(verified.status)"]
+        }))
 
     // MARK: - verify --repair
 
     /// The byte a damaged batch starts at and its base offset, for `verify-repair`.
     static func damageFile(_ w: CrashPath.Workspace) -> String { w.inputs + "/damage" }
 
-    static let verifyRepair = CrashPath(name: "verify-repair", prepare: { w in
-        // Flip a byte inside the records of a batch in the middle of t-0's first segment.
-        let log = w.store + "/t-0/00000000000000000000.log"
-        var bytes = Array(try Data(contentsOf: URL(fileURLWithPath: log)))
-        let batches = SegmentBytes.batches(bytes)
-        let victim = batches[batches.count / 2]
-        bytes[victim.position + 70] ^= 0x10
-        try Data(bytes).write(to: URL(fileURLWithPath: log))
-        try Reliability.write("\(victim.baseOffset)", to: damageFile(w))
-    }, command: { _ in
-        (["verify", "--repair", "t"], nil)
-    }, promise: .custom { trial in
-        let damagedAt = Int(try String(contentsOfFile: damageFile(trial.pristine), encoding: .utf8))!
-        let kept = (0..<damagedAt).map { KnownStore.line(0, $0) }
-        // At every instant: the other partitions intact, partition 0 readable up to the damage.
-        for p in 1..<KnownStore.partitions {
-            guard try Reliability.records("t", trial.store, partition: p) == (0..<KnownStore.recordsPerPartition).map({ KnownStore.line(p, $0) }) else {
-                throw TrialFailure("partition \(p) changed")
+    static let verifyRepair = CrashPath(
+        name: "verify-repair",
+        prepare: { w in
+            // Flip a byte inside the records of a batch in the middle of t-0's first segment.
+            let log = w.store + "/t-0/00000000000000000000.log"
+            var bytes = Array(try Data(contentsOf: URL(fileURLWithPath: log)))
+            let batches = SegmentBytes.batches(bytes)
+            let victim = batches[batches.count / 2]
+            bytes[victim.position + 70] ^= 0x10
+            try Data(bytes).write(to: URL(fileURLWithPath: log))
+            try Reliability.write("\(victim.baseOffset)", to: damageFile(w))
+        },
+        command: { _ in
+            (["verify", "--repair", "t"], nil)
+        },
+        promise: .custom { trial in
+            let damagedAt = Int(try String(contentsOfFile: damageFile(trial.pristine), encoding: .utf8))!
+            let kept = (0..<damagedAt).map { KnownStore.line(0, $0) }
+            // At every instant: the other partitions intact, partition 0 readable up to the damage.
+            for p in 1..<KnownStore.partitions {
+                guard
+                    try Reliability.records("t", trial.store, partition: p)
+                        == (0..<KnownStore.recordsPerPartition).map({ KnownStore.line(p, $0) })
+                else {
+                    throw TrialFailure("partition \(p) changed")
+                }
             }
-        }
-        let read = try Reliability.run(["consume", "t", "-p", "0", "--format", "%p %o %k %v\\n"], trial.store)
-        guard Reliability.sortedLines(read.out) == kept else {
-            throw TrialFailure("partition 0 reads \(read.out.split(separator: "\n").count) records (exit \(read.status): \(read.err.suffix(300))), not the \(kept.count) before the damage")
-        }
-        var label = "repaired"
-        if try !Reliability.problems(trial.store, ["t"]).isEmpty {
-            label = "resumed"
-            try Reliability.ok(["verify", "--repair", "t"], trial.store)
-        }
-        guard try Reliability.problems(trial.store, ["t"]).isEmpty, try Reliability.records("t", trial.store, partition: 0) == kept else {
-            throw TrialFailure("after the repair, partition 0 is not clean with exactly the records before the damage")
-        }
-        let repairs = (FileManager.default.subpaths(atPath: trial.store + "/.sluice/repairs") ?? []).filter { $0.contains(".from-byte-") }
-        guard !repairs.isEmpty else { throw TrialFailure("the cut bytes were not kept under .sluice/repairs") }
-        return label
-    })
+            let read = try Reliability.run(["consume", "t", "-p", "0", "--format", "%p %o %k %v\\n"], trial.store)
+            guard Reliability.sortedLines(read.out) == kept else {
+                throw TrialFailure(
+                    "partition 0 reads \(read.out.split(separator: "\n").count) records (exit \(read.status): \(read.err.suffix(300))), not the \(kept.count) before the damage"
+                )
+            }
+            var label = "repaired"
+            if try !Reliability.problems(trial.store, ["t"]).isEmpty {
+                label = "resumed"
+                try Reliability.ok(["verify", "--repair", "t"], trial.store)
+            }
+            guard try Reliability.problems(trial.store, ["t"]).isEmpty, try Reliability.records("t", trial.store, partition: 0) == kept
+            else {
+                throw TrialFailure("after the repair, partition 0 is not clean with exactly the records before the damage")
+            }
+            let repairs = (FileManager.default.subpaths(atPath: trial.store + "/.sluice/repairs") ?? []).filter {
+                $0.contains(".from-byte-")
+            }
+            guard !repairs.isEmpty else { throw TrialFailure("the cut bytes were not kept under .sluice/repairs") }
+            return label
+        })
 }
 
 /// Walks the entries of a segment's bytes (12-byte framing), for tests that damage them.

@@ -37,8 +37,9 @@ import Testing
         let store = dir.path + "/store"
         try Reliability.copy(KnownStore.store, to: store)
         try Reliability.ok(["export", "t", "-o", dir.path + "/g.tar.zst", "--with-groups", "--quiet"], store)
-        let killed = try SluiceProcess.run(["import", dir.path + "/g.tar.zst", "--topic", "copy", "--with-groups"], dataDir: store,
-                                           environment: ["SLUICE_FAULTS": "write:KILL:path=__consumer_offsets-"])
+        let killed = try SluiceProcess.run(
+            ["import", dir.path + "/g.tar.zst", "--topic", "copy", "--with-groups"], dataDir: store,
+            environment: ["SLUICE_FAULTS": "write:KILL:path=__consumer_offsets-"])
         #expect(killed.status == -SIGKILL)
         try Reliability.ok(["import", dir.path + "/g.tar.zst", "--topic", "copy", "--with-groups", "--quiet"], store)
         #expect(try Reliability.committed("g", topic: "copy", store) == Reliability.committed("g", topic: "t", store))
@@ -54,8 +55,9 @@ import Testing
         let dir = TemporaryDirectory()
         try Reliability.ok(["topic", "create", "k", "-c", "segment.bytes=65536"], dir.path)
         let lines = (0..<10_000).map { "record-\($0)-" + String(repeating: "z", count: $0 % 50) }.joined(separator: "\n") + "\n"
-        let killed = try SluiceProcess.run(["produce", "k", "--batch-size", "2048"], dataDir: dir.path, stdin: Data(lines.utf8),
-                                           environment: ["SLUICE_FAULTS": "write:KILL:after=\(after):path=\(file)"])
+        let killed = try SluiceProcess.run(
+            ["produce", "k", "--batch-size", "2048"], dataDir: dir.path, stdin: Data(lines.utf8),
+            environment: ["SLUICE_FAULTS": "write:KILL:after=\(after):path=\(file)"])
         #expect(killed.status == -SIGKILL)
         try Reliability.ok(["produce", "k"], dir.path, stdin: Data("marker\n".utf8))
         #expect(try Reliability.problems(dir.path).isEmpty)
@@ -69,8 +71,9 @@ import Testing
         let dir = TemporaryDirectory("sluice-discard")
         let store = dir.path + "/store"
         try Reliability.copy(KnownStore.store, to: store)
-        let killed = try SluiceProcess.run(["import", KnownStore.archive, "--topic", "copy"], dataDir: store,
-                                           environment: ["SLUICE_FAULTS": "unlink:KILL:after=\(unlinks):path=/.sluice/staging/"])
+        let killed = try SluiceProcess.run(
+            ["import", KnownStore.archive, "--topic", "copy"], dataDir: store,
+            environment: ["SLUICE_FAULTS": "unlink:KILL:after=\(unlinks):path=/.sluice/staging/"])
         try Reliability.ok(["topic", "list"], store)
         if killed.status == -SIGKILL || killed.status == 0 {
             #expect(try Reliability.records("copy", store) == KnownStore.allLines)
@@ -90,8 +93,9 @@ import Testing
         for n in 0..<60 {
             let store = dir.path + "/store-\(n)"
             try Reliability.copy(source, to: store)
-            let failed = try SluiceProcess.run(["import", dir.path + "/t.tar.zst", "--topic", "copy"], dataDir: store,
-                                               environment: ["SLUICE_FAULTS": "lstat:EIO:after=\(n):times=1"])
+            let failed = try SluiceProcess.run(
+                ["import", dir.path + "/t.tar.zst", "--topic", "copy"], dataDir: store,
+                environment: ["SLUICE_FAULTS": "lstat:EIO:after=\(n):times=1"])
             try Reliability.ok(["topic", "list"], store)
             if failed.status == 0 { #expect(try Reliability.records("copy", store) == Reliability.records("t", store), "lstat \(n)") }
             try FileManager.default.removeItem(atPath: store)
@@ -105,15 +109,17 @@ import Testing
     /// unsettled, and every later command failed on a missing file of it.
     /// (Killed before its commit, it must be rolled back just as surely; and
     /// a staging directory that fails to list must not read as empty.)
-    @Test(arguments: ["rename:KILL:path=/prepared", "unlink:KILL:path=sluice-pending-append"],
-          ["open:EIO:path=dest.topic", "read:EIO:path=dest.topic", "readdir:EIO:path=/.sluice/staging"])
+    @Test(
+        arguments: ["rename:KILL:path=/prepared", "unlink:KILL:path=sluice-pending-append"],
+        ["open:EIO:path=dest.topic", "read:EIO:path=dest.topic", "readdir:EIO:path=/.sluice/staging"])
     func anInterruptedAppendIsSettledEvenWhenItsTopicFailsToRead(kill: String, failure: String) throws {
         let dir = TemporaryDirectory("sluice-settle-eio")
         let store = dir.path + "/store"
         try Reliability.copy(KnownStore.store, to: store)
         let before = try Reliability.records("dest", store)
-        let killed = try SluiceProcess.run(["import", KnownStore.archive, "--topic", "dest", "--append"], dataDir: store,
-                                           environment: ["SLUICE_FAULTS": kill])
+        let killed = try SluiceProcess.run(
+            ["import", KnownStore.archive, "--topic", "dest", "--append"], dataDir: store,
+            environment: ["SLUICE_FAULTS": kill])
         #expect(killed.status == -SIGKILL)
         let failed = try SluiceProcess.run(["topic", "list"], dataDir: store, environment: ["SLUICE_FAULTS": failure + ":times=1"])
         try Reliability.requireNoCrash(failed, ["topic", "list"])
@@ -134,11 +140,15 @@ import Testing
         let dir = TemporaryDirectory("sluice-index-eio")
         try Reliability.ok(["topic", "create", "k", "-c", "segment.bytes=65536"], dir.path)
         func records(_ range: Range<Int>) -> Data {
-            Data(range.map { #"{"timestamp":\#(1_700_000_000_000 + $0),"value":"record-\#($0)-\#(String(repeating: "z", count: $0 % 50))"}"# + "\n" }.joined().utf8)
+            Data(
+                range.map {
+                    #"{"timestamp":\#(1_700_000_000_000 + $0),"value":"record-\#($0)-\#(String(repeating: "z", count: $0 % 50))"}"# + "\n"
+                }.joined().utf8)
         }
         try Reliability.ok(["produce", "k", "--json", "--batch-size", "2048"], dir.path, stdin: records(0..<400))
-        let failed = try SluiceProcess.run(["produce", "k", "--json", "--batch-size", "2048"], dataDir: dir.path, stdin: records(400..<800),
-                                           environment: ["SLUICE_FAULTS": "lstat:EIO:path=\(file):times=1"])
+        let failed = try SluiceProcess.run(
+            ["produce", "k", "--json", "--batch-size", "2048"], dataDir: dir.path, stdin: records(400..<800),
+            environment: ["SLUICE_FAULTS": "lstat:EIO:path=\(file):times=1"])
         #expect(failed.status == 1)
         #expect(failed.errorLines.last?.contains("input/output error") == true, "\(failed.err)")
         try Reliability.ok(["produce", "k", "--json"], dir.path, stdin: records(800..<801))
@@ -151,8 +161,9 @@ import Testing
     @Test func aFailedFsyncIsNeverRetriedIntoDurability() throws {
         let dir = TemporaryDirectory()
         try Reliability.ok(["topic", "create", "k"], dir.path)
-        let failed = try SluiceProcess.run(["produce", "k"], dataDir: dir.path, stdin: Data("a\nb\n".utf8),
-                                           environment: ["SLUICE_FAULTS": "fdatasync:EIO:times=1"])
+        let failed = try SluiceProcess.run(
+            ["produce", "k"], dataDir: dir.path, stdin: Data("a\nb\n".utf8),
+            environment: ["SLUICE_FAULTS": "fdatasync:EIO:times=1"])
         #expect(failed.status == 1)
         let said = failed.errorLines.last ?? ""
         #expect(said.contains("input/output error") && said.contains("were appended") && !said.contains("durable"), "\(failed.err)")
@@ -161,12 +172,14 @@ import Testing
     @Test func aKillRuleKillsTheProcessAtItsSyscall() throws {
         let dir = TemporaryDirectory()
         try Reliability.ok(["topic", "create", "k"], dir.path)
-        let killed = try SluiceProcess.run(["produce", "k"], dataDir: dir.path, stdin: Data("a\nb\n".utf8),
-                                           environment: ["SLUICE_FAULTS": "write:KILL:path=k-0"])
+        let killed = try SluiceProcess.run(
+            ["produce", "k"], dataDir: dir.path, stdin: Data("a\nb\n".utf8),
+            environment: ["SLUICE_FAULTS": "write:KILL:path=k-0"])
         #expect(killed.status == -SIGKILL)
         #expect(try Reliability.records("k", dir.path).isEmpty, "the process died before its first write to the log")
-        let survived = try SluiceProcess.run(["produce", "k"], dataDir: dir.path, stdin: Data("a\nb\n".utf8),
-                                             environment: ["SLUICE_FAULTS": "any:KILL:after=1000000"])
+        let survived = try SluiceProcess.run(
+            ["produce", "k"], dataDir: dir.path, stdin: Data("a\nb\n".utf8),
+            environment: ["SLUICE_FAULTS": "any:KILL:after=1000000"])
         #expect(survived.status == 0)
     }
 }
@@ -197,8 +210,9 @@ struct CrashPath: Sendable {
         /// rollback completes it. `rolledBack` and `completed` check what
         /// else must hold in each case (what a killed command may leave
         /// behind must be gone after the next administrative command).
-        case atomic(observe: @Sendable (Workspace) throws -> [String],
-                    rolledBack: (@Sendable (Workspace) throws -> Void)? = nil, completed: (@Sendable (Workspace) throws -> Void)? = nil)
+        case atomic(
+            observe: @Sendable (Workspace) throws -> [String],
+            rolledBack: (@Sendable (Workspace) throws -> Void)? = nil, completed: (@Sendable (Workspace) throws -> Void)? = nil)
         /// The path checks its own promise; returns a label for the report.
         case custom(@Sendable (Trial) throws -> String)
     }
@@ -226,7 +240,8 @@ struct CrashReport: Sendable {
 
     var line: String {
         let labels = outcomes.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")
-        return "crash-matrix \(path): \(trials) trials (\(modes[0]) killed at a syscall of ~\(syscalls), \(modes[1]) on a timer, \(modes[2]) given EIO at a syscall; \(killed) died mid-run, \(failed) failed cleanly): \(labels); \(failures.count) failures"
+        return
+            "crash-matrix \(path): \(trials) trials (\(modes[0]) killed at a syscall of ~\(syscalls), \(modes[1]) on a timer, \(modes[2]) given EIO at a syscall; \(killed) died mid-run, \(failed) failed cleanly): \(labels); \(failures.count) failures"
     }
 }
 
@@ -236,10 +251,12 @@ enum CrashMatrix {
     /// Appends a report line to `$SLUICE_RELIABILITY_REPORT` (make test-crash collects the figures there).
     static func append(_ line: String) {
         guard let file = ProcessInfo.processInfo.environment["SLUICE_RELIABILITY_REPORT"], !file.isEmpty else { return }
-        let handle = FileHandle(forWritingAtPath: file) ?? {
-            FileManager.default.createFile(atPath: file, contents: nil)
-            return FileHandle(forWritingAtPath: file)!
-        }()
+        let handle =
+            FileHandle(forWritingAtPath: file)
+            ?? {
+                FileManager.default.createFile(atPath: file, contents: nil)
+                return FileHandle(forWritingAtPath: file)!
+            }()
         handle.seekToEndOfFile()
         handle.write(Data((line + "\n").utf8))
         handle.closeFile()
@@ -247,7 +264,8 @@ enum CrashMatrix {
 
     static func run(_ path: CrashPath, trials: Int) throws -> CrashReport {
         let root = TemporaryDirectory("sluice-crash-\(path.name)")
-        let pristine = CrashPath.Workspace(store: root.file("pristine"), inputs: root.file("inputs"), scratch: root.file("scratch-pristine"))
+        let pristine = CrashPath.Workspace(
+            store: root.file("pristine"), inputs: root.file("inputs"), scratch: root.file("scratch-pristine"))
         try Reliability.copy(KnownStore.store, to: pristine.store)
         try FileManager.default.createDirectory(atPath: pristine.inputs, withIntermediateDirectories: true)
         try FileManager.default.createDirectory(atPath: pristine.scratch, withIntermediateDirectories: true)
@@ -262,8 +280,9 @@ enum CrashMatrix {
         }
         func start(_ w: CrashPath.Workspace, faults: String? = nil) throws -> SluiceProcess.Running {
             let (arguments, stdin) = path.command(w)
-            return try SluiceProcess.start(arguments, dataDir: w.store, environment: faults.map { ["SLUICE_FAULTS": $0] } ?? [:],
-                                           stdinFile: stdin)
+            return try SluiceProcess.start(
+                arguments, dataDir: w.store, environment: faults.map { ["SLUICE_FAULTS": $0] } ?? [:],
+                stdinFile: stdin)
         }
 
         // A complete run: the state every trial is compared with, and how long it takes.
@@ -283,7 +302,9 @@ enum CrashMatrix {
         var random = SeededRandom(seed: seed &+ UInt64(truncatingIfNeeded: path.name.hashValueStable))
         for trial in 0..<trials {
             let mode = trial % 3
-            let point = mode == 1 ? Int.random(in: 0...Int(duration * 1.2 * 1_000_000), using: &random)
+            let point =
+                mode == 1
+                ? Int.random(in: 0...Int(duration * 1.2 * 1_000_000), using: &random)
                 : Int.random(in: 0..<max(1, syscalls), using: &random)
             let faults = [0: "any:KILL:after=\(point)", 2: "any:EIO:after=\(point):times=1"][mode]
             let how = faults.map { "SLUICE_FAULTS=\($0)" } ?? "killed after \(point) µs"
@@ -304,13 +325,16 @@ enum CrashMatrix {
                     if result.status != 0 {
                         report.failed += 1
                         // One error line, last (verify's report of what it checked may precede it).
-                        guard result.errorLines.filter({ $0.hasPrefix("error: ") }).count == 1, result.errorLines.last?.hasPrefix("error: ") == true else {
+                        guard result.errorLines.filter({ $0.hasPrefix("error: ") }).count == 1,
+                            result.errorLines.last?.hasPrefix("error: ") == true
+                        else {
                             throw TrialFailure("a failed command must say why in one line: \(result.err.suffix(400))")
                         }
                     }
                 }
-                let label = try check(path, CrashPath.Trial(workspace: w, result: result, pristine: pristine, reference: reference),
-                                      before: before, after: after)
+                let label = try check(
+                    path, CrashPath.Trial(workspace: w, result: result, pristine: pristine, reference: reference),
+                    before: before, after: after)
                 report.outcomes[label, default: 0] += 1
                 try nextWriterRecovers(w)
             } catch {
@@ -349,7 +373,9 @@ enum CrashMatrix {
                 try completed?(w)
                 return "complete"
             }
-            guard result.status != 0 else { throw TrialFailure("exited 0 but the store is not as after a complete run:\n\(diff(after!, state))") }
+            guard result.status != 0 else {
+                throw TrialFailure("exited 0 but the store is not as after a complete run:\n\(diff(after!, state))")
+            }
             guard state == before else { throw TrialFailure("the store is neither as before nor as after:\n\(diff(before!, state))") }
             try rolledBack?(w)
             let (arguments, stdin) = path.command(w)

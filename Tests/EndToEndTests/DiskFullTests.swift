@@ -107,7 +107,9 @@ struct DiskFullStore {
         let lag = try JSONValue.parse(try ok(["lag", group, "--json"]).out)
         for topic in lag["groups"]?.arrayValue?.first?["topics"]?.arrayValue ?? [] {
             for row in topic["partitions"]!.arrayValue! {
-                if let offset = row["committed_offset"]?.int64Value { out["\(topic["topic"]!.stringValue!)-\(row["partition"]!.intValue!)"] = offset }
+                if let offset = row["committed_offset"]?.int64Value {
+                    out["\(topic["topic"]!.stringValue!)-\(row["partition"]!.intValue!)"] = offset
+                }
             }
         }
         return out
@@ -137,34 +139,47 @@ struct DiskFullCase: CustomStringConvertible, Sendable {
     }
 
     static let all: [DiskFullCase] = [
-        DiskFullCase(description: "produce", arguments: ["produce", "orders", "-K", ":"],
-                     stdin: (0..<50_000).map { "k\($0 % 50):more-\($0)" }.joined(separator: "\n"), streams: true) { store throws in
+        DiskFullCase(
+            description: "produce", arguments: ["produce", "orders", "-K", ":"],
+            stdin: (0..<50_000).map { "k\($0 % 50):more-\($0)" }.joined(separator: "\n"), streams: true
+        ) { store throws in
             let values = try store.ok(["consume", "orders", "--format", "%v\n"]).out.split(separator: "\n")
             #expect(Set(values.filter { $0.hasPrefix("more-") }).count == 50_000)
         },
-        DiskFullCase(description: "consume --group (a new group commits)", arguments: ["consume", "orders", "--group", "fresh", "-c", "100"]) { store throws in
+        DiskFullCase(
+            description: "consume --group (a new group commits)", arguments: ["consume", "orders", "--group", "fresh", "-c", "100"]
+        ) { store throws in
             #expect(try store.committed("fresh").values.reduce(0, +) == 100)
         },
-        DiskFullCase(description: "group seek --execute (a commit)",
-                     arguments: ["group", "seek", "prep", "--topic", "orders", "--to-latest", "--execute"]) { store throws in
+        DiskFullCase(
+            description: "group seek --execute (a commit)",
+            arguments: ["group", "seek", "prep", "--topic", "orders", "--to-latest", "--execute"]
+        ) { store throws in
             #expect(try store.committed("prep") == store.ends("orders"))
         },
         DiskFullCase(description: "topic create", arguments: ["topic", "create", "fresh", "-p", "8"]) { store throws in
             #expect(try JSONValue.parse(try store.ok(["topic", "describe", "fresh", "--json"]).out)["partitions"]?.arrayValue?.count == 8)
         },
         DiskFullCase(description: "import into a new topic", arguments: ["import", "ARCHIVE", "--topic", "copy"]) { store throws in
-            #expect(try store.ok(["consume", "copy", "--format", "%p %o %k %v\\n"]).out == (try store.ok(["consume", "orders", "--format", "%p %o %k %v\\n"]).out))
+            #expect(
+                try store.ok(["consume", "copy", "--format", "%p %o %k %v\\n"]).out
+                    == (try store.ok(["consume", "orders", "--format", "%p %o %k %v\\n"]).out))
         },
-        DiskFullCase(description: "import --append",
-                     prepare: { store in try store.ok(["topic", "create", "dest", "-p", "2"]) },
-                     arguments: ["import", "ARCHIVE", "--topic", "dest", "--append"]) { store throws in
+        DiskFullCase(
+            description: "import --append",
+            prepare: { store in try store.ok(["topic", "create", "dest", "-p", "2"]) },
+            arguments: ["import", "ARCHIVE", "--topic", "dest", "--append"]
+        ) { store throws in
             #expect(try store.ok(["consume", "dest", "--format", "%v\\n"]).out.split(separator: "\n").count == 20_000)
         },
-        DiskFullCase(description: "redistribute start --execute",
-                     arguments: ["redistribute", "start", "orders", "--group", "prep", "--into", "spread", "--execute"],
-                     succeeded: expectBacklogCopiedOnce),
-        DiskFullCase(description: "topic migrate --execute",
-                     arguments: ["topic", "migrate", "orders", "--to", "wider", "--partitions", "6", "--group", "prep", "--execute"]) { store throws in
+        DiskFullCase(
+            description: "redistribute start --execute",
+            arguments: ["redistribute", "start", "orders", "--group", "prep", "--into", "spread", "--execute"],
+            succeeded: expectBacklogCopiedOnce),
+        DiskFullCase(
+            description: "topic migrate --execute",
+            arguments: ["topic", "migrate", "orders", "--to", "wider", "--partitions", "6", "--group", "prep", "--execute"]
+        ) { store throws in
             let values = { (topic: String) throws -> [Substring] in
                 try store.ok(["consume", topic, "--format", "%k %v\\n"]).out.split(separator: "\n").sorted()
             }
@@ -215,14 +230,17 @@ struct FullDiskTests {
 
     /// The commit itself failing (injected ENOSPC on the offsets log only):
     /// nothing committed, the consumer's output is re-read on the re-run.
-    @Test(arguments: [["consume", "orders", "--group", "prep", "-c", "5"], ["group", "seek", "prep", "--topic", "orders", "--to-earliest", "--execute"]])
+    @Test(arguments: [
+        ["consume", "orders", "--group", "prep", "-c", "5"], ["group", "seek", "prep", "--topic", "orders", "--to-earliest", "--execute"],
+    ])
     func aCommitThatMeetsAFullDiskCommitsNothing(arguments: [String]) throws {
         let store = try DiskFullStore()
         let committed = try store.committed("prep")
         let before = try store.visibleState()
         let failed = try store.sluice(arguments, environment: ["SLUICE_FAULTS": "write:ENOSPC:path=__consumer_offsets"])
         #expect(failed.status == 1)
-        #expect(failed.errorLines.last?.contains("cannot commit the offsets of group 'prep' (nothing was committed)") == true, "\(failed.err)")
+        #expect(
+            failed.errorLines.last?.contains("cannot commit the offsets of group 'prep' (nothing was committed)") == true, "\(failed.err)")
         #expect(failed.errorLines.last?.contains("appending to partition __consumer_offsets-") == true, "\(failed.err)")
         #expect(try store.visibleState() == before)
         #expect(try store.committed("prep") == committed)
@@ -237,11 +255,14 @@ struct FullDiskTests {
     @Test func aRedistributionThatMeetsAFullDiskMidCopyResumes() throws {
         let store = try DiskFullStore()
         let committed = try store.committed("prep")
-        let arguments = ["redistribute", "start", "orders", "--group", "prep", "--into", "spread", "--checkpoint-every", "16K", "--execute"]
+        let arguments = [
+            "redistribute", "start", "orders", "--group", "prep", "--into", "spread", "--checkpoint-every", "16K", "--execute",
+        ]
         let failed = try store.sluice(arguments, environment: ["SLUICE_FAULTS": "write:ENOSPC:after=40:path=/spread-"])
         #expect(failed.status == 1, "\(failed.err)")
         #expect(failed.errorLines.last?.hasPrefix("error: data directory \(store.path) is full: ") == true, "\(failed.err)")
-        let status = try JSONValue.parse(try store.ok(["redistribute", "status", "spread", "--json"]).out)["redistributions"]!.arrayValue![0]
+        let status = try JSONValue.parse(try store.ok(["redistribute", "status", "spread", "--json"]).out)["redistributions"]!.arrayValue![
+            0]
         #expect(status["state"]?.stringValue == "copying")
         #expect((1..<19_990).contains(status["copied_records"]!.int64Value!), "the fault did not come mid-copy")
         #expect(try store.committed("prep") == committed)
@@ -265,7 +286,9 @@ struct FullDiskTests {
         let writer = try FileHandle(forWritingTo: URL(fileURLWithPath: input))
         try writer.write(contentsOf: archive.prefix(archive.count / 2))
         try waitUntil(10, "the import's staging area", every: 0.02) {
-            ((try? FileManager.default.contentsOfDirectory(atPath: store.path + "/.sluice/staging")) ?? []).contains(where: { !$0.hasSuffix(".lock") })
+            ((try? FileManager.default.contentsOfDirectory(atPath: store.path + "/.sluice/staging")) ?? []).contains(where: {
+                !$0.hasSuffix(".lock")
+            })
         }
         try store.fs.fill()
         // The importer may stop at the full disk before reading the rest: a
@@ -291,7 +314,9 @@ struct FullDiskTests {
         let freed = try store.sluice(["delete-records", "orders", "--before", "8000", "--yes", "--json"])
         #expect(freed.status == 0, "\(freed.err)")
         #expect(try JSONValue.parse(freed.out)["bytes_freed"]!.int64Value! > 0)
-        #expect(try String(contentsOfFile: store.path + "/log-start-offset-checkpoint", encoding: .utf8) == "0\n2\norders 0 8000\norders 1 8000\n")
+        #expect(
+            try String(contentsOfFile: store.path + "/log-start-offset-checkpoint", encoding: .utf8)
+                == "0\n2\norders 0 8000\norders 1 8000\n")
         #expect(try store.sluice(["verify"]).status == 0)
         #expect(try store.sluice(["produce", "orders"], stdin: "after\n").status == 0)
     }

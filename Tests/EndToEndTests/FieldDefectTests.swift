@@ -47,7 +47,11 @@ extension FieldDefectTests {
         let group = try store.sluice(["lag", "biling"])
         #expect(group.status == 1 && group.err.contains("(did you mean 'billing'?)"), "\(group.err)")
         let seek = try store.sluice(["group", "seek", "biling", "--topic", "orders", "--to-earliest"])
-        #expect(seek.status == 0 && seek.err.contains("warning: group 'biling' has no committed offsets: this seek creates the group (did you mean 'billing'?)"), "\(seek.err)")
+        #expect(
+            seek.status == 0
+                && seek.err.contains(
+                    "warning: group 'biling' has no committed offsets: this seek creates the group (did you mean 'billing'?)"),
+            "\(seek.err)")
         for (typed, meant) in [(["consme", "orders"], "consume"), (["group", "seak", "billing"], "seek")] {
             let command = try store.sluice(typed)
             #expect(command.status == 64 && command.err.contains("(did you mean '\(meant)'?)"), "\(command.err)")
@@ -78,7 +82,9 @@ extension FieldDefectTests {
         let read = try store.ok(["consume", "h", "--json"])
         for line in read.out.split(separator: "\n") {
             let headers = try JSONValue.parse(String(line))["headers"]?.arrayValue ?? []
-            #expect(headers.map { "\($0["key"]?.stringValue ?? "")=\($0["value"]?.stringValue ?? "")" } == ["source=backfill", "empty="], "\(line)")
+            #expect(
+                headers.map { "\($0["key"]?.stringValue ?? "")=\($0["value"]?.stringValue ?? "")" } == ["source=backfill", "empty="],
+                "\(line)")
         }
         for bad in [["-H", "novalue"], ["-H", "=v"], ["--json", "-H", "a=b"]] {
             #expect(try store.sluice(["produce", "h"] + bad, stdin: "x\n").status == 64, "\(bad)")
@@ -93,7 +99,9 @@ extension FieldDefectTests {
         try store.topic("gone", counts: [10])
         try store.ok(["group", "seek", "g", "--topic", "gone", "--to-offset", "3", "--execute"])
         try store.ok(["topic", "delete", "gone", "--yes"])
-        let listed = try JSONValue.parse(try store.ok(["group", "list", "--json"]).out)["groups"]?.arrayValue?.first { $0["group"]?.stringValue == "g" }
+        let listed = try JSONValue.parse(try store.ok(["group", "list", "--json"]).out)["groups"]?.arrayValue?.first {
+            $0["group"]?.stringValue == "g"
+        }
         #expect(listed?["lag"] == .null, "\(String(describing: listed))")
         let row = try store.ok(["group", "list"]).out.split(separator: "\n").first { $0.hasPrefix("g ") }.map(String.init) ?? ""
         #expect(row.split(separator: " ").contains("-"), "\(row)")
@@ -104,8 +112,10 @@ extension FieldDefectTests {
     @Test func aZonelessTimeIsUTCAndTheDryRunSaysWhichInstant() throws {
         let store = try GroupStore()
         try store.topic("s", counts: [10])
-        let dry = try store.sluice(["group", "seek", "g", "--topic", "s", "--to-datetime", "2024-05-01T12:00:00"], environment: ["TZ": "America/New_York"])
-        #expect(dry.status == 0 && dry.err.contains("target time: 2024-05-01T12:00:00.000Z (1714564800000 ms since the epoch)"), "\(dry.err)")
+        let dry = try store.sluice(
+            ["group", "seek", "g", "--topic", "s", "--to-datetime", "2024-05-01T12:00:00"], environment: ["TZ": "America/New_York"])
+        #expect(
+            dry.status == 0 && dry.err.contains("target time: 2024-05-01T12:00:00.000Z (1714564800000 ms since the epoch)"), "\(dry.err)")
         for command in [["group", "seek"], ["consume"], ["export"], ["group", "rollback"], ["delete-records"]] {
             let help = try store.ok(command + ["--help"]).out.replacingOccurrences(of: "\n", with: " ").replacing(/\s+/, with: " ")
             #expect(help.contains("without a zone it is UTC"), "\(command)")

@@ -49,7 +49,8 @@ import Testing
         try store.waitUntil(20, "the pinned consumer's lease") { try holders(store, "s")[1] == Int(pinned.pid) }
         let second = try store.sluice(["consume", "m", "--group", "s", "--partition", "1", "--lock-timeout", "300ms"])
         #expect(second.status == 1)
-        #expect(second.errorLines.count == 1 && second.errorLines[0].contains("partition m-1 of group 's' is leased by member ")
+        #expect(
+            second.errorLines.count == 1 && second.errorLines[0].contains("partition m-1 of group 's' is leased by member ")
                 && second.errorLines[0].contains("pid \(pinned.pid)"), "\(second.err)")
         pinned.kill(SIGTERM)
         #expect(try pinned.finish().status == 0)
@@ -63,15 +64,20 @@ import Testing
         try store.waitUntil(20, "the consumer's leases") { try holders(store, "g").count == 3 }
         try store.waitUntil(20, "the consumer's commits") { try store.committed("g") == ["s-0": 100, "s-1": 50, "s-2": 20] }
         let before = try store.snapshot()
-        for arguments in [["group", "seek", "g", "--topic", "s", "--to-earliest", "--execute"], ["group", "delete", "g"],
-                          ["group", "rollback", "g", "--to-commit-at", "now", "--execute"]] {
+        for arguments in [
+            ["group", "seek", "g", "--topic", "s", "--to-earliest", "--execute"], ["group", "delete", "g"],
+            ["group", "rollback", "g", "--to-commit-at", "now", "--execute"],
+        ] {
             let refused = try store.sluice(arguments)
             #expect(refused.status == 2, "\(arguments): \(refused.err)")
             #expect(refused.errorLines.count == 1, "\(refused.err)")
             #expect(refused.errorLines.first?.contains("group 'g' is active: member ") == true, "\(refused.err)")
-            #expect(refused.errorLines.first?.contains("pid \(consumer.pid)") == true && refused.errorLines.first?.contains("holding s-0, s-1, s-2") == true)
+            #expect(
+                refused.errorLines.first?.contains("pid \(consumer.pid)") == true
+                    && refused.errorLines.first?.contains("holding s-0, s-1, s-2") == true)
         }
-        #expect(try store.snapshot().filter { !$0.key.hasSuffix(".lock") && !$0.key.contains("/members/") }
+        #expect(
+            try store.snapshot().filter { !$0.key.hasSuffix(".lock") && !$0.key.contains("/members/") }
                 == before.filter { !$0.key.hasSuffix(".lock") && !$0.key.contains("/members/") }, "refusals change nothing")
         let list = try JSONValue.parse(try store.ok(["group", "list", "--json"]).out)
         #expect(list["groups"]?.arrayValue?.first?["state"]?.stringValue == "active")

@@ -68,11 +68,14 @@ import Testing
         #expect(try store.sluice(["lag", "--max-lag", "60"]).status == 0)
         let over = try store.sluice(["lag", "--max-lag", "59", "--format", "prometheus"])
         #expect(over.status == 2)
-        #expect(over.out.contains(#"sluice_group_lag_records{group="billing",topic="orders",partition="0"} 60"#), "the report is still printed")
+        #expect(
+            over.out.contains(#"sluice_group_lag_records{group="billing",topic="orders",partition="0"} 60"#), "the report is still printed")
         #expect(over.errorLines == ["error: lag above threshold in 1 partition: group 'billing' orders-0 lag 60 > 59"])
         let old = try store.sluice(["lag", "billing", "--max-lag-seconds", "3600"])
         #expect(old.status == 2)
-        #expect(old.errorLines.count == 1 && old.errorLines[0].contains("group 'billing' orders-0 lag ") && old.errorLines[0].contains("> 3600s"))
+        #expect(
+            old.errorLines.count == 1 && old.errorLines[0].contains("group 'billing' orders-0 lag ")
+                && old.errorLines[0].contains("> 3600s"))
     }
 
     @Test func listAndDescribe() throws {
@@ -80,7 +83,8 @@ import Testing
         let list = try JSONValue.parse(try store.ok(["group", "list", "--json"]).out)
         let groups = try #require(list["groups"]?.arrayValue)
         #expect(groups.map { $0["group"]?.stringValue } == ["audit", "billing"])
-        #expect(groups.map { $0["lag"]?.int64Value } == [nil, 60], "a group whose only topic was deleted has no known lag (issue 16, item 9)")
+        #expect(
+            groups.map { $0["lag"]?.int64Value } == [nil, 60], "a group whose only topic was deleted has no known lag (issue 16, item 9)")
         #expect(groups.map { $0["partitions"]?.intValue } == [2, 3])
         #expect(groups.map { $0["state"]?.stringValue } == ["inactive", "inactive"])
         let describe = try JSONValue.parse(try store.ok(["group", "describe", "billing", "--json"]).out)

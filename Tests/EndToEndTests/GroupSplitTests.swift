@@ -24,7 +24,8 @@ import Testing
         // Commits happen only when partitions change hands and when members stop.
         var members: [SluiceProcess.Running] = []
         for _ in 0..<partitions {
-            members.append(try store.start(["consume", "D", "--group", "D", "--follow", "--commit-interval", "1h", "--format", "%p %o\\n"]))
+            members.append(
+                try store.start(["consume", "D", "--group", "D", "--follow", "--commit-interval", "1h", "--format", "%p %o\\n"]))
         }
         try store.waitUntil(90, "one partition per member") {
             let held = try holders(store, "D")
@@ -59,7 +60,8 @@ import Testing
             #expect(Set(offsets) == Set(0..<20), "partition \(p): every record delivered")
             let twice = Set(offsets.filter { o in offsets.filter { $0 == o }.count > 1 })
             if p == 7 {
-                #expect(twice.allSatisfy { $0 >= lastCommit }, "only records after the dead member's last commit \(lastCommit) are read twice")
+                #expect(
+                    twice.allSatisfy { $0 >= lastCommit }, "only records after the dead member's last commit \(lastCommit) are read twice")
                 #expect(!twice.isEmpty, "the dead member delivered records it had not committed")
             } else {
                 #expect(twice.isEmpty, "partition \(p) was read twice: \(twice.sorted())")
@@ -75,7 +77,9 @@ import Testing
         for w in 0..<writers {
             let process = Process()
             process.executableURL = URL(fileURLWithPath: "/bin/sh")
-            let script = (1...rounds).map { "\"$S\" group seek G --topic t:\(w) --to-offset \($0) --execute --wait-inactive 60s --quiet >/dev/null || exit 1" }
+            let script = (1...rounds).map {
+                "\"$S\" group seek G --topic t:\(w) --to-offset \($0) --execute --wait-inactive 60s --quiet >/dev/null || exit 1"
+            }
             process.arguments = ["-c", script.joined(separator: "\n")]
             process.environment = ["S": SluiceProcess.binary, "SLUICE_DATA_DIR": store.path]
             try process.run()

@@ -12,8 +12,10 @@ struct GroupStore {
     static let template: String = {
         let path = NSTemporaryDirectory() + "/sluice-e2e-groups-template-\(getpid())"
         try? FileManager.default.removeItem(atPath: path)
-        for arguments in [["topic", "create", "template"], ["group", "seek", "template", "--topic", "template", "--to-earliest", "--execute"],
-                          ["group", "delete", "template"], ["topic", "delete", "template", "--yes"]] {
+        for arguments in [
+            ["topic", "create", "template"], ["group", "seek", "template", "--topic", "template", "--to-earliest", "--execute"],
+            ["group", "delete", "template"], ["topic", "delete", "template", "--yes"],
+        ] {
             let result = try! SluiceProcess.run(arguments, dataDir: path)
             precondition(result.status == 0, "template: \(arguments): \(result.err)")
         }

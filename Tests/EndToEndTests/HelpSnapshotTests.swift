@@ -14,7 +14,9 @@ import Testing
     /// Every command path, from `sluice --experimental-dump-help` (argument-parser's `help` left out).
     static func commands() throws -> [[String]] {
         let dump = try SluiceProcess.run(["--experimental-dump-help"])
-        guard dump.status == 0, let root = (try JSONSerialization.jsonObject(with: dump.stdout) as? [String: Any])?["command"] as? [String: Any] else {
+        guard dump.status == 0,
+            let root = (try JSONSerialization.jsonObject(with: dump.stdout) as? [String: Any])?["command"] as? [String: Any]
+        else {
             throw Failure("sluice --experimental-dump-help: \(dump.err)")
         }
         func walk(_ command: [String: Any], _ path: [String]) -> [[String]] {
@@ -39,9 +41,13 @@ import Testing
                 continue
             }
             let snapshot = FileManager.default.contents(atPath: file).map { String(decoding: $0, as: UTF8.self) }
-            #expect(snapshot == result.out, "sluice \(path.joined(separator: " ")) --help differs from \(file) (or it is missing); if the change is meant, run the tests with SLUICE_UPDATE_SNAPSHOTS=1")
+            #expect(
+                snapshot == result.out,
+                "sluice \(path.joined(separator: " ")) --help differs from \(file) (or it is missing); if the change is meant, run the tests with SLUICE_UPDATE_SNAPSHOTS=1"
+            )
         }
-        let stale = Set((try? FileManager.default.contentsOfDirectory(atPath: Self.directory)) ?? []).subtracting(commands.map(Self.snapshotName))
+        let stale = Set((try? FileManager.default.contentsOfDirectory(atPath: Self.directory)) ?? []).subtracting(
+            commands.map(Self.snapshotName))
         #expect(stale.isEmpty, "snapshots of commands that no longer exist: \(stale.sorted())")
     }
 }

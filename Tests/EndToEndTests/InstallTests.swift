@@ -11,14 +11,17 @@ import Testing
         let walker = FileManager.default.enumerator(atPath: root)
         while let path = walker?.nextObject() as? String {
             var isDirectory: ObjCBool = false
-            if FileManager.default.fileExists(atPath: root + "/" + path, isDirectory: &isDirectory), !isDirectory.boolValue { found.insert(path) }
+            if FileManager.default.fileExists(atPath: root + "/" + path, isDirectory: &isDirectory), !isDirectory.boolValue {
+                found.insert(path)
+            }
         }
         return found
     }
 
     /// `make -o release TARGET ...` with the binary under test: the build is the test run's own.
     static func make(_ target: String, _ variables: String) throws {
-        let result = try ArchiveStore.shell("make -C '\(Fixtures.packageRoot)' -o release \(target) \(variables) RELEASE_BIN='\(SluiceProcess.binary)'")
+        let result = try ArchiveStore.shell(
+            "make -C '\(Fixtures.packageRoot)' -o release \(target) \(variables) RELEASE_BIN='\(SluiceProcess.binary)'")
         guard result.status == 0 else { throw Failure("make \(target): \(result.err)") }
     }
 
@@ -27,8 +30,12 @@ import Testing
         let dir = TemporaryDirectory()
         let variables = withDestDir ? "PREFIX=/opt/sluice DESTDIR='\(dir.path)'" : "PREFIX='\(dir.path)/opt/sluice'"
         let pages = ManPageTests.pages.map { "share/man/man1/" + $0 }
-        let expected = Set(["bin/sluice", "share/bash-completion/completions/sluice", "share/zsh/site-functions/_sluice",
-                            "share/fish/vendor_completions.d/sluice.fish"] + pages).map { "opt/sluice/" + $0 }
+        let expected = Set(
+            [
+                "bin/sluice", "share/bash-completion/completions/sluice", "share/zsh/site-functions/_sluice",
+                "share/fish/vendor_completions.d/sluice.fish",
+            ] + pages
+        ).map { "opt/sluice/" + $0 }
         try Self.make("install", variables)
         #expect(Self.files(under: dir.path) == Set(expected))
         #expect(FileManager.default.contentsEqual(atPath: dir.file("opt/sluice/bin/sluice"), andPath: SluiceProcess.binary))

@@ -6,7 +6,8 @@ import Testing
 /// the examples cannot rot, and every page formats without a groff warning.
 @Suite struct ManPageTests {
     static let directory = Fixtures.packageRoot + "/man"
-    static let pages: [String] = ((try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []).filter { $0.hasSuffix(".1") }.sorted()
+    static let pages: [String] = ((try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []).filter { $0.hasSuffix(".1") }
+        .sorted()
 
     /// The `$ ` lines of a page's EXAMPLES, unescaped (`\e` is mdoc's backslash).
     static func examples(_ page: String) throws -> [String] {

@@ -11,8 +11,10 @@ import Testing
     /// before the group's offset there was consumed (its source offset is
     /// below the group's committed offset on its source partition), and the
     /// offset is the first record that was not (or q's end).
-    static func expectTranslation(_ offsets: [String: Int64?], copy: [TopicRecord], source: [TopicRecord], target: String,
-                                  partitions: Int, committed: [Int: Int64]) {
+    static func expectTranslation(
+        _ offsets: [String: Int64?], copy: [TopicRecord], source: [TopicRecord], target: String,
+        partitions: Int, committed: [Int: Int64]
+    ) {
         let origin = Dictionary(uniqueKeysWithValues: source.map { ($0.value!, $0) })
         let byPartition = Dictionary(grouping: copy, by: \.partition)
         for q in 0..<partitions {
@@ -24,7 +26,9 @@ import Testing
             }
             let firstUnconsumed = records.first { !consumed($0) }?.offset
             let end = records.last.map { $0.offset + 1 } ?? 0
-            #expect(resume == firstUnconsumed ?? end, "\(target)-\(q): resumes at \(resume), the first unconsumed record is at \(firstUnconsumed.map(String.init) ?? "none")")
+            #expect(
+                resume == firstUnconsumed ?? end,
+                "\(target)-\(q): resumes at \(resume), the first unconsumed record is at \(firstUnconsumed.map(String.init) ?? "none")")
         }
     }
 
@@ -37,13 +41,18 @@ import Testing
         try store.ok(["group", "seek", "app", "--topic", "orders:1", "--to-offset", "4321", "--execute"])
         try store.ok(["group", "seek", "audit", "--topic", "orders", "--to-latest", "--execute"])
         let before = try store.snapshot()
-        let plan = try JSONValue.parse(try store.ok(["topic", "migrate", "orders", "--to", "orders.v2", "--partitions", "7", "--strategy", strategy,
-                                                     "--group", "app", "--group", "audit", "--json"]).out)
+        let plan = try JSONValue.parse(
+            try store.ok([
+                "topic", "migrate", "orders", "--to", "orders.v2", "--partitions", "7", "--strategy", strategy,
+                "--group", "app", "--group", "audit", "--json",
+            ]).out)
         #expect(plan["kind"] == "migration" && plan["target_partitions"] == 7 && plan["backlog_records"] == 20_000)
         #expect(try store.snapshot() == before, "the dry run changed the data directory")
 
-        try store.ok(["topic", "migrate", "orders", "--to", "orders.v2", "--partitions", "7", "--strategy", strategy,
-                      "--group", "app", "--group", "audit", "--execute"])
+        try store.ok([
+            "topic", "migrate", "orders", "--to", "orders.v2", "--partitions", "7", "--strategy", strategy,
+            "--group", "app", "--group", "audit", "--execute",
+        ])
         let source = try store.records("orders")
         let copy = try store.records("orders.v2")
         RedistributeTests().expectExactlyOnce(copy, of: source, from: [:], to: ends, provenance: false)
@@ -61,9 +70,13 @@ import Testing
         #expect(try store.redistribution("orders.v2")["state"] == "migrated")
         // Running it again changes nothing.
         let again = try store.snapshot()
-        try store.ok(["topic", "migrate", "orders", "--to", "orders.v2", "--partitions", "7", "--strategy", strategy,
-                      "--group", "app", "--group", "audit", "--execute"])
-        #expect(try store.snapshot().filter { !$0.key.hasPrefix(".sluice/redistributions/orders.v2.lock") } == again.filter { !$0.key.hasPrefix(".sluice/redistributions/orders.v2.lock") })
+        try store.ok([
+            "topic", "migrate", "orders", "--to", "orders.v2", "--partitions", "7", "--strategy", strategy,
+            "--group", "app", "--group", "audit", "--execute",
+        ])
+        #expect(
+            try store.snapshot().filter { !$0.key.hasPrefix(".sluice/redistributions/orders.v2.lock") }
+                == again.filter { !$0.key.hasPrefix(".sluice/redistributions/orders.v2.lock") })
     }
 
     @Test func migrationRefusesActiveGroupsAndExistingTargets() throws {
@@ -75,7 +88,9 @@ import Testing
         #expect(taken.status == 1 && taken.errorLines.count == 1 && taken.err.contains("topic 'taken' already exists"), "\(taken.err)")
         let consumer = try store.start(["consume", "orders", "--group", "app", "--follow", "--commit-interval", "1h"])
         try store.waitUntil(20, "the consumer") { try store.lag(["app"])["groups"]?.arrayValue?.first?["state"] == "active" }
-        let active = try store.sluice(["topic", "migrate", "orders", "--to", "orders.v2", "--partitions", "6", "--group", "app", "--execute"])
+        let active = try store.sluice([
+            "topic", "migrate", "orders", "--to", "orders.v2", "--partitions", "6", "--group", "app", "--execute",
+        ])
         #expect(active.status == 2 && active.errorLines.count == 1 && active.err.contains("group 'app' is active"), "\(active.err)")
         consumer.kill(SIGTERM)
         _ = try consumer.finish()

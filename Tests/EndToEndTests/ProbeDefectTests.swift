@@ -22,7 +22,8 @@ import Testing
         try store.ok(["consume", "t", "--group", "g", "--max-messages", "15000", "-q"])
         try flipByte(store.path + "/t-0/00000000000000000000.log", fromEnd: 30)
 
-        let end = try JSONValue.parse(try store.ok(["topic", "describe", "t", "--json"]).out)["partitions"]!.arrayValue![0]["end_offset"]!.int64Value!
+        let end = try JSONValue.parse(try store.ok(["topic", "describe", "t", "--json"]).out)["partitions"]!.arrayValue![0]["end_offset"]!
+            .int64Value!
         #expect(end > 19000 && end < 20000, "the end is the last valid batch's: \(end)")
         let consumed = try store.sluice(["consume", "t", "--from", "15000", "--max-messages", "2", "--format", "%o\\n"])
         #expect(consumed.out == "15000\n15001\n")
@@ -86,10 +87,12 @@ import Testing
         let archive = store.dir.path + "/t.tar.zst"
         try store.ok(["export", "t", "-o", archive, "-q"])
         let before = try store.snapshot()
-        for command in [["topic", "delete", "__consumer_offsets", "--yes"], ["produce", "__consumer_offsets"],
-                        ["topic", "alter", "__consumer_offsets", "--partitions", "60"],
-                        ["import", archive, "--topic", "__consumer_offsets", "--append"],
-                        ["redistribute", "start", "__consumer_offsets", "--group", "g", "--execute"]] {
+        for command in [
+            ["topic", "delete", "__consumer_offsets", "--yes"], ["produce", "__consumer_offsets"],
+            ["topic", "alter", "__consumer_offsets", "--partitions", "60"],
+            ["import", archive, "--topic", "__consumer_offsets", "--append"],
+            ["redistribute", "start", "__consumer_offsets", "--group", "g", "--execute"],
+        ] {
             let result = try store.sluice(command, stdin: "x\n")
             #expect(result.status == 64 && result.err.contains("internal topic"), "\(command): \(result.status) \(result.err)")
         }
@@ -104,17 +107,21 @@ import Testing
         let target = store.dir.path + "/out.tar.zst"
         let result = try store.sluice(["export", "t", "-o", target], environment: ["SLUICE_FAULTS": "write:ENOSPC:path=out.tar.zst"])
         #expect(result.status == 1)
-        #expect(result.err.contains("out.tar.zst") && !result.err.contains("data directory") && !result.err.contains("retention"), "\(result.err)")
+        #expect(
+            result.err.contains("out.tar.zst") && !result.err.contains("data directory") && !result.err.contains("retention"),
+            "\(result.err)")
     }
 
     /// D7: durations too long for any clock are usage errors.
     @Test func overlongDurationsAreUsageErrors() throws {
         let store = try GroupStore()
         try store.ok(["topic", "create", "t"])
-        for command in [["consume", "t", "--group", "g", "--lock-timeout", "100000000d"],
-                        ["consume", "t", "--group", "g", "--commit-interval", "9223372036854775807ms"],
-                        ["group", "seek", "g", "--topic", "t", "--to-earliest", "--execute", "--wait-inactive", "1000000w"],
-                        ["lag", "--watch", "9223372036854775807ms"], ["group", "seek", "g", "--topic", "t", "--by-duration", "P99999999D"]] {
+        for command in [
+            ["consume", "t", "--group", "g", "--lock-timeout", "100000000d"],
+            ["consume", "t", "--group", "g", "--commit-interval", "9223372036854775807ms"],
+            ["group", "seek", "g", "--topic", "t", "--to-earliest", "--execute", "--wait-inactive", "1000000w"],
+            ["lag", "--watch", "9223372036854775807ms"], ["group", "seek", "g", "--topic", "t", "--by-duration", "P99999999D"],
+        ] {
             let result = try store.sluice(command)
             #expect(result.status == 64 && result.err.contains("too long"), "\(command): \(result.status) \(result.err)")
         }
@@ -142,7 +149,9 @@ import Testing
         let link = store.dir.path + "/link"
         try FileManager.default.createSymbolicLink(atPath: link, withDestinationPath: store.path)
         for path in [link, link + "/", link + "/.", store.dir.path + "/linkparent/data"] {
-            if path.contains("linkparent") { try FileManager.default.createSymbolicLink(atPath: store.dir.path + "/linkparent", withDestinationPath: store.dir.path) }
+            if path.contains("linkparent") {
+                try FileManager.default.createSymbolicLink(atPath: store.dir.path + "/linkparent", withDestinationPath: store.dir.path)
+            }
             let listed = try SluiceProcess.run(["topic", "list", "--data-dir", path])
             #expect(listed.status == 0 && listed.out.contains("t"), "\(path): \(listed.err)")
         }

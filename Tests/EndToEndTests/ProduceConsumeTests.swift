@@ -15,7 +15,9 @@ import Testing
             if i % 4 != 0 { object.append(#""key":"k\#(i % 17)""#) }
             object.append(i % 9 == 5 ? #""value":null"# : #""value":"v\#(i) \"quoted\" é\#(String(repeating: "x", count: i % 60))""#)
             if i % 3 == 0 { object.append(#""headers":[{"key":"h1","value":"a\#(i)"},{"key":"h2","value":null}]"#) }
-            if i % 5 == 0 { object.append(#""value_base64":"AAECA/8=""#); object.removeAll { $0.hasPrefix(#""value""#) && !$0.contains("base64") } }
+            if i % 5 == 0 {
+                object.append(#""value_base64":"AAECA/8=""#); object.removeAll { $0.hasPrefix(#""value""#) && !$0.contains("base64") }
+            }
             object.append(#""timestamp":\#(1_600_000_000_000 + Int64(i) * 1000)"#)
             lines.append("{" + object.joined(separator: ",") + "}")
         }
@@ -80,7 +82,8 @@ import Testing
     @Test func consumeSelectsPartitionsStartsAndLimits() throws {
         let dir = TemporaryDirectory()
         try SluiceProcess.run(["topic", "create", "c", "-p", "2"], dataDir: dir.path)
-        try SluiceProcess.run(["produce", "c", "-p", "1"], dataDir: dir.path, stdin: Data((0..<100).map(String.init).joined(separator: "\n").utf8))
+        try SluiceProcess.run(
+            ["produce", "c", "-p", "1"], dataDir: dir.path, stdin: Data((0..<100).map(String.init).joined(separator: "\n").utf8))
         func consume(_ args: String...) throws -> [String] {
             try SluiceProcess.run(["consume", "c"] + args, dataDir: dir.path).out.split(separator: "\n").map(String.init)
         }
@@ -97,7 +100,8 @@ import Testing
     @Test func consumeIntoAClosedPipeStopsQuietly() throws {
         let dir = TemporaryDirectory()
         try SluiceProcess.run(["topic", "create", "pipe"], dataDir: dir.path)
-        try SluiceProcess.run(["produce", "pipe"], dataDir: dir.path, stdin: Data((0..<200_000).map(String.init).joined(separator: "\n").utf8))
+        try SluiceProcess.run(
+            ["produce", "pipe"], dataDir: dir.path, stdin: Data((0..<200_000).map(String.init).joined(separator: "\n").utf8))
         let shell = Process()
         shell.executableURL = URL(fileURLWithPath: "/bin/bash")
         shell.arguments = ["-c", "set -o pipefail; '\(SluiceProcess.binary)' consume pipe --data-dir '\(dir.path)' | head -n 1 >/dev/null"]

@@ -27,9 +27,13 @@ import Testing
         for command in document.commands {
             let result = try shell.run(command.text)
             let allowed: Set<Int32> = command.kind == .crontab ? [0, 2] : [0]
-            #expect(allowed.contains(result.status), "README line \(command.line + 1): '\(command.text)' exited \(result.status): \(result.output.joined(separator: "\n"))")
+            #expect(
+                allowed.contains(result.status),
+                "README line \(command.line + 1): '\(command.text)' exited \(result.status): \(result.output.joined(separator: "\n"))")
             if command.kind == .console && !command.outputVaries {
-                #expect(result.output == command.expected, "README line \(command.line + 1): '\(command.text)' printed:\n\(result.output.joined(separator: "\n"))")
+                #expect(
+                    result.output == command.expected,
+                    "README line \(command.line + 1): '\(command.text)' printed:\n\(result.output.joined(separator: "\n"))")
             }
             if command.kind == .console { updates.append((command, result.output)) }
         }
@@ -40,8 +44,10 @@ import Testing
     }
 
     @Test func theReadmeParserFindsCommandsOutputsAndMarkers() {
-        let document = ReadmeDocument(["<!-- output varies -->", "```console", "$ a \\", "  b", "one", "$ c", "```", "```crontab",
-                                       "# comment", "*/5 * * * * d --x", "```", "```sh", "make demo", "rm -rf /", "```"])
+        let document = ReadmeDocument([
+            "<!-- output varies -->", "```console", "$ a \\", "  b", "one", "$ c", "```", "```crontab",
+            "# comment", "*/5 * * * * d --x", "```", "```sh", "make demo", "rm -rf /", "```",
+        ])
         #expect(document.commands.map(\.text) == ["a \\\n  b", "c", "d --x"])
         #expect(document.commands[0].expected == ["one"] && document.commands[0].outputVaries)
         #expect(document.commands[1].expected.isEmpty && document.commands[1].outputLines == 6..<6)
@@ -112,8 +118,10 @@ struct ReadmeDocument {
     private mutating func readCrontab(_ lines: [String], _ body: Range<Int>) {
         for i in body where !lines[i].hasPrefix("#") && !lines[i].trimmingCharacters(in: .whitespaces).isEmpty {
             let fields = lines[i].split(separator: " ", maxSplits: 5, omittingEmptySubsequences: true)
-            commands.append(ReadmeCommand(kind: .crontab, text: fields.count == 6 ? String(fields[5]) : lines[i], line: i,
-                                          outputVaries: true, outputLines: i..<i))
+            commands.append(
+                ReadmeCommand(
+                    kind: .crontab, text: fields.count == 6 ? String(fields[5]) : lines[i], line: i,
+                    outputVaries: true, outputLines: i..<i))
         }
     }
 }
@@ -147,7 +155,8 @@ struct ReadmeShell {
         process.environment = environment
         // One file for both streams, in the order a terminal shows them.
         let outputPath = captures.file("output")
-        guard FileManager.default.createFile(atPath: outputPath, contents: nil), let output = FileHandle(forWritingAtPath: outputPath) else {
+        guard FileManager.default.createFile(atPath: outputPath, contents: nil), let output = FileHandle(forWritingAtPath: outputPath)
+        else {
             throw ReadmeFailure("cannot create \(outputPath)")
         }
         process.standardOutput = output

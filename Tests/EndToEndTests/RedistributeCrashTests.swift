@@ -39,7 +39,8 @@ import Testing
                 #expect(result.status == -SIGKILL, "\(arguments.joined(separator: " ")): \(result.err)")
                 kills += 1
                 if let name, let status = try? store.redistribution(name), let copied = status["copied_records"]?.int64Value,
-                   status["state"] == "copying", copied > 0, copied < status["backlog_records"]?.int64Value ?? 0 {
+                    status["state"] == "copying", copied > 0, copied < status["backlog_records"]?.int64Value ?? 0
+                {
                     midCopy += 1
                 }
             }
@@ -62,10 +63,15 @@ import Testing
                 try store.ok(["group", "seek", group, "--topic", "orders:\(p)", "--to-offset", String(offset), "--execute"])
             }
             let name = "orders.\(group).x10"
-            try killer.run(store, ["redistribute", "start", "orders", "--group", group, "--strategy", strategy, "--execute",
-                                   "--checkpoint-every", "48K"] + (provenance ? [] : ["--no-provenance"]),
-                           kills: Self.trials - killer.kills, record: name)
-            RedistributeTests().expectExactlyOnce(try store.records(name), of: source, from: Self.committed, to: stop, provenance: provenance)
+            try killer.run(
+                store,
+                [
+                    "redistribute", "start", "orders", "--group", group, "--strategy", strategy, "--execute",
+                    "--checkpoint-every", "48K",
+                ] + (provenance ? [] : ["--no-provenance"]),
+                kills: Self.trials - killer.kills, record: name)
+            RedistributeTests().expectExactlyOnce(
+                try store.records(name), of: source, from: Self.committed, to: stop, provenance: provenance)
             #expect(try store.committed(group) == ["orders-0": stop[0], "orders-1": stop[1], "orders-2": stop[2]])
             let verify = try store.sluice(["verify", name])
             #expect(verify.status == 0, "\(verify.out)\(verify.err)")
@@ -89,11 +95,16 @@ import Testing
         var round = 0
         while killer.kills < Self.trials / 2 {
             let target = "orders.v\(round)"
-            try killer.run(store, ["topic", "migrate", "orders", "--to", target, "--partitions", "7", "--group", "app",
-                                   "--provenance", "--execute", "--checkpoint-every", "16K"], kills: Self.trials / 2 - killer.kills, record: target)
+            try killer.run(
+                store,
+                [
+                    "topic", "migrate", "orders", "--to", target, "--partitions", "7", "--group", "app",
+                    "--provenance", "--execute", "--checkpoint-every", "16K",
+                ], kills: Self.trials / 2 - killer.kills, record: target)
             let copy = try store.records(target)
             RedistributeTests().expectExactlyOnce(copy, of: source, from: [:], to: try store.ends("orders"), provenance: true)
-            MigrateTests.expectTranslation(try store.committed("app"), copy: copy, source: source, target: target, partitions: 7, committed: [0: 4000])
+            MigrateTests.expectTranslation(
+                try store.committed("app"), copy: copy, source: source, target: target, partitions: 7, committed: [0: 4000])
             round += 1
         }
         #expect(killer.midCopy * 3 >= killer.kills, "only \(killer.midCopy) of \(killer.kills) kills landed mid-copy")

@@ -37,8 +37,10 @@ extension GroupStore {
             let headers = f[6].split(separator: ",").map { pair in
                 pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false).map(String.init)
             }
-            out.append(TopicRecord(partition: Int(f[0])!, offset: Int64(f[1])!, timestamp: Int64(f[2])!,
-                                   key: f[3] == "-1" ? nil : String(f[4]), value: String(f[5]), headers: headers))
+            out.append(
+                TopicRecord(
+                    partition: Int(f[0])!, offset: Int64(f[1])!, timestamp: Int64(f[2])!,
+                    key: f[3] == "-1" ? nil : String(f[4]), value: String(f[5]), headers: headers))
         }
         return out.sorted { ($0.partition, $0.offset) < ($1.partition, $1.offset) }
     }
@@ -52,7 +54,9 @@ extension GroupStore {
         var lines = ""
         lines.reserveCapacity(count * 120)
         for i in first..<(first + count) {
-            var fields = [#""value":"v\#(i)-\#(String(repeating: "x", count: i % 23))""#, #""timestamp":\#(1_700_000_000_000 + Int64(i) * 7)"#]
+            var fields = [
+                #""value":"v\#(i)-\#(String(repeating: "x", count: i % 23))""#, #""timestamp":\#(1_700_000_000_000 + Int64(i) * 7)"#,
+            ]
             if i % 7 != 3 { fields.append(#""key":"k\#(i % keys)""#) } else { fields.append(#""partition":\#(i % partitions)"#) }
             if i % 3 == 0 { fields.append(#""headers":[{"key":"trace","value":"t\#(i)"}]"#) }
             lines += "{" + fields.joined(separator: ",") + "}\n"

@@ -22,8 +22,10 @@ import Testing
 
     /// Checks that `copy` holds every record of `source` in G's backlog
     /// exactly once, with its key, value, headers and timestamp.
-    func expectExactlyOnce(_ copy: [TopicRecord], of source: [TopicRecord], from start: [Int: Int64], to stop: [Int64],
-                           provenance: Bool) {
+    func expectExactlyOnce(
+        _ copy: [TopicRecord], of source: [TopicRecord], from start: [Int: Int64], to stop: [Int64],
+        provenance: Bool
+    ) {
         let wanted = source.filter { $0.offset >= start[$0.partition, default: 0] && $0.offset < stop[$0.partition] }
         #expect(copy.count == wanted.count, "copied \(copy.count) records, the backlog holds \(wanted.count)")
         var bySource: [String: TopicRecord] = [:]
@@ -32,8 +34,9 @@ import Testing
         for record in copy {
             guard let original = bySource[record.value!] else { Issue.record("\(record.value!) is not in the backlog"); continue }
             #expect(seen.insert(record.value!).inserted, "\(record.value!) copied twice")
-            #expect(record.timestamp == original.timestamp && record.key == original.key && record.originalHeaders == original.headers,
-                    "\(record) differs from \(original)")
+            #expect(
+                record.timestamp == original.timestamp && record.key == original.key && record.originalHeaders == original.headers,
+                "\(record) differs from \(original)")
             if provenance {
                 let from = record.provenance
                 #expect(from?.partition == original.partition && from?.offset == original.offset, "\(record) has the wrong provenance")
@@ -48,18 +51,22 @@ import Testing
         let store = try backlogStore()
         let stop = try store.ends("orders")
         let source = try store.records("orders")
-        let dryRun = try store.ok(["redistribute", "start", "orders", "--group", "billing", "--strategy", strategy, "--json"]
-                                  + (provenance ? [] : ["--no-provenance"]))
+        let dryRun = try store.ok(
+            ["redistribute", "start", "orders", "--group", "billing", "--strategy", strategy, "--json"]
+                + (provenance ? [] : ["--no-provenance"]))
         let plan = try JSONValue.parse(dryRun.out)
         #expect(plan["executed"] == false && plan["target_partitions"] == 30 && plan["name"] == "orders.billing.x10")
         #expect(plan["backlog_records"]?.int64Value == stop.reduce(0, +) - Self.committed.values.reduce(0, +))
         #expect(!FileManager.default.fileExists(atPath: store.path + "/orders.billing.x10-0"), "a dry run creates nothing")
 
-        try store.ok(["redistribute", "start", "orders", "--group", "billing", "--strategy", strategy, "--execute"]
-                     + (provenance ? [] : ["--no-provenance"]))
+        try store.ok(
+            ["redistribute", "start", "orders", "--group", "billing", "--strategy", strategy, "--execute"]
+                + (provenance ? [] : ["--no-provenance"]))
         let copy = try store.records("orders.billing.x10")
         expectExactlyOnce(copy, of: source, from: Self.committed, to: stop, provenance: provenance)
-        #expect(try store.committed("billing") == ["orders-0": stop[0], "orders-1": stop[1], "orders-2": stop[2]], "G continues after the backlog")
+        #expect(
+            try store.committed("billing") == ["orders-0": stop[0], "orders-1": stop[1], "orders-2": stop[2]],
+            "G continues after the backlog")
         let drain = try store.committed("orders.billing.x10.drain")
         #expect(drain.count == 30 && drain.values.allSatisfy { $0 == 0 }, "the drain group starts at the beginning")
         #expect(try store.sluice(["verify", "orders.billing.x10"]).status == 0)
@@ -68,12 +75,16 @@ import Testing
         switch strategy {
         case "round-robin":
             let mean = Double(copy.count) / 30
-            for p in 0..<30 { #expect(abs(Double(perPartition[p] ?? 0) - mean) <= mean * 0.05, "partition \(p): \(perPartition[p] ?? 0), mean \(mean)") }
+            for p in 0..<30 {
+                #expect(abs(Double(perPartition[p] ?? 0) - mean) <= mean * 0.05, "partition \(p): \(perPartition[p] ?? 0), mean \(mean)")
+            }
         case "key":
             var lastOffsets: [String: Int64] = [:]
             for record in copy {
                 guard let key = record.key else { continue }
-                #expect(record.partition == KafkaPartitioner.partition(forKey: key.utf8Array, partitions: 30), "\(key) in partition \(record.partition)")
+                #expect(
+                    record.partition == KafkaPartitioner.partition(forKey: key.utf8Array, partitions: 30),
+                    "\(key) in partition \(record.partition)")
                 let offset = record.provenance!.offset
                 #expect(offset > lastOffsets[key, default: -1], "\(key): per-key order")
                 lastOffsets[key] = offset
@@ -103,7 +114,9 @@ import Testing
 
     @Test func followCopiesNewRecordsUntilInterruptedThenHandsOff() throws {
         let store = try backlogStore()
-        let running = try store.start(["redistribute", "start", "orders", "--group", "billing", "--follow", "--execute", "--strategy", "key"])
+        let running = try store.start([
+            "redistribute", "start", "orders", "--group", "billing", "--follow", "--execute", "--strategy", "key",
+        ])
         try store.waitUntil(30, "the backlog copied") {
             (try? store.redistribution("orders.billing.x10"))?["copied_records"]?.int64Value ?? 0 > 0
         }
@@ -117,7 +130,8 @@ import Testing
         #expect(result.status == 0, "\(result.err)")
         let ends = try store.ends("orders")
         #expect(try store.committed("billing") == ["orders-0": ends[0], "orders-1": ends[1], "orders-2": ends[2]])
-        expectExactlyOnce(try store.records("orders.billing.x10"), of: try store.records("orders"), from: Self.committed, to: ends, provenance: true)
+        expectExactlyOnce(
+            try store.records("orders.billing.x10"), of: try store.records("orders"), from: Self.committed, to: ends, provenance: true)
         #expect(try store.redistribution("orders.billing.x10")["state"] == "draining")
     }
 
@@ -131,12 +145,15 @@ import Testing
         let second = try store.start(arguments)
         try store.backlogTopic("orders", count: 500, first: Self.backlog)
         let expected = try store.ends("orders").reduce(0, +) - Self.committed.values.reduce(0, +)
-        try store.waitUntil(60, "everything copied") { try store.redistribution("orders.billing.x10")["copied_records"]?.int64Value == expected }
+        try store.waitUntil(60, "everything copied") {
+            try store.redistribution("orders.billing.x10")["copied_records"]?.int64Value == expected
+        }
         second.kill(SIGTERM)
         #expect(try second.finish().status == 0)
         let ends = try store.ends("orders")
         #expect(try store.committed("billing") == ["orders-0": ends[0], "orders-1": ends[1], "orders-2": ends[2]])
-        expectExactlyOnce(try store.records("orders.billing.x10"), of: try store.records("orders"), from: Self.committed, to: ends, provenance: true)
+        expectExactlyOnce(
+            try store.records("orders.billing.x10"), of: try store.records("orders"), from: Self.committed, to: ends, provenance: true)
     }
 
     @Test func anInterruptedCopyStopsAtACheckpointAndResumes() throws {
@@ -144,21 +161,25 @@ import Testing
         let before = try store.committed("billing")
         let arguments = ["redistribute", "start", "orders", "--group", "billing", "--execute", "--checkpoint-every", "16K"]
         // Frozen as it saves its third checkpoint, it gets SIGINT there, whatever the machine's load.
-        let running = try SluiceProcess.start(arguments, dataDir: store.path,
-                                              environment: ["SLUICE_FAULTS": "rename:STOP:after=2:times=1:path=.redistribution"])
+        let running = try SluiceProcess.start(
+            arguments, dataDir: store.path,
+            environment: ["SLUICE_FAULTS": "rename:STOP:after=2:times=1:path=.redistribution"])
         try store.waitUntil(30, "the copy to stop at its third checkpoint") { try SluiceProcess.isStopped(running.pid) }
         running.kill(SIGINT)
         running.kill(SIGCONT)
         let interrupted = try running.finish()
-        #expect(interrupted.status == 1 && interrupted.errorLines.count == 1 && interrupted.err.contains("interrupted by SIGINT"), "\(interrupted.err)")
+        #expect(
+            interrupted.status == 1 && interrupted.errorLines.count == 1 && interrupted.err.contains("interrupted by SIGINT"),
+            "\(interrupted.err)")
         let status = try store.redistribution("orders.billing.x10")
         #expect(status["state"] == "copying" && status["copied_records"]!.int64Value! < status["backlog_records"]!.int64Value!)
         #expect(try store.committed("billing") == before, "G moves only at the hand-off")
         let plan = try store.ok(arguments.filter { $0 != "--execute" })
         #expect(plan.out.hasPrefix("resume redistribution 'orders.billing.x10': "), "\(plan.out)")
         try store.ok(arguments)
-        expectExactlyOnce(try store.records("orders.billing.x10"), of: try store.records("orders"), from: Self.committed,
-                          to: try store.ends("orders"), provenance: true)
+        expectExactlyOnce(
+            try store.records("orders.billing.x10"), of: try store.records("orders"), from: Self.committed,
+            to: try store.ends("orders"), provenance: true)
     }
 
     @Test func thirtyDrainersEmptyTheTemporaryTopicAndFinishCleansUp() throws {
@@ -197,7 +218,9 @@ import Testing
         let store = try backlogStore()
         // An active group: one of its consumers holds leases.
         let consumer = try store.start(["consume", "orders", "--group", "billing", "--follow", "--commit-interval", "1h"])
-        try store.waitUntil(20, "the consumer's leases") { try store.lag(["billing", "--partitions"])["groups"]?.arrayValue?.first?["state"] == "active" }
+        try store.waitUntil(20, "the consumer's leases") {
+            try store.lag(["billing", "--partitions"])["groups"]?.arrayValue?.first?["state"] == "active"
+        }
         let active = try store.sluice(["redistribute", "start", "orders", "--group", "billing", "--execute"])
         #expect(active.status == 2 && active.errorLines.count == 1 && active.err.contains("group 'billing' is active"), "\(active.err)")
         consumer.kill(SIGTERM)
@@ -210,7 +233,9 @@ import Testing
             (try? store.redistribution("orders.billing.x10"))?["copied_records"]?.int64Value ?? 0 > 0
         }
         let same = try store.sluice(["redistribute", "start", "orders", "--group", "billing", "--follow", "--execute"])
-        #expect(same.status == 2 && same.errorLines.count == 1 && same.err.contains("is being copied or finished by process \(first.pid)"), "\(same.err)")
+        #expect(
+            same.status == 2 && same.errorLines.count == 1 && same.err.contains("is being copied or finished by process \(first.pid)"),
+            "\(same.err)")
         let other = try store.sluice(["redistribute", "start", "orders", "--group", "billing", "--into", "other", "--execute"])
         #expect(other.status == 2 && other.errorLines.count == 1, "\(other.err)")
         let finishing = try store.sluice(["redistribute", "finish", "orders.billing.x10", "--force"])

@@ -23,7 +23,9 @@ enum Reliability {
     /// Runs sluice; a death by signal (other than one the caller sends) or a
     /// Swift runtime trap is a failure whatever the exit status.
     @discardableResult
-    static func run(_ arguments: [String], _ dataDir: String, stdin: Data? = nil, environment: [String: String] = [:]) throws -> SluiceProcess.Result {
+    static func run(_ arguments: [String], _ dataDir: String, stdin: Data? = nil, environment: [String: String] = [:]) throws
+        -> SluiceProcess.Result
+    {
         let result = try SluiceProcess.run(arguments, dataDir: dataDir, stdin: stdin, environment: environment)
         try requireNoCrash(result, arguments)
         return result
@@ -95,7 +97,9 @@ enum Reliability {
             throw TrialFailure("verify \(topics) exited \(result.status): \(result.err.suffix(600))")
         }
         return (json["partitions"]?.arrayValue ?? []).flatMap { partition in
-            (partition["problems"]?.arrayValue ?? []).map { "\($0["partition"]?.stringValue ?? "") \($0["file"]?.stringValue ?? "") \($0["kind"]?.stringValue ?? ""): \($0["message"]?.stringValue ?? "")" }
+            (partition["problems"]?.arrayValue ?? []).map {
+                "\($0["partition"]?.stringValue ?? "") \($0["file"]?.stringValue ?? "") \($0["kind"]?.stringValue ?? ""): \($0["message"]?.stringValue ?? "")"
+            }
         }
     }
 

@@ -11,8 +11,10 @@ import Testing
 
     /// Topic `name` (small segments) with `old` records from 2020 and then
     /// `recent` records from now, in each of `partitions` partitions.
-    func events(_ store: GroupStore, _ name: String = "events", partitions: Int = 1, old: Int = 300, recent: Int = 100,
-                config: [String] = []) throws {
+    func events(
+        _ store: GroupStore, _ name: String = "events", partitions: Int = 1, old: Int = 300, recent: Int = 100,
+        config: [String] = []
+    ) throws {
         try store.ok(["topic", "create", name, "-p", String(partitions), "-c", "segment.bytes=1024"] + config.flatMap { ["-c", $0] })
         let now = Int64(Date().timeIntervalSince1970 * 1000)
         var lines = ""
@@ -155,7 +157,10 @@ import Testing
         ("malformed boundary", ["delete-records", "events", "--before", "soon", "--yes"], 64, "malformed time 'soon'"),
         ("negative boundary", ["delete-records", "events", "--before=-5", "--yes"], 64, "malformed time '-5'"),
         ("unknown partition", ["delete-records", "events", "--before", "1", "-p", "7", "--yes"], 64, "topic 'events' has no partition 7"),
-        ("internal topic", ["delete-records", "__consumer_offsets", "--before", "1", "--yes"], 64, "never deletes records of the internal topic"),
+        (
+            "internal topic", ["delete-records", "__consumer_offsets", "--before", "1", "--yes"], 64,
+            "never deletes records of the internal topic"
+        ),
         ("unknown topic for delete-records", ["delete-records", "nope", "--before", "1", "--yes"], 1, "topic 'nope' does not exist"),
     ]
 

@@ -27,7 +27,8 @@ import Testing
             for sub in try FileManager.default.subpathsOfDirectory(atPath: outside) {
                 let full = outside + "/" + sub
                 let attributes = try FileManager.default.attributesOfItem(atPath: full)
-                out[sub] = attributes[.type] as? FileAttributeType == .typeRegular ? try Data(contentsOf: URL(fileURLWithPath: full)) : Data()
+                out[sub] =
+                    attributes[.type] as? FileAttributeType == .typeRegular ? try Data(contentsOf: URL(fileURLWithPath: full)) : Data()
             }
             for name in try FileManager.default.contentsOfDirectory(atPath: dir.path) where name != "store" && name != "outside" {
                 out["../" + name] = Data()
@@ -38,16 +39,20 @@ import Testing
 
     // MARK: - names
 
-    static let hostileTopicNames = ["..", ".", "../escape", "a/b", "/abs", "a\\b", String(repeating: "n", count: 250),
-                                    String(repeating: "l", count: 5000), "a b", "naïve", "a*b", "a:b", "__internal", "", "tab\there",
-                                    "new\nline", "-\u{7F}"]
+    static let hostileTopicNames = [
+        "..", ".", "../escape", "a/b", "/abs", "a\\b", String(repeating: "n", count: 250),
+        String(repeating: "l", count: 5000), "a b", "naïve", "a*b", "a:b", "__internal", "", "tab\there",
+        "new\nline", "-\u{7F}",
+    ]
 
     /// Every command that takes a topic name, with the name in place.
     static func topicCommands(_ name: String, archive: String) -> [[String]] {
-        [["topic", "create", name], ["topic", "alter", name, "-c", "retention.ms=1"], ["topic", "delete", name, "--yes"],
-         ["topic", "describe", name], ["produce", name], ["consume", name], ["consume", name, "--group", "g"],
-         ["export", name, "-o", "/tmp/sluice-never-\(getpid()).tar.zst"], ["import", archive, "--topic", name],
-         ["group", "seek", "g", "--topic", name, "--to-earliest", "--execute"], ["verify", name]]
+        [
+            ["topic", "create", name], ["topic", "alter", name, "-c", "retention.ms=1"], ["topic", "delete", name, "--yes"],
+            ["topic", "describe", name], ["produce", name], ["consume", name], ["consume", name, "--group", "g"],
+            ["export", name, "-o", "/tmp/sluice-never-\(getpid()).tar.zst"], ["import", archive, "--topic", name],
+            ["group", "seek", "g", "--topic", name, "--to-earliest", "--execute"], ["verify", name],
+        ]
     }
 
     @Test func hostileTopicNamesAreRefusedAndChangeNothing() throws {
@@ -58,7 +63,9 @@ import Testing
             for arguments in Self.topicCommands(name, archive: KnownStore.archive) {
                 let result = try Reliability.run(arguments, sandbox.store, stdin: Data("x\n".utf8))
                 #expect(result.status == 64 || result.status == 1, "\(arguments.map(\.debugDescription)): exited \(result.status)")
-                #expect(result.errorLines.count == 1 && result.errorLines[0].hasPrefix("error: "), "\(arguments.map(\.debugDescription)): \(result.err)")
+                #expect(
+                    result.errorLines.count == 1 && result.errorLines[0].hasPrefix("error: "),
+                    "\(arguments.map(\.debugDescription)): \(result.err)")
             }
         }
         #expect(try Reliability.snapshot(sandbox.store) == before, "a refused name changed the data directory")
@@ -76,7 +83,8 @@ import Testing
         try Reliability.ok(["produce", name], sandbox.store, stdin: Data("a\nb\n".utf8))
         try Reliability.ok(["consume", name, "--group", String(repeating: "g", count: 249)], sandbox.store)
         try Reliability.ok(["export", name, "-o", sandbox.dir.path + "/" + String(repeating: "e", count: 240)], sandbox.store)
-        try Reliability.ok(["import", sandbox.dir.path + "/" + String(repeating: "e", count: 240), "--topic", name, "--append"], sandbox.store)
+        try Reliability.ok(
+            ["import", sandbox.dir.path + "/" + String(repeating: "e", count: 240), "--topic", name, "--append"], sandbox.store)
         // A torn write to repair: the side directory is named after the partition.
         let log = sandbox.store + "/\(name)-0/00000000000000000000.log"
         let handle = try #require(FileHandle(forWritingAtPath: log))
@@ -89,8 +97,10 @@ import Testing
         #expect(try sandbox.everythingOutsideTheStore().keys.sorted() == ["../" + String(repeating: "e", count: 240), "sentinel"])
     }
 
-    static let oddGroupNames = ["../escape", "..", ".", "a/b", "/", "%2e%2e", "ü/../x", ".hidden", String(repeating: "ü", count: 124),
-                                String(repeating: "/..", count: 83)]
+    static let oddGroupNames = [
+        "../escape", "..", ".", "a/b", "/", "%2e%2e", "ü/../x", ".hidden", String(repeating: "ü", count: 124),
+        String(repeating: "/..", count: 83),
+    ]
 
     /// Kafka allows nearly any group name; sluice stores them encoded, so
     /// each works and stays inside `.sluice/groups`, and the invalid ones
@@ -107,21 +117,27 @@ import Testing
             try Reliability.ok(["group", "delete", name], sandbox.store)
         }
         for name in ["", "tab\there", "bell\u{7}", String(repeating: "x", count: 250), String(repeating: "ü", count: 125)] {
-            for arguments in [["consume", "t", "--group", name], ["group", "seek", name, "--topic", "t", "--to-earliest", "--execute"],
-                              ["group", "delete", name], ["lag", name]] {
+            for arguments in [
+                ["consume", "t", "--group", name], ["group", "seek", name, "--topic", "t", "--to-earliest", "--execute"],
+                ["group", "delete", name], ["lag", name],
+            ] {
                 let result = try Reliability.run(arguments, sandbox.store)
                 #expect(result.status == 64, "\(arguments.map(\.debugDescription)): exited \(result.status): \(result.err)")
             }
         }
         #expect(try sandbox.everythingOutsideTheStore() == outside)
-        #expect(Set(try FileManager.default.contentsOfDirectory(atPath: sandbox.store)) == entries, "group names made entries in the data directory")
+        #expect(
+            Set(try FileManager.default.contentsOfDirectory(atPath: sandbox.store)) == entries,
+            "group names made entries in the data directory")
     }
 
     /// What an archive's manifest says reaches the file system only through
     /// the same checks: a hostile topic name or partition count is refused
     /// (the archive hostile-input tests cover paths, links and sizes).
-    @Test(arguments: ["../escape", "a/b", "a\u{0}b", "..", String(repeating: "x", count: 300), "__consumer_offsets", "ok|partitions=-1",
-                      "ok|partitions=100001", "ok|partitions=2147483648"])
+    @Test(arguments: [
+        "../escape", "a/b", "a\u{0}b", "..", String(repeating: "x", count: 300), "__consumer_offsets", "ok|partitions=-1",
+        "ok|partitions=100001", "ok|partitions=2147483648",
+    ])
     func archiveManifestsCannotNameTheirWayOut(_ hostile: String) throws {
         let sandbox = try Sandbox()
         var tar = TarEdit(bytes: try ArchiveStore.decompress(KnownStore.archive))
@@ -181,21 +197,26 @@ import Testing
     /// Where a link may be planted, relative to the store. Each points at a
     /// copy of what it replaces in `outside` (so it looks plausible), or at
     /// nothing (a dangling link a create could follow).
-    static let plantSites = ["t-0", "t-0/00000000000000000000.log", "t-0/00000000000000000000.index", "t-0/00000000000000000000.timeindex",
-                             "t-3", "t-4", "new-0", "copy-0", "dest-0", "dest-0/00000000000000000000.log", "dest-0/sluice-pending-append",
-                             ".sluice", ".sluice/topics", ".sluice/topics/t.topic", ".sluice/topics/new.topic", ".sluice/admin.lock",
-                             ".sluice/staging", ".sluice/repairs", ".sluice/groups", ".sluice/groups/state", ".sluice/groups/live",
-                             "log-start-offset-checkpoint", "offsets-partition", "offsets-partition-log", "snapshot", "offsets-lock",
-                             ".sluice/groups/live/g", ".sluice/groups/live/g/leases"]
+    static let plantSites = [
+        "t-0", "t-0/00000000000000000000.log", "t-0/00000000000000000000.index", "t-0/00000000000000000000.timeindex",
+        "t-3", "t-4", "new-0", "copy-0", "dest-0", "dest-0/00000000000000000000.log", "dest-0/sluice-pending-append",
+        ".sluice", ".sluice/topics", ".sluice/topics/t.topic", ".sluice/topics/new.topic", ".sluice/admin.lock",
+        ".sluice/staging", ".sluice/repairs", ".sluice/groups", ".sluice/groups/state", ".sluice/groups/live",
+        "log-start-offset-checkpoint", "offsets-partition", "offsets-partition-log", "snapshot", "offsets-lock",
+        ".sluice/groups/live/g", ".sluice/groups/live/g/leases",
+    ]
 
     /// Every write command, each from a fresh copy.
     static func writeCommands() -> [[String]] {
-        [["produce", "t"], ["produce", "dest", "-p", "0"], ["consume", "t", "--group", "g"], ["consume", "t", "--group", "fresh", "-c", "3"],
-         ["topic", "create", "new", "-p", "2"], ["topic", "alter", "t", "-p", "5"], ["topic", "alter", "t", "-c", "retention.ms=5"],
-         ["topic", "delete", "t", "--yes"], ["group", "seek", "g", "--topic", "t", "--to-earliest", "--execute"],
-         ["group", "rollback", "g", "--steps", "1", "--execute"], ["group", "delete", "g"],
-         ["import", KnownStore.archive, "--topic", "copy"], ["import", KnownStore.archive, "--topic", "dest", "--append"],
-         ["verify", "--repair"]]
+        [
+            ["produce", "t"], ["produce", "dest", "-p", "0"], ["consume", "t", "--group", "g"],
+            ["consume", "t", "--group", "fresh", "-c", "3"],
+            ["topic", "create", "new", "-p", "2"], ["topic", "alter", "t", "-p", "5"], ["topic", "alter", "t", "-c", "retention.ms=5"],
+            ["topic", "delete", "t", "--yes"], ["group", "seek", "g", "--topic", "t", "--to-earliest", "--execute"],
+            ["group", "rollback", "g", "--steps", "1", "--execute"], ["group", "delete", "g"],
+            ["import", KnownStore.archive, "--topic", "copy"], ["import", KnownStore.archive, "--topic", "dest", "--append"],
+            ["verify", "--repair"],
+        ]
     }
 
     /// Resolves the symbolic sites to real paths of the known store.
@@ -214,7 +235,8 @@ import Testing
     static func offsetsPartition(of group: String, in store: String) throws -> String {
         try Reliability.ok(["group", "describe", group], store)
         for name in Reliability.entries(store, prefix: "__consumer_offsets-") {
-            let size = (try? FileManager.default.attributesOfItem(atPath: store + "/" + name + "/00000000000000000000.log")[.size] as? Int) ?? 0
+            let size =
+                (try? FileManager.default.attributesOfItem(atPath: store + "/" + name + "/00000000000000000000.log")[.size] as? Int) ?? 0
             if size > 0 { return name }
         }
         throw TrialFailure("no offsets partition has commits")
@@ -261,7 +283,10 @@ import Testing
     /// allocates what the file declares.
     @Test func declaredSizesAreBoundedBeforeAllocation() throws {
         let cases: [(site: String, commands: [[String]])] = [
-            ("t-0/00000000000000000000.index", [["verify", "t"], ["consume", "t", "-p", "0", "--from", "700", "-c", "1"], ["produce", "t", "-p", "0"]]),
+            (
+                "t-0/00000000000000000000.index",
+                [["verify", "t"], ["consume", "t", "-p", "0", "--from", "700", "-c", "1"], ["produce", "t", "-p", "0"]]
+            ),
             ("t-0/00000000000000000000.timeindex", [["verify", "t"], ["consume", "t", "-p", "0", "--from", "@0", "-c", "1"]]),
             (".sluice/topics/t.topic", [["topic", "describe", "t"], ["topic", "list"]]),
             ("snapshot", [["lag", "g"], ["group", "seek", "g", "--topic", "t", "--to-earliest", "--execute"]]),
@@ -294,14 +319,17 @@ import Testing
             let run = try Self.runLimited(arguments, sandbox.store)
             #expect(run.status <= 2, "\(arguments): \(run.err.suffix(300))")
         }
-        #expect(try Reliability.records("t", sandbox.store, partition: 0).count == Int(victim.baseOffset), "repair keeps what precedes the damage")
+        #expect(
+            try Reliability.records("t", sandbox.store, partition: 0).count == Int(victim.baseOffset),
+            "repair keeps what precedes the damage")
     }
 
     /// Runs sluice under a 400 MiB address-space limit (an allocation sized
     /// from a declared size would fail and crash it); fails on a crash.
     static func runLimited(_ arguments: [String], _ dataDir: String) throws -> (status: Int32, out: String, err: String) {
-        let run = try ArchiveStore.shell("\(memoryLimitPrefix(mebibytes: 400))exec '\(SluiceProcess.binary)' \(arguments.map { "'\($0)'" }.joined(separator: " ")) </dev/null",
-                                         environment: ["SLUICE_DATA_DIR": dataDir])
+        let run = try ArchiveStore.shell(
+            "\(memoryLimitPrefix(mebibytes: 400))exec '\(SluiceProcess.binary)' \(arguments.map { "'\($0)'" }.joined(separator: " ")) </dev/null",
+            environment: ["SLUICE_DATA_DIR": dataDir])
         if ![0, 1, 2, 64].contains(run.status) || run.err.contains("Fatal error") || run.err.contains("Program crashed") {
             throw TrialFailure("sluice \(arguments.joined(separator: " ")) crashed (status \(run.status)): \(run.err.suffix(400))")
         }

@@ -28,14 +28,21 @@ final class SlowReaderPipeline {
         let sluice = ([SluiceProcess.binary] + arguments).map(quoted).joined(separator: " ")
         let d = quoted(dir.path)
         let inner = quoted("echo $$ > \(dir.path)/pid; exec \(sluice)")
-        let script = "(sh -c \(inner) 2> \(d)/err; echo $? > \(d)/status) | python3 \(d)/reader.py \(linesPerSecond) \(d)/reader.pid > \(d)/out"
+        let script =
+            "(sh -c \(inner) 2> \(d)/err; echo $? > \(d)/status) | python3 \(d)/reader.py \(linesPerSecond) \(d)/reader.pid > \(d)/out"
         shell.executableURL = URL(fileURLWithPath: "/bin/sh")
         shell.arguments = ["-c", script]
         var environment = ProcessInfo.processInfo.environment
         environment["SLUICE_DATA_DIR"] = dataDir
         shell.environment = environment
         try shell.run()
-        try waitUntil(10, "sluice started") { (try? String(contentsOfFile: dir.path + "/pid", encoding: .utf8)).flatMap { Int32($0.trimmingCharacters(in: .whitespacesAndNewlines)) }.map { pid = $0; return true } ?? false }
+        try waitUntil(10, "sluice started") {
+            (try? String(contentsOfFile: dir.path + "/pid", encoding: .utf8)).flatMap {
+                Int32($0.trimmingCharacters(in: .whitespacesAndNewlines))
+            }.map {
+                pid = $0; return true
+            } ?? false
+        }
     }
 
     func signal(_ signal: Int32) { kill(pid, signal) }
@@ -51,8 +58,12 @@ final class SlowReaderPipeline {
     /// Waits for the pipeline; sluice's exit status, what the reader wrote, sluice's stderr.
     func finish() throws -> (status: Int32, out: String, err: String) {
         shell.waitUntilExit()
-        let status = Int32((try String(contentsOfFile: dir.path + "/status", encoding: .utf8)).trimmingCharacters(in: .whitespacesAndNewlines)) ?? -1
-        return (status, try String(contentsOfFile: dir.path + "/out", encoding: .utf8), try String(contentsOfFile: dir.path + "/err", encoding: .utf8))
+        let status =
+            Int32((try String(contentsOfFile: dir.path + "/status", encoding: .utf8)).trimmingCharacters(in: .whitespacesAndNewlines)) ?? -1
+        return (
+            status, try String(contentsOfFile: dir.path + "/out", encoding: .utf8),
+            try String(contentsOfFile: dir.path + "/err", encoding: .utf8)
+        )
     }
 }
 
@@ -62,8 +73,9 @@ final class SlowReaderPipeline {
 @Suite(.serialized) struct SlowReaderGroupTests {
     /// Offsets per partition of lines that start "PARTITION OFFSET ".
     func offsets(_ output: String) -> [Int: [Int64]] {
-        offsetsByPartition(output.split(separator: "\n", omittingEmptySubsequences: false)
-            .map { $0.split(separator: " ").prefix(2).joined(separator: " ") }.joined(separator: "\n"))
+        offsetsByPartition(
+            output.split(separator: "\n", omittingEmptySubsequences: false)
+                .map { $0.split(separator: " ").prefix(2).joined(separator: " ") }.joined(separator: "\n"))
     }
 
     @Test func dynamicMembersStartedTogetherEachGetAShareAndStayUntilTheGroupHasDrained() throws {
@@ -72,7 +84,8 @@ final class SlowReaderPipeline {
         let partitions = 6, records = 10_000
         try store.topic("D", counts: [Int](repeating: records, count: partitions))
         let members = try (0..<partitions).map { _ in
-            try SlowReaderPipeline(["consume", "D", "--group", "D.drain", "--format", "%p %o %T %v\\n"], dataDir: store.path, linesPerSecond: 5000)
+            try SlowReaderPipeline(
+                ["consume", "D", "--group", "D.drain", "--format", "%p %o %T %v\\n"], dataDir: store.path, linesPerSecond: 5000)
         }
         var seen: [Int: [Int64]] = [:]
         for member in members {
@@ -84,7 +97,9 @@ final class SlowReaderPipeline {
         }
         for p in 0..<partitions {
             let got = seen[p, default: []]
-            #expect(got.count == records && Set(got) == Set(0..<Int64(records)), "partition \(p): \(got.count) records, \(Set(got).count) distinct")
+            #expect(
+                got.count == records && Set(got) == Set(0..<Int64(records)),
+                "partition \(p): \(got.count) records, \(Set(got).count) distinct")
         }
         #expect(try store.lag(["D.drain"])["groups"]?.arrayValue?.first?["lag"]?.int64Value == 0)
     }
@@ -92,8 +107,9 @@ final class SlowReaderPipeline {
     @Test func commitsFollowTheIntervalHoweverSlowTheReader() throws {
         let store = try GroupStore()
         try store.topic("C", counts: [20_000, 20_000])
-        let member = try SlowReaderPipeline(["consume", "C", "--group", "C", "--commit-interval", "1s", "--format", "%p %o\\n"],
-                                            dataDir: store.path, linesPerSecond: 2000)
+        let member = try SlowReaderPipeline(
+            ["consume", "C", "--group", "C", "--commit-interval", "1s", "--format", "%p %o\\n"],
+            dataDir: store.path, linesPerSecond: 2000)
         let started = Date()
         try store.waitUntil(3, "a first commit") { try !store.committed("C").isEmpty }
         let first = try store.committed("C").values.compactMap { $0 }.reduce(0, +)

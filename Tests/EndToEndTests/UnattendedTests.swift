@@ -60,8 +60,10 @@ import Testing
             let result = try store.sluice(arguments + ["--lock-timeout", "300ms"], stdin: "x\n")
             #expect(Date().timeIntervalSince(started) < 5)
             #expect(result.status == 1, "\(arguments): \(result.err)")
-            #expect(result.errorLines.last?.contains("\(object)") == true && result.errorLines.last?.contains("is locked by process \(holder.pid)") == true,
-                    "\(arguments): \(result.err)")
+            #expect(
+                result.errorLines.last?.contains("\(object)") == true
+                    && result.errorLines.last?.contains("is locked by process \(holder.pid)") == true,
+                "\(arguments): \(result.err)")
             #expect(result.errorLines.last?.contains("raise --lock-timeout") == true)
         }
         let malformed = try store.sluice(["produce", "t", "--lock-timeout", "soon"], stdin: "x\n")
@@ -75,7 +77,9 @@ import Testing
         for (arguments, flag) in [(["topic", "delete", "t"], "--yes"), (["delete-records", "t", "--before", "3"], "--yes")] {
             let result = try store.sluice(arguments)
             #expect(result.status == 64, "\(arguments): \(result.err)")
-            #expect(result.errorLines.last?.contains("refusing to proceed without confirmation (not on a terminal); pass \(flag) to confirm") == true)
+            #expect(
+                result.errorLines.last?.contains("refusing to proceed without confirmation (not on a terminal); pass \(flag) to confirm")
+                    == true)
         }
         #expect(try store.snapshot() == before)
     }
@@ -84,9 +88,11 @@ import Testing
         let store = try GroupStore()
         try store.topic("t", counts: [50])
         let archive = store.dir.file("t.tar.zst")
-        for arguments in [["produce", "t"], ["export", "t", "-o", archive], ["import", archive, "--topic", "u"], ["verify"],
-                          ["retention"], ["retention", "--execute"], ["delete-records", "t", "--before", "1", "--yes"],
-                          ["group", "seek", "g", "--topic", "t", "--to-earliest"], ["topic", "create", "t", "--if-not-exists"]] {
+        for arguments in [
+            ["produce", "t"], ["export", "t", "-o", archive], ["import", archive, "--topic", "u"], ["verify"],
+            ["retention"], ["retention", "--execute"], ["delete-records", "t", "--before", "1", "--yes"],
+            ["group", "seek", "g", "--topic", "t", "--to-earliest"], ["topic", "create", "t", "--if-not-exists"],
+        ] {
             let loud = try store.sluice(arguments, stdin: "x\n")
             #expect(loud.status == 0, "\(arguments): \(loud.err)")
             if arguments.first == "import" { try store.ok(["topic", "delete", "u", "--yes"]) }
@@ -127,7 +133,9 @@ import Testing
         export.kill(SIGTERM)
         let exported = try export.finish()
         #expect(exported.status == 1, "\(exported.err)")
-        #expect(exported.errorLines.last?.contains("export interrupted by SIGTERM; no archive was written; run the export again") == true, "\(exported.err)")
+        #expect(
+            exported.errorLines.last?.contains("export interrupted by SIGTERM; no archive was written; run the export again") == true,
+            "\(exported.err)")
         #expect(try FileManager.default.contentsOfDirectory(atPath: store.dir.path).filter { $0.hasPrefix("big.tar.zst") }.isEmpty)
 
         // Import, its archive arriving through a pipe that stalls half-way: nothing imported, nothing left behind.
@@ -139,16 +147,20 @@ import Testing
         let writer = try FileHandle(forWritingTo: URL(fileURLWithPath: fifo))
         try writer.write(contentsOf: bytes.prefix(bytes.count / 2))
         try waitFor("the import's staging area") {
-            ((try? FileManager.default.contentsOfDirectory(atPath: store.path + "/.sluice/staging")) ?? []).contains { !$0.hasSuffix(".lock") }
+            ((try? FileManager.default.contentsOfDirectory(atPath: store.path + "/.sluice/staging")) ?? []).contains {
+                !$0.hasSuffix(".lock")
+            }
         }
         importer.kill(SIGTERM)
         let imported = try importer.finish()
         try writer.close()
         #expect(imported.status == 1, "\(imported.err)")
-        #expect(imported.errorLines.last?.contains("interrupted by SIGTERM while reading archive") == true
+        #expect(
+            imported.errorLines.last?.contains("interrupted by SIGTERM while reading archive") == true
                 && imported.errorLines.last?.contains("nothing was imported; run the import again") == true, "\(imported.err)")
         #expect(try FileManager.default.contentsOfDirectory(atPath: store.path + "/.sluice/staging").isEmpty)
-        #expect(try store.snapshot().filter { !$0.key.hasPrefix(".sluice/staging") } == before.filter { !$0.key.hasPrefix(".sluice/staging") })
+        #expect(
+            try store.snapshot().filter { !$0.key.hasPrefix(".sluice/staging") } == before.filter { !$0.key.hasPrefix(".sluice/staging") })
 
         // The following consume sees every record, once; and the re-run import completes.
         #expect(try store.ok(["consume", "big", "--format", "%p %o %v\\n"]).out == records)
@@ -188,7 +200,9 @@ import Testing
         let result = try producer.finish()
         try keepOpen.close()
         #expect(result.status == 1, "\(result.err)")
-        #expect(result.errorLines.last?.contains("produce stopped by SIGTERM after 3 records (3 lines); they are durable in 't'") == true, "\(result.err)")
+        #expect(
+            result.errorLines.last?.contains("produce stopped by SIGTERM after 3 records (3 lines); they are durable in 't'") == true,
+            "\(result.err)")
         #expect(result.errorLines.last?.contains("produce it (from line 4 on) to continue") == true)
         #expect(try store.ok(["consume", "t"]).out == "one\ntwo\nthree\n")
     }

@@ -32,10 +32,10 @@ import Testing
         ("abc", 479_470_107),
     ]
     static let librdkafkaVectors: [(String, UInt32)] = [
-        ("kafka", 0xd067cf64), ("giberish123456789", 0x8f552b0c), ("1234", 0x9fc97b14), ("234", 0xe7c009ca),
-        ("34", 0x873930da), ("4", 0x5a4b5ca1), ("PreAmbleWillBeRemoved,ThePrePartThatIs", 0x78424f1c),
-        ("reAmbleWillBeRemoved,ThePrePartThatIs", 0x4a62b377), ("eAmbleWillBeRemoved,ThePrePartThatIs", 0xe0e4e09e),
-        ("AmbleWillBeRemoved,ThePrePartThatIs", 0x62b8b43f), ("", 0x106e08d9),
+        ("kafka", 0xd067_cf64), ("giberish123456789", 0x8f55_2b0c), ("1234", 0x9fc9_7b14), ("234", 0xe7c0_09ca),
+        ("34", 0x8739_30da), ("4", 0x5a4b_5ca1), ("PreAmbleWillBeRemoved,ThePrePartThatIs", 0x7842_4f1c),
+        ("reAmbleWillBeRemoved,ThePrePartThatIs", 0x4a62_b377), ("eAmbleWillBeRemoved,ThePrePartThatIs", 0xe0e4_e09e),
+        ("AmbleWillBeRemoved,ThePrePartThatIs", 0x62b8_b43f), ("", 0x106e_08d9),
     ]
     static let partitionVectors: [(String, Int, Int, Int)] = [
         ("21", 0, 0, 40), ("foobar", 0, 6, 16), ("a-little-bit-long-string", 2, 2, 12), ("abc", 0, 7, 7),

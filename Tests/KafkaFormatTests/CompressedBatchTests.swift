@@ -24,7 +24,8 @@ func rewrap(_ batch: [UInt8], area: [UInt8], codec: Int16) -> [UInt8] {
         header.attributes = header.attributes & ~0x07 | codec
         header.batchLength = Int32(raw.count - RecordBatchHeader.logOverhead)
         header.write(to: raw.baseAddress!)
-        header.crc = CRC32C.checksum(raw.baseAddress! + RecordBatchHeader.attributesOffset, count: raw.count - RecordBatchHeader.attributesOffset)
+        header.crc = CRC32C.checksum(
+            raw.baseAddress! + RecordBatchHeader.attributesOffset, count: raw.count - RecordBatchHeader.attributesOffset)
         header.write(to: raw.baseAddress!)
     }
     return bytes
@@ -48,8 +49,11 @@ func rewrap(_ batch: [UInt8], area: [UInt8], codec: Int16) -> [UInt8] {
         let compressed = compress(Array(plain[RecordBatchHeader.size...]), codec)
         let areas = [("truncated", Array(compressed.dropLast(5))), ("garbage", [UInt8](repeating: 0xA5, count: 300)), ("empty", [])]
         for (what, area) in areas {
-            let error = #expect(throws: FormatError.self, "\(what)") { _ = try decodeBatch(rewrap(plain, area: area, codec: codec.rawValue)) }
-            #expect(error?.description.hasPrefix("\(codec.name) records do not decompress") == true, "\(what): \(String(describing: error))")
+            let error = #expect(throws: FormatError.self, "\(what)") {
+                _ = try decodeBatch(rewrap(plain, area: area, codec: codec.rawValue))
+            }
+            #expect(
+                error?.description.hasPrefix("\(codec.name) records do not decompress") == true, "\(what): \(String(describing: error))")
         }
     }
 

@@ -113,9 +113,10 @@ func decodeRecordSet(_ bytes: [UInt8]) throws -> [OwnedRecord] {
     /// Snappy in xerial framing, as Kafka's Java clients write it.
     @Test func snappyJavaBatchDecodes() throws {
         let bytes = try Fixtures.bytes("rskafka-batches/test_decode_fixture_snappy_java.bin")
-        #expect(bytes.withUnsafeBytes { raw in
-            SnappyDecompressor.xerialMagic.elementsEqual(raw[RecordBatchHeader.size..<(RecordBatchHeader.size + 8)])
-        })
+        #expect(
+            bytes.withUnsafeBytes { raw in
+                SnappyDecompressor.xerialMagic.elementsEqual(raw[RecordBatchHeader.size..<(RecordBatchHeader.size + 8)])
+            })
         let (header, records) = try decodeBatch(bytes)
         #expect(header.compression == .snappy)
         #expect(records.map(\.offset) == [0, 1])
@@ -164,7 +165,9 @@ func decodeRecordSet(_ bytes: [UInt8]) throws -> [OwnedRecord] {
         try recordSet.withUnsafeBytes { raw in
             var position = 0
             while position < raw.count {
-                guard case .legacy(let size, let magic) = LogEntryFrame.inspect(raw, at: position) else { Issue.record("expected legacy"); return }
+                guard case .legacy(let size, let magic) = LogEntryFrame.inspect(raw, at: position) else {
+                    Issue.record("expected legacy"); return
+                }
                 #expect(magic == 1)
                 let message = try LegacyMessage.parse(UnsafeRawBufferPointer(rebasing: raw[position..<(position + size)]))
                 keys.append(String(decoding: message.key!, as: UTF8.self))

@@ -10,7 +10,8 @@ import Testing
     @Test(arguments: [Int64.min, -1, Int64.max])
     func anOffsetOutsideTheRangeIsInvalid(offset: Int64) throws {
         let plain = legacyEntry(offset: offset, magic: 1, key: nil, value: Array("v".utf8))
-        #expect(invalidMessage { _ = try plain.withUnsafeBytes { try LegacyMessage.parse($0) } }?.contains("outside the offset range") == true)
+        #expect(
+            invalidMessage { _ = try plain.withUnsafeBytes { try LegacyMessage.parse($0) } }?.contains("outside the offset range") == true)
     }
 
     @Test(arguments: [Int64.min + 2, Int64(3)])

@@ -20,10 +20,13 @@ func innerSet(_ offsets: [Int64], magic: Int8 = 1) -> [UInt8] {
 }
 
 /// A compressed wrapper around `inner` (already a message set).
-func wrapper(offset: Int64, magic: Int8 = 1, codec: CompressionCodec = .gzip, logAppendTime: Bool = false, timestamp: Int64 = 5000,
-             inner: [UInt8]) -> [UInt8] {
-    legacyEntry(offset: offset, magic: magic, attributes: Int8(codec.rawValue) | (logAppendTime ? 0x08 : 0), timestamp: timestamp,
-                key: nil, value: compress(inner, codec))
+func wrapper(
+    offset: Int64, magic: Int8 = 1, codec: CompressionCodec = .gzip, logAppendTime: Bool = false, timestamp: Int64 = 5000,
+    inner: [UInt8]
+) -> [UInt8] {
+    legacyEntry(
+        offset: offset, magic: magic, attributes: Int8(codec.rawValue) | (logAppendTime ? 0x08 : 0), timestamp: timestamp,
+        key: nil, value: compress(inner, codec))
 }
 
 /// The messages a legacy entry stands for, copied out.

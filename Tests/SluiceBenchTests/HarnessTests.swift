@@ -1,4 +1,5 @@
 import Testing
+
 @testable import sluice_bench
 
 @Suite struct StatisticsTests {
@@ -84,10 +85,11 @@ import Testing
 
 @Suite struct ReportTests {
     func result(wall: Double, baseline: Double, rss: Int64 = 20_000_000, targets: [Target]) -> CaseResult {
-        CaseResult(name: "produce 1M lines", workload: Workload(records: 1_000_000, bytes: 150_000_000),
-                   timed: Summary([Sample(wallSeconds: wall, cpuSeconds: 0.2, peakRSSBytes: rss)]), timedCommand: "sluice produce t",
-                   baselineLabel: "dd conv=fdatasync", baselineCommand: "dd if=x of=y",
-                   baseline: Summary([Sample(wallSeconds: baseline, cpuSeconds: 0.1, peakRSSBytes: 1)]), targets: targets)
+        CaseResult(
+            name: "produce 1M lines", workload: Workload(records: 1_000_000, bytes: 150_000_000),
+            timed: Summary([Sample(wallSeconds: wall, cpuSeconds: 0.2, peakRSSBytes: rss)]), timedCommand: "sluice produce t",
+            baselineLabel: "dd conv=fdatasync", baselineCommand: "dd if=x of=y",
+            baseline: Summary([Sample(wallSeconds: baseline, cpuSeconds: 0.1, peakRSSBytes: 1)]), targets: targets)
     }
 
     @Test func wallTimeAndOutputSizeTargets() {
@@ -104,7 +106,9 @@ import Testing
     @Test func aThroughputShareIsTheInverseOfTheWallTimeRatio() {
         let share = Target.baselineThroughputShare(atLeast: 0.7)
         #expect(Report.verdict(share, result(wall: 1.4, baseline: 1, targets: [share])).text == "≥ 70% of baseline's throughput: met (71%)")
-        #expect(Report.verdict(share, result(wall: 2, baseline: 1, targets: [share])).text == "≥ 70% of baseline's throughput: **missed** (50%)")
+        #expect(
+            Report.verdict(share, result(wall: 2, baseline: 1, targets: [share])).text == "≥ 70% of baseline's throughput: **missed** (50%)"
+        )
     }
 
     @Test func formatsFiguresWithTheirUnits() {
@@ -121,33 +125,41 @@ import Testing
     }
 
     @Test func verdictsSayWhetherEachTargetWasMet() {
-        let fast = result(wall: 0.25, baseline: 0.5, targets: [.recordsPerSecond(atLeast: 3_000_000), .peakRSS(below: 100_000_000), .ratio(atMost: 1.5)])
+        let fast = result(
+            wall: 0.25, baseline: 0.5, targets: [.recordsPerSecond(atLeast: 3_000_000), .peakRSS(below: 100_000_000), .ratio(atMost: 1.5)])
         #expect(fast.ratio == 0.5)
-        #expect(fast.targets.map { Report.verdict($0, fast).text } == [
-            "≥ 3.00 M/s: met (4.00 M/s)", "RSS < 100 MB: met (20.0 MB)", "≤ 1.50×: met (0.50×)",
-        ])
-        let slow = result(wall: 1, baseline: 0.5, rss: 150_000_000, targets: [.recordsPerSecond(atLeast: 3_000_000), .peakRSS(below: 100_000_000)])
-        #expect(slow.targets.map { Report.verdict($0, slow).text } == ["≥ 3.00 M/s: **missed** (1.00 M/s)", "RSS < 100 MB: **missed** (150 MB)"])
-        #expect(Report.targetSummary([fast, slow]) == """
-        ### Targets
+        #expect(
+            fast.targets.map { Report.verdict($0, fast).text } == [
+                "≥ 3.00 M/s: met (4.00 M/s)", "RSS < 100 MB: met (20.0 MB)", "≤ 1.50×: met (0.50×)",
+            ])
+        let slow = result(
+            wall: 1, baseline: 0.5, rss: 150_000_000, targets: [.recordsPerSecond(atLeast: 3_000_000), .peakRSS(below: 100_000_000)])
+        #expect(
+            slow.targets.map { Report.verdict($0, slow).text } == [
+                "≥ 3.00 M/s: **missed** (1.00 M/s)", "RSS < 100 MB: **missed** (150 MB)",
+            ])
+        #expect(
+            Report.targetSummary([fast, slow]) == """
+                ### Targets
 
-        3 of 5 targets met. Missed:
+                3 of 5 targets met. Missed:
 
-        - produce 1M lines: ≥ 3.00 M/s: **missed** (1.00 M/s)
-        - produce 1M lines: RSS < 100 MB: **missed** (150 MB)
-        """)
+                - produce 1M lines: ≥ 3.00 M/s: **missed** (1.00 M/s)
+                - produce 1M lines: RSS < 100 MB: **missed** (150 MB)
+                """)
     }
 
     @Test func tablesAreAlignedMarkdown() {
         var table = MarkdownTable([("case", .left), ("n", .right)])
         table.add(["a|b", "1"])
         table.add(["long name", "22"])
-        #expect(table.render() == """
-        | case      |   n |
-        | --------- | --: |
-        | a\\|b      |   1 |
-        | long name |  22 |
-        """)
+        #expect(
+            table.render() == """
+                | case      |   n |
+                | --------- | --: |
+                | a\\|b      |   1 |
+                | long name |  22 |
+                """)
     }
 
     @Test func reportRowsCarryRatesRatiosAndBaseline() {

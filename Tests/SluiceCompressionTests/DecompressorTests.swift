@@ -1,7 +1,8 @@
-@testable import SluiceCompression
 import SluiceCore
 import TestSupport
 import Testing
+
+@testable import SluiceCompression
 
 /// Every Kafka codec sluice reads, with the compressor its tests make inputs with.
 enum Codec: String, CaseIterable, CustomStringConvertible {
@@ -35,7 +36,8 @@ func jsonRecords(count: Int, seed: UInt64 = 7) -> [UInt8] {
     var text = ""
     for i in 0..<count {
         let amount = Int.random(in: 0..<100_000, using: &random)
-        text += #"{"order":\#(i),"customer":"customer-\#(amount % 997)","amount":\#(amount / 100).\#(amount % 100),"status":"\#(["new", "paid", "shipped"][i % 3])"}"#
+        text +=
+            #"{"order":\#(i),"customer":"customer-\#(amount % 997)","amount":\#(amount / 100).\#(amount % 100),"status":"\#(["new", "paid", "shipped"][i % 3])"}"#
         text += "\n"
     }
     return Array(text.utf8)
@@ -190,7 +192,7 @@ func isCorruptData(_ error: any Error) -> Bool {
         let member: [UInt8] = [
             0x1F, 0x8B, 0x08, 0x08, 0x00, 0x00, 0x00, 0x00, 0x02, 0xFF, 0x72, 0x65, 0x63, 0x6F, 0x72, 0x64, 0x73, 0x2E, 0x6A,
             0x73, 0x6F, 0x6E, 0x00, 0xCB, 0x48, 0xCD, 0xC9, 0xC9, 0x57, 0xC8, 0x4E, 0x4C, 0xCB, 0x4E, 0x04, 0x00, 0xD1, 0x75,
-            0x81, 0x6C, 0x0B, 0x00, 0x00, 0x00
+            0x81, 0x6C, 0x0B, 0x00, 0x00, 0x00,
         ]
         #expect(try decompress(.gzip, member) == Array("hello kafka".utf8))
     }
@@ -211,7 +213,9 @@ func isCorruptData(_ error: any Error) -> Bool {
     @Test func impossibleXerialChunkLengthsFail() throws {
         let header = SnappyDecompressor.xerialMagic + [0, 0, 0, 1, 0, 0, 0, 1]
         for chunkLength: Int32 in [-1, 1000, Int32.max] {
-            let error = #expect(throws: SluiceError.self) { try decompress(.snappyXerial, header + TestCompression.bigEndian(chunkLength) + [1, 2, 3]) }
+            let error = #expect(throws: SluiceError.self) {
+                try decompress(.snappyXerial, header + TestCompression.bigEndian(chunkLength) + [1, 2, 3])
+            }
             #expect(error?.message.contains("chunk length") == true)
         }
     }
@@ -245,7 +249,9 @@ func isCorruptData(_ error: any Error) -> Bool {
             let error = #expect(throws: SluiceError.self) { try decompress(.lz4, frame) }
             #expect(error?.message.contains("eader") == true, "\(String(describing: error))")
             let out = ByteBuffer()
-            try frame.withUnsafeBytes { try LZ4Decompressor().decompress($0, appendingTo: out, limit: 1 << 20, ignoringHeaderChecksum: true) }
+            try frame.withUnsafeBytes {
+                try LZ4Decompressor().decompress($0, appendingTo: out, limit: 1 << 20, ignoringHeaderChecksum: true)
+            }
             #expect(out.array == data)
         }
     }

@@ -13,7 +13,9 @@ import Testing
         #expect(try JSONValue.parse(value.serialized(pretty: true)) == value)
     }
 
-    @Test(arguments: ["", "{", "[1,]", "{\"a\" 1}", "\"\\ud800\"", "tru", "1 2", String(repeating: "[", count: 100) + String(repeating: "]", count: 100)])
+    @Test(arguments: [
+        "", "{", "[1,]", "{\"a\" 1}", "\"\\ud800\"", "tru", "1 2", String(repeating: "[", count: 100) + String(repeating: "]", count: 100),
+    ])
     func rejectsMalformedJSON(text: String) {
         #expect(throws: SluiceError.self) { try JSONValue.parse(text) }
     }
@@ -46,7 +48,9 @@ import Testing
         let alphabet: [UInt8] = Array("abcXYZ 019{}:,".utf8) + [0x22, 0x5C, 0x0A, 0x1F, 0x7F, 0x80, 0xC3, 0xA9]
         for _ in 0..<2000 {
             let length = Int(random.next() % 40)
-            let bytes = (0..<length).map { _ in random.next() % 5 == 0 ? alphabet[Int(random.next() % UInt64(alphabet.count))] : UInt8(ascii: "a") }
+            let bytes = (0..<length).map { _ in
+                random.next() % 5 == 0 ? alphabet[Int(random.next() % UInt64(alphabet.count))] : UInt8(ascii: "a")
+            }
             let naive = bytes.firstIndex { $0 >= 0x80 || $0 < 0x20 || $0 == 0x22 || $0 == 0x5C } ?? bytes.count
             #expect(bytes.withUnsafeBytes { JSONText.plainASCIIPrefix($0) } == naive, "\(bytes)")
         }

@@ -31,7 +31,9 @@ import Testing
         #expect(try TimeParsing.parseTime("now", now: now) == now)
     }
 
-    @Test(arguments: ["", "yesterday", "2024-13-01", "2024-02-30", "2024-05-01T25:00", "2024-05-01T12:00:00Zjunk", "12:00", "2024-05-01T12:00:00+25:00"])
+    @Test(arguments: [
+        "", "yesterday", "2024-13-01", "2024-02-30", "2024-05-01T25:00", "2024-05-01T12:00:00Zjunk", "12:00", "2024-05-01T12:00:00+25:00",
+    ])
     func rejectsMalformedTimes(text: String) {
         #expect(throws: SluiceError.self) { try TimeParsing.parseTime(text, now: now) }
     }

@@ -41,8 +41,9 @@ import Testing
 
     @Test(arguments: Int16(0)...4)
     func everyValueVersionRoundTrips(version: Int16) throws {
-        let original = OffsetCommitValue(offset: 42, leaderEpoch: version >= 3 ? 7 : -1, metadata: "meta é",
-                                         commitTimestamp: 1_700_000_000_123, expireTimestamp: version == 1 ? 1_800_000_000_000 : nil)
+        let original = OffsetCommitValue(
+            offset: 42, leaderEpoch: version >= 3 ? 7 : -1, metadata: "meta é",
+            commitTimestamp: 1_700_000_000_123, expireTimestamp: version == 1 ? 1_800_000_000_000 : nil)
         let encoded = bytes { original.encode(version: version, to: $0) }
         #expect(Array(encoded.prefix(2)) == [0, UInt8(version)])
         #expect(try value(encoded) == original)

@@ -1,11 +1,12 @@
 import Foundation
 import SluiceCore
-@testable import SluiceGroups
 import SluiceStorage
+import SluiceStore
 import SluiceSystem
 import TestSupport
 import Testing
-import SluiceStore
+
+@testable import SluiceGroups
 
 /// Group names on disk, leases, membership and the change guard.
 @Suite struct GroupLocksTests {
@@ -75,7 +76,9 @@ import SluiceStore
             Issue.record("an active group must be refused")
         } catch let error as SluiceError {
             #expect(error.kind == .checkFailed && error.reason == .groupActive)
-            #expect(error.message.contains(member.info.member) && error.message.contains("pid \(getpid())") && error.message.contains("holding t-0"))
+            #expect(
+                error.message.contains(member.info.member) && error.message.contains("pid \(getpid())")
+                    && error.message.contains("holding t-0"))
         }
         let (forced, warnings) = try capturingWarnings { try GroupChangeGuard.acquire(g, force: true, waitMillis: nil) }
         forced.release()

@@ -1,9 +1,10 @@
 import Foundation
 import SluiceCore
-@testable import SluiceGroups
 import SluiceStorage
 import SluiceSystem
 import TestSupport
+
+@testable import SluiceGroups
 
 /// Creating `__consumer_offsets` makes 50 partitions durably (hundreds of
 /// fsyncs); the tests make it once per process and copy it.

@@ -1,17 +1,19 @@
 import Foundation
 import KafkaFormat
 import SluiceCore
-@testable import SluiceGroups
 import SluiceStorage
+import SluiceStore
 import SluiceSystem
 import Synchronization
 import TestSupport
 import Testing
-import SluiceStore
+
+@testable import SluiceGroups
 
 func commit(_ store: OffsetsStore, _ group: String, _ offsets: [(String, Int, Int64?)], operation: CommitOperation = .commit) throws {
-    try store.commit(group: group, changes: offsets.map { OffsetChange(TopicPartition($0.0, $0.1), offset: $0.2) },
-                     annotations: CommitAnnotations(operation: operation))
+    try store.commit(
+        group: group, changes: offsets.map { OffsetChange(TopicPartition($0.0, $0.1), offset: $0.2) },
+        annotations: CommitAnnotations(operation: operation))
 }
 
 func offsetsLog(_ data: DataDirectory, group: String) -> String {
@@ -22,9 +24,13 @@ func offsetsLog(_ data: DataDirectory, group: String) -> String {
     @Test func commitsAreReadBackByAnyProcess() throws {
         let dir = TemporaryDirectory()
         let (data, store) = try makeStore(dir)
-        try store.commit(group: "billing", changes: [OffsetChange(TopicPartition("orders", 0), offset: 5, metadata: "m0"),
-                                                     OffsetChange(TopicPartition("orders", 1), offset: 7)],
-                         annotations: CommitAnnotations(operation: .commit, member: "m-1"))
+        try store.commit(
+            group: "billing",
+            changes: [
+                OffsetChange(TopicPartition("orders", 0), offset: 5, metadata: "m0"),
+                OffsetChange(TopicPartition("orders", 1), offset: 7),
+            ],
+            annotations: CommitAnnotations(operation: .commit, member: "m-1"))
         try commit(store, "billing", [("orders", 0, 9)])
         let fresh = OffsetsStore(directory: try DataDirectory.open(data.path))
         let offsets = try fresh.offsets(of: "billing")
@@ -65,15 +71,17 @@ func offsetsLog(_ data: DataDirectory, group: String) -> String {
         for cut in stride(from: Int(before) + 1, to: whole.count, by: 9) {
             try whole.prefix(cut).write(to: URL(fileURLWithPath: log))
             let offsets = try OffsetsStore(directory: try DataDirectory.open(data.path)).offsets(of: "g")
-            #expect(offsets.mapValues(\.offset) == [TopicPartition("t", 0): 10, TopicPartition("t", 1): 11, TopicPartition("t", 2): 12],
-                    "cut at byte \(cut)")
+            #expect(
+                offsets.mapValues(\.offset) == [TopicPartition("t", 0): 10, TopicPartition("t", 1): 11, TopicPartition("t", 2): 12],
+                "cut at byte \(cut)")
         }
         // The next committer recovers the torn tail (reporting it) and commits.
         let (_, warnings) = try capturingWarnings {
             try commit(OffsetsStore(directory: try DataDirectory.open(data.path)), "g", [("t", 1, 31)])
         }
         #expect(warnings.contains { $0.contains("torn write") })
-        #expect(try OffsetsStore(directory: try DataDirectory.open(data.path)).offsets(of: "g").mapValues(\.offset)
+        #expect(
+            try OffsetsStore(directory: try DataDirectory.open(data.path)).offsets(of: "g").mapValues(\.offset)
                 == [TopicPartition("t", 0): 10, TopicPartition("t", 1): 31, TopicPartition("t", 2): 12])
     }
 
@@ -93,7 +101,9 @@ func offsetsLog(_ data: DataDirectory, group: String) -> String {
         #expect(errors.withLock { $0 }.isEmpty)
         let store = OffsetsStore(directory: try DataDirectory.open(data.path))
         #expect(try store.history(of: "shared").events.count == writers * commits)
-        #expect(try store.offsets(of: "shared").mapValues(\.offset) == Dictionary(uniqueKeysWithValues: (0..<writers).map { (TopicPartition("t", $0), Int64(commits)) }))
+        #expect(
+            try store.offsets(of: "shared").mapValues(\.offset)
+                == Dictionary(uniqueKeysWithValues: (0..<writers).map { (TopicPartition("t", $0), Int64(commits)) }))
     }
 
     /// Snapshots every 40 records, to keep the tests short.
@@ -193,18 +203,24 @@ func offsetsLog(_ data: DataDirectory, group: String) -> String {
 /// Logs written by a Kafka broker rather than by sluice.
 @Suite struct BrokerOffsetsLogTests {
     /// Appends one batch of (key, value) records to the group's offsets partition.
-    func append(_ data: DataDirectory, group: String, _ records: [([UInt8], [UInt8]?)], attributes: Int16 = 0, producerId: Int64 = -1) throws {
+    func append(_ data: DataDirectory, group: String, _ records: [([UInt8], [UInt8]?)], attributes: Int16 = 0, producerId: Int64 = -1)
+        throws
+    {
         let partition = try data.topic(OffsetsStore.topicName).partition(ConsumerOffsetsPartitioner.partition(forGroup: group))
         let builder = RecordBatchBuilder()
         for (key, value) in records {
             key.withUnsafeBytes { k in
-                if let value { value.withUnsafeBytes { builder.append(timestamp: 1_700_000_000_000, key: k, value: $0) } } else {
+                if let value {
+                    value.withUnsafeBytes { builder.append(timestamp: 1_700_000_000_000, key: k, value: $0) }
+                } else {
                     builder.append(timestamp: 1_700_000_000_000, key: k, value: nil)
                 }
             }
         }
         let out = ByteBuffer()
-        try builder.finish(baseOffset: 0, into: out, template: RecordBatchHeader(attributes: attributes, producerId: producerId, producerEpoch: 0, baseSequence: 0))
+        try builder.finish(
+            baseOffset: 0, into: out,
+            template: RecordBatchHeader(attributes: attributes, producerId: producerId, producerEpoch: 0, baseSequence: 0))
         try PartitionAppender(partition: partition).append(out)
     }
 
@@ -216,7 +232,8 @@ func offsetsLog(_ data: DataDirectory, group: String) -> String {
 
     func value(_ offset: Int64, version: Int16 = 3) -> [UInt8] {
         let out = ByteBuffer()
-        OffsetCommitValue(offset: offset, metadata: "m", commitTimestamp: 1_700_000_000_000, expireTimestamp: version == 1 ? 1 : nil).encode(version: version, to: out)
+        OffsetCommitValue(offset: offset, metadata: "m", commitTimestamp: 1_700_000_000_000, expireTimestamp: version == 1 ? 1 : nil)
+            .encode(version: version, to: out)
         return out.array
     }
 
@@ -224,8 +241,12 @@ func offsetsLog(_ data: DataDirectory, group: String) -> String {
         let dir = TemporaryDirectory()
         let (data, store) = try makeStore(dir)
         let groupMetadata: [UInt8] = [0, 2, 0, 1, 0x67]
-        try append(data, group: "g", [(groupMetadata, [0, 3, 1, 2, 3]), (key("g", "t", 0, version: 0), value(5, version: 1)),
-                                      ([0, 5, 9, 9], [0, 0]), (key("g", "t", 1), value(6, version: 4))])
+        try append(
+            data, group: "g",
+            [
+                (groupMetadata, [0, 3, 1, 2, 3]), (key("g", "t", 0, version: 0), value(5, version: 1)),
+                ([0, 5, 9, 9], [0, 0]), (key("g", "t", 1), value(6, version: 4)),
+            ])
         // A transaction's offsets count once its COMMIT marker follows, and never after ABORT.
         try append(data, group: "g", [(key("g", "t", 0), value(50))], attributes: 0x10, producerId: 7)
         try append(data, group: "g", [(key("g", "t", 1), value(60))], attributes: 0x10, producerId: 8)

@@ -19,7 +19,11 @@ import Testing
         let out = ByteBuffer()
         for i in 0..<10 {
             let value = Array("v\(i)".utf8)
-            value.withUnsafeBytes { v in builder.append(timestamp: 1000 + 10 * Int64(i), key: nil, value: v, headerCount: 0, encodedHeaders: UnsafeRawBufferPointer(start: nil, count: 0)) }
+            value.withUnsafeBytes { v in
+                builder.append(
+                    timestamp: 1000 + 10 * Int64(i), key: nil, value: v, headerCount: 0,
+                    encodedHeaders: UnsafeRawBufferPointer(start: nil, count: 0))
+            }
         }
         try builder.finish(baseOffset: 0, into: out)
         _ = try PartitionAppender(partition: try topic.partition(0)).append(out)
@@ -31,7 +35,8 @@ import Testing
         let store = try makeStore(dir)
         let p0 = TopicPartition("orders", 0), p1 = TopicPartition("orders", 1), gone = TopicPartition("orders", 5)
         #expect(try store.topicNames(includeInternal: false) == ["orders"])
-        #expect(try store.layouts(of: ["orders", "missing"]) == ["orders": TopicLayout(name: "orders", partitions: [0, 1], partitionCount: 2)])
+        #expect(
+            try store.layouts(of: ["orders", "missing"]) == ["orders": TopicLayout(name: "orders", partitions: [0, 1], partitionCount: 2)])
         #expect(store.unknownTopic("ordres").message.contains("did you mean 'orders'"))
         #expect(throws: SluiceError.self) { try store.layout(of: "orders").require(2) }
         #expect(try store.offsetRanges([p0, p1, gone]) == [p0: OffsetRange(start: 0, end: 10), p1: OffsetRange(start: 0, end: 0)])
@@ -46,7 +51,8 @@ import Testing
         let p0 = TopicPartition("orders", 0)
         #expect(try store.committedOffsets(of: ["billing"]) == ["billing": [:]])
         #expect(store.unknownGroup("billing").reason == .unknownGroup)
-        try store.commit(group: "billing", changes: [OffsetChange(p0, offset: 4)], annotations: CommitAnnotations(operation: .seek, detail: "test"))
+        try store.commit(
+            group: "billing", changes: [OffsetChange(p0, offset: 4)], annotations: CommitAnnotations(operation: .seek, detail: "test"))
         #expect(try store.committedOffsets(of: "billing")[p0]?.offset == 4)
         #expect(try store.allCommittedOffsets().mapValues { $0.mapValues(\.offset) } == ["billing": [p0: 4]])
         #expect(try store.history(of: "billing").events.map(\.annotations.operation) == [.seek])

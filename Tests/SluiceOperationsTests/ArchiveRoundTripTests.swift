@@ -27,7 +27,9 @@ import Testing
             #expect(segments.count > 2, "the fixture should span several segments")
             #expect(try copy.partition(p).segments().map(\.baseOffset) == segments.map(\.baseOffset))
             for segment in segments {
-                #expect(try FileSystem.readIfExists(segment.logPath) == FileSystem.readIfExists(copy.partition(p).directory + "/" + segment.logName))
+                #expect(
+                    try FileSystem.readIfExists(segment.logPath)
+                        == FileSystem.readIfExists(copy.partition(p).directory + "/" + segment.logName))
             }
         }
         #expect(try ArchiveFixture.problems(copy) == [])
@@ -218,7 +220,9 @@ import Testing
         for mode in [nil, ArchiveImporter.Mode.preserveOffsets] {
             #expect(throws: SluiceError.self) { try ArchiveFixture.importArchive(dir.file("a.tar.zst"), into: data, mode: mode) }
         }
-        #expect(throws: SluiceError.self) { try ArchiveFixture.importArchive(dir.file("a.tar.zst"), into: data, topic: "nope", mode: .append) }
+        #expect(throws: SluiceError.self) {
+            try ArchiveFixture.importArchive(dir.file("a.tar.zst"), into: data, topic: "nope", mode: .append)
+        }
         #expect(try ArchiveFixture.snapshot(data.path) == before)
     }
 }

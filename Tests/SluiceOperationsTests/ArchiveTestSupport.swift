@@ -33,8 +33,10 @@ enum ArchiveFixture {
     /// Appends `count` records to a partition in batches of `perBatch`:
     /// keys cycle through 13 values (every 7th record has none), values vary
     /// in length, each record has a header, timestamps advance 1 s a record.
-    static func fill(_ partition: Partition, count: Int, from first: Int = 0, perBatch: Int = 40, codec: CompressionCodec = .none,
-                     producerId: Int64 = -1) throws {
+    static func fill(
+        _ partition: Partition, count: Int, from first: Int = 0, perBatch: Int = 40, codec: CompressionCodec = .none,
+        producerId: Int64 = -1
+    ) throws {
         let appender = try PartitionAppender(partition: partition)
         let builder = RecordBatchBuilder(codec: codec)
         let out = ByteBuffer()
@@ -42,14 +44,20 @@ enum ArchiveFixture {
         while i < first + count {
             for _ in 0..<min(perBatch, first + count - i) {
                 let key = i % 7 == 0 ? nil : Array("key-\(i % 13)".utf8)
-                let value = Array("{\"n\":\(i),\"p\":\(partition.index),\"pad\":\"".utf8) + [UInt8](repeating: 0x61, count: i % 61) + Array("\"}".utf8)
+                let value =
+                    Array("{\"n\":\(i),\"p\":\(partition.index),\"pad\":\"".utf8) + [UInt8](repeating: 0x61, count: i % 61)
+                    + Array("\"}".utf8)
                 let headers = ByteBuffer()
                 HeaderEncoding.appendEntry(key: "trace", value: "t-\(i)", to: headers)
                 value.withUnsafeBytes { v in
                     if let key {
-                        key.withUnsafeBytes { k in builder.append(timestamp: baseTime + Int64(i) * 1000, key: k, value: v, headerCount: 1, encodedHeaders: headers.bytes) }
+                        key.withUnsafeBytes { k in
+                            builder.append(
+                                timestamp: baseTime + Int64(i) * 1000, key: k, value: v, headerCount: 1, encodedHeaders: headers.bytes)
+                        }
                     } else {
-                        builder.append(timestamp: baseTime + Int64(i) * 1000, key: nil, value: v, headerCount: 1, encodedHeaders: headers.bytes)
+                        builder.append(
+                            timestamp: baseTime + Int64(i) * 1000, key: nil, value: v, headerCount: 1, encodedHeaders: headers.bytes)
                     }
                 }
                 i += 1
@@ -65,8 +73,10 @@ enum ArchiveFixture {
     }
 
     /// A data directory with topic `name` of `partitions` partitions, each filled.
-    static func store(_ dir: TemporaryDirectory, name: String = "orders", partitions: Int = 3, records: Int = 600,
-                      config: [String] = ["segment.bytes=16384"], codec: CompressionCodec = .none, producerId: Int64 = -1) throws -> DataDirectory {
+    static func store(
+        _ dir: TemporaryDirectory, name: String = "orders", partitions: Int = 3, records: Int = 600,
+        config: [String] = ["segment.bytes=16384"], codec: CompressionCodec = .none, producerId: Int64 = -1
+    ) throws -> DataDirectory {
         let data = try DataDirectory.open(dir.path + "/data")
         var topicConfig = TopicConfig()
         try topicConfig.apply(assignments: config)
@@ -88,8 +98,10 @@ enum ArchiveFixture {
                 var records = try reader.records(of: batch, with: decoder)
                 while let r = try records.next() {
                     guard r.offset >= from else { continue }
-                    out.append(ArchivedRecord(partition: p, offset: r.offset, timestamp: r.timestamp, key: r.key.map(Array.init),
-                                              value: r.value.map(Array.init), headers: r.headers.flatMap { [Array($0.key), $0.value.map(Array.init) ?? []] }))
+                    out.append(
+                        ArchivedRecord(
+                            partition: p, offset: r.offset, timestamp: r.timestamp, key: r.key.map(Array.init),
+                            value: r.value.map(Array.init), headers: r.headers.flatMap { [Array($0.key), $0.value.map(Array.init) ?? []] }))
                 }
             }
         }
@@ -101,16 +113,20 @@ enum ArchiveFixture {
         var out: [BatchFields] = []
         while let entry = try reader.next() {
             guard case .batch(let b, _) = entry else { continue }
-            out.append(BatchFields(baseOffset: b.header.baseOffset, lastOffset: b.header.lastOffset, attributes: b.header.attributes,
-                                   producerId: b.header.producerId, producerEpoch: b.header.producerEpoch, baseSequence: b.header.baseSequence))
+            out.append(
+                BatchFields(
+                    baseOffset: b.header.baseOffset, lastOffset: b.header.lastOffset, attributes: b.header.attributes,
+                    producerId: b.header.producerId, producerEpoch: b.header.producerEpoch, baseSequence: b.header.baseSequence))
         }
         return out
     }
 
     /// Exports to `path` and returns the result.
     @discardableResult
-    static func export(_ topic: Topic, to path: String, _ request: ExportRequest = ExportRequest(), groups: GroupOffsetStore? = nil,
-                       threads: Int = 2) throws -> ExportResult {
+    static func export(
+        _ topic: Topic, to path: String, _ request: ExportRequest = ExportRequest(), groups: GroupOffsetStore? = nil,
+        threads: Int = 2
+    ) throws -> ExportResult {
         let plan = try ExportPlan.make(topic, request, groups: groups)
         var options = ArchiveExporter.Options()
         options.threads = threads
@@ -121,8 +137,10 @@ enum ArchiveFixture {
         return result
     }
 
-    static func importArchive(_ path: String, into directory: DataDirectory, topic: String? = nil, mode: ArchiveImporter.Mode? = nil,
-                              dryRun: Bool = false, groups: GroupOffsetStore? = nil) throws -> ImportResult {
+    static func importArchive(
+        _ path: String, into directory: DataDirectory, topic: String? = nil, mode: ArchiveImporter.Mode? = nil,
+        dryRun: Bool = false, groups: GroupOffsetStore? = nil
+    ) throws -> ImportResult {
         var options = ArchiveImporter.Options()
         options.topic = topic
         options.mode = mode

@@ -1,8 +1,9 @@
 import SluiceCore
 import SluiceGroups
 import SluiceStore
-@testable import SluiceOperations
 import Testing
+
+@testable import SluiceOperations
 
 /// Status classification, rates and the renderings of `lag`.
 @Suite struct LagStatusTests {
@@ -88,11 +89,16 @@ import Testing
     }
 
     @Test func prometheusEscapesLabelsAndGroupsSamplesByMetric() {
-        let row = PartitionLag(partition: 0, committed: 5, logStart: 0, logEnd: 8, lag: 3, lagMillis: 1500, lastCommit: 1_700_000_000_000,
-                               consumeRate: nil, produceRate: nil, etaMillis: nil, status: .stopped, holder: nil, samples: [])
-        let report = LagReport(generatedAt: now, groups: [
-            GroupLag(group: "we\"ird\\grp\nx", active: false, topics: [TopicLag(topic: "t", exists: true, partitions: [row, row], trend: [3])]),
-        ])
+        let row = PartitionLag(
+            partition: 0, committed: 5, logStart: 0, logEnd: 8, lag: 3, lagMillis: 1500, lastCommit: 1_700_000_000_000,
+            consumeRate: nil, produceRate: nil, etaMillis: nil, status: .stopped, holder: nil, samples: [])
+        let report = LagReport(
+            generatedAt: now,
+            groups: [
+                GroupLag(
+                    group: "we\"ird\\grp\nx", active: false,
+                    topics: [TopicLag(topic: "t", exists: true, partitions: [row, row], trend: [3])])
+            ])
         let text = report.prometheus
         #expect(text.contains(#"sluice_group_lag_records{group="we\"ird\\grp\nx",topic="t",partition="0"} 3"#))
         #expect(text.contains(#"sluice_group_lag_seconds{group="we\"ird\\grp\nx",topic="t",partition="0"} 1.5"#))

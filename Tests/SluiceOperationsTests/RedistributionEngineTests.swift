@@ -1,11 +1,12 @@
 import KafkaFormat
 import SluiceCore
-@testable import SluiceOperations
 import SluiceStorage
 import SluiceSystem
 import Synchronization
 import TestSupport
 import Testing
+
+@testable import SluiceOperations
 
 /// The redistribution engine in process: placement, the replay that makes
 /// a chunk exactly-once after a crash, translation, names, the record, the writer thread.
@@ -37,13 +38,16 @@ import Testing
     }
 
     /// A fresh record copying all of `topic` into a new topic "dst".
-    func record(_ data: DataDirectory, _ topic: Topic, strategy: RedistributionStrategy, provenance: Bool, factor: Int = 3) throws -> (RedistributionRecord, Topic) {
+    func record(_ data: DataDirectory, _ topic: Topic, strategy: RedistributionStrategy, provenance: Bool, factor: Int = 3) throws -> (
+        RedistributionRecord, Topic
+    ) {
         let partitions = topic.partitionCount * factor
         let target = try data.createTopic("dst", partitions: partitions)
         let sources = try topic.partitions().map { p in
             let end = try p.endOffset()
-            return RedistributionRecord.Source(partition: p.index, committed: nil, start: 0, startReason: .logStart, stop: end, next: 0,
-                                               chunkEnd: end / 2, splitAbove: 10, copiedRecords: 0, copiedBytes: 0)
+            return RedistributionRecord.Source(
+                partition: p.index, committed: nil, start: 0, startReason: .logStart, stop: end, next: 0,
+                chunkEnd: end / 2, splitAbove: 10, copiedRecords: 0, copiedBytes: 0)
         }
         let record = RedistributionRecord(
             name: "dst", kind: .redistribution, sourceTopic: "src", sourceTopicID: topic.metadata.id, targetTopic: "dst",
@@ -130,8 +134,11 @@ import Testing
             name: "n", kind: .migration, sourceTopic: "s", sourceTopicID: "", targetTopic: "n", targetTopicID: nil, targetPartitions: 2,
             factor: nil, strategy: .key, provenance: false, follow: false, group: nil, drainGroup: nil,
             migratedGroups: [.init(group: "g", committed: [0: 100], translated: [:])],
-            sources: [0, 1].map { .init(partition: $0, committed: nil, start: 0, startReason: .logStart, stop: 1000, next: 0, chunkEnd: 0,
-                                        splitAbove: 64, copiedRecords: 0, copiedBytes: 0) },
+            sources: [0, 1].map {
+                .init(
+                    partition: $0, committed: nil, start: 0, startReason: .logStart, stop: 1000, next: 0, chunkEnd: 0,
+                    splitAbove: 64, copiedRecords: 0, copiedBytes: 0)
+            },
             targets: [], unkeyedNext: 0, phase: .copying, createdAt: 0, updatedAt: 0, handedOffAt: nil, finishedAt: nil, outcome: nil)
         var translation = OffsetTranslation(record)
         translation.observe(0, firstOffset: 50, lastOffset: 99, target: 0, at: 0)
@@ -151,14 +158,17 @@ import Testing
         builder.append(timestamp: 5, key: nil, value: nil, headerCount: 1, encodedHeaders: headers.bytes)
         let header = try builder.finish(baseOffset: 0, into: out)
         var records = try BatchDecoder().records(of: out.bytes, header: header)
-        let decoded = try #require(try records.next()).headers.map { (String(decoding: $0.key, as: UTF8.self), String(decoding: $0.value!, as: UTF8.self)) }
+        let decoded = try #require(try records.next()).headers.map {
+            (String(decoding: $0.key, as: UTF8.self), String(decoding: $0.value!, as: UTF8.self))
+        }
         #expect(decoded.count == 1 && decoded[0] == ("sluice.source", "orders/7/1234567890123"))
     }
 
     @Test func defaultNamesAreValidTopicNames() throws {
         #expect(RedistributionNames.temporaryTopic(topic: "orders", group: "billing", factor: 10) == "orders.billing.x10")
         #expect(RedistributionNames.temporaryTopic(topic: "orders", group: "team/billing v2", factor: 3) == "orders.team_billing_v2.x3")
-        let long = RedistributionNames.temporaryTopic(topic: String(repeating: "t", count: 200), group: String(repeating: "g", count: 200), factor: 10)
+        let long = RedistributionNames.temporaryTopic(
+            topic: String(repeating: "t", count: 200), group: String(repeating: "g", count: 200), factor: 10)
         #expect(long.utf8.count == TopicName.maxLength)
         try TopicName.validate(long)
         #expect(RedistributionNames.drainGroup(temporaryTopic: "orders.billing.x10") == "orders.billing.x10.drain")

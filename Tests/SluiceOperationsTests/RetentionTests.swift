@@ -1,12 +1,13 @@
 import KafkaFormat
 import SluiceCore
 import SluiceGroups
-import SluiceStore
-@testable import SluiceOperations
 import SluiceStorage
+import SluiceStore
 import SluiceSystem
 import TestSupport
 import Testing
+
+@testable import SluiceOperations
 
 /// Kafka's retention rules, the plans of `retention` and `delete-records`,
 /// and what consumers do when records they have not read are deleted.
@@ -29,7 +30,10 @@ import Testing
     @Test func sizeRuleKeepsThePartitionWithinTheLimitOldestFirst() throws {
         let segments = facts([9, 9, 9, 9])
         #expect(try RetentionPolicy.deletions(segments, logStart: 0, retentionBytes: 250, retentionMs: -1, now: now) == [.retentionBytes])
-        #expect(try RetentionPolicy.deletions(segments, logStart: 0, retentionBytes: 200, retentionMs: -1, now: now) == [.retentionBytes, .retentionBytes])
+        #expect(
+            try RetentionPolicy.deletions(segments, logStart: 0, retentionBytes: 200, retentionMs: -1, now: now) == [
+                .retentionBytes, .retentionBytes,
+            ])
         // Never the active segment, even with a limit of 0.
         #expect(try RetentionPolicy.deletions(segments, logStart: 0, retentionBytes: 0, retentionMs: -1, now: now).count == 3)
         #expect(try RetentionPolicy.deletions(segments, logStart: 0, retentionBytes: 400, retentionMs: -1, now: now).isEmpty)
@@ -38,9 +42,15 @@ import Testing
     @Test func timeRuleGoesByEachSegmentsNewestRecordAndStopsAtTheFirstItSpares() throws {
         let asked = Counter()
         let segments = facts([10, 9, 1, 20, 30], asked: asked)
-        #expect(try RetentionPolicy.deletions(segments, logStart: 0, retentionBytes: -1, retentionMs: 7 * day, now: now) == [.retentionMs, .retentionMs])
+        #expect(
+            try RetentionPolicy.deletions(segments, logStart: 0, retentionBytes: -1, retentionMs: 7 * day, now: now) == [
+                .retentionMs, .retentionMs,
+            ])
         #expect(asked.count == 3, "timestamps are read only until the first segment kept")
-        #expect(try RetentionPolicy.deletions(facts([30, 30]), logStart: 0, retentionBytes: -1, retentionMs: 7 * day, now: now) == [.retentionMs])
+        #expect(
+            try RetentionPolicy.deletions(facts([30, 30]), logStart: 0, retentionBytes: -1, retentionMs: 7 * day, now: now) == [
+                .retentionMs
+            ])
         #expect(try RetentionPolicy.deletions(segments, logStart: 0, retentionBytes: -1, retentionMs: -1, now: now).isEmpty)
     }
 
@@ -50,9 +60,11 @@ import Testing
         let segments = facts([1, 1, 30, 30, 1, 1])
         let rules = try RetentionPolicy.deletions(segments, logStart: 150, retentionBytes: 350, retentionMs: 7 * day, now: now)
         #expect(rules == [.logStart, .retentionBytes, .retentionMs, .retentionMs])
-        #expect(try RetentionPolicy.deletions(facts([30, 30, 1, 30]), logStart: 0, retentionBytes: 300, retentionMs: 7 * day, now: now)
+        #expect(
+            try RetentionPolicy.deletions(facts([30, 30, 1, 30]), logStart: 0, retentionBytes: 300, retentionMs: 7 * day, now: now)
                 == [.retentionBytes, .retentionMs])
-        #expect(try RetentionPolicy.deletions(facts([30, 30, 1, 30]), logStart: 0, retentionBytes: 350, retentionMs: 7 * day, now: now)
+        #expect(
+            try RetentionPolicy.deletions(facts([30, 30, 1, 30]), logStart: 0, retentionBytes: 350, retentionMs: 7 * day, now: now)
                 == [.retentionMs, .retentionMs])
     }
 
@@ -126,12 +138,18 @@ import Testing
         #expect(byOffset.moves.map(\.newLogStart) == [250])
         #expect(byOffset.moves[0].segments.map(\.baseOffset) == [0, 100])
         // Records older than 7.5 days: those of segments 0..2 (10, 9, 8 days old).
-        let byTime = try LogStartPlan.deleteRecords(topic, partitions: [0], before: .time(now - 7 * day - day / 2), groups: InMemoryGroupStore())
+        let byTime = try LogStartPlan.deleteRecords(
+            topic, partitions: [0], before: .time(now - 7 * day - day / 2), groups: InMemoryGroupStore())
         #expect(byTime.moves.map(\.newLogStart) == [300])
-        #expect(throws: SluiceError.self) { try LogStartPlan.deleteRecords(topic, partitions: [], before: .offset(1001), groups: InMemoryGroupStore()) }
-        #expect(throws: SluiceError.self) { try LogStartPlan.deleteRecords(topic, partitions: [3], before: .offset(1), groups: InMemoryGroupStore()) }
         #expect(throws: SluiceError.self) {
-            try LogStartPlan.retention(data, topics: [OffsetsStore.topicName], now: now, keepUnconsumed: false, groups: InMemoryGroupStore())
+            try LogStartPlan.deleteRecords(topic, partitions: [], before: .offset(1001), groups: InMemoryGroupStore())
+        }
+        #expect(throws: SluiceError.self) {
+            try LogStartPlan.deleteRecords(topic, partitions: [3], before: .offset(1), groups: InMemoryGroupStore())
+        }
+        #expect(throws: SluiceError.self) {
+            try LogStartPlan.retention(
+                data, topics: [OffsetsStore.topicName], now: now, keepUnconsumed: false, groups: InMemoryGroupStore())
         }
     }
 }
@@ -142,8 +160,10 @@ import Testing
 @Suite struct ConsumerIsolationTests {
     /// Appends one batch: `values` as records; a transactional batch of
     /// `producerId` when given; `marker` makes it a control batch (COMMIT or ABORT).
-    func append(_ partition: Partition, _ values: [String], producerId: Int64 = -1, transactional: Bool = false,
-                marker: ControlRecordType? = nil) throws {
+    func append(
+        _ partition: Partition, _ values: [String], producerId: Int64 = -1, transactional: Bool = false,
+        marker: ControlRecordType? = nil
+    ) throws {
         let builder = RecordBatchBuilder()
         var attributes: Int16 = transactional ? 0x10 : 0
         if let marker {
@@ -154,18 +174,23 @@ import Testing
         }
         for value in values { Array(value.utf8).withUnsafeBytes { builder.append(timestamp: 1_700_000_000_000, key: nil, value: $0) } }
         let out = ByteBuffer()
-        try builder.finish(baseOffset: 0, into: out, template: RecordBatchHeader(attributes: attributes, producerId: producerId, producerEpoch: 0, baseSequence: 0))
+        try builder.finish(
+            baseOffset: 0, into: out,
+            template: RecordBatchHeader(attributes: attributes, producerId: producerId, producerEpoch: 0, baseSequence: 0))
         try PartitionAppender(partition: partition).append(out)
     }
 
     /// Consumes partition 0 of `topic`; returns the values and the last delivered position.
-    func consume(_ topic: Topic, _ isolation: Isolation, configure: (TopicConsumer) -> Void = { _ in },
-                 options: TopicConsumer.Options = .init()) throws -> (values: [String], delivered: Int64?) {
+    func consume(
+        _ topic: Topic, _ isolation: Isolation, configure: (TopicConsumer) -> Void = { _ in },
+        options: TopicConsumer.Options = .init()
+    ) throws -> (values: [String], delivered: Int64?) {
         let dir = TemporaryDirectory()
         let file = try File.create(dir.file("out"))
         var options = options
         options.isolation = isolation
-        let consumer = TopicConsumer(topic: topic, options: options, formatter: RecordFormatter(.valueLines), output: BufferedOutput(file: file))
+        let consumer = TopicConsumer(
+            topic: topic, options: options, formatter: RecordFormatter(.valueLines), output: BufferedOutput(file: file))
         var delivered: Int64?
         consumer.onDelivered = { moved in delivered = moved.last?.next ?? delivered }
         configure(consumer)
@@ -213,13 +238,15 @@ import Testing
         options.resetAfterDeletion = .earliest
         var deleted = false
         let ((values, _), warnings) = try capturingWarnings {
-            try consume(topic, .readUncommitted, configure: { consumer in
-                consumer.maintenance = {
-                    // After the first ten records, retention deletes everything below offset 150.
-                    if !deleted { deleted = true; try data.advanceLogStart(of: partition, to: 150) }
-                    return false
-                }
-            }, options: options)
+            try consume(
+                topic, .readUncommitted,
+                configure: { consumer in
+                    consumer.maintenance = {
+                        // After the first ten records, retention deletes everything below offset 150.
+                        if !deleted { deleted = true; try data.advanceLogStart(of: partition, to: 150) }
+                        return false
+                    }
+                }, options: options)
         }
         let offsets = values.map { Int($0.dropFirst().prefix { $0 != "-" })! }
         // The segment being read is read to its end; the deleted ones are skipped, with a warning.

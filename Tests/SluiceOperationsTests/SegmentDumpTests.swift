@@ -22,9 +22,14 @@ import Testing
         let (lines, summary) = try dump(json: false)
         #expect(summary.records == 20 && summary.invalid == 0)
         // The last entry: a gzip wrapper at offset 19 holding offsets 18 and 19.
-        #expect(lines.suffix(3).first?.hasPrefix("offset: 19 position: 1517 CreateTime: 1633374040837 isvalid: true size: 130 magic: 1 compresscodec: gzip") == true)
-        #expect(lines.suffix(2).map { $0.prefix(49) } == ["| offset: 18 CreateTime: 1633374040551 keySize: 3",
-                                                         "| offset: 19 CreateTime: 1633374040837 keySize: 5"])
+        #expect(
+            lines.suffix(3).first?.hasPrefix(
+                "offset: 19 position: 1517 CreateTime: 1633374040837 isvalid: true size: 130 magic: 1 compresscodec: gzip") == true)
+        #expect(
+            lines.suffix(2).map { $0.prefix(49) } == [
+                "| offset: 18 CreateTime: 1633374040551 keySize: 3",
+                "| offset: 19 CreateTime: 1633374040837 keySize: 5",
+            ])
         #expect(lines.last?.hasSuffix(#"key: theta payload: {"count":0,"filler":"hhhhhhhhhh"}"#) == true)
     }
 

@@ -145,8 +145,10 @@ import Testing
         while out.count < end, case .batch(let batch, _)? = try reader.next() {
             var records = try reader.records(of: batch, with: decoder)
             while let r = try records.next() {
-                out.append(StoredRecord(offset: r.offset, timestamp: r.timestamp, key: r.key.map(Array.init), value: r.value.map(Array.init),
-                                        headers: r.headers.flatMap { [Array($0.key), $0.value.map(Array.init) ?? []] }))
+                out.append(
+                    StoredRecord(
+                        offset: r.offset, timestamp: r.timestamp, key: r.key.map(Array.init), value: r.value.map(Array.init),
+                        headers: r.headers.flatMap { [Array($0.key), $0.value.map(Array.init) ?? []] }))
             }
         }
         return out

@@ -4,6 +4,7 @@ import SluiceStorage
 import SluiceSystem
 import TestSupport
 import Testing
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -65,7 +66,9 @@ import Glibc
 
         #expect(try readAll(partition) == first)
         #expect(try partition.tail().problemIsTorn)
-        let (second, warnings) = try capturingWarnings { try appendRecords(try PartitionAppender(partition: partition), count: 5, startIndex: 100) }
+        let (second, warnings) = try capturingWarnings {
+            try appendRecords(try PartitionAppender(partition: partition), count: 5, startIndex: 100)
+        }
         #expect(warnings.count == 1 && warnings[0].contains("torn write"))
         #expect(second.first?.offset == 100)
         #expect(try readAll(partition) == first + second)

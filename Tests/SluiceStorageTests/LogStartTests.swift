@@ -1,9 +1,10 @@
 import KafkaFormat
 import SluiceCore
-@testable import SluiceStorage
 import SluiceSystem
 import TestSupport
 import Testing
+
+@testable import SluiceStorage
 
 /// Moving a partition's log start (delete-records, retention): Kafka's
 /// checkpoint file, segments unlinked oldest first and never the active one,
@@ -14,7 +15,9 @@ import Testing
     /// and segment.ms is 1 s.
     func tenSegments(_ dir: TemporaryDirectory) throws -> (DataDirectory, Partition) {
         let partition = try makeTopic(dir, config: ["segment.ms=1000"]).partition(0)
-        try appendRecords(try PartitionAppender(partition: partition), count: 1000, perBatch: 10) { 1_700_000_000_000 + Int64($0 / 100) * 2000 }
+        try appendRecords(try PartitionAppender(partition: partition), count: 1000, perBatch: 10) {
+            1_700_000_000_000 + Int64($0 / 100) * 2000
+        }
         let data = try DataDirectory.open(dir.path + "/data")
         return (data, try data.topic("t").partition(0))
     }
@@ -133,10 +136,14 @@ import Testing
 
     @Test func kafkaCheckpointFilesReadAsKafkaReadsThem() throws {
         #expect(try OffsetCheckpointFile.parse([], what: "empty") == [:])
-        #expect(try OffsetCheckpointFile.parse(Array("0\n2\nt 0 5\nmy-topic 12 9\n".utf8), what: "x") == [TopicPartition("t", 0): 5, TopicPartition("my-topic", 12): 9])
+        #expect(
+            try OffsetCheckpointFile.parse(Array("0\n2\nt 0 5\nmy-topic 12 9\n".utf8), what: "x") == [
+                TopicPartition("t", 0): 5, TopicPartition("my-topic", 12): 9,
+            ])
         #expect(throws: SluiceError.self) { try OffsetCheckpointFile.parse(Array("1\n0\n".utf8), what: "x") }
         #expect(throws: SluiceError.self) { try OffsetCheckpointFile.parse(Array("0\n2\nt 0 5\n".utf8), what: "x") }
-        #expect(OffsetCheckpointFile.encode([TopicPartition("b", 1): 3, TopicPartition("a", 10): 7]) == Array("0\n2\na 10 7\nb 1 3\n".utf8))
+        #expect(
+            OffsetCheckpointFile.encode([TopicPartition("b", 1): 3, TopicPartition("a", 10): 7]) == Array("0\n2\na 10 7\nb 1 3\n".utf8))
     }
 }
 
@@ -145,10 +152,14 @@ import Testing
     @Test func verifyStopsBetweenSegments() throws {
         let dir = TemporaryDirectory()
         let partition = try makeTopic(dir, config: ["segment.ms=1000"]).partition(0)
-        try appendRecords(try PartitionAppender(partition: partition), count: 300, perBatch: 10) { 1_700_000_000_000 + Int64($0 / 100) * 2000 }
+        try appendRecords(try PartitionAppender(partition: partition), count: 300, perBatch: 10) {
+            1_700_000_000_000 + Int64($0 / 100) * 2000
+        }
         var asked = 0
         let error = #expect(throws: SluiceError.self) {
-            try PartitionVerifier.check(partition, strict: true) { asked += 1; return asked == 2 }
+            try PartitionVerifier.check(partition, strict: true) {
+                asked += 1; return asked == 2
+            }
         }
         #expect(error?.reason == .interrupted)
         #expect(error?.message.contains("00000000000000000100.log") == true)

@@ -55,8 +55,9 @@ import Testing
     @Test func anOffsetBeforeTheLogStartCountsAsTheLogStart() throws {
         let dir = TemporaryDirectory()
         let (written, _) = try compressedPartition(dir)
-        let partition = Partition(topic: written.topic, index: written.index, directory: written.directory, config: written.config,
-                                  isWritable: false, recordedLogStart: 120)
+        let partition = Partition(
+            topic: written.topic, index: written.index, directory: written.directory, config: written.config,
+            isWritable: false, recordedLogStart: 120)
         let timestamps = try PartitionTimestamps(partition, scratch: ReadScratch())
         #expect(timestamps.start == 120)
         let logStart = Self.timestamp(120)

@@ -9,8 +9,9 @@ import Testing
 @Suite struct RealKafkaPartitionTests {
     /// pinterest/tiered-storage timeindex_test: one partition directory, 4 segments.
     func timeindexPartition() -> Partition {
-        Partition(topic: "timeindex_test", index: 0, directory: Fixtures.path("pinterest-timeindex_test"),
-                  config: TopicConfig(), isWritable: false)
+        Partition(
+            topic: "timeindex_test", index: 0, directory: Fixtures.path("pinterest-timeindex_test"),
+            config: TopicConfig(), isWritable: false)
     }
 
     @Test func timeindexPartitionHoldsItsDocumentedRecords() throws {
@@ -20,7 +21,9 @@ import Testing
         let records = try readAll(partition)
         #expect(records.count == 30565)
         #expect(records.map(\.offset) == Array(0..<30565))
-        #expect(records.allSatisfy { $0.headers.count == 4 && $0.headers[0] == Array("header1".utf8) && $0.headers[2] == Array("header2".utf8) })
+        #expect(
+            records.allSatisfy { $0.headers.count == 4 && $0.headers[0] == Array("header1".utf8) && $0.headers[2] == Array("header2".utf8) }
+        )
     }
 
     @Test func timeindexPartitionIsAnIdempotentProducersSingleRecordBatches() throws {
@@ -48,7 +51,9 @@ import Testing
             #expect(offsetBytes.array == (try FileSystem.readIfExists(segment.indexPath)), "\(segment.indexPath)")
             #expect(timeBytes.array == (try FileSystem.readIfExists(segment.timeIndexPath)), "\(segment.timeIndexPath)")
         }
-        let sizes = try timeindexPartition().segments().map { (try FileSystem.fileSize($0.indexPath)!, try FileSystem.fileSize($0.timeIndexPath)!) }
+        let sizes = try timeindexPartition().segments().map {
+            (try FileSystem.fileSize($0.indexPath)!, try FileSystem.fileSize($0.timeIndexPath)!)
+        }
         #expect(sizes.map(\.0) == [1992, 2016, 2024, 2024])
         #expect(sizes.map(\.1) == [3000, 3024, 3048, 3048])
     }

@@ -24,11 +24,16 @@ func readAll(_ partition: Partition, from offset: Int64? = nil) throws -> [Store
             var records = try reader.records(of: batch, with: decoder)
             while let r = try records.next() {
                 guard r.offset >= from else { continue }
-                out.append(StoredRecord(offset: r.offset, timestamp: r.timestamp, key: r.key.map(Array.init), value: r.value.map(Array.init),
-                                        headers: r.headers.flatMap { [Array($0.key), $0.value.map(Array.init) ?? []] }))
+                out.append(
+                    StoredRecord(
+                        offset: r.offset, timestamp: r.timestamp, key: r.key.map(Array.init), value: r.value.map(Array.init),
+                        headers: r.headers.flatMap { [Array($0.key), $0.value.map(Array.init) ?? []] }))
             }
         case .legacy(let m):
-            out.append(StoredRecord(offset: m.offset, timestamp: m.timestamp ?? -1, key: m.key.map(Array.init), value: m.value.map(Array.init), headers: []))
+            out.append(
+                StoredRecord(
+                    offset: m.offset, timestamp: m.timestamp ?? -1, key: m.key.map(Array.init), value: m.value.map(Array.init), headers: [])
+            )
         }
     }
     return out
@@ -36,8 +41,10 @@ func readAll(_ partition: Partition, from offset: Int64? = nil) throws -> [Store
 
 /// Appends `count` records as batches of `perBatch` through an appender.
 @discardableResult
-func appendRecords(_ appender: PartitionAppender, count: Int, perBatch: Int = 50, startIndex: Int = 0,
-                   codec: CompressionCodec = .none, timestamp: (Int) -> Int64 = { 1_700_000_000_000 + Int64($0) }) throws -> [StoredRecord] {
+func appendRecords(
+    _ appender: PartitionAppender, count: Int, perBatch: Int = 50, startIndex: Int = 0,
+    codec: CompressionCodec = .none, timestamp: (Int) -> Int64 = { 1_700_000_000_000 + Int64($0) }
+) throws -> [StoredRecord] {
     let builder = RecordBatchBuilder(codec: codec)
     let out = ByteBuffer()
     var expected: [StoredRecord] = []
@@ -48,10 +55,14 @@ func appendRecords(_ appender: PartitionAppender, count: Int, perBatch: Int = 50
             let value = Array("value-\(i)-".utf8) + [UInt8](repeating: UInt8(ascii: "v"), count: i % 50)
             let headers = ByteBuffer()
             HeaderEncoding.appendEntry(key: "n", value: String(i), to: headers)
-            key.withUnsafeBytes { k in value.withUnsafeBytes { v in
-                builder.append(timestamp: timestamp(i), key: k, value: v, headerCount: 1, encodedHeaders: headers.bytes)
-            } }
-            expected.append(StoredRecord(offset: -1, timestamp: timestamp(i), key: key, value: value, headers: [Array("n".utf8), Array(String(i).utf8)]))
+            key.withUnsafeBytes { k in
+                value.withUnsafeBytes { v in
+                    builder.append(timestamp: timestamp(i), key: k, value: v, headerCount: 1, encodedHeaders: headers.bytes)
+                }
+            }
+            expected.append(
+                StoredRecord(
+                    offset: -1, timestamp: timestamp(i), key: key, value: value, headers: [Array("n".utf8), Array(String(i).utf8)]))
             i += 1
         }
         try builder.finish(baseOffset: 0, into: out)

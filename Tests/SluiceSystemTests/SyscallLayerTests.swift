@@ -1,9 +1,10 @@
 import Foundation
 import SluiceCore
-@testable import SluiceSystem
 import SystemPackage
 import TestSupport
 import Testing
+
+@testable import SluiceSystem
 
 @Suite(.serialized) struct SyscallLayerTests {
     @Test func faultRulesParseFromTheEnvironmentSyntax() {

@@ -7,9 +7,13 @@ public enum KafkaGoFetch {
     /// (each file's producer reused key names).
     public static let captures: [(file: String, keys: [String])] = [
         ("kgo_v1-v1.hex", ["alpha", "beta", "gamma", "delta"]),
-        ("kgo_v1-v1c-v2-v2c-v2b-v2b-v2b-v2bc-v1b-v1bc.hex",
-         ["alpha", "beta", "alpha", "beta", "gamma", "delta", "gamma", "delta", "epsilon", "zeta",
-          "epsilon", "zeta", "eta", "theta", "eta", "theta", "eta", "theta", "eta", "theta"]),
+        (
+            "kgo_v1-v1c-v2-v2c-v2b-v2b-v2b-v2bc-v1b-v1bc.hex",
+            [
+                "alpha", "beta", "alpha", "beta", "gamma", "delta", "gamma", "delta", "epsilon", "zeta",
+                "epsilon", "zeta", "eta", "theta", "eta", "theta", "eta", "theta", "eta", "theta",
+            ]
+        ),
         ("kgo_v1c-v1-v1c.hex", ["alpha", "beta", "gamma", "delta", "epsilon", "zeta"]),
         ("kgo_v1c-v1c.hex", ["alpha", "beta", "gamma", "delta"]),
         ("kgo_v2-v2.hex", ["alpha", "beta", "gamma", "delta"]),

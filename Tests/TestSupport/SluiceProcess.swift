@@ -41,8 +41,10 @@ public enum SluiceProcess {
 
     /// Runs `sluice` with `arguments`, feeding `stdin`, and waits for it.
     @discardableResult
-    public static func run(_ arguments: [String], dataDir: String? = nil, stdin: Data? = nil,
-                           environment: [String: String] = [:]) throws -> Result {
+    public static func run(
+        _ arguments: [String], dataDir: String? = nil, stdin: Data? = nil,
+        environment: [String: String] = [:]
+    ) throws -> Result {
         let process = try start(arguments, dataDir: dataDir, environment: environment, stdinData: stdin)
         return try process.finish()
     }
@@ -55,8 +57,10 @@ public enum SluiceProcess {
         return stat[close...].dropFirst(2).first == "T"
     }
 
-    public static func start(_ arguments: [String], dataDir: String? = nil, environment: [String: String] = [:],
-                             stdinData: Data? = nil, stdinFile: String? = nil) throws -> Running {
+    public static func start(
+        _ arguments: [String], dataDir: String? = nil, environment: [String: String] = [:],
+        stdinData: Data? = nil, stdinFile: String? = nil
+    ) throws -> Running {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: binary)
         process.arguments = arguments

@@ -36,8 +36,9 @@ public enum TestCompression {
         var length = out.count
         let status = data.withUnsafeBytes { source in
             out.withUnsafeMutableBytes { target in
-                snappy_compress(source.baseAddress?.assumingMemoryBound(to: CChar.self), source.count,
-                                target.baseAddress!.assumingMemoryBound(to: CChar.self), &length)
+                snappy_compress(
+                    source.baseAddress?.assumingMemoryBound(to: CChar.self), source.count,
+                    target.baseAddress!.assumingMemoryBound(to: CChar.self), &length)
             }
         }
         precondition(status == SNAPPY_OK, "snappy_compress failed")

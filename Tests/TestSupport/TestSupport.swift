@@ -91,8 +91,10 @@ public struct TimedOut: Error, CustomStringConvertible {
 
 /// Polls `condition` every `interval` seconds until it holds, or throws
 /// `TimedOut` once `seconds` (times `testSlowdown`) have passed.
-public func waitUntil(_ seconds: Double, _ what: String, every interval: Double = 0.1,
-                      _ condition: () throws -> Bool) throws {
+public func waitUntil(
+    _ seconds: Double, _ what: String, every interval: Double = 0.1,
+    _ condition: () throws -> Bool
+) throws {
     let limit = seconds * testSlowdown
     let deadline = Date().addingTimeInterval(limit)
     while try !condition() {

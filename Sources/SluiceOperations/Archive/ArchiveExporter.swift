@@ -62,16 +62,19 @@ public final class ArchiveExporter {
             topic: topic.name, topicID: topic.metadata.id, partitionCount: topic.partitionCount, config: topic.config.entries,
             filters: plan.filters,
             partitions: plan.partitions.map { p in
-                ArchivedPartition(partition: p.partition.index, startOffset: p.startOffset, endOffset: p.endOffset,
-                                  files: p.pieces.map { ArchivedFile(name: fileName(p, $0), baseOffset: $0.baseOffset, bytes: $0.bytes) })
+                ArchivedPartition(
+                    partition: p.partition.index, startOffset: p.startOffset, endOffset: p.endOffset,
+                    files: p.pieces.map { ArchivedFile(name: fileName(p, $0), baseOffset: $0.baseOffset, bytes: $0.bytes) })
             },
             groups: plan.groups)
     }
 
     /// Streams the archive to `sink` (compressed bytes), reporting progress
     /// about every MiB.
-    public func write(to sink: @escaping (UnsafeRawBufferPointer) throws -> Void,
-                      progress report: ((ArchiveProgress) -> Void)? = nil) throws -> ExportResult {
+    public func write(
+        to sink: @escaping (UnsafeRawBufferPointer) throws -> Void,
+        progress report: ((ArchiveProgress) -> Void)? = nil
+    ) throws -> ExportResult {
         var archiveBytes: Int64 = 0
         let encoder = try ZstdStreamEncoder(level: options.level, threads: options.threads) { bytes in
             archiveBytes += Int64(bytes.count)
@@ -82,8 +85,10 @@ public final class ArchiveExporter {
         let mtime = manifest.created / 1000
         let manifestBytes = manifest.bytes
         guard manifestBytes.count <= ArchiveManifest.maxDocumentBytes else {
-            throw SluiceError.usage(.invalidArgument, "the export would list \(plan.partitions.reduce(0) { $0 + $1.files }) files, too many for one archive's manifest",
-                                    remedy: "export fewer partitions per archive")
+            throw SluiceError.usage(
+                .invalidArgument,
+                "the export would list \(plan.partitions.reduce(0) { $0 + $1.files }) files, too many for one archive's manifest",
+                remedy: "export fewer partitions per archive")
         }
         try tar.file(ArchiveManifest.manifestName, manifestBytes, mtime: mtime)
         var partitions: [(partition: Int, files: [FileStats])] = []
@@ -107,8 +112,10 @@ public final class ArchiveExporter {
         do {
             return Int64(try legacyDecoder.messages(of: legacy).count)
         } catch {
-            throw SluiceError.checkFailed(.corruptLog, "corrupt log in partition \(partition.name), segment \(segment.logName): the legacy message set at offset \(legacy.offset) does not expand: \(error)",
-                                          remedy: "run 'sluice verify \(partition.topic)'")
+            throw SluiceError.checkFailed(
+                .corruptLog,
+                "corrupt log in partition \(partition.name), segment \(segment.logName): the legacy message set at offset \(legacy.offset) does not expand: \(error)",
+                remedy: "run 'sluice verify \(partition.topic)'")
         }
     }
 
@@ -116,8 +123,10 @@ public final class ArchiveExporter {
         ArchiveManifest.fileName(topic: plan.topic.name, partition: partition.partition.index, baseOffset: piece.baseOffset)
     }
 
-    private func write(_ piece: FilePiece, of plan: PartitionPlan, to tar: TarWriter, mtime: Int64,
-                       report: ((ArchiveProgress) -> Void)?) throws -> FileStats {
+    private func write(
+        _ piece: FilePiece, of plan: PartitionPlan, to tar: TarWriter, mtime: Int64,
+        report: ((ArchiveProgress) -> Void)?
+    ) throws -> FileStats {
         var stats = FileStats(name: fileName(plan, piece))
         try tar.beginFile(stats.name, size: piece.bytes, mtime: mtime)
         let segments = try plan.partition.segments()
@@ -127,8 +136,9 @@ public final class ArchiveExporter {
                 stats.observe(header)
             } else if let legacy {
                 let timestamp = legacy.timestamp ?? -1
-                stats.observe(baseOffset: legacy.offset, lastOffset: legacy.offset, records: try records(of: legacy, plan.partition, piece.segment),
-                              firstTimestamp: timestamp, maxTimestamp: timestamp)
+                stats.observe(
+                    baseOffset: legacy.offset, lastOffset: legacy.offset, records: try records(of: legacy, plan.partition, piece.segment),
+                    firstTimestamp: timestamp, maxTimestamp: timestamp)
             }
             progress.records += stats.records - before
             stats.checksum(bytes)
@@ -138,17 +148,20 @@ public final class ArchiveExporter {
                 lastReport = progress.bytes
                 report?(progress)
                 if Interruption.requested {
-                    throw SluiceError.failure(.interrupted, "export interrupted by \(Interruption.signalName); no archive was written",
-                                              remedy: "run the export again")
+                    throw SluiceError.failure(
+                        .interrupted, "export interrupted by \(Interruption.signalName); no archive was written",
+                        remedy: "run the export again")
                 }
             }
         }
         func cut(_ batch: CutBatch) throws {
             cutBytes.clear()
             guard try cutter.encode(plan.partition, segments, piece.segment, keep: batch.keep, into: cutBytes),
-                  cutBytes.count == batch.encodedSize else {
-                throw SluiceError.failure(.io, "partition \(plan.partition.name) changed while being exported (the batch at offset \(batch.keep.lowerBound))",
-                                          remedy: "export again")
+                cutBytes.count == batch.encodedSize
+            else {
+                throw SluiceError.failure(
+                    .io, "partition \(plan.partition.name) changed while being exported (the batch at offset \(batch.keep.lowerBound))",
+                    remedy: "export again")
             }
             try copy(cutBytes.bytes, RecordBatchHeader(cutBytes.base), legacy: nil)
         }

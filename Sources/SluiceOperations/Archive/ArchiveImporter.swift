@@ -95,13 +95,15 @@ public final class ArchiveImporter: ArchiveSink {
             guard error.kind != .usage else { throw error }
             var reported = error
             if error.reason == .noSpace && error.neededBytes != nil { reported.neededBytes = max(error.neededBytes ?? 0, spaceNeeded) }
-            let outcome = switch committed {
-            case true?: "the import is committed; the next sluice command on \(directory.path) completes it"
-            case false? where error.reason == .corruptArchive && error.remedy == nil:
-                "nothing was imported; importing this archive again cannot help: use another copy of it, or export it again from its source"
-            case false?: "nothing was imported; run the import again"
-            case nil: "whether the import was committed could not be read; check the topic (sluice topic describe) before importing again"
-            }
+            let outcome =
+                switch committed {
+                case true?: "the import is committed; the next sluice command on \(directory.path) completes it"
+                case false? where error.reason == .corruptArchive && error.remedy == nil:
+                    "nothing was imported; importing this archive again cannot help: use another copy of it, or export it again from its source"
+                case false?: "nothing was imported; run the import again"
+                case nil:
+                    "whether the import was committed could not be read; check the topic (sluice topic describe) before importing again"
+                }
             reported.remedy = [error.remedy, outcome].compactMap { $0 }.joined(separator: "; ")
             throw reported
         } catch {
@@ -135,8 +137,9 @@ public final class ArchiveImporter: ArchiveSink {
                 }
             }
         }
-        return ImportResult(manifest: manifest, summary: summary, topic: target, mode: mode, dryRun: options.dryRun,
-                            partitions: partitions.sorted { $0.partition < $1.partition }, restoredGroups: restored)
+        return ImportResult(
+            manifest: manifest, summary: summary, topic: target, mode: mode, dryRun: options.dryRun,
+            partitions: partitions.sorted { $0.partition < $1.partition }, restoredGroups: restored)
     }
 
     // MARK: - ArchiveSink
@@ -147,23 +150,30 @@ public final class ArchiveImporter: ArchiveSink {
         let exists = try directory.existingTopic(target) != nil
         switch options.mode {
         case nil where exists:
-            throw SluiceError.usage(.topicExists, "topic '\(target)' already exists",
-                                    remedy: "pass --append to add the archived records after its end, or --topic NAME to import into a new topic")
+            throw SluiceError.usage(
+                .topicExists, "topic '\(target)' already exists",
+                remedy: "pass --append to add the archived records after its end, or --topic NAME to import into a new topic")
         case .preserveOffsets? where exists:
-            throw SluiceError.failure(.topicExists, "cannot preserve offsets in topic '\(target)': it already exists",
-                                      remedy: "import into a new topic with --topic NAME, or pass --append")
+            throw SluiceError.failure(
+                .topicExists, "cannot preserve offsets in topic '\(target)': it already exists",
+                remedy: "import into a new topic with --topic NAME, or pass --append")
         case .append? where !exists:
-            throw SluiceError.failure(.unknownTopic, "topic '\(target)' does not exist, so nothing can be appended to it",
-                                      remedy: "leave out --append to create it with the archived offsets")
+            throw SluiceError.failure(
+                .unknownTopic, "topic '\(target)' does not exist, so nothing can be appended to it",
+                remedy: "leave out --append to create it with the archived offsets")
         default:
             mode = options.mode ?? .preserveOffsets
         }
         if options.groups != nil && manifest.groups != nil && mode == .append {
-            throw SluiceError.usage(.invalidArgument, "group offsets can only be restored with --preserve-offsets (appending moves every offset)")
+            throw SluiceError.usage(
+                .invalidArgument, "group offsets can only be restored with --preserve-offsets (appending moves every offset)")
         }
         spaceNeeded = Self.spaceNeeded(manifest)
         if !options.dryRun, let free = FileSystem.freeBytes(near: directory.path), free < spaceNeeded {
-            throw SluiceError.failure(.noSpace, "importing the archive needs about \(ByteCount.format(spaceNeeded)) but \(directory.path) has \(ByteCount.format(free)) free")
+            throw SluiceError.failure(
+                .noSpace,
+                "importing the archive needs about \(ByteCount.format(spaceNeeded)) but \(directory.path) has \(ByteCount.format(free)) free"
+            )
         }
         if !options.dryRun { staging = try StagingArea.create(in: directory) }
         if mode == .preserveOffsets {
@@ -197,12 +207,15 @@ public final class ArchiveImporter: ArchiveSink {
             if let staging {
                 let path = "\(staging.path)/\(topic.name)-\(p)"
                 try FileSystem.makeDirectory(path)
-                builder = SegmentBuilder(directory: path, config: topic.config, layout: .reoffset(from: end),
-                                         writeBuffer: repartition ? 64 << 10 : 1 << 20)
+                builder = SegmentBuilder(
+                    directory: path, config: topic.config, layout: .reoffset(from: end),
+                    writeBuffer: repartition ? 64 << 10 : 1 << 20)
             }
             return Destination(partition: p, firstOffset: end, builder: builder)
         }
-        route = repartition ? RepartitioningRoute(partitions: topic.partitionCount, makeDestination: makeDestination)
+        route =
+            repartition
+            ? RepartitioningRoute(partitions: topic.partitionCount, makeDestination: makeDestination)
             : CopyingRoute(makeDestination: makeDestination)
     }
 
@@ -216,7 +229,9 @@ public final class ArchiveImporter: ArchiveSink {
 /// Reads and checks an archive without importing it (`archive inspect`,
 /// `archive verify`): the manifest, and the summary verified against every byte.
 public enum ArchiveInspection {
-    public static func read(_ input: File, name: String, progress: ((ArchiveProgress) -> Void)? = nil) throws -> (ArchiveManifest, ArchiveSummary) {
+    public static func read(_ input: File, name: String, progress: ((ArchiveProgress) -> Void)? = nil) throws -> (
+        ArchiveManifest, ArchiveSummary
+    ) {
         try ArchiveReader(name: name, sink: nil).read(input, progress: progress)
     }
 }

@@ -1,8 +1,8 @@
 import KafkaFormat
 import SluiceCore
 import SluiceGroups
-import SluiceStore
 import SluiceStorage
+import SluiceStore
 
 /// A sluice archive (`sluice export`): one zstd stream (a single frame,
 /// content checksum on) holding a POSIX tar stream, so that
@@ -74,17 +74,31 @@ public struct ArchiveManifest: Sendable {
             ("tool", .string(tool)),
             ("archive_id", .string(archiveID)),
             ("created", .int(created)),
-            ("topic", ["name": .string(topic), "id": .string(topicID), "partitions": JSONValue(partitionCount),
-                       "config": .object(config.map { ($0.0, .string($0.1)) })]),
+            (
+                "topic",
+                [
+                    "name": .string(topic), "id": .string(topicID), "partitions": JSONValue(partitionCount),
+                    "config": .object(config.map { ($0.0, .string($0.1)) }),
+                ]
+            ),
             ("filters", filters.json),
             ("partitions", .array(partitions.map(\.json))),
         ]
         if let groups {
-            members.append(("groups", .object(groups.keys.sorted().map { group in
-                (group, .array(groups[group]!.keys.sorted().map { p in
-                    ["partition": JSONValue(p), "offset": .int(groups[group]![p]!)]
-                }))
-            })))
+            members.append(
+                (
+                    "groups",
+                    .object(
+                        groups.keys.sorted().map { group in
+                            (
+                                group,
+                                .array(
+                                    groups[group]!.keys.sorted().map { p in
+                                        ["partition": JSONValue(p), "offset": .int(groups[group]![p]!)]
+                                    })
+                            )
+                        })
+                ))
         }
         return .object(members)
     }
@@ -105,12 +119,14 @@ public struct ArchiveManifest: Sendable {
         }
         guard let version = body["format_version"]?.intValue else { throw lie("has no format_version") }
         guard version == formatVersion else {
-            throw SluiceError.failure(.unsupportedVersion, "the archive has format version \(version); this sluice reads version \(formatVersion)",
-                                      remedy: version > formatVersion ? "import it with a newer sluice" : "it was not written by sluice")
+            throw SluiceError.failure(
+                .unsupportedVersion, "the archive has format version \(version); this sluice reads version \(formatVersion)",
+                remedy: version > formatVersion ? "import it with a newer sluice" : "it was not written by sluice")
         }
         guard let topic = body["topic"], let name = topic["name"]?.stringValue, let count = topic["partitions"]?.intValue,
-              let config = topic["config"]?.objectValue, let id = body["archive_id"]?.stringValue,
-              let list = body["partitions"]?.arrayValue else {
+            let config = topic["config"]?.objectValue, let id = body["archive_id"]?.stringValue,
+            let list = body["partitions"]?.arrayValue
+        else {
             throw lie("lacks the topic name, partition count, config, archive_id or partitions")
         }
         do { try TopicName.validate(name, allowInternal: true) } catch { throw lie("names an invalid topic '\(name.printable)'") }
@@ -118,7 +134,9 @@ public struct ArchiveManifest: Sendable {
         var configEntries: [(String, String)] = []
         var probe = TopicConfig()
         for (key, value) in config {
-            guard let text = value.stringValue, (try? probe.set(key, text)) != nil else { throw lie("has an invalid topic config '\(key.printable)'") }
+            guard let text = value.stringValue, (try? probe.set(key, text)) != nil else {
+                throw lie("has an invalid topic config '\(key.printable)'")
+            }
             configEntries.append((key, text))
         }
         var partitions: [ArchivedPartition] = []
@@ -145,7 +163,8 @@ public struct ArchiveManifest: Sendable {
             var offsets: [Int: Int64] = [:]
             for entry in list.arrayValue ?? [] {
                 guard let p = entry["partition"]?.intValue, let offset = entry["offset"]?.int64Value,
-                      let range = partitions.first(where: { $0.partition == p }), offset >= range.startOffset, offset <= range.endOffset else {
+                    let range = partitions.first(where: { $0.partition == p }), offset >= range.startOffset, offset <= range.endOffset
+                else {
                     throw lie("gives group '\(group.printable)' an offset outside the archived partitions' ranges")
                 }
                 offsets[p] = offset
@@ -174,8 +193,10 @@ public struct ArchiveFilters: Sendable, Equatable {
     /// The group whose backlog was exported (`--group`).
     public var group: String?
 
-    public init(partitions: [Int]? = nil, fromOffset: Int64? = nil, toOffset: Int64? = nil, since: Int64? = nil,
-                until: Int64? = nil, group: String? = nil) {
+    public init(
+        partitions: [Int]? = nil, fromOffset: Int64? = nil, toOffset: Int64? = nil, since: Int64? = nil,
+        until: Int64? = nil, group: String? = nil
+    ) {
         self.partitions = partitions
         self.fromOffset = fromOffset
         self.toOffset = toOffset
@@ -194,9 +215,11 @@ public struct ArchiveFilters: Sendable, Equatable {
     }
 
     var json: JSONValue {
-        ["partitions": partitions.map { .array($0.map { JSONValue($0) }) } ?? .null,
-         "from_offset": JSONValue(fromOffset), "to_offset": JSONValue(toOffset),
-         "since": JSONValue(since), "until": JSONValue(until), "group": JSONValue(group)]
+        [
+            "partitions": partitions.map { .array($0.map { JSONValue($0) }) } ?? .null,
+            "from_offset": JSONValue(fromOffset), "to_offset": JSONValue(toOffset),
+            "since": JSONValue(since), "until": JSONValue(until), "group": JSONValue(group),
+        ]
     }
 }
 
@@ -218,29 +241,36 @@ public struct ArchivedPartition: Sendable {
     }
 
     var json: JSONValue {
-        ["partition": JSONValue(partition), "start_offset": .int(startOffset), "end_offset": .int(endOffset),
-         "files": .array(files.map { ["name": .string($0.name), "base_offset": .int($0.baseOffset), "bytes": .int($0.bytes)] })]
+        [
+            "partition": JSONValue(partition), "start_offset": .int(startOffset), "end_offset": .int(endOffset),
+            "files": .array(files.map { ["name": .string($0.name), "base_offset": .int($0.baseOffset), "bytes": .int($0.bytes)] }),
+        ]
     }
 
     init(json: JSONValue, topic: String, partitionCount: Int) throws {
         guard let p = json["partition"]?.intValue, let start = json["start_offset"]?.int64Value,
-              let end = json["end_offset"]?.int64Value, let files = json["files"]?.arrayValue else {
+            let end = json["end_offset"]?.int64Value, let files = json["files"]?.arrayValue
+        else {
             throw ArchiveManifest.lie("has a partition without partition, start_offset, end_offset or files")
         }
-        guard p >= 0 && p < partitionCount else { throw ArchiveManifest.lie("lists partition \(p) of a topic with \(partitionCount) partitions") }
+        guard p >= 0 && p < partitionCount else {
+            throw ArchiveManifest.lie("lists partition \(p) of a topic with \(partitionCount) partitions")
+        }
         guard start >= 0 && start <= end && end <= ArchiveManifest.maxOffset else {
             throw ArchiveManifest.lie("gives partition \(p) the impossible range \(start)..<\(end)")
         }
         var parsed: [ArchivedFile] = []
         for file in files {
-            guard let name = file["name"]?.stringValue, let base = file["base_offset"]?.int64Value, let bytes = file["bytes"]?.int64Value else {
+            guard let name = file["name"]?.stringValue, let base = file["base_offset"]?.int64Value, let bytes = file["bytes"]?.int64Value
+            else {
                 throw ArchiveManifest.lie("has a file of partition \(p) without name, base_offset or bytes")
             }
             guard name == ArchiveManifest.fileName(topic: topic, partition: p, baseOffset: base) else {
                 throw ArchiveManifest.lie("lists file '\(name.printable)' for partition \(p) at offset \(base)")
             }
             guard base >= start && base < end && base > (parsed.last?.baseOffset ?? -1) else {
-                throw ArchiveManifest.lie("places file '\(name.printable)' outside partition \(p)'s range \(start)..<\(end) or out of order")
+                throw ArchiveManifest.lie(
+                    "places file '\(name.printable)' outside partition \(p)'s range \(start)..<\(end) or out of order")
             }
             guard bytes > 0 && bytes <= ArchiveManifest.maxFileBytes else {
                 throw ArchiveManifest.lie("gives file '\(name.printable)' an impossible size of \(bytes) bytes")
@@ -276,8 +306,10 @@ public struct FileStats: Sendable, Equatable {
 
     public init(name: String) { self.name = name }
 
-    init(name: String, bytes: Int64, crc32c: UInt32, batches: Int64, records: Int64, firstOffset: Int64?, lastOffset: Int64?,
-         minTimestamp: Int64?, maxTimestamp: Int64?) {
+    init(
+        name: String, bytes: Int64, crc32c: UInt32, batches: Int64, records: Int64, firstOffset: Int64?, lastOffset: Int64?,
+        minTimestamp: Int64?, maxTimestamp: Int64?
+    ) {
         self.name = name
         self.bytes = bytes
         self.crc32c = crc32c
@@ -316,25 +348,30 @@ public struct FileStats: Sendable, Equatable {
 
     mutating func observe(_ header: RecordBatchHeader) {
         let first = header.timestampType == .logAppendTime ? header.maxTimestamp : header.baseTimestamp
-        observe(baseOffset: header.baseOffset, lastOffset: header.lastOffset, records: Int64(header.recordsCount),
-                firstTimestamp: first, maxTimestamp: header.maxTimestamp)
+        observe(
+            baseOffset: header.baseOffset, lastOffset: header.lastOffset, records: Int64(header.recordsCount),
+            firstTimestamp: first, maxTimestamp: header.maxTimestamp)
     }
 
     var json: JSONValue {
-        ["name": .string(name), "bytes": .int(bytes), "crc32c": .string(ArchiveSummary.hex(crc32c)), "batches": .int(batches),
-         "records": .int(records), "first_offset": JSONValue(firstOffset), "last_offset": JSONValue(lastOffset),
-         "min_timestamp": JSONValue(minTimestamp), "max_timestamp": JSONValue(maxTimestamp)]
+        [
+            "name": .string(name), "bytes": .int(bytes), "crc32c": .string(ArchiveSummary.hex(crc32c)), "batches": .int(batches),
+            "records": .int(records), "first_offset": JSONValue(firstOffset), "last_offset": JSONValue(lastOffset),
+            "min_timestamp": JSONValue(minTimestamp), "max_timestamp": JSONValue(maxTimestamp),
+        ]
     }
 
     init(json: JSONValue) throws {
         guard let name = json["name"]?.stringValue, let bytes = json["bytes"]?.int64Value,
-              let crcText = json["crc32c"]?.stringValue, let crc = UInt32(crcText, radix: 16),
-              let batches = json["batches"]?.int64Value, let records = json["records"]?.int64Value else {
+            let crcText = json["crc32c"]?.stringValue, let crc = UInt32(crcText, radix: 16),
+            let batches = json["batches"]?.int64Value, let records = json["records"]?.int64Value
+        else {
             throw ArchiveDamage("summary.json has a file without name, bytes, crc32c, batches or records")
         }
-        self.init(name: name, bytes: bytes, crc32c: crc, batches: batches, records: records,
-                  firstOffset: json["first_offset"]?.int64Value, lastOffset: json["last_offset"]?.int64Value,
-                  minTimestamp: json["min_timestamp"]?.int64Value, maxTimestamp: json["max_timestamp"]?.int64Value)
+        self.init(
+            name: name, bytes: bytes, crc32c: crc, batches: batches, records: records,
+            firstOffset: json["first_offset"]?.int64Value, lastOffset: json["last_offset"]?.int64Value,
+            minTimestamp: json["min_timestamp"]?.int64Value, maxTimestamp: json["max_timestamp"]?.int64Value)
     }
 }
 
@@ -358,13 +395,18 @@ public struct ArchiveSummary: Sendable {
     }
 
     public var json: JSONValue {
-        ["format": .string(ArchiveManifest.format + "-summary"), "format_version": JSONValue(ArchiveManifest.formatVersion),
-         "archive_id": .string(archiveID), "manifest_crc32c": .string(Self.hex(manifestCRC32C)),
-         "records": .int(records), "bytes": .int(bytes),
-         "partitions": .array(partitions.map { entry in
-             ["partition": JSONValue(entry.partition), "records": .int(entry.files.reduce(0) { $0 + $1.records }),
-              "bytes": .int(entry.files.reduce(0) { $0 + $1.bytes }), "files": .array(entry.files.map(\.json))]
-         })]
+        [
+            "format": .string(ArchiveManifest.format + "-summary"), "format_version": JSONValue(ArchiveManifest.formatVersion),
+            "archive_id": .string(archiveID), "manifest_crc32c": .string(Self.hex(manifestCRC32C)),
+            "records": .int(records), "bytes": .int(bytes),
+            "partitions": .array(
+                partitions.map { entry in
+                    [
+                        "partition": JSONValue(entry.partition), "records": .int(entry.files.reduce(0) { $0 + $1.records }),
+                        "bytes": .int(entry.files.reduce(0) { $0 + $1.bytes }), "files": .array(entry.files.map(\.json)),
+                    ]
+                }),
+        ]
     }
 
     public var bytesEncoded: [UInt8] { Array((json.serialized(pretty: true) + "\n").utf8) }
@@ -377,8 +419,9 @@ public struct ArchiveSummary: Sendable {
             throw ArchiveDamage("summary.json is not valid JSON (\(error))")
         }
         guard body["format"]?.stringValue == ArchiveManifest.format + "-summary", let id = body["archive_id"]?.stringValue,
-              let crcText = body["manifest_crc32c"]?.stringValue, let crc = UInt32(crcText, radix: 16),
-              let list = body["partitions"]?.arrayValue else {
+            let crcText = body["manifest_crc32c"]?.stringValue, let crc = UInt32(crcText, radix: 16),
+            let list = body["partitions"]?.arrayValue
+        else {
             throw ArchiveDamage("summary.json lacks its format, archive_id, manifest_crc32c or partitions")
         }
         var partitions: [(Int, [FileStats])] = []
@@ -387,7 +430,9 @@ public struct ArchiveSummary: Sendable {
                 throw ArchiveDamage("summary.json has a partition without partition or files")
             }
             let stats = try files.map(FileStats.init(json:))
-            if item["records"]?.int64Value != stats.reduce(0, { $0 + $1.records }) || item["bytes"]?.int64Value != stats.reduce(0, { $0 + $1.bytes }) {
+            if item["records"]?.int64Value != stats.reduce(0, { $0 + $1.records })
+                || item["bytes"]?.int64Value != stats.reduce(0, { $0 + $1.bytes })
+            {
                 throw ArchiveDamage("summary.json's totals for partition \(p) disagree with its files")
             }
             partitions.append((p, stats))

@@ -35,8 +35,9 @@ public final class ArchiveOutput {
             do {
                 return try file.write(bytes)
             } catch let error as SluiceError where error.reason == .brokenPipe {
-                throw SluiceError.failure(.brokenPipe, "the reader of standard output went away before the archive was complete",
-                                          remedy: "the archive it received is truncated; export again")
+                throw SluiceError.failure(
+                    .brokenPipe, "the reader of standard output went away before the archive was complete",
+                    remedy: "the archive it received is truncated; export again")
             }
         }
         try file.write(bytes, at: offset)

@@ -84,7 +84,9 @@ final class ArchiveReader {
         } catch let damage as ArchiveDamage {
             throw SluiceError.checkFailed(.corruptArchive, "archive \(name) is damaged: \(damage)")
         } catch let error as SluiceError where error.reason == .corruptCompressedData {
-            throw SluiceError.checkFailed(.corruptArchive, "archive \(name) is damaged: \(error.message) in its bytes \(chunkRead.lowerBound)..<\(chunkRead.upperBound)")
+            throw SluiceError.checkFailed(
+                .corruptArchive,
+                "archive \(name) is damaged: \(error.message) in its bytes \(chunkRead.lowerBound)..<\(chunkRead.upperBound)")
         }
     }
 
@@ -99,7 +101,8 @@ final class ArchiveReader {
             if Interruption.requested {
                 throw SluiceError.failure(.interrupted, "interrupted by \(Interruption.signalName) while reading archive \(name)")
             }
-            guard let n = try input.readUnlessInterrupted(into: UnsafeMutableRawBufferPointer(start: buffer.base, count: buffer.capacity)) else { continue }
+            guard let n = try input.readUnlessInterrupted(into: UnsafeMutableRawBufferPointer(start: buffer.base, count: buffer.capacity))
+            else { continue }
             if n == 0 { break }
             let chunk = UnsafeRawBufferPointer(start: buffer.base, count: n)
             chunkRead = chunkRead.upperBound..<chunkRead.upperBound + Int64(n)
@@ -114,13 +117,15 @@ final class ArchiveReader {
         do {
             try decoder.finish()
         } catch let error as SluiceError where error.reason == .corruptCompressedData {
-            throw SluiceError.checkFailed(.corruptArchive, "archive \(name) is truncated: \(error.message)",
-                                          remedy: "the copy or the pipe was cut short; copy the archive again")
+            throw SluiceError.checkFailed(
+                .corruptArchive, "archive \(name) is truncated: \(error.message)",
+                remedy: "the copy or the pipe was cut short; copy the archive again")
         }
         try tar.finish()
         guard phase == .done, let manifest, let summary else {
-            throw SluiceError.checkFailed(.corruptArchive, "archive \(name) is truncated: it ends before its summary.json",
-                                          remedy: "the copy was cut short; copy the archive again")
+            throw SluiceError.checkFailed(
+                .corruptArchive, "archive \(name) is truncated: it ends before its summary.json",
+                remedy: "the copy was cut short; copy the archive again")
         }
         report?(progress)
         return (manifest, summary)
@@ -163,17 +168,19 @@ final class ArchiveReader {
             let (partition, file) = files[fileIndex]
             guard entry.name == file.name else {
                 if entry.name == ArchiveManifest.summaryName || !files.contains(where: { $0.file.name == entry.name }) {
-                    throw ArchiveDamage(entry.name == ArchiveManifest.summaryName
-                        ? "file '\(file.name)' listed in manifest.json is missing"
-                        : "entry '\(entry.name.printable)' is not listed in manifest.json")
+                    throw ArchiveDamage(
+                        entry.name == ArchiveManifest.summaryName
+                            ? "file '\(file.name)' listed in manifest.json is missing"
+                            : "entry '\(entry.name.printable)' is not listed in manifest.json")
                 }
                 throw ArchiveDamage("entry '\(entry.name.printable)' comes where manifest.json lists '\(file.name)'")
             }
             guard entry.size == file.bytes else {
                 throw ArchiveDamage("entry '\(file.name)' holds \(entry.size) bytes but manifest.json says \(file.bytes)")
             }
-            framer = EntryFramer(partition: partition, file: file, decoder: decoder,
-                                 expectedOffset: framer.partition?.partition == partition.partition ? framer.expectedOffset : partition.startOffset)
+            framer = EntryFramer(
+                partition: partition, file: file, decoder: decoder,
+                expectedOffset: framer.partition?.partition == partition.partition ? framer.expectedOffset : partition.startOffset)
             phase = .file
             try sink?.beginFile(file, of: partition)
         case .done:
@@ -235,15 +242,20 @@ final class ArchiveReader {
     private func verify(_ summary: ArchiveSummary) throws {
         guard let manifest else { return }
         guard summary.archiveID == manifest.archiveID, summary.manifestCRC32C == CRC32C.checksum(manifestBytes) else {
-            throw ArchiveDamage("summary.json does not belong to this manifest.json (the manifest was changed, or the entries come from different archives)")
+            throw ArchiveDamage(
+                "summary.json does not belong to this manifest.json (the manifest was changed, or the entries come from different archives)"
+            )
         }
         guard summary.partitions.map(\.partition) == manifest.partitions.map(\.partition) else {
-            throw ArchiveDamage("summary.json lists partitions \(summary.partitions.map(\.partition)) but manifest.json lists \(manifest.partitions.map(\.partition))")
+            throw ArchiveDamage(
+                "summary.json lists partitions \(summary.partitions.map(\.partition)) but manifest.json lists \(manifest.partitions.map(\.partition))"
+            )
         }
         for (partition, claimed) in summary.partitions {
             let actual = measured[partition] ?? []
             guard claimed.count == actual.count else {
-                throw ArchiveDamage("summary.json lists \(claimed.count) files for partition \(partition) but the archive holds \(actual.count)")
+                throw ArchiveDamage(
+                    "summary.json lists \(claimed.count) files for partition \(partition) but the archive holds \(actual.count)")
             }
             for (c, a) in zip(claimed, actual) where c != a {
                 throw ArchiveDamage("summary.json says \(c.name) has \(Self.describe(c)), but it has \(Self.describe(a))")
@@ -347,23 +359,34 @@ struct EntryFramer {
                 }
                 let legacy = head.bytes.loadBigEndian(at: RecordBatchHeader.magicOffset, as: Int8.self) != 2
                 if legacy && size > ArchiveReader.maxLegacyEntry {
-                    throw ArchiveDamage("\(here) is a legacy message of \(size) bytes, more than the \(ArchiveReader.maxLegacyEntry)-byte limit")
+                    throw ArchiveDamage(
+                        "\(here) is a legacy message of \(size) bytes, more than the \(ArchiveReader.maxLegacyEntry)-byte limit")
                 }
                 state = .gather(legacy ? size : RecordBatchHeader.size, legacy: legacy)
             }
         case .gather(_, legacy: false):
             header = RecordBatchHeader(head.base)
             guard header.recordsCount >= 0, header.lastOffsetDelta >= 0, header.compression != nil else {
-                throw ArchiveDamage("\(here) has an impossible batch header (record count \(header.recordsCount), last offset delta \(header.lastOffsetDelta), attributes \(header.attributes))")
+                throw ArchiveDamage(
+                    "\(here) has an impossible batch header (record count \(header.recordsCount), last offset delta \(header.lastOffsetDelta), attributes \(header.attributes))"
+                )
             }
             try checkOffsets(header.baseOffset, delta: header.lastOffsetDelta)
-            crc = CRC32C.update(0xFFFF_FFFF, head.base + RecordBatchHeader.attributesOffset,
-                                count: RecordBatchHeader.size - RecordBatchHeader.attributesOffset)
-            try sink?.beginEntry(head.bytes, EntryInfo(baseOffset: header.baseOffset, lastOffsetDelta: header.lastOffsetDelta,
-                                                       maxTimestamp: header.maxTimestamp, totalSize: header.totalSize,
-                                                       records: Int64(header.recordsCount), header: header))
+            crc = CRC32C.update(
+                0xFFFF_FFFF, head.base + RecordBatchHeader.attributesOffset,
+                count: RecordBatchHeader.size - RecordBatchHeader.attributesOffset)
+            try sink?.beginEntry(
+                head.bytes,
+                EntryInfo(
+                    baseOffset: header.baseOffset, lastOffsetDelta: header.lastOffsetDelta,
+                    maxTimestamp: header.maxTimestamp, totalSize: header.totalSize,
+                    records: Int64(header.recordsCount), header: header))
             head.clear()
-            if header.totalSize == RecordBatchHeader.size { try batchComplete(sink) } else { state = .body(remaining: header.totalSize - RecordBatchHeader.size) }
+            if header.totalSize == RecordBatchHeader.size {
+                try batchComplete(sink)
+            } else {
+                state = .body(remaining: header.totalSize - RecordBatchHeader.size)
+            }
         case .gather(let size, legacy: true):
             let message: LegacyMessage
             let records: Int64
@@ -375,10 +398,15 @@ struct EntryFramer {
             }
             try checkOffsets(message.offset, delta: 0)
             let timestamp = message.timestamp ?? -1
-            try sink?.beginEntry(head.bytes, EntryInfo(baseOffset: message.offset, lastOffsetDelta: 0, maxTimestamp: timestamp,
-                                                       totalSize: size, records: records, header: nil))
+            try sink?.beginEntry(
+                head.bytes,
+                EntryInfo(
+                    baseOffset: message.offset, lastOffsetDelta: 0, maxTimestamp: timestamp,
+                    totalSize: size, records: records, header: nil))
             try sink?.endEntry()
-            stats.observe(baseOffset: message.offset, lastOffset: message.offset, records: records, firstTimestamp: timestamp, maxTimestamp: timestamp)
+            stats.observe(
+                baseOffset: message.offset, lastOffset: message.offset, records: records, firstTimestamp: timestamp, maxTimestamp: timestamp
+            )
             expectedOffset = message.offset + 1
             head.clear()
             state = .frame
@@ -390,7 +418,9 @@ struct EntryFramer {
     private mutating func batchComplete(_ sink: ArchiveSink?) throws {
         let computed = ~crc
         guard computed == header.crc else {
-            throw ArchiveDamage("the batch at byte \(entryStart) of \(file!.name) (offset \(header.baseOffset)) fails its CRC check: \(FormatError.checksumMismatch(stored: header.crc, computed: computed))")
+            throw ArchiveDamage(
+                "the batch at byte \(entryStart) of \(file!.name) (offset \(header.baseOffset)) fails its CRC check: \(FormatError.checksumMismatch(stored: header.crc, computed: computed))"
+            )
         }
         try sink?.endEntry()
         stats.observe(header)
@@ -404,10 +434,13 @@ struct EntryFramer {
     private func checkOffsets(_ first: Int64, delta: Int32) throws {
         let range = partition!
         guard first >= expectedOffset, first < range.endOffset, range.endOffset - first > Int64(delta) else {
-            throw ArchiveDamage("\(here) holds offsets from \(first), outside partition \(range.partition)'s range \(expectedOffset)..<\(range.endOffset) in manifest.json")
+            throw ArchiveDamage(
+                "\(here) holds offsets from \(first), outside partition \(range.partition)'s range \(expectedOffset)..<\(range.endOffset) in manifest.json"
+            )
         }
         guard first + Int64(delta) - file!.baseOffset <= Int64(Int32.max) else {
-            throw ArchiveDamage("\(here) holds offset \(first + Int64(delta)), too far above its file's base offset \(file!.baseOffset) for one segment")
+            throw ArchiveDamage(
+                "\(here) holds offset \(first + Int64(delta)), too far above its file's base offset \(file!.baseOffset) for one segment")
         }
     }
 }

@@ -77,8 +77,9 @@ public struct ExportPlan {
         var backlog: [Int: Int64] = [:]
         if let group = request.backlogOfGroup {
             guard let offsets = committed[group] else {
-                throw SluiceError.failure(.invalidArgument, "group '\(group.printable)' has no committed offsets on topic '\(topic.name)'",
-                                          remedy: "list groups with 'sluice group list'")
+                throw SluiceError.failure(
+                    .invalidArgument, "group '\(group.printable)' has no committed offsets on topic '\(topic.name)'",
+                    remedy: "list groups with 'sluice group list'")
             }
             backlog = offsets
         }
@@ -92,13 +93,15 @@ public struct ExportPlan {
         // would get with auto.offset.reset=earliest).
         let selected = request.withGroups ? committed : request.backlogOfGroup.map { [$0: backlog] }
         let groups = selected?.mapValues { offsets in
-            Dictionary(uniqueKeysWithValues: partitions.compactMap { plan in
-                offsets[plan.partition.index].map { (plan.partition.index, min(max($0, plan.startOffset), plan.endOffset)) }
-            })
+            Dictionary(
+                uniqueKeysWithValues: partitions.compactMap { plan in
+                    offsets[plan.partition.index].map { (plan.partition.index, min(max($0, plan.startOffset), plan.endOffset)) }
+                })
         }
-        let filters = ArchiveFilters(partitions: request.partitions.isEmpty ? nil : Set(request.partitions).sorted(),
-                                     fromOffset: request.fromOffset, toOffset: request.toOffset,
-                                     since: request.since, until: request.until, group: request.backlogOfGroup)
+        let filters = ArchiveFilters(
+            partitions: request.partitions.isEmpty ? nil : Set(request.partitions).sorted(),
+            fromOffset: request.fromOffset, toOffset: request.toOffset,
+            since: request.since, until: request.until, group: request.backlogOfGroup)
         return ExportPlan(topic: topic, filters: filters, partitions: partitions, groups: groups)
     }
 }
@@ -135,7 +138,9 @@ private struct Planner {
                 guard segmentEnd > start else { continue }
                 let limit = isLast ? tail.validSize : try FileSystem.fileSize(segment.logPath) ?? 0
                 let base = pieces.isEmpty ? start : segment.baseOffset
-                if let piece = try self.piece(partition, segments, i, limit: limit, start: start, end: end, segmentEnd: segmentEnd, base: base) {
+                if let piece = try self.piece(
+                    partition, segments, i, limit: limit, start: start, end: end, segmentEnd: segmentEnd, base: base)
+                {
                     pieces.append(piece)
                 }
             }
@@ -144,8 +149,10 @@ private struct Planner {
     }
 
     /// The part of segment `i` holding offsets in [start, end), nil if none.
-    private func piece(_ partition: Partition, _ segments: [Segment], _ i: Int, limit: Int64, start: Int64, end: Int64,
-                       segmentEnd: Int64, base: Int64) throws -> FilePiece? {
+    private func piece(
+        _ partition: Partition, _ segments: [Segment], _ i: Int, limit: Int64, start: Int64, end: Int64,
+        segmentEnd: Int64, base: Int64
+    ) throws -> FilePiece? {
         let segment = segments[i]
         let log = try File.open(segment.logPath)
         func position(of offset: Int64) throws -> Int64 {
@@ -154,7 +161,8 @@ private struct Planner {
             return located.segment == i ? located.position : 0
         }
         guard let first = try firstEntry(partition, segment, log, limit: limit, from: try position(of: start), after: start),
-              first.baseOffset < end else { return nil }
+            first.baseOffset < end
+        else { return nil }
         var head: CutBatch?
         var rawStart = first.position
         if first.baseOffset < start {
@@ -184,20 +192,24 @@ private struct Planner {
     }
 
     /// The first entry at or after `position` holding an offset above `offset`.
-    private func firstEntry(_ partition: Partition, _ segment: Segment, _ log: File, limit: Int64, from position: Int64,
-                            after offset: Int64) throws -> Entry? {
+    private func firstEntry(
+        _ partition: Partition, _ segment: Segment, _ log: File, limit: Int64, from position: Int64,
+        after offset: Int64
+    ) throws -> Entry? {
         let scanner = SegmentScanner(file: log, limit: limit, from: position, buffer: ByteBuffer(capacity: 64 << 10), chunkSize: 64 << 10)
         while true {
             switch try scanner.next() {
             case .batch(let batch):
                 guard batch.header.nextOffset > offset else { continue }
-                return Entry(position: batch.position, size: batch.bytes.count, baseOffset: batch.header.baseOffset,
-                             nextOffset: batch.header.nextOffset)
+                return Entry(
+                    position: batch.position, size: batch.bytes.count, baseOffset: batch.header.baseOffset,
+                    nextOffset: batch.header.nextOffset)
             case .legacy(let legacy):
                 let message = legacy.message
                 guard message.offset >= offset + 1 else { continue }
-                return Entry(position: legacy.position, size: legacy.bytes.count, baseOffset: message.offset,
-                             nextOffset: message.offset + 1)
+                return Entry(
+                    position: legacy.position, size: legacy.bytes.count, baseOffset: message.offset,
+                    nextOffset: message.offset + 1)
             case .problem(let problem):
                 throw SluiceError.corruption(partition.name, segment, problem)
             case .end:
@@ -225,8 +237,10 @@ final class BatchCutter {
 
     /// Appends the cut of the batch holding `keep.lowerBound` to `out`; false
     /// when none of its records is in range.
-    func encode(_ partition: Partition, _ segments: [Segment], _ segment: Segment, keep: Range<Int64>, into out: ByteBuffer) throws -> Bool {
-        let reader = try PartitionReader(partition: partition, from: keep.lowerBound, segments: segments, bounded: segment, chunkSize: 64 << 10)
+    func encode(_ partition: Partition, _ segments: [Segment], _ segment: Segment, keep: Range<Int64>, into out: ByteBuffer) throws -> Bool
+    {
+        let reader = try PartitionReader(
+            partition: partition, from: keep.lowerBound, segments: segments, bounded: segment, chunkSize: 64 << 10)
         guard case .batch(let batch, _)? = try reader.next() else {
             throw SluiceError.failure(.io, "partition \(partition.name) changed while being exported (offset \(keep.lowerBound) is gone)")
         }
@@ -239,12 +253,15 @@ final class BatchCutter {
         while let record = try records.next() {
             guard keep.contains(record.offset) else { continue }
             if newBase == nil { newBase = record.offset }
-            builder.append(offsetDelta: Int32(record.offset - newBase!), timestamp: record.timestamp, key: record.key, value: record.value,
-                           headerCount: record.headerCount, encodedHeaders: record.encodedHeaders)
+            builder.append(
+                offsetDelta: Int32(record.offset - newBase!), timestamp: record.timestamp, key: record.key, value: record.value,
+                headerCount: record.headerCount, encodedHeaders: record.encodedHeaders)
         }
         guard let newBase else { return false }
         var template = header
-        if template.baseSequence >= 0 { template.baseSequence = template.baseSequence &+ Int32(truncatingIfNeeded: newBase - header.baseOffset) }
+        if template.baseSequence >= 0 {
+            template.baseSequence = template.baseSequence &+ Int32(truncatingIfNeeded: newBase - header.baseOffset)
+        }
         try builder.finish(baseOffset: newBase, into: out, template: template)
         return true
     }

@@ -30,9 +30,11 @@ extension GroupStore {
         for group in offsets.keys.sorted() {
             let partitions = offsets[group]!
             let changes = partitions.keys.sorted().map { OffsetChange(TopicPartition(topic, $0), offset: partitions[$0]!) }
-            try commit(group: group, changes: changes,
-                       annotations: CommitAnnotations(operation: .seek, member: HolderInfo.administrator().member,
-                                                      detail: "restored by sluice import"))
+            try commit(
+                group: group, changes: changes,
+                annotations: CommitAnnotations(
+                    operation: .seek, member: HolderInfo.administrator().member,
+                    detail: "restored by sluice import"))
         }
     }
 }

@@ -36,9 +36,11 @@ final class Destination {
 
     func appendBatch(_ batch: UnsafeRawBufferPointer) throws {
         let header = RecordBatchHeader(batch.baseAddress!)
-        try begin(UnsafeRawBufferPointer(rebasing: batch[..<RecordBatchHeader.size]),
-                  EntryInfo(baseOffset: 0, lastOffsetDelta: header.lastOffsetDelta, maxTimestamp: header.maxTimestamp,
-                            totalSize: header.totalSize, records: Int64(header.recordsCount), header: header), reoffset: true)
+        try begin(
+            UnsafeRawBufferPointer(rebasing: batch[..<RecordBatchHeader.size]),
+            EntryInfo(
+                baseOffset: 0, lastOffsetDelta: header.lastOffsetDelta, maxTimestamp: header.maxTimestamp,
+                totalSize: header.totalSize, records: Int64(header.recordsCount), header: header), reoffset: true)
         try append(UnsafeRawBufferPointer(rebasing: batch[RecordBatchHeader.size...]))
     }
 
@@ -83,7 +85,8 @@ final class PreservingRoute: ImportRoute {
     func beginFile(_ file: ArchivedFile, of partition: ArchivedPartition) throws {
         if current?.partition != partition.partition {
             try finishCurrent()
-            current = Destination(partition: partition.partition, firstOffset: partition.startOffset, builder: try makeBuilder(partition.partition))
+            current = Destination(
+                partition: partition.partition, firstOffset: partition.startOffset, builder: try makeBuilder(partition.partition))
         }
         try current!.startSegment(file.baseOffset)
     }
@@ -187,8 +190,10 @@ final class RepartitioningRoute: ImportRoute {
 
     func beginEntry(_ first: UnsafeRawBufferPointer, _ info: EntryInfo) throws {
         guard info.totalSize <= Self.maxBatchBytes else {
-            throw SluiceError.failure(.invalidArgument, "\(file) holds a batch of \(info.totalSize) bytes at offset \(info.baseOffset); re-partitioning decodes batches of up to \(Self.maxBatchBytes) bytes",
-                                      remedy: "import into a topic with the archive's partition count, which copies batches without decoding them")
+            throw SluiceError.failure(
+                .invalidArgument,
+                "\(file) holds a batch of \(info.totalSize) bytes at offset \(info.baseOffset); re-partitioning decodes batches of up to \(Self.maxBatchBytes) bytes",
+                remedy: "import into a topic with the archive's partition count, which copies batches without decoding them")
         }
         batch.clear()
         batch.append(first)
@@ -210,7 +215,8 @@ final class RepartitioningRoute: ImportRoute {
             var records = try decoder.records(of: batch.bytes, header: header)
             while let record = try records.next() { try send(record, codec: .writable(header.compression ?? .none)) }
         } catch let error as FormatError {
-            throw SluiceError.checkFailed(.corruptArchive, "the batch at offset \(header.baseOffset) of \(file) has invalid records: \(error)")
+            throw SluiceError.checkFailed(
+                .corruptArchive, "the batch at offset \(header.baseOffset) of \(file) has invalid records: \(error)")
         }
     }
 
@@ -227,8 +233,9 @@ final class RepartitioningRoute: ImportRoute {
         let builder = lane.builders[codec] ?? RecordBatchBuilder(codec: codec)
         lane.builders[codec] = builder
         lane.openCodec = codec
-        builder.append(timestamp: record.timestamp, key: record.key, value: record.value,
-                       headerCount: record.headerCount, encodedHeaders: record.encodedHeaders)
+        builder.append(
+            timestamp: record.timestamp, key: record.key, value: record.value,
+            headerCount: record.headerCount, encodedHeaders: record.encodedHeaders)
         if builder.uncompressedSize >= Self.batchBytes { try close(lane) }
     }
 

@@ -10,18 +10,18 @@ enum Tar {
 
     /// Entry types (the header's typeflag byte).
     enum EntryType: UInt8, Sendable {
-        case file = 0x30          // '0' (NUL in old archives)
-        case hardLink = 0x31      // '1'
+        case file = 0x30  // '0' (NUL in old archives)
+        case hardLink = 0x31  // '1'
         case symbolicLink = 0x32  // '2'
         case characterDevice = 0x33
         case blockDevice = 0x34
-        case directory = 0x35     // '5'
+        case directory = 0x35  // '5'
         case fifo = 0x36
         case contiguousFile = 0x37
-        case paxExtended = 0x78   // 'x': pax records for the next entry
-        case paxGlobal = 0x67     // 'g': pax records for the whole archive
-        case gnuLongName = 0x4C   // 'L': the next entry's name (GNU format)
-        case gnuLongLink = 0x4B   // 'K': the next entry's link name (GNU format)
+        case paxExtended = 0x78  // 'x': pax records for the next entry
+        case paxGlobal = 0x67  // 'g': pax records for the whole archive
+        case gnuLongName = 0x4C  // 'L': the next entry's name (GNU format)
+        case gnuLongLink = 0x4B  // 'K': the next entry's link name (GNU format)
     }
 
     /// The header block(s) for a regular file: a pax extended header first
@@ -33,13 +33,15 @@ enum Tar {
         var out: [UInt8] = []
         if !pax.isEmpty {
             let records = Array(pax.map { paxRecord($0.0, $0.1) }.joined().utf8)
-            out += block(name: "PaxHeaders/" + String(decoding: name.utf8.suffix(80), as: UTF8.self), size: Int64(records.count),
-                         type: .paxExtended, mtime: mtime)
+            out += block(
+                name: "PaxHeaders/" + String(decoding: name.utf8.suffix(80), as: UTF8.self), size: Int64(records.count),
+                type: .paxExtended, mtime: mtime)
             out += records
             out += [UInt8](repeating: 0, count: padding(Int64(records.count)))
         }
-        out += block(name: String(decoding: name.utf8.suffix(100), as: UTF8.self), size: size < maxOctalSize ? size : 0, type: .file,
-                     mtime: mtime)
+        out += block(
+            name: String(decoding: name.utf8.suffix(100), as: UTF8.self), size: size < maxOctalSize ? size : 0, type: .file,
+            mtime: mtime)
         return out
     }
 
@@ -274,14 +276,18 @@ final class TarReader {
         switch type {
         case .paxExtended, .paxGlobal, .gnuLongName:
             guard size <= Int64(Self.maxPaxBytes) else {
-                throw ArchiveDamage("a \(type == .gnuLongName ? "long-name" : "pax") header declares \(size) bytes, more than the \(Self.maxPaxBytes)-byte limit")
+                throw ArchiveDamage(
+                    "a \(type == .gnuLongName ? "long-name" : "pax") header declares \(size) bytes, more than the \(Self.maxPaxBytes)-byte limit"
+                )
             }
             metadata.clear()
             state = size == 0 ? .header : .metadata(type, remaining: size, padding: Tar.padding(size))
             if size == 0 { try applyMetadata(type) }
             return
         case .hardLink, .symbolicLink, .gnuLongLink:
-            throw ArchiveDamage("entry '\(name.printable)' is a \(type == .symbolicLink ? "symbolic" : "hard") link; a sluice archive holds only regular files")
+            throw ArchiveDamage(
+                "entry '\(name.printable)' is a \(type == .symbolicLink ? "symbolic" : "hard") link; a sluice archive holds only regular files"
+            )
         case .characterDevice, .blockDevice, .fifo:
             throw ArchiveDamage("entry '\(name.printable)' is a device or FIFO; a sluice archive holds only regular files")
         case .file, .contiguousFile, .directory:
@@ -328,12 +334,16 @@ final class TarReader {
         var at = 0
         while at < bytes.count {
             guard let space = bytes[at...].firstIndex(of: 0x20), let length = Int(String(decoding: bytes[at..<space], as: UTF8.self)),
-                  length > space - at, at + length <= bytes.count, bytes[at + length - 1] == 0x0A,
-                  let eq = bytes[(space + 1)..<(at + length)].firstIndex(of: 0x3D) else {
+                length > space - at, at + length <= bytes.count, bytes[at + length - 1] == 0x0A,
+                let eq = bytes[(space + 1)..<(at + length)].firstIndex(of: 0x3D)
+            else {
                 throw ArchiveDamage("a pax header is malformed")
             }
-            records.append((String(decoding: bytes[(space + 1)..<eq], as: UTF8.self),
-                            String(decoding: bytes[(eq + 1)..<(at + length - 1)], as: UTF8.self)))
+            records.append(
+                (
+                    String(decoding: bytes[(space + 1)..<eq], as: UTF8.self),
+                    String(decoding: bytes[(eq + 1)..<(at + length - 1)], as: UTF8.self)
+                ))
             at += length
         }
         return records

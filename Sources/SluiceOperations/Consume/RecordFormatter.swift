@@ -23,7 +23,8 @@ public struct RecordFormatter: Sendable {
 
     public init(_ style: Style) { self.style = style }
 
-    public static let formatHelp = "%t topic, %p partition, %o offset, %k key, %v (or %s) value, %T timestamp (ms), %h headers (k=v,...), %K key length, %S value length, %% a percent sign; \\n \\t \\r \\\\ escapes"
+    public static let formatHelp =
+        "%t topic, %p partition, %o offset, %k key, %v (or %s) value, %T timestamp (ms), %h headers (k=v,...), %K key length, %S value length, %% a percent sign; \\n \\t \\r \\\\ escapes"
 
     /// Parses a kcat-style format string.
     public static func parsePattern(_ text: String) throws -> [Token] {
@@ -137,7 +138,9 @@ public struct RecordFormatter: Sendable {
         for header in record.headers {
             out.append(ascii: first ? "{\"key\":" : ",{\"key\":")
             first = false
-            if UTF8Validation.isValid(header.key) { JSONText.appendString(bytes: header.key, to: out) } else {
+            if UTF8Validation.isValid(header.key) {
+                JSONText.appendString(bytes: header.key, to: out)
+            } else {
                 out.append(UInt8(ascii: "\""))
                 Base64.encode(header.key, to: out)
                 out.append(UInt8(ascii: "\""))

@@ -188,7 +188,8 @@ public final class TopicConsumer {
         let turnEnds = options.recordsPerTurn.map { summary.records + $0 } ?? Int64.max
         let bounded = options.isBounded
         while !cursor.finished, !limitReached, !output.isClosed, summary.records < turnEnds,
-              deadline == UInt64.max || WallClock.monotonicNanos() < deadline, let entry = try next(cursor) {
+            deadline == UInt64.max || WallClock.monotonicNanos() < deadline, let entry = try next(cursor)
+        {
             switch entry {
             case .batch(let batch, let from):
                 switch try delivery(of: batch, from: from, in: cursor) {
@@ -229,7 +230,9 @@ public final class TopicConsumer {
                 summary.records += 1
                 cursor.pending = message.offset + 1
             }
-            if output.buffer.count >= output.threshold || options.deliverEvery.map({ summary.records - recordsAtLastDelivery >= $0 }) == true {
+            if output.buffer.count >= output.threshold
+                || options.deliverEvery.map({ summary.records - recordsAtLastDelivery >= $0 }) == true
+            {
                 try deliver()
             }
             if shouldStop() { break }
@@ -255,7 +258,9 @@ public final class TopicConsumer {
             return .skip
         case .open:
             if cursor.blockedAt != from {
-                Diagnostics.warn("partition \(cursor.partition.name): a transaction of producer \(header.producerId) starting at offset \(header.baseOffset) has no COMMIT or ABORT marker yet; read_committed delivers nothing from offset \(from) on until it has")
+                Diagnostics.warn(
+                    "partition \(cursor.partition.name): a transaction of producer \(header.producerId) starting at offset \(header.baseOffset) has no COMMIT or ABORT marker yet; read_committed delivers nothing from offset \(from) on until it has"
+                )
             }
             cursor.blockedAt = from
             try cursor.reposition(to: from, keepingTransactions: true)

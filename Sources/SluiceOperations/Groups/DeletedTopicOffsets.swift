@@ -17,12 +17,15 @@ public enum DeletedTopicOffsets {
             let changes = offsets.filter { $0.key.topic == topic }.sorted { $0.key < $1.key }
                 .map { OffsetChange($0.key, offset: nil, previousOffset: $0.value.offset) }
             guard !changes.isEmpty else { continue }
-            try store.commit(group: group, changes: changes,
-                             annotations: CommitAnnotations(operation: .delete, detail: "left from a deleted topic '\(topic)'"))
+            try store.commit(
+                group: group, changes: changes,
+                annotations: CommitAnnotations(operation: .delete, detail: "left from a deleted topic '\(topic)'"))
             groups.append(group)
         }
         if !groups.isEmpty {
-            Diagnostics.warn("removed committed offsets on '\(topic.printable)' left from a deleted topic of that name (group\(groups.count == 1 ? "" : "s") \(groups.map(\.printable).joined(separator: ", "))): the new topic's groups start without them")
+            Diagnostics.warn(
+                "removed committed offsets on '\(topic.printable)' left from a deleted topic of that name (group\(groups.count == 1 ? "" : "s") \(groups.map(\.printable).joined(separator: ", "))): the new topic's groups start without them"
+            )
         }
         return groups
     }

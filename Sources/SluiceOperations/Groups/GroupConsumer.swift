@@ -1,7 +1,7 @@
 import SluiceCore
 import SluiceGroups
-import SluiceStore
 import SluiceStorage
+import SluiceStore
 import SluiceSystem
 
 /// `consume TOPIC --group G`: reads a topic as a member of a consumer group.
@@ -176,7 +176,9 @@ public final class GroupConsumer {
         if !behind.isEmpty {
             // Members write and commit at least every commit interval: a group that moved none of these partitions
             // for two of them is stuck (a member that does not commit, a transaction with no marker yet), not slow.
-            Diagnostics.warn("group '\(group.group.printable)' has not moved partitions \(behind.keys.sorted().map(String.init).joined(separator: ", ")) of \(topic.name) for \(TimeParsing.formatDuration(Int64(stalledDrainNanos / 1_000_000))); stopping without waiting for them")
+            Diagnostics.warn(
+                "group '\(group.group.printable)' has not moved partitions \(behind.keys.sorted().map(String.init).joined(separator: ", ")) of \(topic.name) for \(TimeParsing.formatDuration(Int64(stalledDrainNanos / 1_000_000))); stopping without waiting for them"
+            )
         }
         drainTargets = [:]
         return true
@@ -192,12 +194,15 @@ public final class GroupConsumer {
         guard options.commits, let member else { return }
         var changes: [OffsetChange] = []
         for (p, position) in positions.sorted(by: { $0.key < $1.key }) where committed[p] != position {
-            changes.append(OffsetChange(TopicPartition(topic.name, p), offset: position, previousOffset: committed[p],
-                                        logEndOffset: try logEnd(p).map { max($0, position) }))
+            changes.append(
+                OffsetChange(
+                    TopicPartition(topic.name, p), offset: position, previousOffset: committed[p],
+                    logEndOffset: try logEnd(p).map { max($0, position) }))
         }
         guard !changes.isEmpty else { return }
-        try store.commit(group: group.group, changes: changes, annotations: CommitAnnotations(operation: .commit, member: member.info.member),
-                         durability: .deferred)
+        try store.commit(
+            group: group.group, changes: changes, annotations: CommitAnnotations(operation: .commit, member: member.info.member),
+            durability: .deferred)
         for change in changes { committed[change.topicPartition.partition] = change.offset }
     }
 
@@ -213,7 +218,8 @@ public final class GroupConsumer {
 
     private func maintain() throws -> Bool {
         if commitIntervalElapsed { try commit() }
-        guard pinnedPartitions == nil, WallClock.monotonicNanos() - lastRebalance >= UInt64(options.rebalanceIntervalMillis) * 1_000_000 else { return false }
+        guard pinnedPartitions == nil, WallClock.monotonicNanos() - lastRebalance >= UInt64(options.rebalanceIntervalMillis) * 1_000_000
+        else { return false }
         return try rebalance()
     }
 
@@ -236,7 +242,8 @@ public final class GroupConsumer {
         lastFullLook = now
         // Partitions added to the topic while the group reads it join the split.
         if let grown = try? topic.directory.topic(topic.name), grown.metadata.id == topic.metadata.id,
-           grown.partitionCount > topic.partitionCount {
+            grown.partitionCount > topic.partitionCount
+        {
             topic = grown
         }
         let claimed = Set(live.filter { $0.mode == "pinned" }.flatMap(\.partitions))
@@ -286,11 +293,16 @@ public final class GroupConsumer {
         if committed > end && partition.isWritable {
             // A sluice log never ends before an offset a group committed unless records were lost: resetting would
             // re-read or skip them silently, so say so instead.
-            throw SluiceError.checkFailed(.corruptLog, "group '\(group.group.printable)' committed offset \(committed) of \(partition.name), but the partition's log ends at \(end): records it had are lost or damaged",
-                                          remedy: "run 'sluice verify \(partition.topic)', then 'sluice verify \(partition.topic) --repair' to reserve the lost offsets")
+            throw SluiceError.checkFailed(
+                .corruptLog,
+                "group '\(group.group.printable)' committed offset \(committed) of \(partition.name), but the partition's log ends at \(end): records it had are lost or damaged",
+                remedy:
+                    "run 'sluice verify \(partition.topic)', then 'sluice verify \(partition.topic) --repair' to reserve the lost offsets")
         }
         let reset = try options.reset.resolve(in: partition)
-        Diagnostics.warn("group '\(group.group.printable)': the committed offset \(committed) of \(partition.name) is outside its log [\(start), \(end)]; starting at \(reset) (--from)")
+        Diagnostics.warn(
+            "group '\(group.group.printable)': the committed offset \(committed) of \(partition.name) is outside its log [\(start), \(end)]; starting at \(reset) (--from)"
+        )
         return reset
     }
 }

@@ -16,8 +16,10 @@ public enum GroupOffsetChange {
     /// Plans the change and, when `execute`, applies it. `check` runs before
     /// each plan is made, told whether the change is being applied (a saved
     /// plan's staleness: a warning in a dry run, an error otherwise).
-    public static func run(_ store: Store, group: String, execute: Bool, force: Bool = false, waitMillis: Int64? = nil,
-                           check: (Bool) throws -> Void = { _ in }, plan makePlan: () throws -> OffsetPlan) throws -> Outcome {
+    public static func run(
+        _ store: Store, group: String, execute: Bool, force: Bool = false, waitMillis: Int64? = nil,
+        check: (Bool) throws -> Void = { _ in }, plan makePlan: () throws -> OffsetPlan
+    ) throws -> Outcome {
         guard execute else {
             let active = try store.isActive(group)
             try check(false)

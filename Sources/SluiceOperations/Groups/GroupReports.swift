@@ -19,9 +19,10 @@ public struct GroupSummary: Sendable {
         options.times = false
         let report = try LagReport.make(store, options)
         var summaries = report.groups.map { group in
-            GroupSummary(group: group.group, active: group.active, members: 0, topics: group.topics.map(\.topic),
-                         partitions: group.topics.reduce(0) { $0 + $1.partitions.filter { $0.committed != nil }.count },
-                         lag: group.lag, lastCommit: group.topics.compactMap(\.lastCommit).max())
+            GroupSummary(
+                group: group.group, active: group.active, members: 0, topics: group.topics.map(\.topic),
+                partitions: group.topics.reduce(0) { $0 + $1.partitions.filter { $0.committed != nil }.count },
+                lag: group.lag, lastCommit: group.topics.compactMap(\.lastCommit).max())
         }
         for name in try store.allActiveGroups() where !summaries.contains(where: { $0.group == name }) {
             summaries.append(GroupSummary(group: name, active: true, members: 0, topics: [], partitions: 0, lag: nil, lastCommit: nil))
@@ -33,9 +34,11 @@ public struct GroupSummary: Sendable {
 
     /// One entry of `group list --json` (schema: {version, groups: [this]}).
     public var json: JSONValue {
-        ["group": .string(group), "state": .string(active ? "active" : "inactive"), "members": JSONValue(members),
-         "topics": .array(topics.map { .string($0) }), "partitions": JSONValue(partitions), "lag": JSONValue(lag),
-         "last_commit": JSONValue(lastCommit)]
+        [
+            "group": .string(group), "state": .string(active ? "active" : "inactive"), "members": JSONValue(members),
+            "topics": .array(topics.map { .string($0) }), "partitions": JSONValue(partitions), "lag": JSONValue(lag),
+            "last_commit": JSONValue(lastCommit),
+        ]
     }
 }
 
@@ -62,10 +65,12 @@ public struct HistoryEntry: Sendable {
 
     /// One entry of `group history --json` (schema: {version, group, kept_since, changes: [this]}).
     public var json: JSONValue {
-        ["time": .int(event.timestamp), "operation": .string(event.annotations.operation.rawValue),
-         "operation_id": JSONValue(event.annotations.operationID), "member": JSONValue(event.annotations.member),
-         "detail": JSONValue(event.annotations.detail), "topic": .string(event.topicPartition.topic),
-         "partition": JSONValue(event.topicPartition.partition), "offset": JSONValue(event.value?.offset),
-         "previous_offset": JSONValue(previous), "metadata": JSONValue(event.value?.metadata), "log_offset": .int(event.logOffset)]
+        [
+            "time": .int(event.timestamp), "operation": .string(event.annotations.operation.rawValue),
+            "operation_id": JSONValue(event.annotations.operationID), "member": JSONValue(event.annotations.member),
+            "detail": JSONValue(event.annotations.detail), "topic": .string(event.topicPartition.topic),
+            "partition": JSONValue(event.topicPartition.partition), "offset": JSONValue(event.value?.offset),
+            "previous_offset": JSONValue(previous), "metadata": JSONValue(event.value?.metadata), "log_offset": .int(event.logOffset),
+        ]
     }
 }

@@ -15,15 +15,25 @@ extension LagReport {
     ]
 
     static let partitionMetrics: [Metric<PartitionLag>] = [
-        ("sluice_group_lag_records", "Records of the partition the group has not consumed: log-end offset minus committed offset.",
-         { $0.lag.map(String.init) }),
-        ("sluice_group_lag_seconds", "Age of the oldest unconsumed record: now minus the timestamp of the record at the committed offset (0 when caught up).",
-         { $0.lagMillis.map(seconds) }),
+        (
+            "sluice_group_lag_records", "Records of the partition the group has not consumed: log-end offset minus committed offset.",
+            { $0.lag.map(String.init) }
+        ),
+        (
+            "sluice_group_lag_seconds",
+            "Age of the oldest unconsumed record: now minus the timestamp of the record at the committed offset (0 when caught up).",
+            { $0.lagMillis.map(seconds) }
+        ),
         ("sluice_group_committed_offset", "The group's committed offset.", { $0.committed.map(String.init) }),
         ("sluice_group_log_end_offset", "The partition's log-end offset.", { $0.logEnd.map(String.init) }),
-        ("sluice_group_consume_rate", "Records per second the group consumed over its last commits.",
-         { $0.consumeRate.map { String(($0 * 1000).rounded() / 1000) } }),
-        ("sluice_group_last_commit_timestamp_seconds", "When the group last committed the partition (Unix time).", { $0.lastCommit.map(seconds) }),
+        (
+            "sluice_group_consume_rate", "Records per second the group consumed over its last commits.",
+            { $0.consumeRate.map { String(($0 * 1000).rounded() / 1000) } }
+        ),
+        (
+            "sluice_group_last_commit_timestamp_seconds", "When the group last committed the partition (Unix time).",
+            { $0.lastCommit.map(seconds) }
+        ),
     ]
 
     public var prometheus: String {
@@ -40,7 +50,9 @@ extension LagReport {
             out.append(UInt8(ascii: "\n"))
         }
         header("sluice_group_active", "1 while a consumer of the group holds a lease, else 0.")
-        for group in groups { sample("sluice_group_active", "group=\"\(Self.escape(group.group, quotes: true))\"", group.active ? "1" : "0") }
+        for group in groups {
+            sample("sluice_group_active", "group=\"\(Self.escape(group.group, quotes: true))\"", group.active ? "1" : "0")
+        }
         var topics: [(labels: String, topic: TopicLag)] = []
         var rows: [(labels: String, row: PartitionLag)] = []
         for group in groups {
@@ -59,7 +71,10 @@ extension LagReport {
             for (labels, row) in rows { if let v = value(row) { sample(name, labels, v) } }
         }
         if !rows.isEmpty {
-            header("sluice_group_status", "The partition's status (OK, WARN, STALLED, STOPPED, REWOUND, UNKNOWN; see 'sluice lag --help') in the status label; always 1.")
+            header(
+                "sluice_group_status",
+                "The partition's status (OK, WARN, STALLED, STOPPED, REWOUND, UNKNOWN; see 'sluice lag --help') in the status label; always 1."
+            )
             for (labels, row) in rows { sample("sluice_group_status", labels + ",status=\"\(row.status.rawValue)\"", "1") }
         }
         return String(decoding: out.bytes, as: UTF8.self)

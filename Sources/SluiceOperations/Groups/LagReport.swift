@@ -92,9 +92,11 @@ public struct LagReport: Sendable {
         var names = Set(options.topics)
         for offsets in committed.values { names.formUnion(offsets.keys.map(\.topic)) }
         let layouts = try store.layouts(of: names.sorted())
-        for topic in options.topics where layouts[topic] == nil && !committed.values.contains(where: { $0.keys.contains { $0.topic == topic } }) {
-            throw SluiceError.failure(.unknownTopic, "topic '\(topic.printable)' does not exist and no group has offsets on it",
-                                      remedy: "list topics with 'sluice topic list'")
+        for topic in options.topics
+        where layouts[topic] == nil && !committed.values.contains(where: { $0.keys.contains { $0.topic == topic } }) {
+            throw SluiceError.failure(
+                .unknownTopic, "topic '\(topic.printable)' does not exist and no group has offsets on it",
+                remedy: "list topics with 'sluice topic list'")
         }
         let active = try store.activeGroups(committed.keys.sorted())
         var scopes: [String: [String: [Int]]] = [:]
@@ -102,7 +104,9 @@ public struct LagReport: Sendable {
             var topics = Set(offsets.keys.map(\.topic))
             if !options.topics.isEmpty { topics.formIntersection(options.topics) }
             for name in topics {
-                scopes[group, default: [:]][name] = Set(layouts[name]?.partitions ?? []).union(offsets.keys.filter { $0.topic == name }.map(\.partition)).sorted()
+                scopes[group, default: [:]][name] = Set(layouts[name]?.partitions ?? []).union(
+                    offsets.keys.filter { $0.topic == name }.map(\.partition)
+                ).sorted()
             }
         }
         let keys = scopes.values.flatMap { $0.flatMap { name, partitions in partitions.map { TopicPartition(name, $0) } } }
@@ -110,8 +114,10 @@ public struct LagReport: Sendable {
         var groups: [GroupLag] = []
         for (group, offsets) in committed.sorted(by: { $0.key < $1.key }) {
             let scope = scopes[group] ?? [:]
-            let holders = active.contains(group)
-                ? try store.partitionHolders(of: group, scope.flatMap { name, partitions in partitions.map { TopicPartition(name, $0) } }) : [:]
+            let holders =
+                active.contains(group)
+                ? try store.partitionHolders(of: group, scope.flatMap { name, partitions in partitions.map { TopicPartition(name, $0) } })
+                : [:]
             let topics = scope.keys.sorted().map { name in
                 topicLag(name, exists: layouts[name] != nil, partitions: scope[name]!, offsets, ranges, holders: holders, options)
             }
@@ -151,7 +157,9 @@ public struct LagReport: Sendable {
                 for r in groups[g].topics[t].partitions.indices {
                     let row = groups[g].topics[t].partitions[r]
                     guard let lag = row.lag else { continue }
-                    groups[g].topics[t].partitions[r].lagMillis = lag == 0 ? 0
+                    groups[g].topics[t].partitions[r].lagMillis =
+                        lag == 0
+                        ? 0
                         : found[TopicPartition(name, row.partition)]?[row.committed!].flatMap { Self.age(of: $0, now: now) }
                 }
             }
@@ -164,23 +172,27 @@ public struct LagReport: Sendable {
         timestamp >= 0 ? max(0, now - timestamp) : nil
     }
 
-    private static func topicLag(_ name: String, exists: Bool, partitions indices: [Int], _ offsets: [TopicPartition: CommittedOffset],
-                                 _ ranges: [TopicPartition: OffsetRange], holders: [TopicPartition: HolderInfo], _ options: Options) -> TopicLag {
+    private static func topicLag(
+        _ name: String, exists: Bool, partitions indices: [Int], _ offsets: [TopicPartition: CommittedOffset],
+        _ ranges: [TopicPartition: OffsetRange], holders: [TopicPartition: HolderInfo], _ options: Options
+    ) -> TopicLag {
         var partitions: [PartitionLag] = []
         for p in indices {
             let key = TopicPartition(name, p)
             let entry = offsets[key]
             let range = ranges[key]
-            var row = PartitionLag(partition: p, committed: entry?.offset, logStart: range?.start, logEnd: range?.end,
-                                   lastCommit: entry?.commitTimestamp, status: .unknown, samples: entry?.samples ?? [])
+            var row = PartitionLag(
+                partition: p, committed: entry?.offset, logStart: range?.start, logEnd: range?.end,
+                lastCommit: entry?.commitTimestamp, status: .unknown, samples: entry?.samples ?? [])
             if let entry, let range { row.lag = max(0, range.end.subtractingSaturated(entry.offset)) }
             let holder = holders[key]
             if options.holders { row.holder = holder }
             let rates = CommitRates(row.samples)
             row.consumeRate = rates.consumed
             row.produceRate = rates.produced
-            row.status = LagStatus.classify(lag: row.lag, samples: row.samples, leased: holder != nil, now: options.now,
-                                            stallAfterMillis: options.stallAfterMillis)
+            row.status = LagStatus.classify(
+                lag: row.lag, samples: row.samples, leased: holder != nil, now: options.now,
+                stallAfterMillis: options.stallAfterMillis)
             if row.status != .stopped && row.status != .stalled, let lag = row.lag {
                 row.etaMillis = CommitRates.eta(lag: lag, consumed: rates.consumed, produced: rates.produced)
             }
@@ -195,7 +207,9 @@ public struct LagReport: Sendable {
     static func trend(_ partitions: [PartitionLag]) -> [Int64] {
         let now = partitions.compactMap(\.lag).saturatingSum()
         var times: [Int64] = []
-        for row in partitions { for sample in row.samples where sample.logEndOffset >= 0 && sample.byConsumer { times.append(sample.time) } }
+        for row in partitions {
+            for sample in row.samples where sample.logEndOffset >= 0 && sample.byConsumer { times.append(sample.time) }
+        }
         times.sort()
         times = times.enumerated().filter { $0.offset == 0 || times[$0.offset - 1] != $0.element }.map(\.element)
         let picks = times.count <= 9 ? times : (0..<9).map { times[(times.count - 1) * $0 / 8] }
@@ -248,8 +262,10 @@ public struct LagReport: Sendable {
 
 extension GroupLag {
     public var jsonObject: [(String, JSONValue)] {
-        [("group", .string(group)), ("state", .string(active ? "active" : "inactive")), ("lag", JSONValue(lag)),
-         ("status", .string(status.rawValue)), ("topics", .array(topics.map(\.json)))]
+        [
+            ("group", .string(group)), ("state", .string(active ? "active" : "inactive")), ("lag", JSONValue(lag)),
+            ("status", .string(status.rawValue)), ("topics", .array(topics.map(\.json))),
+        ]
     }
 
     var json: JSONValue { .object(jsonObject) }
@@ -257,19 +273,24 @@ extension GroupLag {
 
 extension TopicLag {
     var json: JSONValue {
-        ["topic": .string(topic), "topic_exists": .bool(exists), "lag": JSONValue(lag), "lag_ms": JSONValue(lagMillis),
-         "consume_rate": JSONValue.rate(consumeRate), "produce_rate": JSONValue.rate(produceRate), "eta_ms": JSONValue(etaMillis),
-         "status": .string(status.rawValue), "last_commit": JSONValue(lastCommit), "trend": .array(trend.map { .int($0) }),
-         "partitions": .array(partitions.map(\.json))]
+        [
+            "topic": .string(topic), "topic_exists": .bool(exists), "lag": JSONValue(lag), "lag_ms": JSONValue(lagMillis),
+            "consume_rate": JSONValue.rate(consumeRate), "produce_rate": JSONValue.rate(produceRate), "eta_ms": JSONValue(etaMillis),
+            "status": .string(status.rawValue), "last_commit": JSONValue(lastCommit), "trend": .array(trend.map { .int($0) }),
+            "partitions": .array(partitions.map(\.json)),
+        ]
     }
 }
 
 extension PartitionLag {
     var json: JSONValue {
-        ["partition": JSONValue(partition), "committed_offset": JSONValue(committed), "log_start_offset": JSONValue(logStart),
-         "log_end_offset": JSONValue(logEnd), "lag": JSONValue(lag), "lag_ms": JSONValue(lagMillis), "last_commit": JSONValue(lastCommit),
-         "consume_rate": JSONValue.rate(consumeRate), "produce_rate": JSONValue.rate(produceRate), "eta_ms": JSONValue(etaMillis),
-         "status": .string(status.rawValue), "holder": holder.map(\.json) ?? .null]
+        [
+            "partition": JSONValue(partition), "committed_offset": JSONValue(committed), "log_start_offset": JSONValue(logStart),
+            "log_end_offset": JSONValue(logEnd), "lag": JSONValue(lag), "lag_ms": JSONValue(lagMillis),
+            "last_commit": JSONValue(lastCommit),
+            "consume_rate": JSONValue.rate(consumeRate), "produce_rate": JSONValue.rate(produceRate), "eta_ms": JSONValue(etaMillis),
+            "status": .string(status.rawValue), "holder": holder.map(\.json) ?? .null,
+        ]
     }
 }
 

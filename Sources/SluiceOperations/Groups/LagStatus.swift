@@ -20,7 +20,12 @@ import SluiceStore
 ///   each was at least the lag at the one before and grew overall.
 /// - `OK`: otherwise.
 public enum LagStatus: String, Sendable, CaseIterable {
-    case ok = "OK", warn = "WARN", stalled = "STALLED", stopped = "STOPPED", rewound = "REWOUND", unknown = "UNKNOWN"
+    case ok = "OK"
+    case warn = "WARN"
+    case stalled = "STALLED"
+    case stopped = "STOPPED"
+    case rewound = "REWOUND"
+    case unknown = "UNKNOWN"
 
     public static let help = """
         UNKNOWN never committed, or topic/partition gone; OK lag 0; REWOUND the last commit moved the offset \
@@ -40,8 +45,9 @@ public enum LagStatus: String, Sendable, CaseIterable {
             case "REWIND": statuses.insert(.rewound)
             case "ERR": statuses.formUnion([.stopped, .stalled, .rewound])
             default:
-                throw SluiceError.usage(.invalidArgument, "unknown status '\(name.printable)' in --fail-on",
-                                        remedy: "use \(allCases.map(\.rawValue).joined(separator: ", ")) (or Burrow's STOP, STALL, REWIND, ERR)")
+                throw SluiceError.usage(
+                    .invalidArgument, "unknown status '\(name.printable)' in --fail-on",
+                    remedy: "use \(allCases.map(\.rawValue).joined(separator: ", ")) (or Burrow's STOP, STALL, REWIND, ERR)")
             }
         }
         return statuses

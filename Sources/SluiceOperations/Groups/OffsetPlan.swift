@@ -1,7 +1,7 @@
 import SluiceCore
 import SluiceGroups
-import SluiceStore
 import SluiceStorage
+import SluiceStore
 import SluiceSystem
 
 /// Where `group seek` moves each partition: exactly one target.
@@ -53,22 +53,25 @@ public enum OffsetScope: Equatable, Sendable {
 
     /// Parses `--topic` values: `T`, `T:0,2,5`, or with ranges, `T:0-5,8`.
     public static func parse(_ values: [String]) throws -> OffsetScope {
-        try .topics(values.map { value in
-            guard let colon = value.firstIndex(of: ":") else { return (value, nil) }
-            let list = value[value.index(after: colon)...].split(separator: ",", omittingEmptySubsequences: false)
-            let ranges = list.map(partitionRange)
-            guard !list.isEmpty, ranges.allSatisfy({ $0 != nil }) else {
-                throw SluiceError.usage(.invalidArgument, "invalid --topic '\(value.printable)'",
-                                        remedy: "write TOPIC or TOPIC:P,P,... with partition numbers or ranges, e.g. orders:0,2,5 or orders:0-5")
-            }
-            return (String(value[..<colon]), ranges.flatMap { $0! })
-        })
+        try .topics(
+            values.map { value in
+                guard let colon = value.firstIndex(of: ":") else { return (value, nil) }
+                let list = value[value.index(after: colon)...].split(separator: ",", omittingEmptySubsequences: false)
+                let ranges = list.map(partitionRange)
+                guard !list.isEmpty, ranges.allSatisfy({ $0 != nil }) else {
+                    throw SluiceError.usage(
+                        .invalidArgument, "invalid --topic '\(value.printable)'",
+                        remedy: "write TOPIC or TOPIC:P,P,... with partition numbers or ranges, e.g. orders:0,2,5 or orders:0-5")
+                }
+                return (String(value[..<colon]), ranges.flatMap { $0! })
+            })
     }
 
     /// `P` or `P-Q` (both included), partition numbers from 0 up to the most a topic may have.
     private static func partitionRange(_ text: Substring) -> ClosedRange<Int>? {
         let ends = text.split(separator: "-", maxSplits: 1, omittingEmptySubsequences: false).map { Int($0) }
-        guard let first = ends.first ?? nil, let last = ends.last ?? nil, first >= 0, last >= first, last < DataDirectory.maxPartitions else { return nil }
+        guard let first = ends.first ?? nil, let last = ends.last ?? nil, first >= 0, last >= first, last < DataDirectory.maxPartitions
+        else { return nil }
         return first...last
     }
 
@@ -127,8 +130,10 @@ public struct OffsetPlan: Sendable {
     /// Plans a seek. Targets outside [log start, log end] are clamped, with a
     /// warning naming each; partitions a relative target cannot apply to (no
     /// committed offset) are left out with a warning.
-    public static func seek(_ store: Store, group: String, target: SeekTarget, scope: OffsetScope?,
-                            now: Int64 = WallClock.nowMillis()) throws -> OffsetPlan {
+    public static func seek(
+        _ store: Store, group: String, target: SeekTarget, scope: OffsetScope?,
+        now: Int64 = WallClock.nowMillis()
+    ) throws -> OffsetPlan {
         let committed = try store.committedOffsets(of: group)
         var keys: [TopicPartition]
         if case .file(let saved) = target {
@@ -167,12 +172,16 @@ public struct OffsetPlan: Sendable {
             }
             let clamped = range.clamp(requested)
             if clamped != requested {
-                Diagnostics.warn("\(key): target offset \(requested) is \(requested < range.start ? "before the log start" : "after the log end") \(clamped); using \(clamped)")
+                Diagnostics.warn(
+                    "\(key): target offset \(requested) is \(requested < range.start ? "before the log start" : "after the log end") \(clamped); using \(clamped)"
+                )
             }
             rows.append(Row(topicPartition: key, current: current, target: clamped, logEnd: range.end))
         }
         if !skipped.isEmpty {
-            Diagnostics.warn("group '\(group.printable)' has no committed offset for \(skipped.joined(separator: ", ")); \(target.detail) leaves \(skipped.count == 1 ? "it" : "them") out")
+            Diagnostics.warn(
+                "group '\(group.printable)' has no committed offset for \(skipped.joined(separator: ", ")); \(target.detail) leaves \(skipped.count == 1 ? "it" : "them") out"
+            )
         }
         return OffsetPlan(group: group, operation: .seek, detail: target.detail, rows: rows)
     }
@@ -191,7 +200,9 @@ public struct OffsetPlan: Sendable {
     }
 
     /// The first offsets at or after a time target (absent: none, the log end).
-    private static func timeTargets(_ store: Store, target: SeekTarget, keys: [TopicPartition], now: Int64) throws -> [TopicPartition: Int64] {
+    private static func timeTargets(_ store: Store, target: SeekTarget, keys: [TopicPartition], now: Int64) throws -> [TopicPartition:
+        Int64]
+    {
         let time: Int64
         switch target {
         case .datetime(let t): time = t
@@ -222,8 +233,9 @@ public struct OffsetPlan: Sendable {
         switch point {
         case .time(let time):
             if let kept = history.keptSince, time < kept {
-                throw SluiceError.failure(.historyPruned, "the history of group '\(group.printable)' before \(TimeParsing.formatISO8601(kept)) is no longer kept",
-                                          remedy: "\(store.historyRetention); roll back to a later time")
+                throw SluiceError.failure(
+                    .historyPruned, "the history of group '\(group.printable)' before \(TimeParsing.formatISO8601(kept)) is no longer kept",
+                    remedy: "\(store.historyRetention); roll back to a later time")
             }
             // Carried-forward (retain) records stand for commits made before the history kept.
             include = { $0.annotations.operation == .retain ? ($0.value?.commitTimestamp ?? .min) <= time : $0.timestamp <= time }
@@ -235,8 +247,10 @@ public struct OffsetPlan: Sendable {
                 if changes.last?.id != id { changes.append((id, event.logOffset)) }
             }
             guard n <= changes.count else {
-                throw SluiceError.failure(.historyPruned, "group '\(group.printable)' has \(changes.count) administrative change\(changes.count == 1 ? "" : "s") (seek, rollback, delete) in its history; cannot undo \(n)",
-                                          remedy: "see them with 'sluice group history \(group)'")
+                throw SluiceError.failure(
+                    .historyPruned,
+                    "group '\(group.printable)' has \(changes.count) administrative change\(changes.count == 1 ? "" : "s") (seek, rollback, delete) in its history; cannot undo \(n)",
+                    remedy: "see them with 'sluice group history \(group)'")
             }
             let cut = changes[changes.count - n].offset
             include = { $0.annotations.operation == .retain || $0.logOffset < cut }
@@ -245,8 +259,10 @@ public struct OffsetPlan: Sendable {
         var then: [TopicPartition: Int64] = [:]
         for event in history.events where include(event) { then[event.topicPartition] = event.value?.offset }
         guard !then.isEmpty else {
-            throw SluiceError.failure(.historyPruned, "group '\(group.printable)' had no committed offsets then (its history starts at \(TimeParsing.formatISO8601(history.events[0].timestamp)))",
-                                      remedy: "roll back to a later point; 'sluice group delete' removes every offset")
+            throw SluiceError.failure(
+                .historyPruned,
+                "group '\(group.printable)' had no committed offsets then (its history starts at \(TimeParsing.formatISO8601(history.events[0].timestamp)))",
+                remedy: "roll back to a later point; 'sluice group delete' removes every offset")
         }
         var keys = Set(then.keys).union(current.keys)
         if let scope { keys.formIntersection(try scope.resolve(store, committed: current)) }
@@ -270,8 +286,9 @@ public struct OffsetPlan: Sendable {
     public static func delete(_ store: Store, group: String) throws -> OffsetPlan {
         let committed = try store.committedOffsets(of: group)
         guard !committed.isEmpty else { throw store.unknownGroup(group) }
-        return OffsetPlan(group: group, operation: .delete, detail: "group delete",
-                          rows: committed.keys.sorted().map { Row(topicPartition: $0, current: committed[$0]!.offset, target: nil, logEnd: nil) })
+        return OffsetPlan(
+            group: group, operation: .delete, detail: "group delete",
+            rows: committed.keys.sorted().map { Row(topicPartition: $0, current: committed[$0]!.offset, target: nil, logEnd: nil) })
     }
 
     // MARK: - applying
@@ -296,12 +313,17 @@ public struct OffsetPlan: Sendable {
     /// "detail", "executed", "partitions": [{"topic", "partition", "current", "target", "change"}]}
     /// (null current: none committed; null target: the offset is removed).
     public func json(executed: Bool) -> JSONValue {
-        ["version": 1, "group": .string(group), "operation": .string(operation.rawValue), "detail": .string(detail),
-         "executed": .bool(executed),
-         "partitions": .array(rows.map { row in
-             ["topic": .string(row.topicPartition.topic), "partition": JSONValue(row.topicPartition.partition),
-              "current": JSONValue(row.current), "target": JSONValue(row.target), "change": JSONValue(row.change)]
-         })]
+        [
+            "version": 1, "group": .string(group), "operation": .string(operation.rawValue), "detail": .string(detail),
+            "executed": .bool(executed),
+            "partitions": .array(
+                rows.map { row in
+                    [
+                        "topic": .string(row.topicPartition.topic), "partition": JSONValue(row.topicPartition.partition),
+                        "current": JSONValue(row.current), "target": JSONValue(row.target), "change": JSONValue(row.change),
+                    ]
+                }),
+        ]
     }
 
     // MARK: - Kafka's CSV
@@ -321,9 +343,13 @@ public struct OffsetPlan: Sendable {
             let line = raw.hasSuffix("\r") ? raw.dropLast() : raw
             guard !line.allSatisfy({ $0 == " " || $0 == "\t" }) else { continue }
             func bad(_ why: String) -> SluiceError {
-                .usage(.invalidArgument, "line \(n + 1) of \(file): \(why)", remedy: "each line must be topic,partition,offset (Kafka's reset-offsets CSV)")
+                .usage(
+                    .invalidArgument, "line \(n + 1) of \(file): \(why)",
+                    remedy: "each line must be topic,partition,offset (Kafka's reset-offsets CSV)")
             }
-            var fields = line.split(separator: ",", omittingEmptySubsequences: false).map { String($0.drop(while: \.isWhitespace).reversed().drop(while: \.isWhitespace).reversed()) }
+            var fields = line.split(separator: ",", omittingEmptySubsequences: false).map {
+                String($0.drop(while: \.isWhitespace).reversed().drop(while: \.isWhitespace).reversed())
+            }
             if fields.count == 4 {
                 guard fields[0] == group else { throw bad("it is for group '\(fields[0].printable)', not '\(group.printable)'") }
                 fields.removeFirst()
@@ -336,7 +362,9 @@ public struct OffsetPlan: Sendable {
             guard offsets[key] == nil else { throw bad("\(key) appears twice") }
             offsets[key] = offset
         }
-        guard !offsets.isEmpty else { throw SluiceError.usage(.invalidArgument, "\(file) holds no offsets", remedy: "each line must be topic,partition,offset") }
+        guard !offsets.isEmpty else {
+            throw SluiceError.usage(.invalidArgument, "\(file) holds no offsets", remedy: "each line must be topic,partition,offset")
+        }
         return offsets
     }
 
@@ -346,8 +374,10 @@ public struct OffsetPlan: Sendable {
         let committed = try store.committedOffsets(of: group)
         let moved = saved.keys.filter { (committed[$0]?.commitTimestamp ?? .min) > writtenAt }.sorted()
         guard !moved.isEmpty else { return }
-        throw SluiceError.checkFailed(.stalePlan, "the offsets of group '\(group.printable)' changed after \(file) was written (\(moved.map(\.description).joined(separator: ", ")))",
-                                      remedy: "make a new plan with --export, or pass --force to apply this one anyway")
+        throw SluiceError.checkFailed(
+            .stalePlan,
+            "the offsets of group '\(group.printable)' changed after \(file) was written (\(moved.map(\.description).joined(separator: ", ")))",
+            remedy: "make a new plan with --export, or pass --force to apply this one anyway")
     }
 }
 
@@ -355,4 +385,3 @@ extension SluiceError.Reason {
     public static let historyPruned = Self("history-pruned")
     public static let stalePlan = Self("stale-plan")
 }
-

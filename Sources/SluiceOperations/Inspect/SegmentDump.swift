@@ -37,14 +37,21 @@ public final class SegmentDump {
         case .directory?:
             let segments = try Segment.list(in: path)
             guard !segments.isEmpty else {
-                throw SluiceError.usage(.invalidArgument, "\(path) holds no .log segments", remedy: "pass a partition directory or a .log/.index/.timeindex file")
+                throw SluiceError.usage(
+                    .invalidArgument, "\(path) holds no .log segments",
+                    remedy: "pass a partition directory or a .log/.index/.timeindex file")
             }
             for segment in segments { try dumpLog(segment.logPath) }
         case .file?:
-            if path.hasSuffix(SegmentFileName.logSuffix) { try dumpLog(path) }
-            else if path.hasSuffix(SegmentFileName.indexSuffix) { try dumpOffsetIndex(path) }
-            else if path.hasSuffix(SegmentFileName.timeIndexSuffix) { try dumpTimeIndex(path) }
-            else { try dumpLog(path) }
+            if path.hasSuffix(SegmentFileName.logSuffix) {
+                try dumpLog(path)
+            } else if path.hasSuffix(SegmentFileName.indexSuffix) {
+                try dumpOffsetIndex(path)
+            } else if path.hasSuffix(SegmentFileName.timeIndexSuffix) {
+                try dumpTimeIndex(path)
+            } else {
+                try dumpLog(path)
+            }
         case nil:
             throw SluiceError.usage(.notFound, "\(path) does not exist")
         default:
@@ -84,7 +91,9 @@ public final class SegmentDump {
 
     private func report(_ problem: ScanProblem) throws {
         if json {
-            try line(JSONValue.object([("type", "problem"), ("position", .int(problem.position)), ("message", .string(problem.description))]).serialized())
+            try line(
+                JSONValue.object([("type", "problem"), ("position", .int(problem.position)), ("message", .string(problem.description))])
+                    .serialized())
         } else {
             try line("problem: \(problem)")
         }
@@ -107,7 +116,11 @@ public final class SegmentDump {
                 while let record = try iterator.next() {
                     summary.records += 1
                     let sequence = h.baseSequence < 0 ? -1 : Int64(h.baseSequence) + (record.offset - h.baseOffset)
-                    if json { appendRecordJSON(record, sequence, to: records) } else { recordLines.append(recordText(record, timeLabel, sequence)) }
+                    if json {
+                        appendRecordJSON(record, sequence, to: records)
+                    } else {
+                        recordLines.append(recordText(record, timeLabel, sequence))
+                    }
                 }
             } catch {
                 recordError = "\(error)"
@@ -115,11 +128,13 @@ public final class SegmentDump {
         }
         if json {
             var fields: [(String, JSONValue)] = [
-                ("type", "batch"), ("position", .int(batch.position)), ("base_offset", .int(h.baseOffset)), ("last_offset", .int(h.lastOffset)),
+                ("type", "batch"), ("position", .int(batch.position)), ("base_offset", .int(h.baseOffset)),
+                ("last_offset", .int(h.lastOffset)),
                 ("count", .int(Int64(h.recordsCount))), ("size", .int(Int64(h.totalSize))), ("magic", .int(Int64(h.magic))),
                 ("crc", .int(Int64(h.crc))), ("is_valid", .bool(valid)), ("compression", .string(h.compression?.name ?? "invalid")),
                 ("timestamp_type", .string(timeLabel)), ("base_timestamp", .int(h.baseTimestamp)), ("max_timestamp", .int(h.maxTimestamp)),
-                ("producer_id", .int(h.producerId)), ("producer_epoch", .int(Int64(h.producerEpoch))), ("base_sequence", .int(Int64(h.baseSequence))),
+                ("producer_id", .int(h.producerId)), ("producer_epoch", .int(Int64(h.producerEpoch))),
+                ("base_sequence", .int(Int64(h.baseSequence))),
                 ("partition_leader_epoch", .int(Int64(h.partitionLeaderEpoch))), ("is_transactional", .bool(h.isTransactional)),
                 ("is_control", .bool(h.isControl)),
             ]
@@ -133,14 +148,17 @@ public final class SegmentDump {
             try line(text)
             return
         }
-        try line("baseOffset: \(h.baseOffset) lastOffset: \(h.lastOffset) count: \(h.recordsCount) baseSequence: \(h.baseSequence) lastSequence: \(lastSequence) producerId: \(h.producerId) producerEpoch: \(h.producerEpoch) partitionLeaderEpoch: \(h.partitionLeaderEpoch) isTransactional: \(h.isTransactional) isControl: \(h.isControl) deleteHorizonMs: \(h.hasDeleteHorizon ? String(h.baseTimestamp) : "OptionalLong.empty") position: \(batch.position) \(timeLabel): \(h.maxTimestamp) size: \(h.totalSize) magic: \(h.magic) compresscodec: \(h.compression?.name ?? "invalid") crc: \(h.crc) isvalid: \(valid)\(problem.map { " (\($0))" } ?? "")")
+        try line(
+            "baseOffset: \(h.baseOffset) lastOffset: \(h.lastOffset) count: \(h.recordsCount) baseSequence: \(h.baseSequence) lastSequence: \(lastSequence) producerId: \(h.producerId) producerEpoch: \(h.producerEpoch) partitionLeaderEpoch: \(h.partitionLeaderEpoch) isTransactional: \(h.isTransactional) isControl: \(h.isControl) deleteHorizonMs: \(h.hasDeleteHorizon ? String(h.baseTimestamp) : "OptionalLong.empty") position: \(batch.position) \(timeLabel): \(h.maxTimestamp) size: \(h.totalSize) magic: \(h.magic) compresscodec: \(h.compression?.name ?? "invalid") crc: \(h.crc) isvalid: \(valid)\(problem.map { " (\($0))" } ?? "")"
+        )
         for text in recordLines { try line(text) }
         if let recordError { try line("| problem: \(recordError)") }
     }
 
     private func recordText(_ record: Record, _ timeLabel: String, _ sequence: Int64) -> String {
         let headerKeys = record.headers.map { Self.text($0.key) }.joined(separator: ",")
-        return "| offset: \(record.offset) \(timeLabel): \(record.timestamp) keySize: \(record.key?.count ?? -1) valueSize: \(record.value?.count ?? -1) sequence: \(sequence) headerKeys: [\(headerKeys)] key: \(record.key.map(Self.text) ?? "null") payload: \(record.value.map(Self.text) ?? "null")"
+        return
+            "| offset: \(record.offset) \(timeLabel): \(record.timestamp) keySize: \(record.key?.count ?? -1) valueSize: \(record.value?.count ?? -1) sequence: \(sequence) headerKeys: [\(headerKeys)] key: \(record.key.map(Self.text) ?? "null") payload: \(record.value.map(Self.text) ?? "null")"
     }
 
     private func appendRecordJSON(_ record: Record, _ sequence: Int64, to out: ByteBuffer) {
@@ -166,7 +184,11 @@ public final class SegmentDump {
             do {
                 for inner in try decoder.messages(of: message) {
                     summary.records += 1
-                    if json { appendRecordJSON(inner.record, -1, to: records) } else { recordLines.append(recordText(inner.record, timeLabel, -1)) }
+                    if json {
+                        appendRecordJSON(inner.record, -1, to: records)
+                    } else {
+                        recordLines.append(recordText(inner.record, timeLabel, -1))
+                    }
                 }
             } catch {
                 recordError = "\(error)"
@@ -174,7 +196,8 @@ public final class SegmentDump {
         }
         if json {
             var fields: [(String, JSONValue)] = [
-                ("type", "legacy_message"), ("position", .int(position)), ("offset", .int(message.offset)), ("magic", .int(Int64(message.magic))),
+                ("type", "legacy_message"), ("position", .int(position)), ("offset", .int(message.offset)),
+                ("magic", .int(Int64(message.magic))),
                 ("crc", .int(Int64(message.crc))), ("compression", .string(message.compression.name)),
                 ("timestamp", JSONValue(message.timestamp)), ("key", JSONValue(message.key.map(Self.text))),
                 ("value", JSONValue(message.value.map(Self.text))),
@@ -188,7 +211,9 @@ public final class SegmentDump {
             try line(text)
             return
         }
-        try line("offset: \(message.offset) position: \(position) \(message.magic == 1 ? "\(timeLabel): \(message.timestamp ?? -1) " : "")isvalid: true size: \(bytes.count) magic: \(message.magic) compresscodec: \(message.compression.name) crc: \(message.crc) keySize: \(message.key?.count ?? -1) valueSize: \(message.value?.count ?? -1) key: \(message.key.map(Self.text) ?? "null") payload: \(message.value.map(Self.text) ?? "null")")
+        try line(
+            "offset: \(message.offset) position: \(position) \(message.magic == 1 ? "\(timeLabel): \(message.timestamp ?? -1) " : "")isvalid: true size: \(bytes.count) magic: \(message.magic) compresscodec: \(message.compression.name) crc: \(message.crc) keySize: \(message.key?.count ?? -1) valueSize: \(message.value?.count ?? -1) key: \(message.key.map(Self.text) ?? "null") payload: \(message.value.map(Self.text) ?? "null")"
+        )
         for text in recordLines { try line(text) }
         if let recordError { try line("| problem: \(recordError)") }
     }
@@ -199,8 +224,11 @@ public final class SegmentDump {
         if !json { try line("Dumping \(path)") }
         for entry in try index.readAll() {
             let offset = base + Int64(entry.relativeOffset)
-            try line(json ? JSONValue.object([("type", "index_entry"), ("offset", .int(offset)), ("position", .int(Int64(entry.position)))]).serialized()
-                          : "offset: \(offset) position: \(entry.position)")
+            try line(
+                json
+                    ? JSONValue.object([("type", "index_entry"), ("offset", .int(offset)), ("position", .int(Int64(entry.position)))])
+                        .serialized()
+                    : "offset: \(offset) position: \(entry.position)")
         }
     }
 
@@ -210,8 +238,11 @@ public final class SegmentDump {
         if !json { try line("Dumping \(path)") }
         for entry in try index.readAll() {
             let offset = base + Int64(entry.relativeOffset)
-            try line(json ? JSONValue.object([("type", "time_index_entry"), ("timestamp", .int(entry.timestamp)), ("offset", .int(offset))]).serialized()
-                          : "timestamp: \(entry.timestamp) offset: \(offset)")
+            try line(
+                json
+                    ? JSONValue.object([("type", "time_index_entry"), ("timestamp", .int(entry.timestamp)), ("offset", .int(offset))])
+                        .serialized()
+                    : "timestamp: \(entry.timestamp) offset: \(offset)")
         }
     }
 

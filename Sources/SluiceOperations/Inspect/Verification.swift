@@ -19,10 +19,13 @@ public struct VerificationReport: Sendable {
     public var json: JSONValue {
         [
             "version": 1,
-            "partitions": .array(checks.map { check in
-                ["partition": .string(check.partition.name), "batches": JSONValue(check.batches), "records": .int(check.records),
-                 "bytes": .int(check.bytes), "problems": .array(check.problems.map(\.json))]
-            }),
+            "partitions": .array(
+                checks.map { check in
+                    [
+                        "partition": .string(check.partition.name), "batches": JSONValue(check.batches), "records": .int(check.records),
+                        "bytes": .int(check.bytes), "problems": .array(check.problems.map(\.json)),
+                    ]
+                }),
             "problems": JSONValue(problems.count),
             "repairs": .array(repairs.map { .string($0) }),
         ]
@@ -62,8 +65,9 @@ public struct Verification {
                 guard repair && !check.isClean else { continue }
                 let side = "\(directory.repairsPath)/\(partition.name.prefix(200))-\(WallClock.nowMillis())"
                 if committed == nil { committed = highestCommittedOffsets() }
-                report.repairs += try PartitionVerifier.repair(check, sideDirectory: side,
-                                                               committedEnd: committed?[TopicPartition(partition.topic, partition.index)] ?? 0)
+                report.repairs += try PartitionVerifier.repair(
+                    check, sideDirectory: side,
+                    committedEnd: committed?[TopicPartition(partition.topic, partition.index)] ?? 0)
             }
         } catch let error as SluiceError where error.reason == .interrupted {
             throw Interrupted(partial: report)

@@ -37,7 +37,8 @@ public final class LineReader {
         while true {
             let available = buffer.count - start
             if available > 0,
-               let newline = memchr(buffer.base + start, 0x0A, available) {
+                let newline = memchr(buffer.base + start, 0x0A, available)
+            {
                 let length = UnsafeRawPointer(newline) - UnsafeRawPointer(buffer.base + start)
                 let line = UnsafeRawBufferPointer(start: buffer.base + start, count: length)
                 start += length + 1
@@ -61,8 +62,9 @@ public final class LineReader {
             start = 0
         }
         if buffer.count >= maxLineBytes {
-            throw SluiceError.failure(.invalidInput, "line \(lineNumber + 1) of \(file.path) is longer than \(maxLineBytes) bytes",
-                                      remedy: "split the input, or produce such values with --json and base64")
+            throw SluiceError.failure(
+                .invalidInput, "line \(lineNumber + 1) of \(file.path) is longer than \(maxLineBytes) bytes",
+                remedy: "split the input, or produce such values with --json and base64")
         }
         if buffer.capacity - buffer.count < (buffer.capacity / 2) { buffer.reserve(buffer.capacity) }
         let room = UnsafeMutableRawBufferPointer(start: buffer.base + buffer.count, count: buffer.capacity - buffer.count)

@@ -22,7 +22,8 @@ public enum ProduceInput {
             count = values.count
             for text in values {
                 guard let equals = text.firstIndex(of: "="), equals != text.startIndex else {
-                    throw SluiceError.usage(.invalidArgument, "malformed --header '\(text.printable)'", remedy: "write NAME=VALUE, e.g. -H source=backfill")
+                    throw SluiceError.usage(
+                        .invalidArgument, "malformed --header '\(text.printable)'", remedy: "write NAME=VALUE, e.g. -H source=backfill")
                 }
                 HeaderEncoding.appendEntry(key: String(text[..<equals]), value: String(text[text.index(after: equals)...]), to: encoded)
             }
@@ -30,8 +31,10 @@ public enum ProduceInput {
     }
 
     /// Produces every line of `reader`; returns the number of records.
-    public static func lines(_ reader: LineReader, into producer: TopicProducer, keySeparator: [UInt8]?,
-                             partition: Int?, headers: FixedHeaders? = nil) throws {
+    public static func lines(
+        _ reader: LineReader, into producer: TopicProducer, keySeparator: [UInt8]?,
+        partition: Int?, headers: FixedHeaders? = nil
+    ) throws {
         var timestamp = WallClock.nowMillis()
         var sinceClock = 0
         while let line = try reader.next() {
@@ -44,8 +47,9 @@ public enum ProduceInput {
                 value = UnsafeRawBufferPointer(rebasing: line[(split + keySeparator.count)...])
             }
             let target = try producer.choosePartition(explicit: partition, key: key)
-            try producer.send(partition: target, timestamp: timestamp, key: key, value: value,
-                              headerCount: headers?.count ?? 0, encodedHeaders: headers?.encoded.bytes)
+            try producer.send(
+                partition: target, timestamp: timestamp, key: key, value: value,
+                headerCount: headers?.count ?? 0, encodedHeaders: headers?.encoded.bytes)
         }
     }
 
@@ -57,13 +61,15 @@ public enum ProduceInput {
             do {
                 try parsed.parse(line, now: WallClock.nowMillis())
             } catch let error as SluiceError {
-                throw SluiceError.usage(.invalidInput, "line \(reader.lineNumber) of the input: \(error.message)", remedy: JSONRecord.schemaHelp)
+                throw SluiceError.usage(
+                    .invalidInput, "line \(reader.lineNumber) of the input: \(error.message)", remedy: JSONRecord.schemaHelp)
             }
             let key = parsed.hasKey ? parsed.key.bytes : nil
             let target = try producer.choosePartition(explicit: partition ?? parsed.partition, key: key)
-            try producer.send(partition: target, timestamp: parsed.timestamp, key: key,
-                              value: parsed.hasValue ? parsed.value.bytes : nil,
-                              headerCount: parsed.headerCount, encodedHeaders: parsed.headers.bytes)
+            try producer.send(
+                partition: target, timestamp: parsed.timestamp, key: key,
+                value: parsed.hasValue ? parsed.value.bytes : nil,
+                headerCount: parsed.headerCount, encodedHeaders: parsed.headers.bytes)
         }
     }
 
@@ -95,7 +101,8 @@ public enum ProduceInput {
 /// - `timestamp`: epoch milliseconds or any time `sluice` accepts; default now.
 /// - `topic`, `offset`, `timestamp_type` (present in `consume --json` output) are ignored.
 final class JSONRecord {
-    static let schemaHelp = "each line must be a JSON object with optional key/key_base64, value/value_base64, headers, partition, timestamp"
+    static let schemaHelp =
+        "each line must be a JSON object with optional key/key_base64, value/value_base64, headers, partition, timestamp"
     let key = ByteBuffer(capacity: 256)
     let value = ByteBuffer(capacity: 4096)
     let headers = ByteBuffer(capacity: 256)
@@ -132,16 +139,25 @@ final class JSONRecord {
         if named("key") { hasKey = try Self.bytes(&parser, into: key); return }
         if named("value") { hasValue = try Self.bytes(&parser, into: value); return }
         let member = try parser.parseValue(depth: 1)
-        if named("key_base64") { hasKey = try Self.base64(member, "key_base64", into: key) }
-        else if named("value_base64") { hasValue = try Self.base64(member, "value_base64", into: value) }
-        else if named("headers") { try parseHeaders(member) }
-        else if named("partition") {
-            guard let p = member.intValue, p >= 0 else { throw SluiceError.usage(.invalidInput, "partition must be a non-negative integer") }
+        if named("key_base64") {
+            hasKey = try Self.base64(member, "key_base64", into: key)
+        } else if named("value_base64") {
+            hasValue = try Self.base64(member, "value_base64", into: value)
+        } else if named("headers") {
+            try parseHeaders(member)
+        } else if named("partition") {
+            guard let p = member.intValue, p >= 0 else {
+                throw SluiceError.usage(.invalidInput, "partition must be a non-negative integer")
+            }
             partition = p
         } else if named("timestamp") {
-            if let ms = member.int64Value { timestamp = ms }
-            else if let text = member.stringValue { timestamp = try TimeParsing.parseTime(text, now: now) }
-            else if !member.isNull { throw SluiceError.usage(.invalidInput, "timestamp must be milliseconds or a time string") }
+            if let ms = member.int64Value {
+                timestamp = ms
+            } else if let text = member.stringValue {
+                timestamp = try TimeParsing.parseTime(text, now: now)
+            } else if !member.isNull {
+                throw SluiceError.usage(.invalidInput, "timestamp must be milliseconds or a time string")
+            }
             try TimeParsing.checkRecordTimestamp(timestamp)
         } else if !(named("topic") || named("offset") || named("timestamp_type")) {
             throw SluiceError.usage(.invalidInput, "unknown field '\(String(decoding: name.bytes, as: UTF8.self).printable)'")
@@ -177,7 +193,8 @@ final class JSONRecord {
     private static func base64(_ member: JSONValue, _ name: String, into out: ByteBuffer) throws -> Bool {
         if member.isNull { return false }
         guard var text = member.stringValue,
-              text.withUTF8({ Base64.decode(UnsafeRawBufferPointer($0), to: out) }) else {
+            text.withUTF8({ Base64.decode(UnsafeRawBufferPointer($0), to: out) })
+        else {
             throw SluiceError.usage(.invalidInput, "\(name) is not valid base64")
         }
         return true
@@ -199,7 +216,11 @@ final class JSONRecord {
         case .array(let items):
             for item in items {
                 guard let name = item["key"]?.stringValue else { throw SluiceError.usage(.invalidInput, "every header needs a string key") }
-                if let raw = item["value_base64"] { try add(name, raw, base64: true) } else { try add(name, item["value"] ?? .null, base64: false) }
+                if let raw = item["value_base64"] {
+                    try add(name, raw, base64: true)
+                } else {
+                    try add(name, item["value"] ?? .null, base64: false)
+                }
             }
         default:
             throw SluiceError.usage(.invalidInput, "headers must be an array of {key, value} or an object")

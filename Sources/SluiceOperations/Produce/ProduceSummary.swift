@@ -9,11 +9,14 @@ extension TopicProducer.Summary {
             "records": .int(records),
             "bytes": .int(bytes),
             "batches": .int(batches),
-            "partitions": .array(partitions.keys.sorted().map { p in
-                let entry = partitions[p]!
-                return ["partition": JSONValue(p), "records": .int(entry.records),
-                        "first_offset": .int(entry.firstOffset), "next_offset": .int(entry.nextOffset)]
-            }),
+            "partitions": .array(
+                partitions.keys.sorted().map { p in
+                    let entry = partitions[p]!
+                    return [
+                        "partition": JSONValue(p), "records": .int(entry.records),
+                        "first_offset": .int(entry.firstOffset), "next_offset": .int(entry.nextOffset),
+                    ]
+                }),
         ]
     }
 }

@@ -94,8 +94,10 @@ public final class TopicProducer {
 
     /// Adds one record. `encodedHeaders` holds header entries in record layout.
     @inline(__always)
-    public func send(partition: Int, timestamp: Int64, key: UnsafeRawBufferPointer?, value: UnsafeRawBufferPointer?,
-                     headerCount: Int = 0, encodedHeaders: UnsafeRawBufferPointer? = nil) throws {
+    public func send(
+        partition: Int, timestamp: Int64, key: UnsafeRawBufferPointer?, value: UnsafeRawBufferPointer?,
+        headerCount: Int = 0, encodedHeaders: UnsafeRawBufferPointer? = nil
+    ) throws {
         let lane = try self.lane(partition)
         lane.builder.append(timestamp: timestamp, key: key, value: value, headerCount: headerCount, encodedHeaders: encodedHeaders)
         lane.records += 1
@@ -157,7 +159,9 @@ public final class TopicProducer {
     /// Makes the least recently appended lane's records durable and closes its
     /// files; it opens them again on its next append.
     private func closeLeastRecentAppender() throws {
-        guard let lane = lanes.lazy.compactMap({ $0 }).filter({ $0.appender != nil }).min(by: { $0.lastAppend < $1.lastAppend }) else { return }
+        guard let lane = lanes.lazy.compactMap({ $0 }).filter({ $0.appender != nil }).min(by: { $0.lastAppend < $1.lastAppend }) else {
+            return
+        }
         try lane.appender!.sync()
         lane.appender = nil
         openAppenders -= 1
@@ -187,7 +191,8 @@ public final class TopicProducer {
         lane.nextOffset = result.nextOffset
         lane.pending.clear()
         if let interval = options.syncIntervalMillis,
-           WallClock.monotonicNanos() - lastSync >= UInt64(interval) * 1_000_000 {
+            WallClock.monotonicNanos() - lastSync >= UInt64(interval) * 1_000_000
+        {
             try syncAll()
         }
     }
@@ -201,12 +206,15 @@ public final class TopicProducer {
         guard now - lastMetadataCheck >= 1_000_000_000 else { return }
         lastMetadataCheck = now
         guard let current = try topic.directory.existingTopic(topic.name), current.metadata.id == topic.metadata.id else {
-            throw SluiceError.failure(.unknownTopic, "topic '\(topic.name)' was deleted while producing to it",
-                                      remedy: "the records reported before this error are in it no longer; create the topic and produce again")
+            throw SluiceError.failure(
+                .unknownTopic, "topic '\(topic.name)' was deleted while producing to it",
+                remedy: "the records reported before this error are in it no longer; create the topic and produce again")
         }
         guard current.partitionCount > topic.partitionCount else { return }
         if producedKeyed {
-            Diagnostics.warn("topic '\(topic.name)' now has \(current.partitionCount) partitions (it had \(topic.partitionCount)): keyed records from here on go to murmur2(key) % \(current.partitionCount), so a key's earlier records stay in the partition it had before")
+            Diagnostics.warn(
+                "topic '\(topic.name)' now has \(current.partitionCount) partitions (it had \(topic.partitionCount)): keyed records from here on go to murmur2(key) % \(current.partitionCount), so a key's earlier records stay in the partition it had before"
+            )
         }
         lanes += Array(repeating: nil, count: current.partitionCount - topic.partitionCount)
         topic = current

@@ -63,7 +63,8 @@ final class BacklogCopier {
         let buffers = BufferPool(keep: 16, capacity: flushBytes + (64 << 10))
         do {
             lanes = try record.targets.map {
-                try TargetLane(partition: target.partition($0.partition), checkpoint: $0, writer: writer, buffers: buffers, flushBytes: flushBytes)
+                try TargetLane(
+                    partition: target.partition($0.partition), checkpoint: $0, writer: writer, buffers: buffers, flushBytes: flushBytes)
             }
         } catch {
             writer.close()
@@ -109,8 +110,10 @@ final class BacklogCopier {
         for lane in lanes { try lane.closeBatch() }
         for lane in lanes { try lane.flush() }
         if let lane = lanes.first(where: { $0.replayRemaining > 0 }) {
-            throw SluiceError.failure(.redistributionConflict, "temporary partition \(lane.partition.name) holds \(lane.replayRemaining) offsets past its checkpoint that the interrupted copy did not write",
-                                      remedy: "nothing but the redistribution may write to it; finish it with --force and start again")
+            throw SluiceError.failure(
+                .redistributionConflict,
+                "temporary partition \(lane.partition.name) holds \(lane.replayRemaining) offsets past its checkpoint that the interrupted copy did not write",
+                remedy: "nothing but the redistribution may write to it; finish it with --force and start again")
         }
         for i in record.sources.indices {
             record.sources[i].copiedRecords += chunkRecords[record.sources[i].partition]
@@ -137,8 +140,10 @@ final class BacklogCopier {
         defer { chunkRecords[p] += placed - placedBefore }
         reading: while reader.nextOffset < to {
             guard let entry = try reader.next() else {
-                throw SluiceError.failure(.offsetOutOfRange, "partition \(source.name)-\(p) ends at offset \(reader.nextOffset), before offset \(to) the copy must reach",
-                                          remedy: "was it truncated or deleted? finish the redistribution with --force and start again")
+                throw SluiceError.failure(
+                    .offsetOutOfRange,
+                    "partition \(source.name)-\(p) ends at offset \(reader.nextOffset), before offset \(to) the copy must reach",
+                    remedy: "was it truncated or deleted? finish the redistribution with --force and start again")
             }
             switch entry {
             case .batch(let batch, let readFrom):
@@ -158,7 +163,8 @@ final class BacklogCopier {
             case .legacy(let message):
                 guard message.offset < to else { break reading }
                 chunkBytes[p] += Int64((message.key?.count ?? 0) + (message.value?.count ?? 0))
-                try placeRecord(message.record, from: p, codec: targetConfig.codec(requested: CompressionCodec.none), splitAbove: splitAbove)
+                try placeRecord(
+                    message.record, from: p, codec: targetConfig.codec(requested: CompressionCodec.none), splitAbove: splitAbove)
                 try closePiece(from: p)
             }
         }
@@ -183,8 +189,10 @@ final class BacklogCopier {
         do {
             reader = try PartitionReader(partition: partition, from: offset)
         } catch let error as SluiceError where error.reason == .offsetOutOfRange {
-            throw SluiceError.failure(.offsetOutOfRange, "records of partition \(partition.name) from offset \(offset) were removed (by retention?) before they were copied",
-                                      remedy: "they are lost to the copy; finish the redistribution with --force and start again")
+            throw SluiceError.failure(
+                .offsetOutOfRange,
+                "records of partition \(partition.name) from offset \(offset) were removed (by retention?) before they were copied",
+                remedy: "they are lost to the copy; finish the redistribution with --force and start again")
         }
         readers[p] = reader
         return reader
@@ -194,7 +202,8 @@ final class BacklogCopier {
     /// untouched, or with the provenance header spliced into its records
     /// when uncompressed (otherwise it is re-encoded record by record).
     private func canPlaceWhole(_ header: RecordBatchHeader, _ splitAbove: Int64) -> Bool {
-        strategy.copiesWholeBatches && Int64(header.recordsCount) <= splitAbove && (!provenance || header.compression == CompressionCodec.none)
+        strategy.copiesWholeBatches && Int64(header.recordsCount) <= splitAbove
+            && (!provenance || header.compression == CompressionCodec.none)
     }
 
     // MARK: - placing
@@ -212,11 +221,14 @@ final class BacklogCopier {
         let start = lane.pending.count
         if provenance {
             do {
-                try ProvenanceSplice.append(batch.bytes, header: header, provenance: provenanceHeaders[p], scratch: headers, to: lane.pending)
+                try ProvenanceSplice.append(
+                    batch.bytes, header: header, provenance: provenanceHeaders[p], scratch: headers, to: lane.pending)
             } catch {
                 lane.pending.truncate(to: start)
-                throw SluiceError.failure(.corruptLog, "a batch of partition \(source.name)-\(p) at offset \(header.baseOffset) holds an impossible record: \(error)",
-                                          remedy: "run 'sluice verify \(source.name)'")
+                throw SluiceError.failure(
+                    .corruptLog,
+                    "a batch of partition \(source.name)-\(p) at offset \(header.baseOffset) holds an impossible record: \(error)",
+                    remedy: "run 'sluice verify \(source.name)'")
             }
         } else {
             lane.pending.append(batch.bytes)
@@ -228,7 +240,9 @@ final class BacklogCopier {
     }
 
     /// Decodes a batch and places its records in `range`, re-encoded.
-    private func placeRecords(of batch: ScannedBatch, from p: Int, in range: Range<Int64>, splitAbove: Int64, reader: PartitionReader) throws {
+    private func placeRecords(of batch: ScannedBatch, from p: Int, in range: Range<Int64>, splitAbove: Int64, reader: PartitionReader)
+        throws
+    {
         let compressed = batch.header.compression != CompressionCodec.none
         let codec = targetConfig.codec(requested: compressed ? .zstd : CompressionCodec.none)
         var records = try reader.records(of: batch, with: decoder)
@@ -247,7 +261,8 @@ final class BacklogCopier {
         if strategy == .key { return try placeByKey(record, from: p, codec: codec) }
         if openPiece == nil { openPiece = (spread.emptiest(block: block(of: p)), pieceBuilder(codec)) }
         let (q, builder) = openPiece!
-        translation?.observe(p, firstOffset: record.offset, lastOffset: record.offset, target: q, at: lanes[q].end + Int64(builder.recordCount))
+        translation?.observe(
+            p, firstOffset: record.offset, lastOffset: record.offset, target: q, at: lanes[q].end + Int64(builder.recordCount))
         append(record, from: p, to: builder)
         if Int64(builder.recordCount) >= splitAbove { try closePiece(from: p) }
     }
@@ -289,15 +304,17 @@ final class BacklogCopier {
     @inline(__always)
     private func append(_ record: Record, from p: Int, to builder: RecordBatchBuilder) {
         guard provenance else {
-            builder.append(timestamp: record.timestamp, key: record.key, value: record.value,
-                           headerCount: record.headerCount, encodedHeaders: record.encodedHeaders)
+            builder.append(
+                timestamp: record.timestamp, key: record.key, value: record.value,
+                headerCount: record.headerCount, encodedHeaders: record.encodedHeaders)
             return
         }
         headers.clear()
         headers.append(record.encodedHeaders)
         provenanceHeaders[p].append(offset: record.offset, to: headers)
-        builder.append(timestamp: record.timestamp, key: record.key, value: record.value,
-                       headerCount: record.headerCount + 1, encodedHeaders: headers.bytes)
+        builder.append(
+            timestamp: record.timestamp, key: record.key, value: record.value,
+            headerCount: record.headerCount + 1, encodedHeaders: headers.bytes)
     }
 
     private func pieceBuilder(_ codec: CompressionCodec) -> RecordBatchBuilder {

@@ -1,7 +1,7 @@
 import SluiceCore
 import SluiceGroups
-import SluiceStore
 import SluiceStorage
+import SluiceStore
 import SluiceSystem
 
 #if canImport(Glibc)
@@ -59,8 +59,9 @@ struct ChunkedCopy {
         let copier = try BacklogCopier(source: source, target: target, record: record)
         defer { copier.close() }
         if copier.replaying && !record.chunkPending {
-            throw SluiceError.failure(.redistributionConflict, "temporary topic '\(target.name)' holds records past its checkpoint and no copy was in progress",
-                                      remedy: "nothing but the redistribution may write to it; finish it with --force and start again")
+            throw SluiceError.failure(
+                .redistributionConflict, "temporary topic '\(target.name)' holds records past its checkpoint and no copy was in progress",
+                remedy: "nothing but the redistribution may write to it; finish it with --force and start again")
         }
         let recordSizes = try averageRecordSizes()
         let recordsBefore = record.copiedRecords
@@ -79,8 +80,10 @@ struct ChunkedCopy {
             let copied = (record.copiedRecords, record.copiedBytes), total = record.backlogRecords
             copier.onProgress = progress.map { report in
                 { [unowned copier] records, bytes in
-                    report(CopyProgress(records: copied.0 + records, bytes: copied.1 + bytes, recordsBefore: recordsBefore,
-                                        totalRecords: total, targetRecords: copier.targetRecords))
+                    report(
+                        CopyProgress(
+                            records: copied.0 + records, bytes: copied.1 + bytes, recordsBefore: recordsBefore,
+                            totalRecords: total, targetRecords: copier.targetRecords))
                 }
             }
             try copier.copyChunk(&record)

@@ -31,10 +31,12 @@ final class OrderedWriter: @unchecked Sendable {
         self.capacity = capacity
         pthread_mutex_init(mutex, nil)
         pthread_cond_init(changed, nil)
-        let made = pthread_create(&thread, nil, { context in
-            Unmanaged<OrderedWriter>.fromOpaque(context!).takeUnretainedValue().loop()
-            return nil
-        }, Unmanaged.passUnretained(self).toOpaque())
+        let made = pthread_create(
+            &thread, nil,
+            { context in
+                Unmanaged<OrderedWriter>.fromOpaque(context!).takeUnretainedValue().loop()
+                return nil
+            }, Unmanaged.passUnretained(self).toOpaque())
         precondition(made == 0, "cannot start the writer thread (error \(made))")
     }
 

@@ -12,8 +12,10 @@ enum ProvenanceSplice {
     /// Appends the spliced copy of `batch` (a complete, CRC-checked,
     /// uncompressed batch) to `out`. A record whose layout is impossible
     /// throws, as decoding it would.
-    static func append(_ batch: UnsafeRawBufferPointer, header: RecordBatchHeader, provenance: ProvenanceHeader, scratch: ByteBuffer,
-                       to out: ByteBuffer) throws(FormatError) {
+    static func append(
+        _ batch: UnsafeRawBufferPointer, header: RecordBatchHeader, provenance: ProvenanceHeader, scratch: ByteBuffer,
+        to out: ByteBuffer
+    ) throws(FormatError) {
         let start = out.count
         out.append(UnsafeRawBufferPointer(rebasing: batch[..<RecordBatchHeader.size]))
         var cursor = ByteCursor(UnsafeRawBufferPointer(rebasing: batch[RecordBatchHeader.size...]))
@@ -54,7 +56,8 @@ enum ProvenanceSplice {
         guard cursor.isAtEnd else { throw .invalid("\(cursor.remaining) bytes remain after the declared records") }
         let spliced = out.base + start
         spliced.storeBigEndian(Int32(out.count - start - RecordBatchHeader.logOverhead), at: 8)
-        spliced.storeBigEndian(CRC32C.checksum(spliced + RecordBatchHeader.attributesOffset, count: out.count - start - RecordBatchHeader.attributesOffset),
-                               at: RecordBatchHeader.crcOffset)
+        spliced.storeBigEndian(
+            CRC32C.checksum(spliced + RecordBatchHeader.attributesOffset, count: out.count - start - RecordBatchHeader.attributesOffset),
+            at: RecordBatchHeader.crcOffset)
     }
 }

@@ -39,10 +39,13 @@ enum RecordPlanning {
             if records > 0 { bytes += Int64(Double(extent.bytes) * Double(backlog) / Double(records)) }
         }
         let remainingBytes = total > 0 ? Int64(Double(bytes) * Double(remaining) / Double(total)) : 0
-        let estimate = record.strategy == .key ? remaining * 1000 / reencodedRecordsPerSecond
+        let estimate =
+            record.strategy == .key
+            ? remaining * 1000 / reencodedRecordsPerSecond
             : remainingBytes * 1000 / (record.provenance ? splicedBatchBytesPerSecond : wholeBatchBytesPerSecond)
-        return RedistributionPlan(record: record, resuming: resuming, ends: ends, backlogRecords: total, backlogBytes: bytes,
-                                  estimatedMillis: estimate)
+        return RedistributionPlan(
+            record: record, resuming: resuming, ends: ends, backlogRecords: total, backlogBytes: bytes,
+            estimatedMillis: estimate)
     }
 
     /// Refuses to resume a record with other arguments than it was started
@@ -50,8 +53,10 @@ enum RecordPlanning {
     static func refuseDifferences(_ record: RedistributionRecord, _ differences: [(differs: Bool, how: String)], remedy: String) throws {
         let found = differences.filter(\.differs).map(\.how)
         guard !found.isEmpty else { return }
-        throw SluiceError.usage(.redistributionConflict, "\(record.kind == .migration ? "a migration into" : "redistribution") '\(record.name)' exists with other arguments: \(found.joined(separator: ", "))",
-                                remedy: remedy)
+        throw SluiceError.usage(
+            .redistributionConflict,
+            "\(record.kind == .migration ? "a migration into" : "redistribution") '\(record.name)' exists with other arguments: \(found.joined(separator: ", "))",
+            remedy: remedy)
     }
 
     /// The target must be new: an existing topic (or one whose name differs
@@ -59,12 +64,14 @@ enum RecordPlanning {
     static func refuseExistingTarget(_ directory: DataDirectory, _ name: String) throws {
         let names = try directory.topicNames(includeInternal: true)
         if names.contains(name) {
-            throw SluiceError.failure(.topicExists, "topic '\(name)' already exists",
-                                      remedy: "choose another name for the new topic, or delete that one first")
+            throw SluiceError.failure(
+                .topicExists, "topic '\(name)' already exists",
+                remedy: "choose another name for the new topic, or delete that one first")
         }
         if let other = names.first(where: { TopicName.collides($0, name) }) {
-            throw SluiceError.usage(.invalidName, "topic '\(name)' collides with existing topic '\(other)'",
-                                    remedy: "Kafka treats '.' and '_' alike in topic names; choose another name")
+            throw SluiceError.usage(
+                .invalidName, "topic '\(name)' collides with existing topic '\(other)'",
+                remedy: "Kafka treats '.' and '_' alike in topic names; choose another name")
         }
     }
 
@@ -73,28 +80,34 @@ enum RecordPlanning {
         let factor = plan.record.provenance ? provenanceOverhead : 1.0
         let needed = Int64(Double(plan.backlogBytes) * factor)
         guard let free = FileSystem.freeBytes(near: directory.path), needed > free else { return }
-        throw SluiceError.failure(.noSpace, "copying the backlog of topic '\(plan.record.sourceTopic)' needs about \(ByteCount.format(needed)); \(ByteCount.format(free)) are free on the file system of \(directory.path)",
-                                  remedy: "free some space first")
+        throw SluiceError.failure(
+            .noSpace,
+            "copying the backlog of topic '\(plan.record.sourceTopic)' needs about \(ByteCount.format(needed)); \(ByteCount.format(free)) are free on the file system of \(directory.path)",
+            remedy: "free some space first")
     }
 
     /// The target topic of a record: created on the first run (the record,
     /// saved before, names it), adopted when a crash came between its
     /// creation and the record's update, and checked to be the same topic afterwards.
-    static func ensureTarget(_ directory: DataDirectory, _ record: inout RedistributionRecord, config: TopicConfig,
-                             store: RedistributionStore) throws -> Topic {
+    static func ensureTarget(
+        _ directory: DataDirectory, _ record: inout RedistributionRecord, config: TopicConfig,
+        store: RedistributionStore
+    ) throws -> Topic {
         let name = record.targetTopic
         if let id = record.targetTopicID {
             guard let topic = try directory.existingTopic(name), topic.metadata.id == id else {
-                throw SluiceError.failure(.redistributionConflict, "topic '\(name)' of redistribution '\(record.name)' was deleted or replaced",
-                                          remedy: "finish it with 'sluice redistribute finish \(record.name) --force' and start again")
+                throw SluiceError.failure(
+                    .redistributionConflict, "topic '\(name)' of redistribution '\(record.name)' was deleted or replaced",
+                    remedy: "finish it with 'sluice redistribute finish \(record.name) --force' and start again")
             }
             return topic
         }
         let topic: Topic
         if let existing = try directory.existingTopic(name) {
             guard try isAdoptable(existing, by: record) else {
-                throw SluiceError.failure(.topicExists, "topic '\(name)' already exists and was not created by '\(record.name)'",
-                                          remedy: "delete it, or finish '\(record.name)' with --force and choose another name")
+                throw SluiceError.failure(
+                    .topicExists, "topic '\(name)' already exists and was not created by '\(record.name)'",
+                    remedy: "delete it, or finish '\(record.name)' with --force and choose another name")
             }
             topic = existing
         } else {

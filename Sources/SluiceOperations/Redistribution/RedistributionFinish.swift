@@ -1,8 +1,8 @@
 import SluiceCore
-import SluiceLocal
 import SluiceGroups
-import SluiceStore
+import SluiceLocal
 import SluiceStorage
+import SluiceStore
 import SluiceSystem
 
 /// `redistribute finish NAME`: once the drain group has consumed the whole
@@ -16,13 +16,16 @@ import SluiceSystem
 /// outcome; delete the groups' offsets on the topic (one commit per group);
 /// delete the topic; save the record as `finished`.
 public enum RedistributionFinish {
-    public static func run(_ directory: DataDirectory, name: String, force: Bool, waitInactiveMillis: Int64?,
-                           now: Int64 = WallClock.nowMillis()) throws -> RedistributionRecord {
+    public static func run(
+        _ directory: DataDirectory, name: String, force: Bool, waitInactiveMillis: Int64?,
+        now: Int64 = WallClock.nowMillis()
+    ) throws -> RedistributionRecord {
         let store = RedistributionStore(directory: directory)
         var record = try store.require(name)
         guard record.kind == .redistribution else {
-            throw SluiceError.usage(.invalidArgument, "'\(name)' is a migration: its topic is permanent and needs no finish",
-                                    remedy: "delete it with 'sluice topic delete \(name)' if it is not wanted")
+            throw SluiceError.usage(
+                .invalidArgument, "'\(name)' is a migration: its topic is permanent and needs no finish",
+                remedy: "delete it with 'sluice topic delete \(name)' if it is not wanted")
         }
         if record.phase == .finished { return record }
         try directory.requireWritable("finish redistribution '\(name)'")
@@ -35,15 +38,21 @@ public enum RedistributionFinish {
         switch record.phase {
         case .copying:
             guard force else {
-                throw SluiceError.checkFailed(.notDrained, "redistribution '\(name)' is still copying (\(record.copiedRecords) records so far); group '\(record.group?.printable ?? "")' was not moved",
-                                              remedy: "resume it with 'sluice redistribute start \(record.sourceTopic) --group \(record.group ?? "") --into \(name) --execute'; --force abandons it (G then consumes its backlog itself)")
+                throw SluiceError.checkFailed(
+                    .notDrained,
+                    "redistribution '\(name)' is still copying (\(record.copiedRecords) records so far); group '\(record.group?.printable ?? "")' was not moved",
+                    remedy:
+                        "resume it with 'sluice redistribute start \(record.sourceTopic) --group \(record.group ?? "") --into \(name) --execute'; --force abandons it (G then consumes its backlog itself)"
+                )
             }
             record.outcome = "abandoned"
         case .draining:
             let left = try target.map { try undrained(directory, record, $0) } ?? 0
             if left > 0 && !force {
-                throw SluiceError.checkFailed(.notDrained, "redistribution '\(name)' is not drained: group '\(record.drainGroup!.printable)' has \(left) records of topic '\(record.targetTopic)' left to consume",
-                                              remedy: "wait for its consumers (see 'sluice redistribute status \(name)'), or pass --force to delete them unconsumed")
+                throw SluiceError.checkFailed(
+                    .notDrained,
+                    "redistribution '\(name)' is not drained: group '\(record.drainGroup!.printable)' has \(left) records of topic '\(record.targetTopic)' left to consume",
+                    remedy: "wait for its consumers (see 'sluice redistribute status \(name)'), or pass --force to delete them unconsumed")
             }
             record.outcome = left > 0 ? "forced" : "drained"
         case .finishing, .finished, .migrated:
@@ -53,8 +62,9 @@ public enum RedistributionFinish {
         try store.save(&record, now: now)
         let offsets = LocalStore(directory)
         for (group, keys) in holders.map({ ($0.group, $0.keys) }) {
-            try offsets.commit(group: group, changes: keys.map { OffsetChange($0, offset: nil) },
-                               annotations: CommitAnnotations(operation: .delete, detail: "redistribute finish \(name)"))
+            try offsets.commit(
+                group: group, changes: keys.map { OffsetChange($0, offset: nil) },
+                annotations: CommitAnnotations(operation: .delete, detail: "redistribute finish \(name)"))
         }
         if target != nil { try directory.deleteTopic(record.targetTopic) }
         record.phase = .finished
@@ -85,8 +95,10 @@ public enum RedistributionFinish {
 
     /// Every group with offsets on the temporary topic, held still (an
     /// active one is refused), with the keys to delete.
-    private static func holdGroups(_ directory: DataDirectory, _ record: RedistributionRecord,
-                                   waitInactiveMillis: Int64?) throws -> [(group: String, keys: [TopicPartition], guard: GroupHold)] {
+    private static func holdGroups(
+        _ directory: DataDirectory, _ record: RedistributionRecord,
+        waitInactiveMillis: Int64?
+    ) throws -> [(group: String, keys: [TopicPartition], guard: GroupHold)] {
         var held: [(group: String, keys: [TopicPartition], guard: GroupHold)] = []
         for (group, offsets) in try LocalStore(directory).allCommittedOffsets().sorted(by: { $0.key < $1.key }) {
             let keys = offsets.keys.filter { $0.topic == record.targetTopic }.sorted()

@@ -1,7 +1,7 @@
 import SluiceCore
 import SluiceGroups
-import SluiceStore
 import SluiceStorage
+import SluiceStore
 import SluiceSystem
 
 /// The durable record of one redistribution (`redistribute start`) or
@@ -149,15 +149,19 @@ public struct RedistributionRecord: Equatable, Sendable {
             "target_partitions": JSONValue(targetPartitions), "factor": factor.map(JSONValue.init) ?? .null,
             "strategy": .string(strategy.rawValue), "provenance": .bool(provenance), "follow": .bool(follow),
             "group": JSONValue(group), "drain_group": JSONValue(drainGroup),
-            "migrated_groups": .array(migratedGroups.map { g in
-                ["group": .string(g.group), "committed": Self.offsetMap(g.committed), "translated": Self.offsetMap(g.translated)]
-            }),
-            "sources": .array(sources.map { s in
-                ["partition": JSONValue(s.partition), "committed": JSONValue(s.committed), "start": .int(s.start),
-                 "start_reason": .string(s.startReason.rawValue), "stop": JSONValue(s.stop), "next": .int(s.next),
-                 "chunk_end": .int(s.chunkEnd), "split_above": .int(s.splitAbove),
-                 "copied_records": .int(s.copiedRecords), "copied_bytes": .int(s.copiedBytes)]
-            }),
+            "migrated_groups": .array(
+                migratedGroups.map { g in
+                    ["group": .string(g.group), "committed": Self.offsetMap(g.committed), "translated": Self.offsetMap(g.translated)]
+                }),
+            "sources": .array(
+                sources.map { s in
+                    [
+                        "partition": JSONValue(s.partition), "committed": JSONValue(s.committed), "start": .int(s.start),
+                        "start_reason": .string(s.startReason.rawValue), "stop": JSONValue(s.stop), "next": .int(s.next),
+                        "chunk_end": .int(s.chunkEnd), "split_above": .int(s.splitAbove),
+                        "copied_records": .int(s.copiedRecords), "copied_bytes": .int(s.copiedBytes),
+                    ]
+                }),
             "targets": .array(targets.map { ["partition": JSONValue($0.partition), "end": .int($0.end), "records": .int($0.records)] }),
             "unkeyed_next": JSONValue(unkeyedNext),
             "created_at": .int(createdAt), "updated_at": .int(updatedAt),
@@ -186,7 +190,9 @@ private struct FieldReader {
     let what: String
 
     func corrupt(_ why: String) -> SluiceError {
-        .failure(.corruptMetadata, "\(what) is corrupt: \(why)", remedy: "finish it with 'sluice redistribute finish NAME --force' and start again")
+        .failure(
+            .corruptMetadata, "\(what) is corrupt: \(why)",
+            remedy: "finish it with 'sluice redistribute finish NAME --force' and start again")
     }
 
     func string(_ object: JSONValue, _ key: String) throws -> String {
@@ -231,8 +237,9 @@ private struct FieldReader {
             RedistributionRecord.Target(partition: Int(try int(t, "partition")), end: try int(t, "end"), records: try int(t, "records"))
         }
         let groups = try array(body, "migrated_groups").map { g in
-            RedistributionRecord.MigratedGroup(group: try string(g, "group"), committed: try offsets(try array(g, "committed")),
-                                               translated: try offsets(try array(g, "translated")))
+            RedistributionRecord.MigratedGroup(
+                group: try string(g, "group"), committed: try offsets(try array(g, "committed")),
+                translated: try offsets(try array(g, "translated")))
         }
         return RedistributionRecord(
             name: try string(body, "name"), kind: try enumeration(body, "kind"),

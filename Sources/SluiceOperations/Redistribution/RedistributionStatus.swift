@@ -1,8 +1,8 @@
 import SluiceCore
-import SluiceLocal
 import SluiceGroups
-import SluiceStore
+import SluiceLocal
 import SluiceStorage
+import SluiceStore
 
 /// `redistribute status`: each redistribution and migration, its state, how
 /// much of the temporary topic the drain group has consumed (per partition,
@@ -38,13 +38,15 @@ public struct RedistributionStatus: Sendable {
     }
 
     private static func entry(_ record: RedistributionRecord, _ directory: DataDirectory, now: Int64) throws -> Entry {
-        var entry = Entry(record: record, state: State(rawValue: record.phase.rawValue)!, partitions: [], lag: nil, drainRate: nil, etaMillis: nil)
+        var entry = Entry(
+            record: record, state: State(rawValue: record.phase.rawValue)!, partitions: [], lag: nil, drainRate: nil, etaMillis: nil)
         if record.phase == .copying, let total = record.backlogRecords, record.updatedAt > record.createdAt, record.copiedRecords > 0 {
             let rate = Double(record.copiedRecords) / Double(record.updatedAt - record.createdAt)
             entry.etaMillis = Int64(durationMillis: (Double(total) - Double(record.copiedRecords)) / rate)
         }
         guard record.kind == .redistribution, record.phase == .copying || record.phase == .draining,
-              let drain = record.drainGroup, try directory.existingTopic(record.targetTopic) != nil else { return entry }
+            let drain = record.drainGroup, try directory.existingTopic(record.targetTopic) != nil
+        else { return entry }
         var options = LagReport.Options()
         options.groups = [drain]
         options.topics = [record.targetTopic]
@@ -75,20 +77,30 @@ public struct RedistributionStatus: Sendable {
     ///
     /// `backlog_records` is null while following; `lag`, `drain_rate` and `eta_ms` are null when unknown.
     public var json: JSONValue {
-        ["version": 1, "redistributions": .array(entries.map { e in
-            let r = e.record
-            return ["name": .string(r.name), "kind": .string(r.kind.rawValue), "state": .string(e.state.rawValue),
-                    "source_topic": .string(r.sourceTopic), "group": JSONValue(r.group),
-                    "migrated_groups": .array(r.migratedGroups.map { .string($0.group) }),
-                    "temporary_topic": .string(r.targetTopic), "drain_group": JSONValue(r.drainGroup),
-                    "partitions": JSONValue(r.targetPartitions), "strategy": .string(r.strategy.rawValue), "follow": .bool(r.follow),
-                    "copied_records": .int(r.copiedRecords), "backlog_records": JSONValue(r.backlogRecords), "lag": JSONValue(e.lag),
-                    "drain_rate": JSONValue.rate(e.drainRate), "eta_ms": JSONValue(e.etaMillis), "created_at": .int(r.createdAt),
-                    "handed_off_at": JSONValue(r.handedOffAt), "finished_at": JSONValue(r.finishedAt), "outcome": JSONValue(r.outcome),
-                    "drain": .array(e.partitions.map { p in
-                        ["partition": JSONValue(p.partition), "end_offset": JSONValue(p.logEnd), "committed_offset": JSONValue(p.committed),
-                         "lag": JSONValue(p.lag)]
-                    })]
-        })]
+        [
+            "version": 1,
+            "redistributions": .array(
+                entries.map { e in
+                    let r = e.record
+                    return [
+                        "name": .string(r.name), "kind": .string(r.kind.rawValue), "state": .string(e.state.rawValue),
+                        "source_topic": .string(r.sourceTopic), "group": JSONValue(r.group),
+                        "migrated_groups": .array(r.migratedGroups.map { .string($0.group) }),
+                        "temporary_topic": .string(r.targetTopic), "drain_group": JSONValue(r.drainGroup),
+                        "partitions": JSONValue(r.targetPartitions), "strategy": .string(r.strategy.rawValue), "follow": .bool(r.follow),
+                        "copied_records": .int(r.copiedRecords), "backlog_records": JSONValue(r.backlogRecords), "lag": JSONValue(e.lag),
+                        "drain_rate": JSONValue.rate(e.drainRate), "eta_ms": JSONValue(e.etaMillis), "created_at": .int(r.createdAt),
+                        "handed_off_at": JSONValue(r.handedOffAt), "finished_at": JSONValue(r.finishedAt), "outcome": JSONValue(r.outcome),
+                        "drain": .array(
+                            e.partitions.map { p in
+                                [
+                                    "partition": JSONValue(p.partition), "end_offset": JSONValue(p.logEnd),
+                                    "committed_offset": JSONValue(p.committed),
+                                    "lag": JSONValue(p.lag),
+                                ]
+                            }),
+                    ]
+                }),
+        ]
     }
 }

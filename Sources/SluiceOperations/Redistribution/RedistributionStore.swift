@@ -1,7 +1,7 @@
 import SluiceCore
 import SluiceGroups
-import SluiceStore
 import SluiceStorage
+import SluiceStore
 import SluiceSystem
 
 /// The records of a data directory's redistributions and migrations, in
@@ -28,8 +28,9 @@ public struct RedistributionStore {
     /// The record named `name`, or an error saying how to find one.
     public func require(_ name: String) throws -> RedistributionRecord {
         guard let record = try load(name) else {
-            throw SluiceError.failure(.unknownRedistribution, "there is no redistribution or migration named '\(name.printable)' in \(directory.path)",
-                                      remedy: "list them with 'sluice redistribute status'")
+            throw SluiceError.failure(
+                .unknownRedistribution, "there is no redistribution or migration named '\(name.printable)' in \(directory.path)",
+                remedy: "list them with 'sluice redistribute status'")
         }
         return record
     }
@@ -57,8 +58,9 @@ public struct RedistributionStore {
         guard let lock = try FileLock.tryAcquire(lockPath(name), what: "redistribution '\(name)'") else {
             let pids = LockHolders.pids(ofPath: lockPath(name))
             let who = pids.isEmpty ? "another process" : "process " + pids.map(String.init).joined(separator: ", ")
-            throw SluiceError.checkFailed(.redistributionRunning, "redistribution '\(name)' is being copied or finished by \(who)",
-                                          remedy: "wait for it to end (see 'sluice redistribute status \(name)'), or stop it with SIGINT")
+            throw SluiceError.checkFailed(
+                .redistributionRunning, "redistribution '\(name)' is being copied or finished by \(who)",
+                remedy: "wait for it to end (see 'sluice redistribute status \(name)'), or stop it with SIGINT")
         }
         return lock
     }

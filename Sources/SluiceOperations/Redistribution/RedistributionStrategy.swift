@@ -1,8 +1,8 @@
 import KafkaFormat
 import SluiceCore
 import SluiceGroups
-import SluiceStore
 import SluiceStorage
+import SluiceStore
 
 /// How a redistribution places records in the temporary topic.
 public enum RedistributionStrategy: String, Sendable, CaseIterable {
@@ -19,7 +19,8 @@ public enum RedistributionStrategy: String, Sendable, CaseIterable {
         case .roundRobin:
             return "even spread (every partition within ±5% of the mean for backlogs of 100,000 records or more); per-key order is NOT kept"
         case .key:
-            return "each key in Kafka's partition for it (murmur2 of the key modulo the partition count): per-key order is kept; unkeyed records are spread evenly; the spread follows the keys"
+            return
+                "each key in Kafka's partition for it (murmur2 of the key modulo the partition count): per-key order is kept; unkeyed records are spread evenly; the spread follows the keys"
         case .sourcePartition:
             return "source partition p goes only to partitions p·factor to p·factor+factor-1, evenly; per-key order is NOT kept"
         }
@@ -30,8 +31,9 @@ public enum RedistributionStrategy: String, Sendable, CaseIterable {
 
     public static func parse(_ text: String, allowed: [RedistributionStrategy] = allCases) throws -> RedistributionStrategy {
         guard let strategy = Self(rawValue: text), allowed.contains(strategy) else {
-            throw SluiceError.usage(.invalidArgument, "unknown strategy '\(text.printable)'",
-                                    remedy: "use " + allowed.map(\.rawValue).joined(separator: ", "))
+            throw SluiceError.usage(
+                .invalidArgument, "unknown strategy '\(text.printable)'",
+                remedy: "use " + allowed.map(\.rawValue).joined(separator: ", "))
         }
         return strategy
     }
@@ -44,10 +46,12 @@ public enum RedistributionNames {
     /// to fit Kafka's 249-character limit.
     public static func temporaryTopic(topic: String, group: String, factor: Int) -> String {
         let suffix = ".x\(factor)"
-        let cleaned = String(group.unicodeScalars.map { scalar -> Character in
-            scalar.isASCII && (scalar.properties.isAlphabetic || ("0"..."9").contains(scalar) || scalar == "." || scalar == "_" || scalar == "-")
-                ? Character(scalar) : "_"
-        })
+        let cleaned = String(
+            group.unicodeScalars.map { scalar -> Character in
+                scalar.isASCII
+                    && (scalar.properties.isAlphabetic || ("0"..."9").contains(scalar) || scalar == "." || scalar == "_" || scalar == "-")
+                    ? Character(scalar) : "_"
+            })
         let room = TopicName.maxLength - topic.utf8.count - suffix.utf8.count - 1
         return topic + "." + String(cleaned.prefix(max(0, room))) + suffix
     }

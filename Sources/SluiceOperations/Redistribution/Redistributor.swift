@@ -1,8 +1,8 @@
 import SluiceCore
-import SluiceLocal
 import SluiceGroups
-import SluiceStore
+import SluiceLocal
 import SluiceStorage
+import SluiceStore
 import SluiceSystem
 
 /// Where a group's partitions without a committed offset start (Kafka's `auto.offset.reset`).
@@ -56,20 +56,25 @@ public struct RedistributionPlan: Sendable {
     ///
     /// `stop` is null while following; `committed` is null without a committed offset.
     public func json(executed: Bool) -> JSONValue {
-        ["version": 1, "name": .string(record.name), "kind": .string(record.kind.rawValue), "executed": .bool(executed),
-         "resuming": .bool(resuming), "phase": .string(record.phase.rawValue), "source_topic": .string(record.sourceTopic),
-         "group": JSONValue(record.group), "drain_group": JSONValue(record.drainGroup),
-         "migrated_groups": .array(record.migratedGroups.map { .string($0.group) }),
-         "target_topic": .string(record.targetTopic), "target_partitions": JSONValue(record.targetPartitions),
-         "factor": record.factor.map(JSONValue.init) ?? .null, "strategy": .string(record.strategy.rawValue),
-         "ordering": .string(record.strategy.ordering), "provenance": .bool(record.provenance), "follow": .bool(record.follow),
-         "backlog_records": .int(backlogRecords), "backlog_bytes": .int(backlogBytes), "estimated_ms": .int(estimatedMillis),
-         "copied_records": .int(record.copiedRecords),
-         "partitions": .array(zip(record.sources, ends).map { source, end in
-             ["partition": JSONValue(source.partition), "committed": JSONValue(source.committed), "start": .int(source.start),
-              "start_reason": .string(source.startReason.rawValue), "end": .int(end), "stop": JSONValue(source.stop),
-              "backlog": .int((source.stop ?? end) - source.start)]
-         })]
+        [
+            "version": 1, "name": .string(record.name), "kind": .string(record.kind.rawValue), "executed": .bool(executed),
+            "resuming": .bool(resuming), "phase": .string(record.phase.rawValue), "source_topic": .string(record.sourceTopic),
+            "group": JSONValue(record.group), "drain_group": JSONValue(record.drainGroup),
+            "migrated_groups": .array(record.migratedGroups.map { .string($0.group) }),
+            "target_topic": .string(record.targetTopic), "target_partitions": JSONValue(record.targetPartitions),
+            "factor": record.factor.map(JSONValue.init) ?? .null, "strategy": .string(record.strategy.rawValue),
+            "ordering": .string(record.strategy.ordering), "provenance": .bool(record.provenance), "follow": .bool(record.follow),
+            "backlog_records": .int(backlogRecords), "backlog_bytes": .int(backlogBytes), "estimated_ms": .int(estimatedMillis),
+            "copied_records": .int(record.copiedRecords),
+            "partitions": .array(
+                zip(record.sources, ends).map { source, end in
+                    [
+                        "partition": JSONValue(source.partition), "committed": JSONValue(source.committed), "start": .int(source.start),
+                        "start_reason": .string(source.startReason.rawValue), "end": .int(end), "stop": JSONValue(source.stop),
+                        "backlog": .int((source.stop ?? end) - source.start),
+                    ]
+                }),
+        ]
     }
 }
 
@@ -86,10 +91,13 @@ public struct RedistributionPlan: Sendable {
 /// stopped in one atomic commit (re-done identically after a crash).
 public enum Redistributor {
     /// Plans without changing anything: the dry run, and the first step of `start`.
-    public static func plan(_ directory: DataDirectory, _ request: RedistributionRequest, now: Int64 = WallClock.nowMillis()) throws -> RedistributionPlan {
+    public static func plan(_ directory: DataDirectory, _ request: RedistributionRequest, now: Int64 = WallClock.nowMillis()) throws
+        -> RedistributionPlan
+    {
         try GroupName.validate(request.group)
         guard (1...RedistributionRequest.maxFactor).contains(request.factor) else {
-            throw SluiceError.usage(.invalidArgument, "invalid --factor \(request.factor)", remedy: "use 1 to \(RedistributionRequest.maxFactor)")
+            throw SluiceError.usage(
+                .invalidArgument, "invalid --factor \(request.factor)", remedy: "use 1 to \(RedistributionRequest.maxFactor)")
         }
         try TopicName.requireUserTopic(request.topic, for: "redistribute")
         let source = try directory.topic(request.topic)
@@ -97,8 +105,9 @@ public enum Redistributor {
         try TopicName.validate(name)
         let partitions = source.partitionCount * request.factor
         guard partitions <= DataDirectory.maxPartitions else {
-            throw SluiceError.usage(.invalidArgument, "the temporary topic would have \(partitions) partitions, more than \(DataDirectory.maxPartitions)",
-                                    remedy: "use a smaller --factor")
+            throw SluiceError.usage(
+                .invalidArgument, "the temporary topic would have \(partitions) partitions, more than \(DataDirectory.maxPartitions)",
+                remedy: "use a smaller --factor")
         }
         let store = RedistributionStore(directory: directory)
         if let existing = try store.load(name), existing.phase != .finished {
@@ -109,8 +118,12 @@ public enum Redistributor {
         if let other = try store.all().first(where: {
             $0.kind == .redistribution && $0.sourceTopic == request.topic && $0.group == request.group && $0.phase == .copying
         }) {
-            throw SluiceError.checkFailed(.redistributionConflict, "redistribution '\(other.name)' of topic '\(request.topic)' for group '\(request.group.printable)' is still copying",
-                                          remedy: "resume it with 'sluice redistribute start \(request.topic) --group \(request.group) --into \(other.name) --execute', or abandon it with 'sluice redistribute finish \(other.name) --force'")
+            throw SluiceError.checkFailed(
+                .redistributionConflict,
+                "redistribution '\(other.name)' of topic '\(request.topic)' for group '\(request.group.printable)' is still copying",
+                remedy:
+                    "resume it with 'sluice redistribute start \(request.topic) --group \(request.group) --into \(other.name) --execute', or abandon it with 'sluice redistribute finish \(other.name) --force'"
+            )
         }
         let committed = try LocalStore(directory).committedOffsets(of: request.group)
         var sources: [RedistributionRecord.Source] = []
@@ -125,9 +138,10 @@ public enum Redistributor {
                 start = request.reset == .earliest ? logStart : end
                 reason = offset != nil ? .outOfRange : request.reset == .earliest ? .earliest : .latest
             }
-            sources.append(RedistributionRecord.Source(
-                partition: partition.index, committed: offset, start: start, startReason: reason, stop: request.follow ? nil : end,
-                next: start, chunkEnd: start, splitAbove: 0, copiedRecords: 0, copiedBytes: 0))
+            sources.append(
+                RedistributionRecord.Source(
+                    partition: partition.index, committed: offset, start: start, startReason: reason, stop: request.follow ? nil : end,
+                    next: start, chunkEnd: start, splitAbove: 0, copiedRecords: 0, copiedBytes: 0))
             backlog.append(end - start)
         }
         let blockSize = request.strategy == .sourcePartition ? request.factor : partitions
@@ -147,21 +161,28 @@ public enum Redistributor {
 
     /// A resumed run must be the same redistribution.
     static func checkSameArguments(_ record: RedistributionRecord, _ request: RedistributionRequest) throws {
-        try RecordPlanning.refuseDifferences(record, [
-            (record.kind != .redistribution, "it is a migration"),
-            (record.sourceTopic != request.topic, "its topic is '\(record.sourceTopic)'"),
-            (record.group != request.group, "its group is '\(record.group?.printable ?? "")'"),
-            (record.factor != request.factor, "its factor is \(record.factor ?? 0)"),
-            (record.strategy != request.strategy, "its strategy is \(record.strategy.rawValue)"),
-            (record.provenance != request.provenance, record.provenance ? "it adds provenance headers" : "it was started with --no-provenance"),
-            (record.follow != request.follow, record.follow ? "it follows (--follow)" : "it was started without --follow"),
-        ], remedy: "resume it with its own arguments, or choose another name with --into")
+        try RecordPlanning.refuseDifferences(
+            record,
+            [
+                (record.kind != .redistribution, "it is a migration"),
+                (record.sourceTopic != request.topic, "its topic is '\(record.sourceTopic)'"),
+                (record.group != request.group, "its group is '\(record.group?.printable ?? "")'"),
+                (record.factor != request.factor, "its factor is \(record.factor ?? 0)"),
+                (record.strategy != request.strategy, "its strategy is \(record.strategy.rawValue)"),
+                (
+                    record.provenance != request.provenance,
+                    record.provenance ? "it adds provenance headers" : "it was started with --no-provenance"
+                ),
+                (record.follow != request.follow, record.follow ? "it follows (--follow)" : "it was started without --follow"),
+            ], remedy: "resume it with its own arguments, or choose another name with --into")
     }
 
     /// Runs (or resumes) the redistribution and hands off; returns its record.
     /// Without `follow`, stopping early (`shouldStop`) leaves it resumable and throws.
-    public static func start(_ directory: DataDirectory, _ request: RedistributionRequest, progress: ((CopyProgress) -> Void)? = nil,
-                             shouldStop: () -> Bool = { Interruption.requested }) throws -> RedistributionRecord {
+    public static func start(
+        _ directory: DataDirectory, _ request: RedistributionRequest, progress: ((CopyProgress) -> Void)? = nil,
+        shouldStop: () -> Bool = { Interruption.requested }
+    ) throws -> RedistributionRecord {
         try directory.requireWritable("redistribute topic '\(request.topic)'")
         _ = try plan(directory, request)
         let store = RedistributionStore(directory: directory)
@@ -187,8 +208,10 @@ public enum Redistributor {
         let complete = try ChunkedCopy(store: store, source: source, target: target, chunkBytes: request.chunkBytes, progress: progress)
             .run(&record, shouldStop: shouldStop)
         if !complete && !record.follow {
-            throw SluiceError.failure(.interrupted, "redistribution '\(record.name)' interrupted by \(Interruption.signalName) after copying \(record.copiedRecords) of \(record.backlogRecords ?? 0) records; group '\(request.group.printable)' was not moved",
-                                      remedy: "run the same command again to resume")
+            throw SluiceError.failure(
+                .interrupted,
+                "redistribution '\(record.name)' interrupted by \(Interruption.signalName) after copying \(record.copiedRecords) of \(record.backlogRecords ?? 0) records; group '\(request.group.printable)' was not moved",
+                remedy: "run the same command again to resume")
         }
         try handOff(directory, &record, store: store, holder: holder)
         return record
@@ -214,8 +237,12 @@ public enum Redistributor {
         }
         guard let first = moved.first else { return }
         let now = committed[TopicPartition(record.sourceTopic, first.partition)]?.offset
-        throw SluiceError.checkFailed(.redistributionConflict, "the offsets of group '\(record.group!.printable)' moved while redistribution '\(record.name)' was interrupted (\(record.sourceTopic)-\(first.partition): \(now.map(String.init) ?? "none"), was \(first.committed.map(String.init) ?? "none"))",
-                                      remedy: "its consumers must not run until the redistribution hands off; abandon it with 'sluice redistribute finish \(record.name) --force' and start again")
+        throw SluiceError.checkFailed(
+            .redistributionConflict,
+            "the offsets of group '\(record.group!.printable)' moved while redistribution '\(record.name)' was interrupted (\(record.sourceTopic)-\(first.partition): \(now.map(String.init) ?? "none"), was \(first.committed.map(String.init) ?? "none"))",
+            remedy:
+                "its consumers must not run until the redistribution hands off; abandon it with 'sluice redistribute finish \(record.name) --force' and start again"
+        )
     }
 
     /// Positions the drain group at the beginning of every temporary
@@ -226,13 +253,17 @@ public enum Redistributor {
         let committed = try store.committedOffsets(of: drain)
         let changes = record.targets.map { TopicPartition(record.targetTopic, $0.partition) }.filter { committed[$0] == nil }
             .map { OffsetChange($0, offset: 0, logEndOffset: 0) }
-        try store.commit(group: drain, changes: changes, annotations: CommitAnnotations(
-            operation: .seek, detail: "redistribute \(record.name): the drain group starts at the beginning of the temporary topic"))
+        try store.commit(
+            group: drain, changes: changes,
+            annotations: CommitAnnotations(
+                operation: .seek, detail: "redistribute \(record.name): the drain group starts at the beginning of the temporary topic"))
     }
 
     /// Moves G's committed offsets to where the copy stopped (one atomic
     /// commit, skipped where already there), then records the hand-off.
-    static func handOff(_ directory: DataDirectory, _ record: inout RedistributionRecord, store: RedistributionStore, holder: HolderInfo) throws {
+    static func handOff(_ directory: DataDirectory, _ record: inout RedistributionRecord, store: RedistributionStore, holder: HolderInfo)
+        throws
+    {
         if !record.copyComplete {
             for i in record.sources.indices { record.sources[i].stop = record.sources[i].next }
             try store.save(&record)
@@ -246,8 +277,11 @@ public enum Redistributor {
             guard committed[key]?.offset != source.stop else { continue }
             changes.append(OffsetChange(key, offset: source.stop!, previousOffset: committed[key]?.offset, logEndOffset: source.stop))
         }
-        try offsets.commit(group: group, changes: changes, annotations: CommitAnnotations(
-            operation: .seek, member: holder.member, detail: "redistribute \(record.name): continues after the backlog copied to \(record.targetTopic)"))
+        try offsets.commit(
+            group: group, changes: changes,
+            annotations: CommitAnnotations(
+                operation: .seek, member: holder.member,
+                detail: "redistribute \(record.name): continues after the backlog copied to \(record.targetTopic)"))
         record.phase = .draining
         record.handedOffAt = WallClock.nowMillis()
         try store.save(&record)

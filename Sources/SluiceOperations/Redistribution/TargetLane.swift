@@ -33,7 +33,8 @@ final class TargetLane: @unchecked Sendable {
     /// The offset the first pending batch will get.
     private var pendingOffset: Int64
 
-    init(partition: Partition, checkpoint: RedistributionRecord.Target, writer: OrderedWriter, buffers: BufferPool, flushBytes: Int) throws {
+    init(partition: Partition, checkpoint: RedistributionRecord.Target, writer: OrderedWriter, buffers: BufferPool, flushBytes: Int) throws
+    {
         self.partition = partition
         appender = try PartitionAppender(partition: partition)
         self.writer = writer
@@ -47,8 +48,10 @@ final class TargetLane: @unchecked Sendable {
         try appender.recoverTail()
         let actual = try partition.endOffset()
         if actual < checkpoint.end {
-            throw SluiceError.failure(.redistributionConflict, "temporary partition \(partition.name) ends at offset \(actual), before the \(checkpoint.end) its checkpoint made durable: records were removed from it",
-                                      remedy: "finish it with --force and start again")
+            throw SluiceError.failure(
+                .redistributionConflict,
+                "temporary partition \(partition.name) ends at offset \(actual), before the \(checkpoint.end) its checkpoint made durable: records were removed from it",
+                remedy: "finish it with --force and start again")
         }
         if actual > checkpoint.end { replay = try Replay(partition: partition, from: checkpoint.end, to: actual) }
     }
@@ -85,8 +88,10 @@ final class TargetLane: @unchecked Sendable {
             buffers.give(batches)
             unsynced = true
             guard result.firstOffset == first, result.nextOffset == next else {
-                throw SluiceError.failure(.redistributionConflict, "temporary partition \(partition.name) was written by another process (its batches landed at offset \(result.firstOffset), expected \(first))",
-                                          remedy: "nothing but the redistribution may write to it; finish it with --force and start again")
+                throw SluiceError.failure(
+                    .redistributionConflict,
+                    "temporary partition \(partition.name) was written by another process (its batches landed at offset \(result.firstOffset), expected \(first))",
+                    remedy: "nothing but the redistribution may write to it; finish it with --force and start again")
             }
         }
     }
@@ -148,9 +153,12 @@ private final class Replay {
     func match(_ produced: RecordBatchHeader, partition: Partition, at offset: Int64) throws {
         let span = Int64(produced.lastOffsetDelta) + 1
         guard case .batch(let found, _)? = try reader.next(), found.header.baseOffset == offset, found.header.crc == produced.crc,
-              found.header.lastOffsetDelta == produced.lastOffsetDelta, span <= remaining else {
-            throw SluiceError.failure(.redistributionConflict, "temporary partition \(partition.name) holds, at offset \(offset), a batch the interrupted copy did not write",
-                                      remedy: "nothing but the redistribution may write to it; finish it with --force and start again")
+            found.header.lastOffsetDelta == produced.lastOffsetDelta, span <= remaining
+        else {
+            throw SluiceError.failure(
+                .redistributionConflict,
+                "temporary partition \(partition.name) holds, at offset \(offset), a batch the interrupted copy did not write",
+                remedy: "nothing but the redistribution may write to it; finish it with --force and start again")
         }
         remaining -= span
     }

@@ -1,8 +1,8 @@
 import SluiceCore
-import SluiceLocal
 import SluiceGroups
-import SluiceStore
+import SluiceLocal
 import SluiceStorage
+import SluiceStore
 import SluiceSystem
 
 /// What `topic migrate` was asked to do.
@@ -33,7 +33,9 @@ public struct MigrationRequest: Sendable {
 public enum TopicMigration {
     public static let strategies: [RedistributionStrategy] = [.key, .roundRobin]
 
-    public static func plan(_ directory: DataDirectory, _ request: MigrationRequest, now: Int64 = WallClock.nowMillis()) throws -> RedistributionPlan {
+    public static func plan(_ directory: DataDirectory, _ request: MigrationRequest, now: Int64 = WallClock.nowMillis()) throws
+        -> RedistributionPlan
+    {
         try DataDirectory.validatePartitionCount(request.partitions)
         guard strategies.contains(request.strategy) else {
             throw SluiceError.usage(.invalidArgument, "topic migrate takes --strategy key or round-robin, not \(request.strategy.rawValue)")
@@ -58,18 +60,23 @@ public enum TopicMigration {
         var groups: [RedistributionRecord.MigratedGroup] = []
         for group in request.groups {
             var committed: [Int: Int64] = [:]
-            for (key, entry) in try offsets.committedOffsets(of: group) where key.topic == source.name { committed[key.partition] = entry.offset }
+            for (key, entry) in try offsets.committedOffsets(of: group) where key.topic == source.name {
+                committed[key.partition] = entry.offset
+            }
             guard !committed.isEmpty else {
-                throw SluiceError.failure(.unknownGroup, "group '\(group.printable)' has no committed offsets on topic '\(source.name)'",
-                                          remedy: "name only groups that consume it (see 'sluice lag --topic \(source.name)')")
+                throw SluiceError.failure(
+                    .unknownGroup, "group '\(group.printable)' has no committed offsets on topic '\(source.name)'",
+                    remedy: "name only groups that consume it (see 'sluice lag --topic \(source.name)')")
             }
             groups.append(RedistributionRecord.MigratedGroup(group: group, committed: committed, translated: [:]))
         }
         var sources: [RedistributionRecord.Source] = []
         for partition in try source.partitions() {
             let (start, end) = try partition.offsetRange()
-            sources.append(RedistributionRecord.Source(partition: partition.index, committed: nil, start: start, startReason: .logStart, stop: end,
-                                                       next: start, chunkEnd: start, splitAbove: 0, copiedRecords: 0, copiedBytes: 0))
+            sources.append(
+                RedistributionRecord.Source(
+                    partition: partition.index, committed: nil, start: start, startReason: .logStart, stop: end,
+                    next: start, chunkEnd: start, splitAbove: 0, copiedRecords: 0, copiedBytes: 0))
         }
         let total = sources.reduce(Int64(0)) { $0 + $1.stop! - $1.start }
         for i in sources.indices { sources[i].splitAbove = ChunkedCopy.splitAbove(blockRecords: total, blockSize: request.partitions) }
@@ -83,19 +90,26 @@ public enum TopicMigration {
     }
 
     static func checkSameArguments(_ record: RedistributionRecord, _ request: MigrationRequest) throws {
-        try RecordPlanning.refuseDifferences(record, [
-            (record.kind != .migration, "it is a redistribution"),
-            (record.sourceTopic != request.topic, "it copies topic '\(record.sourceTopic)'"),
-            (record.targetPartitions != request.partitions, "it makes \(record.targetPartitions) partitions"),
-            (record.strategy != request.strategy, "its strategy is \(record.strategy.rawValue)"),
-            (record.provenance != request.provenance, record.provenance ? "it adds provenance headers" : "it adds no provenance headers"),
-            (record.migratedGroups.map(\.group) != request.groups, "it translates groups \(record.migratedGroups.map(\.group))"),
-        ], remedy: "resume it with its own arguments, or migrate into another topic")
+        try RecordPlanning.refuseDifferences(
+            record,
+            [
+                (record.kind != .migration, "it is a redistribution"),
+                (record.sourceTopic != request.topic, "it copies topic '\(record.sourceTopic)'"),
+                (record.targetPartitions != request.partitions, "it makes \(record.targetPartitions) partitions"),
+                (record.strategy != request.strategy, "its strategy is \(record.strategy.rawValue)"),
+                (
+                    record.provenance != request.provenance,
+                    record.provenance ? "it adds provenance headers" : "it adds no provenance headers"
+                ),
+                (record.migratedGroups.map(\.group) != request.groups, "it translates groups \(record.migratedGroups.map(\.group))"),
+            ], remedy: "resume it with its own arguments, or migrate into another topic")
     }
 
     /// Runs (or resumes) the migration; returns its record.
-    public static func run(_ directory: DataDirectory, _ request: MigrationRequest, progress: ((CopyProgress) -> Void)? = nil,
-                           shouldStop: () -> Bool = { Interruption.requested }) throws -> RedistributionRecord {
+    public static func run(
+        _ directory: DataDirectory, _ request: MigrationRequest, progress: ((CopyProgress) -> Void)? = nil,
+        shouldStop: () -> Bool = { Interruption.requested }
+    ) throws -> RedistributionRecord {
         try directory.requireWritable("migrate topic '\(request.topic)'")
         _ = try plan(directory, request)
         let store = RedistributionStore(directory: directory)
@@ -104,7 +118,9 @@ public enum TopicMigration {
         let source = try directory.topic(request.topic)
         var held: [GroupHold] = []
         defer { held.forEach { $0.release() } }
-        let keys = source.partitionIndices.map { TopicPartition(source.name, $0) } + (0..<request.partitions).map { TopicPartition(request.to, $0) }
+        let keys =
+            source.partitionIndices.map { TopicPartition(source.name, $0) }
+            + (0..<request.partitions).map { TopicPartition(request.to, $0) }
         for group in request.groups {
             let guarded = try LocalStore(directory).holdStill(group, force: false, waitMillis: request.waitInactiveMillis)
             held.append(guarded)
@@ -121,8 +137,10 @@ public enum TopicMigration {
         let complete = try ChunkedCopy(store: store, source: source, target: target, chunkBytes: request.chunkBytes, progress: progress)
             .run(&record, shouldStop: shouldStop)
         guard complete else {
-            throw SluiceError.failure(.interrupted, "migration of topic '\(request.topic)' into '\(request.to)' interrupted by \(Interruption.signalName) after copying \(record.copiedRecords) of \(record.backlogRecords ?? 0) records",
-                                      remedy: "run the same command again to resume")
+            throw SluiceError.failure(
+                .interrupted,
+                "migration of topic '\(request.topic)' into '\(request.to)' interrupted by \(Interruption.signalName) after copying \(record.copiedRecords) of \(record.backlogRecords ?? 0) records",
+                remedy: "run the same command again to resume")
         }
         try commitTranslations(directory, record)
         record.phase = .migrated
@@ -143,8 +161,10 @@ public enum TopicMigration {
                 let offset = group.translated[target.partition] ?? target.end
                 if committed[key]?.offset != offset { changes.append(OffsetChange(key, offset: offset, logEndOffset: target.end)) }
             }
-            try offsets.commit(group: group.group, changes: changes, annotations: CommitAnnotations(
-                operation: .seek, detail: "topic migrate \(record.sourceTopic) --to \(record.targetTopic)"))
+            try offsets.commit(
+                group: group.group, changes: changes,
+                annotations: CommitAnnotations(
+                    operation: .seek, detail: "topic migrate \(record.sourceTopic) --to \(record.targetTopic)"))
         }
     }
 
@@ -152,7 +172,8 @@ public enum TopicMigration {
     public static func translatedOffsets(_ record: RedistributionRecord) -> [String: [Int: Int64]] {
         var out: [String: [Int: Int64]] = [:]
         for group in record.migratedGroups {
-            out[group.group] = Dictionary(uniqueKeysWithValues: record.targets.map { ($0.partition, group.translated[$0.partition] ?? $0.end) })
+            out[group.group] = Dictionary(
+                uniqueKeysWithValues: record.targets.map { ($0.partition, group.translated[$0.partition] ?? $0.end) })
         }
         return out
     }

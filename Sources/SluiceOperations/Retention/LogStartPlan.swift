@@ -1,7 +1,7 @@
 import SluiceCore
 import SluiceGroups
-import SluiceStore
 import SluiceStorage
+import SluiceStore
 import SluiceSystem
 
 /// A group that would lose records it has not consumed: its committed
@@ -17,8 +17,10 @@ public struct UnconsumedLoss: Sendable {
     public var records: Int64 { newLogStart - committed }
 
     public var json: JSONValue {
-        ["group": .string(group), "topic": .string(topic), "partition": JSONValue(partition), "committed_offset": .int(committed),
-         "new_log_start_offset": .int(newLogStart), "records": .int(records)]
+        [
+            "group": .string(group), "topic": .string(topic), "partition": JSONValue(partition), "committed_offset": .int(committed),
+            "new_log_start_offset": .int(newLogStart), "records": .int(records),
+        ]
     }
 }
 
@@ -65,34 +67,42 @@ public struct LogStartPlan: Sendable {
     /// which carries every group's latest offsets forward before deleting:
     /// deleting its segments from outside would lose committed offsets.
     static func requireUserTopic(_ name: String, _ operation: Operation) throws {
-        try TopicName.requireUserTopic(name, for: operation.rawValue, never: "deletes records of", remedy: name == OffsetsStore.topicName
-            ? "group offset history is kept for the retention.ms of \(name) and trimmed by sluice itself; change it with 'sluice topic alter \(name) -c retention.ms=DURATION'"
-            : "name a topic of your own")
+        try TopicName.requireUserTopic(
+            name, for: operation.rawValue, never: "deletes records of",
+            remedy: name == OffsetsStore.topicName
+                ? "group offset history is kept for the retention.ms of \(name) and trimmed by sluice itself; change it with 'sluice topic alter \(name) -c retention.ms=DURATION'"
+                : "name a topic of your own")
     }
 
     // MARK: - retention
 
     /// Kafka's retention of `topics` (all but internal ones when empty), as of `now`.
-    public static func retention(_ directory: DataDirectory, topics: [String], now: Int64, keepUnconsumed: Bool,
-                                 groups: GroupOffsetStore) throws -> LogStartPlan {
+    public static func retention(
+        _ directory: DataDirectory, topics: [String], now: Int64, keepUnconsumed: Bool,
+        groups: GroupOffsetStore
+    ) throws -> LogStartPlan {
         for name in topics { try requireUserTopic(name, .retention) }
         var moves: [LogStartMove] = []
         for name in topics.isEmpty ? try directory.topicNames() : topics {
             let topic = try directory.topic(name)
             let committed = try groups.committedOffsets(topic: name)
             for partition in try topic.partitions() where try FileSystem.isDirectory(partition.directory) {
-                moves.append(try retentionMove(partition, config: topic.config, now: now, committed: committed, keepUnconsumed: keepUnconsumed))
+                moves.append(
+                    try retentionMove(partition, config: topic.config, now: now, committed: committed, keepUnconsumed: keepUnconsumed))
             }
         }
         return LogStartPlan(operation: .retention, moves: moves)
     }
 
-    private static func retentionMove(_ partition: Partition, config: TopicConfig, now: Int64,
-                                      committed: [String: [Int: Int64]], keepUnconsumed: Bool) throws -> LogStartMove {
+    private static func retentionMove(
+        _ partition: Partition, config: TopicConfig, now: Int64,
+        committed: [String: [Int: Int64]], keepUnconsumed: Bool
+    ) throws -> LogStartMove {
         let segments = try partition.segments()
         let (start, end) = try partition.currentOffsetRange(segments: segments)
-        var rules = try RetentionPolicy.deletions(try RetentionPolicy.facts(of: partition, segments), logStart: start,
-                                                  retentionBytes: config.retentionBytes, retentionMs: config.retentionMs, now: now)
+        var rules = try RetentionPolicy.deletions(
+            try RetentionPolicy.facts(of: partition, segments), logStart: start,
+            retentionBytes: config.retentionBytes, retentionMs: config.retentionMs, now: now)
         let behind = committed.compactMap { group, offsets in offsets[partition.index].map { (group, $0) } }
         var kept = 0
         if keepUnconsumed, let lowest = behind.map(\.1).min() {
@@ -124,7 +134,8 @@ public struct LogStartPlan: Sendable {
         public static func parse(_ text: String, now: Int64) throws -> Boundary {
             if !text.isEmpty, text.utf8.allSatisfy({ $0 >= 48 && $0 <= 57 }) {
                 guard let offset = Int64(text) else {
-                    throw SluiceError.usage(.invalidArgument, "offset '\(text.printable)' is out of range", remedy: "use an offset below 2^63")
+                    throw SluiceError.usage(
+                        .invalidArgument, "offset '\(text.printable)' is out of range", remedy: "use an offset below 2^63")
                 }
                 return .offset(offset)
             }
@@ -133,8 +144,10 @@ public struct LogStartPlan: Sendable {
     }
 
     /// Kafka's delete-records: each partition's log start moves to the boundary.
-    public static func deleteRecords(_ topic: Topic, partitions: [Int], before boundary: Boundary,
-                                     groups: GroupOffsetStore) throws -> LogStartPlan {
+    public static func deleteRecords(
+        _ topic: Topic, partitions: [Int], before boundary: Boundary,
+        groups: GroupOffsetStore
+    ) throws -> LogStartPlan {
         try requireUserTopic(topic.name, .deleteRecords)
         let committed = try groups.committedOffsets(topic: topic.name)
         var moves: [LogStartMove] = []
@@ -146,8 +159,10 @@ public struct LogStartPlan: Sendable {
             switch boundary {
             case .offset(let offset):
                 guard offset <= end else {
-                    throw SluiceError.usage(.offsetOutOfRange, "cannot delete records before offset \(offset) of partition \(partition.name): its log ends at \(end)",
-                                            remedy: "give an offset from \(start) to \(end)")
+                    throw SluiceError.usage(
+                        .offsetOutOfRange,
+                        "cannot delete records before offset \(offset) of partition \(partition.name): its log ends at \(end)",
+                        remedy: "give an offset from \(start) to \(end)")
                 }
                 target = offset
             case .time(let time):
@@ -161,8 +176,10 @@ public struct LogStartPlan: Sendable {
 
     /// A move to `newStart`: the segments wholly below it (never the last),
     /// and the groups whose committed offset it passes.
-    private static func makeMove(_ partition: Partition, start: Int64, end: Int64, newStart: Int64, segments: [Segment],
-                                 behind: [(String, Int64)]) throws -> LogStartMove {
+    private static func makeMove(
+        _ partition: Partition, start: Int64, end: Int64, newStart: Int64, segments: [Segment],
+        behind: [(String, Int64)]
+    ) throws -> LogStartMove {
         var doomed: [(Int64, Int64)] = []
         var i = 0
         while i < segments.count - 1 && segments[i + 1].baseOffset <= newStart {
@@ -175,8 +192,9 @@ public struct LogStartPlan: Sendable {
         let losses = behind.filter { $0.1 < newStart && newStart > start }.sorted { $0.0 < $1.0 }.map {
             UnconsumedLoss(group: $0.0, topic: partition.topic, partition: partition.index, committed: $0.1, newLogStart: newStart)
         }
-        return LogStartMove(partition: partition, logStart: start, logEnd: end, newLogStart: newStart, segments: doomed, rules: [],
-                            losses: losses, keptSegments: 0)
+        return LogStartMove(
+            partition: partition, logStart: start, logEnd: end, newLogStart: newStart, segments: doomed, rules: [],
+            losses: losses, keptSegments: 0)
     }
 
     // MARK: - execution
@@ -188,7 +206,8 @@ public struct LogStartPlan: Sendable {
         for move in moves where move.changes {
             if shouldStop() {
                 let freed = changes.reduce(0) { $0 + $1.freedBytes }
-                throw SluiceError.failure(.interrupted,
+                throw SluiceError.failure(
+                    .interrupted,
                     "\(operation.rawValue) interrupted by \(Interruption.signalName) after \(changes.count) of \(moves.filter(\.changes).count) partitions (\(ByteCount.format(freed)) freed); every partition is consistent",
                     remedy: "run the same command again to finish")
             }
@@ -204,15 +223,19 @@ public struct LogStartPlan: Sendable {
         let partitions: [JSONValue] = moves.map { move in
             let change = done[move.partition.name]
             let segments = change.map { $0.deleted.map(\.baseOffset) } ?? move.segments.map(\.baseOffset)
-            return ["topic": .string(move.partition.topic), "partition": JSONValue(move.partition.index),
-                    "log_start_offset": .int(move.logStart), "new_log_start_offset": .int(change?.newStart ?? move.newLogStart),
-                    "log_end_offset": .int(move.logEnd), "records_deleted": .int((change?.newStart ?? move.newLogStart) - move.logStart),
-                    "segments_deleted": .array(segments.map { .int($0) }), "bytes_freed": .int(change?.freedBytes ?? move.bytes),
-                    "rules": .array(move.rules.map { .string($0.rawValue) }), "segments_kept_for_groups": JSONValue(move.keptSegments)]
+            return [
+                "topic": .string(move.partition.topic), "partition": JSONValue(move.partition.index),
+                "log_start_offset": .int(move.logStart), "new_log_start_offset": .int(change?.newStart ?? move.newLogStart),
+                "log_end_offset": .int(move.logEnd), "records_deleted": .int((change?.newStart ?? move.newLogStart) - move.logStart),
+                "segments_deleted": .array(segments.map { .int($0) }), "bytes_freed": .int(change?.freedBytes ?? move.bytes),
+                "rules": .array(move.rules.map { .string($0.rawValue) }), "segments_kept_for_groups": JSONValue(move.keptSegments),
+            ]
         }
-        return ["version": 1, "operation": .string(operation.rawValue), "executed": .bool(changes != nil),
-                "records_deleted": .int(changes.map { $0.reduce(0) { $0 + $1.newStart - $1.previousStart } } ?? records),
-                "bytes_freed": .int(changes.map { $0.reduce(0) { $0 + $1.freedBytes } } ?? bytes),
-                "partitions": .array(partitions), "groups_losing_records": .array(losses.map(\.json))]
+        return [
+            "version": 1, "operation": .string(operation.rawValue), "executed": .bool(changes != nil),
+            "records_deleted": .int(changes.map { $0.reduce(0) { $0 + $1.newStart - $1.previousStart } } ?? records),
+            "bytes_freed": .int(changes.map { $0.reduce(0) { $0 + $1.freedBytes } } ?? bytes),
+            "partitions": .array(partitions), "groups_losing_records": .array(losses.map(\.json)),
+        ]
     }
 }

@@ -37,8 +37,10 @@ public enum RetentionPolicy {
 
     /// The rule that deletes each of the oldest segments, in order; the
     /// segments after them stay.
-    public static func deletions(_ segments: [SegmentFacts], logStart: Int64, retentionBytes: Int64, retentionMs: Int64,
-                                 now: Int64) throws -> [Rule] {
+    public static func deletions(
+        _ segments: [SegmentFacts], logStart: Int64, retentionBytes: Int64, retentionMs: Int64,
+        now: Int64
+    ) throws -> [Rule] {
         var rules: [Rule] = []
         let deletable = segments.count - 1
         while rules.count < deletable && segments[rules.count + 1].baseOffset <= logStart { rules.append(.logStart) }
@@ -50,7 +52,9 @@ public enum RetentionPolicy {
             }
         }
         if retentionMs >= 0 {
-            while rules.count < deletable, now.subtractingSaturated(try segments[rules.count].largestTimestamp()) > retentionMs { rules.append(.retentionMs) }
+            while rules.count < deletable, now.subtractingSaturated(try segments[rules.count].largestTimestamp()) > retentionMs {
+                rules.append(.retentionMs)
+            }
         }
         return rules
     }

@@ -79,8 +79,9 @@ extension DataDirectory {
         let segments = try partition.segments()
         let (start, end) = try partition.currentOffsetRange(segments: segments)
         guard offset <= end else {
-            throw SluiceError.usage(.offsetOutOfRange, "cannot move the log start of partition \(partition.name) to \(offset): its log ends at \(end)",
-                                    remedy: "give an offset from \(start) to \(end)")
+            throw SluiceError.usage(
+                .offsetOutOfRange, "cannot move the log start of partition \(partition.name) to \(offset): its log ends at \(end)",
+                remedy: "give an offset from \(start) to \(end)")
         }
         let target = max(offset, start)
         var doomed = 0
@@ -120,7 +121,8 @@ extension DataDirectory {
         for name in try FileSystem.list(directory) {
             let suffixes = [SegmentFileName.indexSuffix, SegmentFileName.timeIndexSuffix]
             guard let base = suffixes.lazy.compactMap({ SegmentFileName.baseOffset(of: name, suffix: $0) }).first,
-                  base < firstBase else { continue }
+                base < firstBase
+            else { continue }
             try FileSystem.removeFile(directory + "/" + name)
         }
     }

@@ -35,12 +35,14 @@ public final class Partition: @unchecked Sendable {
         do {
             segments = try PendingAppend.visibleSegments(try Segment.list(in: directory), partitionDirectory: directory)
         } catch let error as SluiceError where error.reason == .notFound {
-            throw SluiceError.failure(.partitionMissing, "partition \(name) has no directory at \(directory)",
-                                      remedy: "the topic may have been deleted; run 'sluice verify \(topic)'")
+            throw SluiceError.failure(
+                .partitionMissing, "partition \(name) has no directory at \(directory)",
+                remedy: "the topic may have been deleted; run 'sluice verify \(topic)'")
         }
         guard !segments.isEmpty else {
-            throw SluiceError.failure(.partitionMissing, "partition \(name) has no segments in \(directory)",
-                                      remedy: "run 'sluice verify \(topic)'")
+            throw SluiceError.failure(
+                .partitionMissing, "partition \(name) has no segments in \(directory)",
+                remedy: "run 'sluice verify \(topic)'")
         }
         return segments
     }
@@ -72,12 +74,15 @@ public final class Partition: @unchecked Sendable {
         let chosen = Self.segmentIndex(holding: offset, in: segments)
         let segment = segments[chosen]
         guard offset > segment.baseOffset, let index = try OffsetIndexFile.open(segment.indexPath),
-              let (_, entry) = try index.floorEntry(relativeOffset: Int32(clamping: offset - segment.baseOffset)) else {
+            let (_, entry) = try index.floorEntry(relativeOffset: Int32(clamping: offset - segment.baseOffset))
+        else {
             return (chosen, 0)
         }
         let log = try File.open(segment.logPath)
         guard try TailInspection.entryMatches(entry, log: log, fileSize: try log.size(), baseOffset: segment.baseOffset) else {
-            Diagnostics.warn("the offset index of partition \(name) segment \(segment.logName) is inconsistent with its log; reading from the segment start (run 'sluice verify --repair \(topic)')")
+            Diagnostics.warn(
+                "the offset index of partition \(name) segment \(segment.logName) is inconsistent with its log; reading from the segment start (run 'sluice verify --repair \(topic)')"
+            )
             return (chosen, 0)
         }
         return (chosen, Int64(entry.position))
@@ -99,7 +104,8 @@ public final class Partition: @unchecked Sendable {
             let largest = i == segments.count - 1 ? try tail(segments: segments).maxTimestamp : try largestTimestamp(of: segment)
             guard largest >= timestamp else { continue }
             let timeIndex = try TimeIndexFile.open(segment.timeIndexPath)
-            let from = try timeIndex?.lastEntry(before: timestamp).map { segment.baseOffset + Int64($0.relativeOffset) } ?? segment.baseOffset
+            let from =
+                try timeIndex?.lastEntry(before: timestamp).map { segment.baseOffset + Int64($0.relativeOffset) } ?? segment.baseOffset
             if let found = try firstOffset(atOrAfter: timestamp, in: segment, from: max(from, start), segments: segments) {
                 return max(found, start)
             }

@@ -30,13 +30,16 @@ public final class PartitionAppender {
 
     public init(partition: Partition) throws {
         guard partition.isWritable else {
-            throw SluiceError.failure(.readOnly, "partition \(partition.name) is read-only (a Kafka broker's directory or a copy of one)",
-                                      remedy: "export it and import it into a sluice data directory to write to it")
+            throw SluiceError.failure(
+                .readOnly, "partition \(partition.name) is read-only (a Kafka broker's directory or a copy of one)",
+                remedy: "export it and import it into a sluice data directory to write to it")
         }
         // Never follow a link planted in the data directory to write elsewhere.
         guard try FileSystem.kind(of: partition.directory) == .directory else {
-            throw SluiceError.failure(.partitionMissing, "partition \(partition.name) at \(partition.directory) is not a plain directory (missing, or a symbolic link)",
-                                      remedy: "run 'sluice verify \(partition.topic)'")
+            throw SluiceError.failure(
+                .partitionMissing,
+                "partition \(partition.name) at \(partition.directory) is not a plain directory (missing, or a symbolic link)",
+                remedy: "run 'sluice verify \(partition.topic)'")
         }
         self.partition = partition
     }
@@ -65,8 +68,9 @@ public final class PartitionAppender {
             }
             RecordBatchHeader.rebase(batch, to: segment.nextOffset)
             header.baseOffset = segment.nextOffset
-            let earned = segment.indexer.observe(position: segment.size + Int64(at - runStart),
-                                                 lastOffset: header.lastOffset, maxTimestamp: header.maxTimestamp)
+            let earned = segment.indexer.observe(
+                position: segment.size + Int64(at - runStart),
+                lastOffset: header.lastOffset, maxTimestamp: header.maxTimestamp)
             earned.offset?.append(to: pendingIndex)
             earned.time?.append(to: pendingTimeIndex)
             if segment.firstBatchMaxTimestamp == nil { segment.firstBatchMaxTimestamp = header.maxTimestamp }
@@ -149,8 +153,9 @@ public final class PartitionAppender {
         pendingTimeIndex.clear()
         active = nil
         guard error.reason == .noSpace else { return error }
-        var full = SluiceError.failure(.noSpace, "\(error.message); appending to partition \(partition.name) needed \(ByteCount.format(Int64(needed)))",
-                                       remedy: error.remedy)
+        var full = SluiceError.failure(
+            .noSpace, "\(error.message); appending to partition \(partition.name) needed \(ByteCount.format(Int64(needed)))",
+            remedy: error.remedy)
         full.neededBytes = Int64(needed)
         return full
     }
@@ -170,7 +175,10 @@ public final class PartitionAppender {
         // Only an empty segment is ever replaced (by an import): a non-empty
         // one of the size we left needs no second look.
         if let active, active.segment == last, try active.log.size() == active.size,
-           try active.size > 0 || !PendingAppend.replaced(active.segment, by: last, open: active.log) { return }
+            try active.size > 0 || !PendingAppend.replaced(active.segment, by: last, open: active.log)
+        {
+            return
+        }
         active = try recover(last)
     }
 
@@ -187,25 +195,30 @@ public final class PartitionAppender {
         if let problem = tail.problem {
             guard tail.problemIsTorn else { throw SluiceError.damagedTail(partition, segment, problem, validEnd: tail.endOffset) }
             try log.truncate(to: tail.validSize)
-            Diagnostics.warn("recovered partition \(partition.name): removed \(tail.fileSize - tail.validSize) bytes of a torn write at byte \(tail.validSize) of \(segment.logName) (\(problem)); the log now ends at offset \(tail.endOffset)")
+            Diagnostics.warn(
+                "recovered partition \(partition.name): removed \(tail.fileSize - tail.validSize) bytes of a torn write at byte \(tail.validSize) of \(segment.logName) (\(problem)); the log now ends at offset \(tail.endOffset)"
+            )
             repaired = true
         }
         if !tail.indexesConsistent {
             // Time index first, as in `write`.
-            try rewriteIndexTail(timeIndex, keep: tail.trustedTimeEntries, entrySize: TimeIndexEntry.size,
-                                 derived: tail.derivedTimeEntries.map { e in { e.append(to: $0) } })
-            try rewriteIndexTail(index, keep: tail.trustedOffsetEntries, entrySize: OffsetIndexEntry.size,
-                                 derived: tail.derivedOffsetEntries.map { e in { e.append(to: $0) } })
+            try rewriteIndexTail(
+                timeIndex, keep: tail.trustedTimeEntries, entrySize: TimeIndexEntry.size,
+                derived: tail.derivedTimeEntries.map { e in { e.append(to: $0) } })
+            try rewriteIndexTail(
+                index, keep: tail.trustedOffsetEntries, entrySize: OffsetIndexEntry.size,
+                derived: tail.derivedOffsetEntries.map { e in { e.append(to: $0) } })
             repaired = true
         }
         if repaired {
             for file in [log, index, timeIndex] { try dataSync(file) }
         }
-        return ActiveSegment(segment: segment, log: log, index: index, timeIndex: timeIndex, size: tail.validSize,
-                             nextOffset: tail.endOffset, indexer: tail.indexer,
-                             indexSize: Int64((tail.trustedOffsetEntries + tail.derivedOffsetEntries.count) * OffsetIndexEntry.size),
-                             timeIndexSize: Int64((tail.trustedTimeEntries + tail.derivedTimeEntries.count) * TimeIndexEntry.size),
-                             firstBatchMaxTimestamp: tail.firstBatchMaxTimestamp)
+        return ActiveSegment(
+            segment: segment, log: log, index: index, timeIndex: timeIndex, size: tail.validSize,
+            nextOffset: tail.endOffset, indexer: tail.indexer,
+            indexSize: Int64((tail.trustedOffsetEntries + tail.derivedOffsetEntries.count) * OffsetIndexEntry.size),
+            timeIndexSize: Int64((tail.trustedTimeEntries + tail.derivedTimeEntries.count) * TimeIndexEntry.size),
+            firstBatchMaxTimestamp: tail.firstBatchMaxTimestamp)
     }
 
     private func rewriteIndexTail(_ file: File, keep: Int, entrySize: Int, derived: [(ByteBuffer) -> Void]) throws {
@@ -239,14 +252,16 @@ public final class PartitionAppender {
         let index = try File.openOrCreate(next.indexPath, truncate: true)
         let timeIndex = try File.openOrCreate(next.timeIndexPath, truncate: true)
         guard try log.size() == 0 else {
-            throw SluiceError.failure(.corruptLog, "cannot roll partition \(partition.name): \(next.logName) already exists and is not empty",
-                                      remedy: "run 'sluice verify \(partition.topic)'")
+            throw SluiceError.failure(
+                .corruptLog, "cannot roll partition \(partition.name): \(next.logName) already exists and is not empty",
+                remedy: "run 'sluice verify \(partition.topic)'")
         }
         try FileSystem.syncDirectory(partition.directory)
-        let rolled = ActiveSegment(segment: next, log: log, index: index, timeIndex: timeIndex, size: 0,
-                                   nextOffset: segment.nextOffset,
-                                   indexer: SegmentIndexer(baseOffset: next.baseOffset, interval: partition.config.indexIntervalBytes),
-                                   indexSize: 0, timeIndexSize: 0, firstBatchMaxTimestamp: nil)
+        let rolled = ActiveSegment(
+            segment: next, log: log, index: index, timeIndex: timeIndex, size: 0,
+            nextOffset: segment.nextOffset,
+            indexer: SegmentIndexer(baseOffset: next.baseOffset, interval: partition.config.indexIntervalBytes),
+            indexSize: 0, timeIndexSize: 0, firstBatchMaxTimestamp: nil)
         active = rolled
         return rolled
     }
@@ -265,8 +280,10 @@ final class ActiveSegment {
     var timeIndexSize: Int64
     var firstBatchMaxTimestamp: Int64?
 
-    init(segment: Segment, log: File, index: File, timeIndex: File, size: Int64, nextOffset: Int64,
-         indexer: SegmentIndexer, indexSize: Int64, timeIndexSize: Int64, firstBatchMaxTimestamp: Int64?) {
+    init(
+        segment: Segment, log: File, index: File, timeIndex: File, size: Int64, nextOffset: Int64,
+        indexer: SegmentIndexer, indexSize: Int64, timeIndexSize: Int64, firstBatchMaxTimestamp: Int64?
+    ) {
         self.segment = segment
         self.log = log
         self.index = index
@@ -284,8 +301,9 @@ final class ActiveSegment {
     /// or the batch's offsets would not fit the index's 32-bit relative offsets.
     /// `pendingBytes` are batches accepted for this segment but not yet written.
     func mustRoll(before header: RecordBatchHeader, pendingBytes: Int64, config: TopicConfig) -> Bool {
-        SegmentRoll.isDue(size: size + pendingBytes, firstBatchMaxTimestamp: firstBatchMaxTimestamp,
-                          baseOffset: segment.baseOffset, nextOffset: nextOffset, before: header, config: config)
+        SegmentRoll.isDue(
+            size: size + pendingBytes, firstBatchMaxTimestamp: firstBatchMaxTimestamp,
+            baseOffset: segment.baseOffset, nextOffset: nextOffset, before: header, config: config)
     }
 }
 
@@ -294,8 +312,10 @@ enum SegmentRoll {
     /// Whether a segment of `size` bytes (whose first batch had
     /// `firstBatchMaxTimestamp`) must be rolled before `header`'s batch,
     /// which would get `nextOffset`.
-    static func isDue(size: Int64, firstBatchMaxTimestamp: Int64?, baseOffset: Int64, nextOffset: Int64,
-                      before header: RecordBatchHeader, config: TopicConfig) -> Bool {
+    static func isDue(
+        size: Int64, firstBatchMaxTimestamp: Int64?, baseOffset: Int64, nextOffset: Int64,
+        before header: RecordBatchHeader, config: TopicConfig
+    ) -> Bool {
         guard size > 0 else { return false }
         if size + Int64(header.totalSize) > config.segmentBytes { return true }
         if let first = firstBatchMaxTimestamp, header.maxTimestamp - first > config.segmentMs { return true }

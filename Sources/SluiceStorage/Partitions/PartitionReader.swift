@@ -42,16 +42,19 @@ public final class PartitionReader {
     /// Positions a reader at `offset`, which must lie in [log start, log end];
     /// otherwise it throws `offsetOutOfRange` naming the valid range.
     /// `bounded` stops the reader at the end of that one segment.
-    public init(partition: Partition, from offset: Int64, segments: [Segment]? = nil, bounded: Segment? = nil,
-                chunkSize: Int = 1 << 20) throws {
+    public init(
+        partition: Partition, from offset: Int64, segments: [Segment]? = nil, bounded: Segment? = nil,
+        chunkSize: Int = 1 << 20
+    ) throws {
         self.partition = partition
         self.chunkSize = chunkSize
         self.bounded = bounded
         let segments = try segments ?? partition.segments()
         let start = try partition.logStartOffset(segments: segments)
         if offset < start {
-            throw SluiceError.failure(.offsetOutOfRange, "offset \(offset) of partition \(partition.name) is before its log start \(start)",
-                                      remedy: "read from \(start) or later (--from earliest)")
+            throw SluiceError.failure(
+                .offsetOutOfRange, "offset \(offset) of partition \(partition.name) is before its log start \(start)",
+                remedy: "read from \(start) or later (--from earliest)")
         }
         self.segments = segments
         nextOffset = offset
@@ -102,8 +105,9 @@ public final class PartitionReader {
     /// reported against this partition and segment.
     public func records(of batch: ScannedBatch, with decoder: BatchDecoder) throws -> CheckedRecords {
         do {
-            return CheckedRecords(iterator: try decoder.records(of: batch.bytes, header: batch.header),
-                                  context: (partition.name, segments[segmentIndex], batch.position, batch.header.baseOffset))
+            return CheckedRecords(
+                iterator: try decoder.records(of: batch.bytes, header: batch.header),
+                context: (partition.name, segments[segmentIndex], batch.position, batch.header.baseOffset))
         } catch {
             throw corruption(error, at: batch.position, offset: batch.header.baseOffset)
         }
@@ -117,12 +121,14 @@ public final class PartitionReader {
         let expected = batch.position == 0 ? max(scannedEnd ?? 0, segments[segmentIndex].baseOffset) : scannedEnd
         defer { scannedEnd = batch.header.nextOffset }
         guard let expected, base < expected || (partition.isWritable && base != expected) else { return }
-        throw corruption(.invalid(base < expected ? "offsets go back: expected \(expected) or more" : "offsets \(expected)..<\(base) are missing"),
-                         at: batch.position, offset: base)
+        throw corruption(
+            .invalid(base < expected ? "offsets go back: expected \(expected) or more" : "offsets \(expected)..<\(base) are missing"),
+            at: batch.position, offset: base)
     }
 
     private func corruption(_ error: FormatError, at position: Int64, offset: Int64) -> SluiceError {
-        .corruption(partition.name, segments[segmentIndex], ScanProblem(position: position, kind: .invalidEntry(error), claimedOffset: offset))
+        .corruption(
+            partition.name, segments[segmentIndex], ScanProblem(position: position, kind: .invalidEntry(error), claimedOffset: offset))
     }
 
     /// The next expanded wrapper message at or after `nextOffset`, if any is left.
@@ -175,7 +181,8 @@ public final class PartitionReader {
             let latest = try partition.segments()
             let current = segments[segmentIndex]
             if let position = latest.firstIndex(where: { $0.baseOffset == current.baseOffset }),
-               try PendingAppend.replaced(current, by: latest[position], open: scanner.file) {
+                try PendingAppend.replaced(current, by: latest[position], open: scanner.file)
+            {
                 // An import put its first segment in place of this empty one (or its stand-in).
                 segments = latest
                 segmentIndex = position
@@ -204,7 +211,8 @@ public final class PartitionReader {
     /// nothing happened. Consumers catch it and apply their reset policy.
     private func deletedWhileReading() -> SluiceError {
         let start = (try? partition.segments()).map { partition.currentLogStart(segments: $0) }
-        return SluiceError.failure(.offsetOutOfRange,
+        return SluiceError.failure(
+            .offsetOutOfRange,
             "offset \(nextOffset) of partition \(partition.name) was deleted (by retention or delete-records) while being read\(start.map { "; the log now starts at \($0)" } ?? "")",
             remedy: "read again from the log start (--from earliest)")
     }
@@ -226,8 +234,9 @@ public struct CheckedRecords {
         do {
             return try iterator.next()
         } catch {
-            throw SluiceError.corruption(context.partition, context.segment,
-                                         ScanProblem(position: context.position, kind: .invalidEntry(error), claimedOffset: context.offset))
+            throw SluiceError.corruption(
+                context.partition, context.segment,
+                ScanProblem(position: context.position, kind: .invalidEntry(error), claimedOffset: context.offset))
         }
     }
 }

@@ -69,7 +69,8 @@ public final class PartitionTimestamps {
         let buffer = scratch.buffer, decoder = scratch.decoder
         var position: Int64 = 0
         if offset > segment.baseOffset, let index = files.index,
-           let (_, entry) = try index.floorEntry(relativeOffset: Int32(clamping: offset - segment.baseOffset)) {
+            let (_, entry) = try index.floorEntry(relativeOffset: Int32(clamping: offset - segment.baseOffset))
+        {
             position = Int64(entry.position)
         }
         // An index entry names the batch ending at its offset; records at `offset` are in it or after it.

@@ -30,8 +30,10 @@ public struct VerifyProblem: Sendable, CustomStringConvertible {
     }
 
     public var json: JSONValue {
-        ["partition": .string(partition), "file": .string(file), "position": JSONValue(position), "offset": JSONValue(offset),
-         "kind": .string(kind.rawValue), "message": .string(message)]
+        [
+            "partition": .string(partition), "file": .string(file), "position": JSONValue(position), "offset": JSONValue(offset),
+            "kind": .string(kind.rawValue), "message": .string(message),
+        ]
     }
 }
 
@@ -91,8 +93,10 @@ public enum PartitionVerifier {
         return try check(partition, strict: strict, segments: segments, tail: tail, shouldStop: shouldStop)
     }
 
-    static func check(_ partition: Partition, strict: Bool, segments: [Segment], tail: TailSizes?,
-                      shouldStop: () -> Bool = { false }) throws -> PartitionCheck {
+    static func check(
+        _ partition: Partition, strict: Bool, segments: [Segment], tail: TailSizes?,
+        shouldStop: () -> Bool = { false }
+    ) throws -> PartitionCheck {
         var result = PartitionCheck(partition: partition)
         // A sluice partition has no compacted gaps: its first batch starts at its first segment's base offset.
         var expected: Int64? = strict ? segments.first?.baseOffset : nil
@@ -100,16 +104,20 @@ public enum PartitionVerifier {
         let decoder = BatchDecoder()
         for (i, segment) in segments.enumerated() {
             if shouldStop() {
-                throw SluiceError.failure(.interrupted, "checking partition \(partition.name) was interrupted at segment \(segment.logName)")
+                throw SluiceError.failure(
+                    .interrupted, "checking partition \(partition.name) was interrupted at segment \(segment.logName)")
             }
             if let next = expected, segment.baseOffset < next || (strict && segment.baseOffset != next && result.cut == nil) {
-                result.problems.append(VerifyProblem(partition: partition.name, file: segment.logName, position: nil, offset: segment.baseOffset,
-                    kind: segment.baseOffset < next ? .offsetOverlap : .offsetGap,
-                    message: "segment starts at offset \(segment.baseOffset) but the previous one ends at \(next)"))
+                result.problems.append(
+                    VerifyProblem(
+                        partition: partition.name, file: segment.logName, position: nil, offset: segment.baseOffset,
+                        kind: segment.baseOffset < next ? .offsetOverlap : .offsetGap,
+                        message: "segment starts at offset \(segment.baseOffset) but the previous one ends at \(next)"))
             }
             let isLast = i == segments.count - 1
-            let segmentCheck = SegmentCheck(partition: partition, segment: segment, isLast: isLast, strict: strict,
-                                            limits: isLast ? tail : nil)
+            let segmentCheck = SegmentCheck(
+                partition: partition, segment: segment, isLast: isLast, strict: strict,
+                limits: isLast ? tail : nil)
             try segmentCheck.run(buffer: buffer, decoder: decoder, expected: &expected, into: &result)
         }
         return result
@@ -129,8 +137,9 @@ public enum PartitionVerifier {
     public static func repair(_ check: PartitionCheck, sideDirectory: String, committedEnd: Int64 = 0) throws -> [String] {
         let partition = check.partition
         guard partition.isWritable else {
-            throw SluiceError.failure(.readOnly, "cannot repair \(partition.name): the directory is read-only (a Kafka broker's)",
-                                      remedy: "export what is readable and import it into a sluice data directory")
+            throw SluiceError.failure(
+                .readOnly, "cannot repair \(partition.name): the directory is read-only (a Kafka broker's)",
+                remedy: "export what is readable and import it into a sluice data directory")
         }
         let lock = try FileLock.acquire(partition.directory, what: "partition \(partition.name)", directory: true)
         defer { lock.release() }
@@ -149,8 +158,11 @@ public enum PartitionVerifier {
             var usedEnd = committedEnd
             var moved = 0
             for later in try partition.segments() where later.baseOffset > segment.baseOffset {
-                usedEnd = max(usedEnd, try offsetsUsed(in: later, indexedFrom: 0, entries: try File.open(later.logPath),
-                                                       startingAt: later.baseOffset))
+                usedEnd = max(
+                    usedEnd,
+                    try offsetsUsed(
+                        in: later, indexedFrom: 0, entries: try File.open(later.logPath),
+                        startingAt: later.baseOffset))
                 try FileSystem.rename(later.logPath, to: "\(sideDirectory)/\(later.logName)")
                 try FileSystem.removeFile(later.indexPath)
                 try FileSystem.removeFile(later.timeIndexPath)
@@ -161,21 +173,29 @@ public enum PartitionVerifier {
             try log.truncate(to: position)
             let keptTail = try TailInspection.inspect(segment, indexInterval: partition.config.indexIntervalBytes)
             try log.sync()
-            usedEnd = max(usedEnd, try offsetsUsed(in: segment, indexedFrom: position, entries: try File.open(kept), startingAt: keptTail.endOffset))
+            usedEnd = max(
+                usedEnd, try offsetsUsed(in: segment, indexedFrom: position, entries: try File.open(kept), startingAt: keptTail.endOffset))
             rebuild.removeAll { $0.baseOffset > segment.baseOffset }
             if !rebuild.contains(segment) { rebuild.append(segment) }
-            actions.append("truncated \(partition.name) \(segment.logName) at byte \(position): \(size - position) bytes\(moved > 0 ? " and \(moved) later segment\(moved == 1 ? "" : "s")" : "") kept in \(sideDirectory)")
+            actions.append(
+                "truncated \(partition.name) \(segment.logName) at byte \(position): \(size - position) bytes\(moved > 0 ? " and \(moved) later segment\(moved == 1 ? "" : "s")" : "") kept in \(sideDirectory)"
+            )
             let capacityEnd = segment.offsetCapacityEnd
             if usedEnd > capacityEnd {
-                actions.append("could not reserve offsets \(capacityEnd)..<\(usedEnd) of \(partition.name): they lie beyond what \(segment.logName) can hold; offsets from \(capacityEnd) on may be given again")
+                actions.append(
+                    "could not reserve offsets \(capacityEnd)..<\(usedEnd) of \(partition.name): they lie beyond what \(segment.logName) can hold; offsets from \(capacityEnd) on may be given again"
+                )
                 usedEnd = capacityEnd
             }
             if usedEnd > keptTail.endOffset {
                 let gap = ByteBuffer(capacity: RecordBatchHeader.size * 2)
-                RecordBatchHeader.appendOffsetGap(from: keptTail.endOffset, count: usedEnd - keptTail.endOffset, maxTimestamp: keptTail.maxTimestamp, to: gap)
+                RecordBatchHeader.appendOffsetGap(
+                    from: keptTail.endOffset, count: usedEnd - keptTail.endOffset, maxTimestamp: keptTail.maxTimestamp, to: gap)
                 try log.write(gap.bytes, at: position)
                 try log.sync()
-                actions.append("reserved offsets \(keptTail.endOffset)..<\(usedEnd) of \(partition.name) (their records were cut off; no new record gets them)")
+                actions.append(
+                    "reserved offsets \(keptTail.endOffset)..<\(usedEnd) of \(partition.name) (their records were cut off; no new record gets them)"
+                )
             }
         }
         let segments = try partition.segments()
@@ -200,7 +220,9 @@ public enum PartitionVerifier {
     }
 
     /// The entries Kafka's indexing rule gives the valid prefix of a segment.
-    public static func expectedEntries(_ segment: Segment, sealed: Bool, interval: Int64, limit: Int64? = nil) throws -> ([OffsetIndexEntry], [TimeIndexEntry]) {
+    public static func expectedEntries(_ segment: Segment, sealed: Bool, interval: Int64, limit: Int64? = nil) throws -> (
+        [OffsetIndexEntry], [TimeIndexEntry]
+    ) {
         let log = try File.open(segment.logPath)
         let scanner = SegmentScanner(file: log, limit: try limit ?? log.size(), from: 0, buffer: ByteBuffer(capacity: 1 << 20))
         var indexer = SegmentIndexer(baseOffset: segment.baseOffset, interval: interval)
@@ -211,7 +233,8 @@ public enum PartitionVerifier {
         }
         scan: while true {
             switch try scanner.next() {
-            case .batch(let b): add(indexer.observe(position: b.position, lastOffset: b.header.lastOffset, maxTimestamp: b.header.maxTimestamp))
+            case .batch(let b):
+                add(indexer.observe(position: b.position, lastOffset: b.header.lastOffset, maxTimestamp: b.header.maxTimestamp))
             case .legacy(let l):
                 add(indexer.observe(position: l.position, lastOffset: l.message.offset, maxTimestamp: l.message.timestamp ?? -1))
             case .problem, .end: break scan
@@ -226,8 +249,10 @@ public enum PartitionVerifier {
     /// shown by the segment's offset-index entries from `position` on, the
     /// valid batches in `entries`, and what a damaged batch's header claims
     /// where the claim is plausible (`claimedEnd`): it serves only to reserve offsets.
-    private static func offsetsUsed(in segment: Segment, indexedFrom position: Int64, entries: File,
-                                    startingAt expected: Int64) throws -> Int64 {
+    private static func offsetsUsed(
+        in segment: Segment, indexedFrom position: Int64, entries: File,
+        startingAt expected: Int64
+    ) throws -> Int64 {
         var used = expected
         for entry in try OffsetIndexFile.open(segment.indexPath)?.readAll() ?? [] where Int64(entry.position) >= position {
             used = max(used, segment.baseOffset + Int64(entry.relativeOffset) + 1)
@@ -241,7 +266,8 @@ public enum PartitionVerifier {
             case .legacy(let legacy): next = max(next, legacy.message.offset + 1)
             case .problem(let problem):
                 if let header = try claimedHeader(entries, at: problem.position, size: size) {
-                    next = max(next, header.claimedEnd(after: next, segmentEnd: segment.offsetCapacityEnd, available: size - problem.position))
+                    next = max(
+                        next, header.claimedEnd(after: next, segmentEnd: segment.offsetCapacityEnd, available: size - problem.position))
                 }
                 guard scanner.skipInvalidEntry() else { break scan }
             case .end: break scan
@@ -263,7 +289,9 @@ public enum PartitionVerifier {
         let buffer = ByteBuffer(capacity: 1 << 20)
         var done: Int64 = 0
         while done < count {
-            let n = try source.readFully(into: UnsafeMutableRawBufferPointer(start: buffer.base, count: Int(min(Int64(buffer.capacity), count - done))), at: from + done)
+            let n = try source.readFully(
+                into: UnsafeMutableRawBufferPointer(start: buffer.base, count: Int(min(Int64(buffer.capacity), count - done))),
+                at: from + done)
             if n == 0 { break }
             try target.write(UnsafeRawBufferPointer(start: buffer.base, count: n), at: done)
             done += Int64(n)
@@ -335,18 +363,25 @@ private struct SegmentCheck {
     }
 
     /// Where the indexes differ from those Kafka's indexing rule gives the log's first `logSize` bytes.
-    private func rebuildMismatches(_ offsetEntries: [OffsetIndexEntry], _ timeEntries: [TimeIndexEntry],
-                                   logSize: Int64) throws -> [VerifyProblem] {
-        let (offsets, times) = try PartitionVerifier.expectedEntries(segment, sealed: !isLast,
-                                                                     interval: partition.config.indexIntervalBytes, limit: logSize)
+    private func rebuildMismatches(
+        _ offsetEntries: [OffsetIndexEntry], _ timeEntries: [TimeIndexEntry],
+        logSize: Int64
+    ) throws -> [VerifyProblem] {
+        let (offsets, times) = try PartitionVerifier.expectedEntries(
+            segment, sealed: !isLast,
+            interval: partition.config.indexIntervalBytes, limit: logSize)
         var problems: [VerifyProblem] = []
         if offsets != offsetEntries {
-            problems.append(problem(.offsetIndex, indexName, nil, nil,
-                "has \(offsetEntries.count) entries where a rebuild from the log gives \(offsets.count) (or different ones)"))
+            problems.append(
+                problem(
+                    .offsetIndex, indexName, nil, nil,
+                    "has \(offsetEntries.count) entries where a rebuild from the log gives \(offsets.count) (or different ones)"))
         }
         if times != timeEntries {
-            problems.append(problem(.timeIndex, timeIndexName, nil, nil,
-                "has \(timeEntries.count) entries where a rebuild from the log gives \(times.count) (or different ones)"))
+            problems.append(
+                problem(
+                    .timeIndex, timeIndexName, nil, nil,
+                    "has \(timeEntries.count) entries where a rebuild from the log gives \(times.count) (or different ones)"))
         }
         return problems
     }
@@ -405,16 +440,20 @@ private struct SegmentEntries {
     private mutating func report(_ problem: ScanProblem, into result: inout PartitionCheck) throws {
         let torn = check.isLast ? try problem.isTornTail(scanner: scanner) : false
         let message = torn ? "\(problem) — a torn write; the next writer to this partition truncates it" : "\(problem)"
-        result.problems.append(check.problem(torn ? .tornTail : .corruptEntry, check.segment.logName, problem.position,
-                                             problem.claimedOffset, message))
+        result.problems.append(
+            check.problem(
+                torn ? .tornTail : .corruptEntry, check.segment.logName, problem.position,
+                problem.claimedOffset, message))
         result.cut(at: problem.position, in: check.segment)
         foundDamage = true
     }
 
     private func reportUnframable(from position: Int64, into result: inout PartitionCheck) {
         guard scanner.limit > position else { return }
-        result.problems.append(check.problem(.corruptEntry, check.segment.logName, position, nil,
-            "the remaining \(scanner.limit - position) bytes of the segment cannot be framed"))
+        result.problems.append(
+            check.problem(
+                .corruptEntry, check.segment.logName, position, nil,
+                "the remaining \(scanner.limit - position) bytes of the segment cannot be framed"))
     }
 
     private func decode(_ batch: ScannedBatch, into result: inout PartitionCheck) -> CheckedEntry {
@@ -425,8 +464,9 @@ private struct SegmentEntries {
         } catch {
             undecodable(error, batch.position, batch.header.baseOffset, into: &result)
         }
-        return CheckedEntry(position: batch.position, base: batch.header.baseOffset, last: batch.header.lastOffset,
-                            maxTimestamp: batch.header.maxTimestamp)
+        return CheckedEntry(
+            position: batch.position, base: batch.header.baseOffset, last: batch.header.lastOffset,
+            maxTimestamp: batch.header.maxTimestamp)
     }
 
     private func decode(_ legacy: ScannedLegacyMessage, into result: inout PartitionCheck) -> CheckedEntry {
@@ -466,14 +506,17 @@ private struct OffsetContinuity {
     mutating func observe(_ entry: CheckedEntry, into result: inout PartitionCheck) {
         let logName = check.segment.logName
         if isFirstInSegment && entry.base < check.segment.baseOffset {
-            result.problems.append(check.problem(.segmentName, logName, entry.position, entry.base,
-                "the first entry's offset is below the segment's base offset \(check.segment.baseOffset)"))
+            result.problems.append(
+                check.problem(
+                    .segmentName, logName, entry.position, entry.base,
+                    "the first entry's offset is below the segment's base offset \(check.segment.baseOffset)"))
         }
         isFirstInSegment = false
         if let next = expected, entry.base < next || (entry.base > next && check.strict) {
-            result.problems.append(entry.base < next
-                ? check.problem(.offsetOverlap, logName, entry.position, entry.base, "offsets go back: expected \(next) or more")
-                : check.problem(.offsetGap, logName, entry.position, entry.base, "offsets \(next)..<\(entry.base) are missing"))
+            result.problems.append(
+                entry.base < next
+                    ? check.problem(.offsetOverlap, logName, entry.position, entry.base, "offsets go back: expected \(next) or more")
+                    : check.problem(.offsetGap, logName, entry.position, entry.base, "offsets \(next)..<\(entry.base) are missing"))
             // A base offset is outside the batch CRC: a damaged one is cut like any other damage.
             result.cut(at: entry.position, in: check.segment)
         }
@@ -501,8 +544,10 @@ private struct OffsetIndexWalk {
             if Int64(e.position) < entry.position {
                 problems.append(problem(claimed, "entry \(next) points at byte \(e.position), which is not the start of an entry"))
             } else if claimed != entry.last {
-                problems.append(problem(claimed,
-                    "entry \(next) claims offset \(claimed) at byte \(e.position), where the batch's last offset is \(entry.last)"))
+                problems.append(
+                    problem(
+                        claimed,
+                        "entry \(next) claims offset \(claimed) at byte \(e.position), where the batch's last offset is \(entry.last)"))
             }
             next += 1
         }
@@ -538,8 +583,10 @@ private struct TimeIndexWalk {
         while next < entries.count, check.segment.baseOffset + Int64(entries[next].relativeOffset) <= entry.last {
             let e = entries[next]
             if e.timestamp != runningMax {
-                problems.append(problem(check.segment.baseOffset + Int64(e.relativeOffset),
-                    "entry \(next) says timestamp \(e.timestamp), but the largest timestamp up to that offset is \(runningMax)"))
+                problems.append(
+                    problem(
+                        check.segment.baseOffset + Int64(e.relativeOffset),
+                        "entry \(next) says timestamp \(e.timestamp), but the largest timestamp up to that offset is \(runningMax)"))
             }
             if next > 0, e.timestamp <= entries[next - 1].timestamp {
                 problems.append(problem(nil, "entry \(next) does not increase the timestamp"))

@@ -12,8 +12,9 @@ extension SluiceError.Reason {
 extension SluiceError {
     /// Damage before a partition's tail: never skipped, always named exactly.
     public static func corruption(_ partition: String, _ segment: Segment, _ problem: ScanProblem) -> SluiceError {
-        .checkFailed(.corruptLog, "corrupt log in partition \(partition), segment \(segment.logName): \(problem)",
-                     remedy: "run 'sluice verify' to list every problem and 'sluice verify --repair' to truncate at the damage")
+        .checkFailed(
+            .corruptLog, "corrupt log in partition \(partition), segment \(segment.logName): \(problem)",
+            remedy: "run 'sluice verify' to list every problem and 'sluice verify --repair' to truncate at the damage")
     }
 }
 
@@ -22,7 +23,11 @@ extension SluiceError {
     /// short, so its offsets may have been acknowledged, and appending (which
     /// would start at the end of the valid data) would give them to new records.
     public static func damagedTail(_ partition: Partition, _ segment: Segment, _ problem: ScanProblem, validEnd: Int64) -> SluiceError {
-        .checkFailed(.corruptLog, "cannot append to partition \(partition.name): its last entry, at byte \(problem.position) of \(segment.logName), is damaged, not cut short by an interrupted write (\(problem)); its records from offset \(validEnd) on are unreadable, and appending would give their offsets to new records",
-                     remedy: "run 'sluice verify \(partition.topic) --repair': it keeps the damaged bytes under .sluice/repairs/ and reserves their offsets, then writes work again")
+        .checkFailed(
+            .corruptLog,
+            "cannot append to partition \(partition.name): its last entry, at byte \(problem.position) of \(segment.logName), is damaged, not cut short by an interrupted write (\(problem)); its records from offset \(validEnd) on are unreadable, and appending would give their offsets to new records",
+            remedy:
+                "run 'sluice verify \(partition.topic) --repair': it keeps the damaged bytes under .sluice/repairs/ and reserves their offsets, then writes work again"
+        )
     }
 }

@@ -95,7 +95,8 @@ public struct TimeIndexFile {
     public func entry(_ i: Int) throws -> TimeIndexEntry {
         var raw: (UInt64, UInt32) = (0, 0)
         let n = try withUnsafeMutableBytes(of: &raw) {
-            try file.readFully(into: UnsafeMutableRawBufferPointer(rebasing: $0[0..<TimeIndexEntry.size]), at: Int64(i * TimeIndexEntry.size))
+            try file.readFully(
+                into: UnsafeMutableRawBufferPointer(rebasing: $0[0..<TimeIndexEntry.size]), at: Int64(i * TimeIndexEntry.size))
         }
         guard n == TimeIndexEntry.size else { throw SluiceError.failure(.io, "\(file.path) shrank while being read") }
         return withUnsafeBytes(of: &raw) { TimeIndexEntry($0.baseAddress!) }
@@ -123,8 +124,10 @@ public struct TimeIndexFile {
 /// The last of an index file's first `count` entries for which `isBefore`
 /// holds (it holds for a prefix: index entries are sorted), by binary search,
 /// reading each probed entry once.
-func lastIndexEntry<Entry>(count: Int, read: (Int) throws -> Entry,
-                           where isBefore: (Entry) -> Bool) throws -> (index: Int, entry: Entry)? {
+func lastIndexEntry<Entry>(
+    count: Int, read: (Int) throws -> Entry,
+    where isBefore: (Entry) -> Bool
+) throws -> (index: Int, entry: Entry)? {
     // A binary search probes the entry just before the partition point: the
     // highest probed one for which `isBefore` holds is the answer, no re-read needed.
     var lastBefore: (index: Int, entry: Entry)?

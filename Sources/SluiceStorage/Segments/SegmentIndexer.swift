@@ -35,7 +35,8 @@ public struct SegmentIndexer: Sendable {
 
     /// Accounts for a batch at `position`; returns the entries it earns.
     public mutating func observe(position: Int64, lastOffset: Int64, maxTimestamp batchMax: Int64)
-        -> (offset: OffsetIndexEntry?, time: TimeIndexEntry?) {
+        -> (offset: OffsetIndexEntry?, time: TimeIndexEntry?)
+    {
         if batchMax > maxTimestamp {
             maxTimestamp = batchMax
             offsetOfMaxTimestamp = lastOffset
@@ -45,7 +46,8 @@ public struct SegmentIndexer: Sendable {
         // Clamped, not converted: a batch's base offset is outside its CRC, so
         // a damaged one may not fit the segment. Scans flag that batch as a
         // discontinuity (writers refuse, `--repair` cuts it), so its entry is never used.
-        let offsetEntry = OffsetIndexEntry(relativeOffset: Int32(clamping: lastOffset.subtractingSaturated(baseOffset)), position: Int32(position))
+        let offsetEntry = OffsetIndexEntry(
+            relativeOffset: Int32(clamping: lastOffset.subtractingSaturated(baseOffset)), position: Int32(position))
         return (offsetEntry, timeEntryIfGrown())
     }
 
@@ -55,6 +57,7 @@ public struct SegmentIndexer: Sendable {
     private mutating func timeEntryIfGrown() -> TimeIndexEntry? {
         guard maxTimestamp >= 0, lastTimeEntryTimestamp.map({ maxTimestamp > $0 }) ?? true else { return nil }
         lastTimeEntryTimestamp = maxTimestamp
-        return TimeIndexEntry(timestamp: maxTimestamp, relativeOffset: Int32(clamping: offsetOfMaxTimestamp.subtractingSaturated(baseOffset)))
+        return TimeIndexEntry(
+            timestamp: maxTimestamp, relativeOffset: Int32(clamping: offsetOfMaxTimestamp.subtractingSaturated(baseOffset)))
     }
 }

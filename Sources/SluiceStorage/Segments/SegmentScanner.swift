@@ -70,8 +70,10 @@ public final class SegmentScanner {
     /// The size of the complete entry behind the last `.invalidEntry` problem.
     private var invalidEntrySize: Int?
 
-    public init(file: File, limit: Int64, from position: Int64, buffer: ByteBuffer,
-                chunkSize: Int = 1 << 20, validateChecksums: Bool = true) {
+    public init(
+        file: File, limit: Int64, from position: Int64, buffer: ByteBuffer,
+        chunkSize: Int = 1 << 20, validateChecksums: Bool = true
+    ) {
         self.file = file
         self.limit = limit
         self.position = position
@@ -92,8 +94,10 @@ public final class SegmentScanner {
         }
         switch frame {
         case .incomplete(let size):
-            return .problem(ScanProblem(position: position, kind: .incomplete(declaredSize: size, available: limit - position),
-                                        claimedOffset: claimedOffset()))
+            return .problem(
+                ScanProblem(
+                    position: position, kind: .incomplete(declaredSize: size, available: limit - position),
+                    claimedOffset: claimedOffset()))
         case .invalid(let why):
             return .problem(ScanProblem(position: position, kind: .invalidFrame(why), claimedOffset: claimedOffset()))
         case .legacy(let size, _):
@@ -173,7 +177,8 @@ public final class SegmentScanner {
         let scratch = ByteBuffer(capacity: 1 << 16)
         var at = start
         while at < limit {
-            let n = try file.readFully(into: UnsafeMutableRawBufferPointer(start: scratch.base, count: Int(min(Int64(scratch.capacity), limit - at))), at: at)
+            let n = try file.readFully(
+                into: UnsafeMutableRawBufferPointer(start: scratch.base, count: Int(min(Int64(scratch.capacity), limit - at))), at: at)
             if n == 0 { break }
             for i in 0..<n where scratch.base.load(fromByteOffset: i, as: UInt8.self) != 0 { return false }
             at += Int64(n)

@@ -50,7 +50,9 @@ public struct TailInspection {
     let scanStart: Int64
 
     /// Inspects `segment` (its log must exist).
-    public static func inspect(_ segment: Segment, indexInterval: Int64, buffer: ByteBuffer = ByteBuffer(capacity: 64 << 10)) throws -> TailInspection {
+    public static func inspect(_ segment: Segment, indexInterval: Int64, buffer: ByteBuffer = ByteBuffer(capacity: 64 << 10)) throws
+        -> TailInspection
+    {
         let log = try File.open(segment.logPath)
         let fileSize = try log.size()
         let offsetIndex = try OffsetIndexFile.open(segment.indexPath)
@@ -58,30 +60,38 @@ public struct TailInspection {
 
         var candidates = try consistentEntries(offsetIndex, log: log, fileSize: fileSize, baseOffset: segment.baseOffset)
         while true {
-            let inspection = try inspect(segment, from: candidates.last, log: log, fileSize: fileSize, offsetIndex: offsetIndex,
-                                         timeIndex: timeIndex, indexInterval: indexInterval, buffer: buffer)
+            let inspection = try inspect(
+                segment, from: candidates.last, log: log, fileSize: fileSize, offsetIndex: offsetIndex,
+                timeIndex: timeIndex, indexInterval: indexInterval, buffer: buffer)
             // An index entry names a batch's offset and position, not whether the batch is
             // still sound: when the batch it points at fails (a flipped bit, a zeroed page), the
             // entry proves nothing, and the scan starts again from the entry before it. Without
             // this the end fell back to the segment's base offset and writers reused offsets.
             guard inspection.batchesScanned == 0, let damaged = inspection.problem, damaged.position == inspection.scanStart,
-                  candidates.popLast() != nil else { return inspection }
+                candidates.popLast() != nil
+            else { return inspection }
         }
     }
 
-    private static func inspect(_ segment: Segment, from trusted: (index: Int, entry: OffsetIndexEntry)?, log: File, fileSize: Int64,
-                                offsetIndex: OffsetIndexFile?, timeIndex: TimeIndexFile?, indexInterval: Int64,
-                                buffer: ByteBuffer) throws -> TailInspection {
+    private static func inspect(
+        _ segment: Segment, from trusted: (index: Int, entry: OffsetIndexEntry)?, log: File, fileSize: Int64,
+        offsetIndex: OffsetIndexFile?, timeIndex: TimeIndexFile?, indexInterval: Int64,
+        buffer: ByteBuffer
+    ) throws -> TailInspection {
         var trustedTime = 0
         var lastTrustedTime: TimeIndexEntry?
         // Time entries up to the trusted offset entry were written with it or before it.
-        if let trusted, let timeIndex, let last = try lastIndexEntry(count: timeIndex.entryCount, read: timeIndex.entry,
-                                                                     where: { $0.relativeOffset <= trusted.entry.relativeOffset }) {
+        if let trusted, let timeIndex,
+            let last = try lastIndexEntry(
+                count: timeIndex.entryCount, read: timeIndex.entry,
+                where: { $0.relativeOffset <= trusted.entry.relativeOffset })
+        {
             lastTrustedTime = last.entry
             trustedTime = last.index + 1
         }
-        var indexer = SegmentIndexer(baseOffset: segment.baseOffset, interval: indexInterval,
-                                     lastOffsetEntry: trusted?.entry, lastTimeEntry: lastTrustedTime)
+        var indexer = SegmentIndexer(
+            baseOffset: segment.baseOffset, interval: indexInterval,
+            lastOffsetEntry: trusted?.entry, lastTimeEntry: lastTrustedTime)
         let start = Int64(trusted?.entry.position ?? 0)
         var derivedOffsets: [OffsetIndexEntry] = []
         var derivedTimes: [TimeIndexEntry] = []
@@ -109,12 +119,15 @@ public struct TailInspection {
             switch try scanner.next() {
             case .batch(let batch):
                 if let expected = expectedBase, batch.header.baseOffset != expected, discontinuity == nil {
-                    discontinuity = ScanProblem(position: batch.position, kind: .invalidEntry(.invalid("the batch starts at offset \(batch.header.baseOffset), not \(expected)")),
-                                                claimedOffset: batch.header.baseOffset)
+                    discontinuity = ScanProblem(
+                        position: batch.position,
+                        kind: .invalidEntry(.invalid("the batch starts at offset \(batch.header.baseOffset), not \(expected)")),
+                        claimedOffset: batch.header.baseOffset)
                 }
                 expectedBase = batch.header.nextOffset
-                let earned = indexer.observe(position: batch.position, lastOffset: batch.header.lastOffset,
-                                             maxTimestamp: batch.header.maxTimestamp)
+                let earned = indexer.observe(
+                    position: batch.position, lastOffset: batch.header.lastOffset,
+                    maxTimestamp: batch.header.maxTimestamp)
                 if let e = earned.offset { derivedOffsets.append(e) }
                 if let e = earned.time { derivedTimes.append(e) }
                 endOffset = batch.header.nextOffset
@@ -150,8 +163,10 @@ public struct TailInspection {
     /// Of (up to) the final 16 index entries, those before the first that does
     /// not point at an entry with the offset it claims, oldest first. Older
     /// entries are assumed sound; `verify` checks them all.
-    static func consistentEntries(_ index: OffsetIndexFile?, log: File, fileSize: Int64,
-                                  baseOffset: Int64) throws -> [(index: Int, entry: OffsetIndexEntry)] {
+    static func consistentEntries(
+        _ index: OffsetIndexFile?, log: File, fileSize: Int64,
+        baseOffset: Int64
+    ) throws -> [(index: Int, entry: OffsetIndexEntry)] {
         guard let index, index.entryCount > 0 else { return [] }
         var i = index.entryCount - 1
         while i >= max(0, index.entryCount - 16) {

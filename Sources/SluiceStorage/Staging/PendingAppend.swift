@@ -42,8 +42,10 @@ public enum PendingAppend {
         var replacesEmpty: Bool
 
         var json: JSONValue {
-            ["staging": .string(staging), "partition": JSONValue(partition), "first_offset": .int(firstOffset),
-             "replaces_empty": .bool(replacesEmpty)]
+            [
+                "staging": .string(staging), "partition": JSONValue(partition), "first_offset": .int(firstOffset),
+                "replaces_empty": .bool(replacesEmpty),
+            ]
         }
 
         init(staging: String, partition: Int, firstOffset: Int64, replacesEmpty: Bool) {
@@ -55,7 +57,8 @@ public enum PendingAppend {
 
         init(json: JSONValue, what: String) throws {
             guard let staging = json["staging"]?.stringValue, let partition = json["partition"]?.intValue,
-                  let first = json["first_offset"]?.int64Value, let replaces = json["replaces_empty"]?.boolValue else {
+                let first = json["first_offset"]?.int64Value, let replaces = json["replaces_empty"]?.boolValue
+            else {
                 throw ChecksummedDocument.corrupt(what, "a pending append lacks its staging, partition, first_offset or replaces_empty")
             }
             self.init(staging: staging, partition: partition, firstOffset: first, replacesEmpty: replaces)
@@ -80,7 +83,9 @@ public enum PendingAppend {
     /// The segments a reader may see: all of them, unless an uncommitted
     /// append is pending in the partition (see the type's documentation).
     static func visibleSegments(_ segments: [Segment], partitionDirectory: String) throws -> [Segment] {
-        guard try FileSystem.exists(markerPath(partitionDirectory)), let marker = try readMarker(partitionDirectory) else { return segments }
+        guard try FileSystem.exists(markerPath(partitionDirectory)), let marker = try readMarker(partitionDirectory) else {
+            return segments
+        }
         let staging = stagingPath(marker, partitionDirectory: partitionDirectory)
         // The marker is removed before the commit record when rolling
         // forward: a marker gone by now means the append is settled.
@@ -140,7 +145,9 @@ public enum PendingAppend {
     /// empty one, drop the marker). Both are idempotent.
     static func finish(_ marker: Marker, in partition: Partition, committed: Bool) throws {
         if committed {
-            if !marker.replacesEmpty, let previous = try Segment.list(in: partition.directory).last(where: { $0.baseOffset < marker.firstOffset }) {
+            if !marker.replacesEmpty,
+                let previous = try Segment.list(in: partition.directory).last(where: { $0.baseOffset < marker.firstOffset })
+            {
                 let appender = try PartitionAppender(partition: partition)
                 try appender.seal(try appender.recover(previous))
             }
@@ -150,7 +157,8 @@ public enum PendingAppend {
             for name in try FileSystem.list(partition.directory) {
                 let suffixes = [SegmentFileName.logSuffix, SegmentFileName.indexSuffix, SegmentFileName.timeIndexSuffix]
                 guard let base = suffixes.lazy.compactMap({ SegmentFileName.baseOffset(of: name, suffix: $0) }).first,
-                      base >= marker.firstOffset else { continue }
+                    base >= marker.firstOffset
+                else { continue }
                 try FileSystem.removeFile(partition.directory + "/" + name)
             }
             if marker.replacesEmpty {
@@ -172,8 +180,9 @@ public enum PendingAppend {
     }
 
     static func writeMarker(_ marker: Marker, in partitionDirectory: String) throws {
-        try FileSystem.writeAtomically(markerPath(partitionDirectory),
-                                       ChecksummedDocument.encode(kind: kind, version: 1, body: marker.json))
+        try FileSystem.writeAtomically(
+            markerPath(partitionDirectory),
+            ChecksummedDocument.encode(kind: kind, version: 1, body: marker.json))
     }
 }
 
@@ -208,8 +217,9 @@ extension StagingArea {
         for (part, partition) in zip(parts, partitions) {
             try PendingAppend.settle(partition)
             let active = try PartitionAppender(partition: partition).activeSegmentUnderLock()
-            let marker = PendingAppend.Marker(staging: id, partition: part.partition, firstOffset: active.nextOffset,
-                                              replacesEmpty: active.size == 0)
+            let marker = PendingAppend.Marker(
+                staging: id, partition: part.partition, firstOffset: active.nextOffset,
+                replacesEmpty: active.size == 0)
             try SegmentBuilder.reoffset(part.segments, by: marker.firstOffset - part.firstOffset)
             if marker.replacesEmpty {
                 try FileSystem.makeDirectory(emptySegmentsPath)

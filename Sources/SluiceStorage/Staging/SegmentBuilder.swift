@@ -83,8 +83,11 @@ public final class SegmentBuilder {
         let base: Int64
         if case .reoffset = layout {
             base = nextOffset
-            if open == nil || SegmentRoll.isDue(size: open!.size, firstBatchMaxTimestamp: open!.firstBatchMaxTimestamp,
-                                                baseOffset: open!.segment.baseOffset, nextOffset: base, before: probe, config: config) {
+            if open == nil
+                || SegmentRoll.isDue(
+                    size: open!.size, firstBatchMaxTimestamp: open!.firstBatchMaxTimestamp,
+                    baseOffset: open!.segment.baseOffset, nextOffset: base, before: probe, config: config)
+            {
                 try close(sealed: true)
                 open = try OpenSegment(Segment(directory: directory, baseOffset: base), interval: config.indexIntervalBytes)
                 segments.append(open!.segment)
@@ -117,8 +120,9 @@ public final class SegmentBuilder {
     /// Appends one complete v2 batch.
     public func appendBatch(_ batch: UnsafeRawBufferPointer) throws {
         let header = RecordBatchHeader(batch.baseAddress!)
-        try begin(header: UnsafeRawBufferPointer(rebasing: batch[..<RecordBatchHeader.size]),
-                  lastOffsetDelta: header.lastOffsetDelta, maxTimestamp: header.maxTimestamp, totalSize: header.totalSize)
+        try begin(
+            header: UnsafeRawBufferPointer(rebasing: batch[..<RecordBatchHeader.size]),
+            lastOffsetDelta: header.lastOffsetDelta, maxTimestamp: header.maxTimestamp, totalSize: header.totalSize)
         try append(UnsafeRawBufferPointer(rebasing: batch[RecordBatchHeader.size...]))
     }
 
@@ -170,7 +174,9 @@ public final class SegmentBuilder {
             var position: Int64 = 0
             while position < size {
                 guard try frame.withUnsafeMutableBytes({ try log.readFully(into: $0, at: position) }) == frame.count else { break }
-                let (offset, length) = frame.withUnsafeBytes { ($0.loadBigEndian(at: 0, as: Int64.self), $0.loadBigEndian(at: 8, as: Int32.self)) }
+                let (offset, length) = frame.withUnsafeBytes {
+                    ($0.loadBigEndian(at: 0, as: Int64.self), $0.loadBigEndian(at: 8, as: Int32.self))
+                }
                 var shifted = (offset + delta).bigEndian
                 try withUnsafeBytes(of: &shifted) { try log.write($0, at: position) }
                 position += Int64(RecordBatchHeader.logOverhead) + Int64(length)

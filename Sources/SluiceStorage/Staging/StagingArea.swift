@@ -95,12 +95,15 @@ enum StagingRecord {
     func encode() -> [UInt8] {
         switch self {
         case .createTopic(let name):
-            return ChecksummedDocument.encode(kind: Self.kind, version: Self.version,
-                                              body: ["action": "create-topic", "topic": .string(name)])
+            return ChecksummedDocument.encode(
+                kind: Self.kind, version: Self.version,
+                body: ["action": "create-topic", "topic": .string(name)])
         case .append(let topic, let parts):
-            return ChecksummedDocument.encode(kind: Self.kind, version: Self.version, body: [
-                "action": "append", "topic": .string(topic), "partitions": .array(parts.map(\.json)),
-            ])
+            return ChecksummedDocument.encode(
+                kind: Self.kind, version: Self.version,
+                body: [
+                    "action": "append", "topic": .string(topic), "partitions": .array(parts.map(\.json)),
+                ])
         }
     }
 
@@ -187,13 +190,16 @@ extension DataDirectory {
     /// must not make the whole data directory unusable.
     private func resolveWithoutRecord(_ area: StagingArea, committed: Bool, damage: SluiceError) throws {
         if committed, let bytes = try FileSystem.readIfExists(area.path + "/topic"),
-           let staged = try? TopicMetadata.decode(bytes, what: area.path + "/topic") {
+            let staged = try? TopicMetadata.decode(bytes, what: area.path + "/topic")
+        {
             Diagnostics.warn("\(damage.message); rolling the import of topic '\(staged.name)' forward from its staged metadata")
             return try rollForwardCreation(of: staged.name, from: area)
         }
         Diagnostics.warn("\(damage.message); rolling the import \(committed ? "forward" : "back") from the markers it left in partitions")
         for name in try FileSystem.list(path) {
-            guard let (topicName, _) = TopicName.parsePartitionDirectory(name), try FileSystem.isDirectory(path + "/" + name) else { continue }
+            guard let (topicName, _) = TopicName.parsePartitionDirectory(name), try FileSystem.isDirectory(path + "/" + name) else {
+                continue
+            }
             let marker: PendingAppend.Marker?
             do {
                 marker = try PendingAppend.readMarker(path + "/" + name)

@@ -22,15 +22,17 @@ public enum ChecksummedDocument {
         guard let newline = bytes.firstIndex(of: 0x0A) else { throw corrupt(what, "it has no header line") }
         let header = String(decoding: bytes[..<newline], as: UTF8.self).split(separator: " ")
         guard header.count == 3, header[0] == "sluice-\(kind)", let version = Int(header[1]),
-              header[2].hasPrefix("crc32c="), let stored = UInt32(header[2].dropFirst(7), radix: 16) else {
+            header[2].hasPrefix("crc32c="), let stored = UInt32(header[2].dropFirst(7), radix: 16)
+        else {
             throw corrupt(what, "its header line is not 'sluice-\(kind) VERSION crc32c=XXXXXXXX'")
         }
         let body = Array(bytes[(newline + 1)...])
         let computed = CRC32C.checksum(body)
         guard computed == stored else { throw corrupt(what, "checksum mismatch (the file is damaged)") }
         guard version >= 1, version <= maxVersion else {
-            throw SluiceError.failure(.unsupportedVersion, "\(what) has format version \(version); this sluice reads up to \(maxVersion)",
-                                      remedy: "use a newer sluice")
+            throw SluiceError.failure(
+                .unsupportedVersion, "\(what) has format version \(version); this sluice reads up to \(maxVersion)",
+                remedy: "use a newer sluice")
         }
         do {
             return (version, try body.withUnsafeBytes { try JSONValue.parse($0) })

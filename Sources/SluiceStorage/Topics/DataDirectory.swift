@@ -69,8 +69,10 @@ public final class DataDirectory: @unchecked Sendable {
             try checkFormat()
         } else {
             try scanForeignPartitions()
-            let brokerMarkers = ["meta.properties", "recovery-point-offset-checkpoint", "log-start-offset-checkpoint",
-                                 "replication-offset-checkpoint", ".kafka_cleanshutdown"]
+            let brokerMarkers = [
+                "meta.properties", "recovery-point-offset-checkpoint", "log-start-offset-checkpoint",
+                "replication-offset-checkpoint", ".kafka_cleanshutdown",
+            ]
             if try brokerMarkers.contains(where: { try FileSystem.exists(path + "/" + $0) }) {
                 kind = .kafkaBroker
             } else {
@@ -91,20 +93,25 @@ public final class DataDirectory: @unchecked Sendable {
     private func refuseLinkedMetadata() throws {
         for directory in metadataDirectories {
             guard let found = try FileSystem.kind(of: directory), found != .directory else { continue }
-            throw SluiceError.failure(.io, "\(directory) is not a plain directory (a symbolic link?); sluice does not write through links",
-                                      remedy: "replace it with a directory (or move the data directory's contents where the link points)")
+            throw SluiceError.failure(
+                .io, "\(directory) is not a plain directory (a symbolic link?); sluice does not write through links",
+                remedy: "replace it with a directory (or move the data directory's contents where the link points)")
         }
     }
 
     private func checkFormat() throws {
         let text = String(decoding: try FileSystem.readIfExists(metaPath + "/format") ?? [], as: UTF8.self)
         guard let line = text.split(separator: "\n").first(where: { $0.hasPrefix("version ") }),
-              let version = Int(line.dropFirst(8)) else {
-            throw SluiceError.failure(.corruptMetadata, "\(metaPath)/format is damaged", remedy: "it should read 'sluice data directory' and 'version \(Self.formatVersion)'")
+            let version = Int(line.dropFirst(8))
+        else {
+            throw SluiceError.failure(
+                .corruptMetadata, "\(metaPath)/format is damaged",
+                remedy: "it should read 'sluice data directory' and 'version \(Self.formatVersion)'")
         }
         guard version <= Self.formatVersion else {
-            throw SluiceError.failure(.unsupportedVersion, "data directory \(path) has format version \(version); this sluice reads up to \(Self.formatVersion)",
-                                      remedy: "use a newer sluice")
+            throw SluiceError.failure(
+                .unsupportedVersion, "data directory \(path) has format version \(version); this sluice reads up to \(Self.formatVersion)",
+                remedy: "use a newer sluice")
         }
     }
 
@@ -112,7 +119,8 @@ public final class DataDirectory: @unchecked Sendable {
     private func scanForeignPartitions() throws {
         for name in try FileSystem.list(path) {
             guard let (topic, partition) = TopicName.parsePartitionDirectory(name),
-                  try FileSystem.kind(of: path + "/" + name) == .directory else { continue }
+                try FileSystem.kind(of: path + "/" + name) == .directory
+            else { continue }
             foreignPartitions[topic, default: []].append(partition)
         }
         for key in foreignPartitions.keys { foreignPartitions[key]!.sort() }
@@ -122,8 +130,9 @@ public final class DataDirectory: @unchecked Sendable {
     public func requireWritable(_ action: String) throws {
         guard !isWritable else { return }
         let what = kind == .kafkaBroker ? "a Kafka broker's log directory" : "a directory of partitions without sluice metadata"
-        throw SluiceError.failure(.readOnly, "cannot \(action): \(path) is \(what), which sluice opens read-only",
-                                  remedy: "export from it ('sluice export --data-dir \(path) TOPIC -o FILE') and import into a sluice data directory")
+        throw SluiceError.failure(
+            .readOnly, "cannot \(action): \(path) is \(what), which sluice opens read-only",
+            remedy: "export from it ('sluice export --data-dir \(path) TOPIC -o FILE') and import into a sluice data directory")
     }
 
     /// Makes an empty or missing directory a sluice store.
@@ -185,7 +194,8 @@ public final class DataDirectory: @unchecked Sendable {
 
     public func unknownTopic(_ name: String) -> SluiceError {
         let close = Suggestions.didYouMean(name, in: (try? topicNames()) ?? [])
-        return .failure(.unknownTopic, "topic '\(name.printable)' does not exist in \(path)\(close)", remedy: "list topics with 'sluice topic list'")
+        return .failure(
+            .unknownTopic, "topic '\(name.printable)' does not exist in \(path)\(close)", remedy: "list topics with 'sluice topic list'")
     }
 
     func metadataPath(_ topic: String) -> String { topicsPath + "/" + topic + ".topic" }
@@ -217,8 +227,9 @@ public final class Topic: @unchecked Sendable {
 
     public func partition(_ index: Int) throws -> Partition {
         try layout.require(index)
-        return Partition(topic: name, index: index, directory: directory.partitionDirectory(name, index), config: config,
-                         isWritable: directory.isWritable, recordedLogStart: directory.recordedLogStart(name, index))
+        return Partition(
+            topic: name, index: index, directory: directory.partitionDirectory(name, index), config: config,
+            isWritable: directory.isWritable, recordedLogStart: directory.recordedLogStart(name, index))
     }
 
     public func partitions() throws -> [Partition] { try partitionIndices.map(partition) }
@@ -244,19 +255,22 @@ public struct TopicMetadata: Equatable, Sendable {
     }
 
     public func encode() -> [UInt8] {
-        ChecksummedDocument.encode(kind: "topic", version: Self.version, body: [
-            "name": .string(name),
-            "id": .string(id),
-            "partitions": JSONValue(partitions),
-            "created": .int(createdAt),
-            "config": .object(config.entries.map { ($0.0, .string($0.1)) }),
-        ])
+        ChecksummedDocument.encode(
+            kind: "topic", version: Self.version,
+            body: [
+                "name": .string(name),
+                "id": .string(id),
+                "partitions": JSONValue(partitions),
+                "created": .int(createdAt),
+                "config": .object(config.entries.map { ($0.0, .string($0.1)) }),
+            ])
     }
 
     public static func decode(_ bytes: [UInt8], what: String) throws -> TopicMetadata {
         let (_, body) = try ChecksummedDocument.decode(bytes, kind: "topic", maxVersion: version, what: what)
         guard let name = body["name"]?.stringValue, let partitions = body["partitions"]?.intValue, partitions >= 1,
-              let created = body["created"]?.int64Value, let entries = body["config"]?.objectValue else {
+            let created = body["created"]?.int64Value, let entries = body["config"]?.objectValue
+        else {
             throw ChecksummedDocument.corrupt(what, "required fields are missing")
         }
         var config = TopicConfig()

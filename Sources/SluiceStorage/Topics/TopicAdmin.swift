@@ -20,15 +20,18 @@ extension DataDirectory {
     }
 
     @discardableResult
-    public func createTopic(_ name: String, partitions: Int, config: TopicConfig = TopicConfig(),
-                            allowInternal: Bool = false) throws -> Topic {
+    public func createTopic(
+        _ name: String, partitions: Int, config: TopicConfig = TopicConfig(),
+        allowInternal: Bool = false
+    ) throws -> Topic {
         try TopicName.validate(name, allowInternal: allowInternal)
         try Self.validatePartitionCount(partitions)
         try requireWritable("create topic '\(name)'")
         return try withAdminLock {
             try requireNewTopicName(name)
-            let metadata = TopicMetadata(name: name, id: TopicMetadata.newID(), partitions: partitions, config: config,
-                                         createdAt: WallClock.nowMillis())
+            let metadata = TopicMetadata(
+                name: name, id: TopicMetadata.newID(), partitions: partitions, config: config,
+                createdAt: WallClock.nowMillis())
             try leavingNothingOnFailure {
                 for p in 0..<partitions { try createPartitionDirectory(metadata, p) }
                 try FileSystem.syncDirectory(path)
@@ -46,7 +49,8 @@ extension DataDirectory {
     public func prepareTopic(_ name: String, partitions: Int, config: TopicConfig) throws -> TopicMetadata {
         try TopicName.validate(name)
         try Self.validatePartitionCount(partitions)
-        return TopicMetadata(name: name, id: TopicMetadata.newID(), partitions: partitions, config: config, createdAt: WallClock.nowMillis())
+        return TopicMetadata(
+            name: name, id: TopicMetadata.newID(), partitions: partitions, config: config, createdAt: WallClock.nowMillis())
     }
 
     /// Creates `<topic>-<p>/` in the staging area with Kafka's `partition.metadata`; returns its path.
@@ -78,7 +82,8 @@ extension DataDirectory {
         let metadata = try TopicMetadata.decode(bytes, what: "staged metadata of topic '\(name)'")
         if let existing = try FileSystem.readIfExists(metadataPath(name)) {
             if (try? TopicMetadata.decode(existing, what: name).id) != metadata.id {
-                Diagnostics.warn("a committed import of topic '\(name)' was not completed, and a topic of that name exists now; the import was dropped")
+                Diagnostics.warn(
+                    "a committed import of topic '\(name)' was not completed, and a topic of that name exists now; the import was dropped")
             }
             return
         }
@@ -101,8 +106,9 @@ extension DataDirectory {
             throw SluiceError.failure(.topicExists, "topic '\(name)' already exists", remedy: "pick another name, or delete it first")
         }
         if let other = existing.first(where: { TopicName.collides($0, name) }) {
-            throw SluiceError.usage(.invalidName, "topic '\(name)' collides with existing topic '\(other)'",
-                                    remedy: "Kafka treats '.' and '_' alike in topic names (their metrics collide); pick another name")
+            throw SluiceError.usage(
+                .invalidName, "topic '\(name)' collides with existing topic '\(other)'",
+                remedy: "Kafka treats '.' and '_' alike in topic names (their metrics collide); pick another name")
         }
     }
 
@@ -119,10 +125,15 @@ extension DataDirectory {
             var metadata = try topic(name).metadata
             let old = metadata.partitions
             guard count > old else {
-                throw SluiceError.usage(.invalidArgument,
-                    count == old ? "topic '\(name)' already has \(old) partitions"
+                throw SluiceError.usage(
+                    .invalidArgument,
+                    count == old
+                        ? "topic '\(name)' already has \(old) partitions"
                         : "cannot decrease topic '\(name)' from \(old) to \(count) partitions: a Kafka-style log cannot shrink, because offsets and consumer positions are per partition and the data of removed partitions would have nowhere to go",
-                    remedy: count == old ? nil : "to spread a topic over fewer or more partitions, copy it with 'sluice topic migrate \(name) --to NEW --partitions N' (or 'sluice redistribute' for a backlog)")
+                    remedy: count == old
+                        ? nil
+                        : "to spread a topic over fewer or more partitions, copy it with 'sluice topic migrate \(name) --to NEW --partitions N' (or 'sluice redistribute' for a backlog)"
+                )
             }
             metadata.partitions = count
             try leavingNothingOnFailure {

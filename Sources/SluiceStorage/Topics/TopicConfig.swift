@@ -50,15 +50,17 @@ public struct TopicConfig: Equatable, Sendable {
         case "compression.type":
             let normalized = text == "uncompressed" ? "none" : text.lowercased()
             guard let setting = CompressionSetting(rawValue: normalized) else {
-                throw SluiceError.usage(.invalidConfig, "invalid compression.type '\(text.printable)'",
-                                        remedy: "use producer, none or zstd")
+                throw SluiceError.usage(
+                    .invalidConfig, "invalid compression.type '\(text.printable)'",
+                    remedy: "use producer, none or zstd")
             }
             compression = setting
         case "index.interval.bytes":
             indexIntervalBytes = try Self.integer(key, text, in: 0...Int64(Int32.max))
         default:
-            throw SluiceError.usage(.invalidConfig, "unknown topic config '\(key.printable)'",
-                                    remedy: "known keys: " + Self.keys.map(\.name).joined(separator: ", "))
+            throw SluiceError.usage(
+                .invalidConfig, "unknown topic config '\(key.printable)'",
+                remedy: "known keys: " + Self.keys.map(\.name).joined(separator: ", "))
         }
     }
 
@@ -95,8 +97,9 @@ public struct TopicConfig: Equatable, Sendable {
 
     private static func integer(_ key: String, _ text: String, in range: ClosedRange<Int64>) throws -> Int64 {
         guard let value = Int64(text), range.contains(value) else {
-            throw SluiceError.usage(.invalidConfig, "invalid \(key) '\(text.printable)'",
-                                    remedy: "use an integer from \(range.lowerBound) to \(range.upperBound)")
+            throw SluiceError.usage(
+                .invalidConfig, "invalid \(key) '\(text.printable)'",
+                remedy: "use an integer from \(range.lowerBound) to \(range.upperBound)")
         }
         return value
     }
@@ -107,8 +110,9 @@ public struct TopicConfig: Equatable, Sendable {
         do {
             return try TimeParsing.parseDuration(text)
         } catch {
-            throw SluiceError.usage(.invalidConfig, "invalid \(key) '\(text.printable)'",
-                                    remedy: "use milliseconds or a duration like 7d\(allowInfinite ? ", or -1 for forever" : "")")
+            throw SluiceError.usage(
+                .invalidConfig, "invalid \(key) '\(text.printable)'",
+                remedy: "use milliseconds or a duration like 7d\(allowInfinite ? ", or -1 for forever" : "")")
         }
     }
 }

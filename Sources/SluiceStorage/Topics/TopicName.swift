@@ -23,8 +23,10 @@ public enum TopicName {
     /// Refuses to let `action` write to an internal topic: their records are
     /// sluice's own (a group's offsets and history), and a user's write or
     /// delete would corrupt or erase them. Reading them is fine.
-    public static func requireUserTopic(_ name: String, for action: String, never what: String = "writes to",
-                                        remedy: String = "name a topic of your own") throws {
+    public static func requireUserTopic(
+        _ name: String, for action: String, never what: String = "writes to",
+        remedy: String = "name a topic of your own"
+    ) throws {
         guard name.hasPrefix(internalPrefix) else { return }
         throw SluiceError.usage(.invalidArgument, "\(action) never \(what) the internal topic '\(name.printable)'", remedy: remedy)
     }
@@ -49,7 +51,8 @@ public enum TopicName {
         let topic = String(name[..<dash])
         let digits = name[name.index(after: dash)...]
         guard !topic.isEmpty, !digits.isEmpty, digits.count <= 9, digits.allSatisfy({ $0.isASCII && $0.isNumber }),
-              let partition = Int(digits), (try? validate(topic, allowInternal: true)) != nil else { return nil }
+            let partition = Int(digits), (try? validate(topic, allowInternal: true)) != nil
+        else { return nil }
         return (topic, partition)
     }
 }

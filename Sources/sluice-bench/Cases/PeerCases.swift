@@ -11,19 +11,20 @@ enum PeerCases {
         return BenchTable(
             title: "Kafka-protocol peer: kcat → Tansu (issue 8)",
             explanation: """
-            \(peer.versions), Tansu broker on \(TansuPeer.address) with `--storage-engine memory://`. **Tansu keeps the \
-            data in memory and never fsyncs, so the comparison favours it**: sluice's produce includes fsync. The \
-            baseline of each row is sluice doing the same work on the same data set (issue 2's value lines), timed in \
-            alternation, so a ratio above 1 means kcat → Tansu took longer than sluice. The broker is restarted (empty) \
-            before each produce run; CPU counts kcat and the broker; peak RSS is kcat's.
-            """,
+                \(peer.versions), Tansu broker on \(TansuPeer.address) with `--storage-engine memory://`. **Tansu keeps the \
+                data in memory and never fsyncs, so the comparison favours it**: sluice's produce includes fsync. The \
+                baseline of each row is sluice doing the same work on the same data set (issue 2's value lines), timed in \
+                alternation, so a ratio above 1 means kcat → Tansu took longer than sluice. The broker is restarted (empty) \
+                before each produce run; CPU counts kcat and the broker; peak RSS is kcat's.
+                """,
             cases: [
                 BenchCase(name: "kcat → Tansu, produce \(lines) lines") { bench in
                     let input = try bench.dataset(.valueLines, records: sizes.lines)
                     return PreparedCase(
                         workload: Workload(records: input.records, bytes: input.bytes),
-                        timed: Timed(label: "kcat -P", command: produce(input, peer: peer),
-                                     beforeEach: { try peer.restart() }, companionCPUSeconds: { peer.cpuSeconds() }),
+                        timed: Timed(
+                            label: "kcat -P", command: produce(input, peer: peer),
+                            beforeEach: { try peer.restart() }, companionCPUSeconds: { peer.cpuSeconds() }),
                         baseline: ProduceConsumeCases.sluiceProduce(bench, input))
                 },
                 BenchCase(name: "kcat ← Tansu, consume \(lines) lines") { bench in
@@ -31,7 +32,9 @@ enum PeerCases {
                     try peer.restart()
                     try bench.run(produce(input, peer: peer))
                     try expectRecords(input.records, bench: bench, peer: peer)
-                    let consume = peer.kcatCommand(["-C", "-t", topic, "-p", "0", "-o", "beginning", "-c", String(input.records), "-e", "-q"])
+                    let consume = peer.kcatCommand([
+                        "-C", "-t", topic, "-p", "0", "-o", "beginning", "-c", String(input.records), "-e", "-q",
+                    ])
                     // MB/s as for sluice: the same records in Kafka's batch format.
                     let sameRecords = try ProduceConsumeCases.filledLinesTopic(bench, lines: sizes.lines)
                     return PreparedCase(

@@ -14,16 +14,16 @@ enum RedistributeCases {
         return BenchTable(
             title: "Redistribution and migration (issue 5)",
             explanation: """
-            A backlog of \(records) keyed records (Zipf-distributed keys, 130–170-byte JSON values, produced with \
-            `--key-separator`) on a topic of \(partitions) partitions, group `\(group)` committed at offset 0 before each run. \
-            `redistribute start --execute` copies it into a temporary topic of \(partitions * factor) partitions with the \
-            defaults (provenance header on every record, a durable checkpoint every 1 GiB, everything fsynced before G's \
-            offsets move); the temporary topic is finished (`--force`) between runs. `topic migrate --execute` copies the \
-            whole topic into \(partitions * factor) partitions by key (no provenance); the new topic is deleted between runs. \
-            The baseline is the disk's limit for the same bytes: `cp -r` of the \(partitions) partition directories followed \
-            by `sync` of the copies. Issue 5's targets: round-robin at least 70% of `cp`'s throughput, key at least \
-            2,000,000 records/s, peak memory under 200 MB.
-            """,
+                A backlog of \(records) keyed records (Zipf-distributed keys, 130–170-byte JSON values, produced with \
+                `--key-separator`) on a topic of \(partitions) partitions, group `\(group)` committed at offset 0 before each run. \
+                `redistribute start --execute` copies it into a temporary topic of \(partitions * factor) partitions with the \
+                defaults (provenance header on every record, a durable checkpoint every 1 GiB, everything fsynced before G's \
+                offsets move); the temporary topic is finished (`--force`) between runs. `topic migrate --execute` copies the \
+                whole topic into \(partitions * factor) partitions by key (no provenance); the new topic is deleted between runs. \
+                The baseline is the disk's limit for the same bytes: `cp -r` of the \(partitions) partition directories followed \
+                by `sync` of the copies. Issue 5's targets: round-robin at least 70% of `cp`'s throughput, key at least \
+                2,000,000 records/s, peak memory under 200 MB.
+                """,
             cases: [
                 redistribute(sizes, strategy: "round-robin", targets: [.baselineThroughputShare(atLeast: 0.7), memoryTarget]),
                 redistribute(sizes, strategy: "key", targets: [.recordsPerSecond(atLeast: 2_000_000), memoryTarget]),
@@ -32,16 +32,22 @@ enum RedistributeCases {
     }
 
     static func redistribute(_ sizes: BenchSizes, strategy: String, targets: [Target]) -> BenchCase {
-        BenchCase(name: "redistribute start --strategy \(strategy): \(Format.count(sizes.backlogRecords)) records, "
-                      + "\(partitions) → \(partitions * factor) partitions", targets: targets) { bench in
+        BenchCase(
+            name: "redistribute start --strategy \(strategy): \(Format.count(sizes.backlogRecords)) records, "
+                + "\(partitions) → \(partitions * factor) partitions", targets: targets
+        ) { bench in
             let topic = try backlog(bench, records: sizes.backlogRecords)
             let name = "\(topic.name)-\(strategy)"
             let reset = bench.sluiceCommand(["group", "seek", group, "--topic", topic.name, "--to-earliest", "--execute"])
             return PreparedCase(
                 workload: Workload(records: topic.records, bytes: topic.logBytes),
-                timed: Timed(label: "redistribute start", command: bench.sluiceCommand(
-                    ["redistribute", "start", topic.name, "--group", group, "--factor", String(factor), "--into", name,
-                     "--strategy", strategy, "--execute"]),
+                timed: Timed(
+                    label: "redistribute start",
+                    command: bench.sluiceCommand(
+                        [
+                            "redistribute", "start", topic.name, "--group", group, "--factor", String(factor), "--into", name,
+                            "--strategy", strategy, "--execute",
+                        ]),
                     beforeEach: {
                         if try FileSystem.exists(recordPath(bench, name)) {
                             try bench.run(bench.sluiceCommand(["redistribute", "finish", name, "--force"]))
@@ -53,14 +59,18 @@ enum RedistributeCases {
     }
 
     static func migrate(_ sizes: BenchSizes) -> BenchCase {
-        BenchCase(name: "topic migrate --strategy key: \(Format.count(sizes.backlogRecords)) records, "
-                      + "\(partitions) → \(partitions * factor) partitions", targets: [memoryTarget]) { bench in
+        BenchCase(
+            name: "topic migrate --strategy key: \(Format.count(sizes.backlogRecords)) records, "
+                + "\(partitions) → \(partitions * factor) partitions", targets: [memoryTarget]
+        ) { bench in
             let topic = try backlog(bench, records: sizes.backlogRecords)
             let name = "\(topic.name)-migrated"
             return PreparedCase(
                 workload: Workload(records: topic.records, bytes: topic.logBytes),
-                timed: Timed(label: "topic migrate", command: bench.sluiceCommand(
-                    ["topic", "migrate", topic.name, "--to", name, "--partitions", String(partitions * factor), "--execute"]),
+                timed: Timed(
+                    label: "topic migrate",
+                    command: bench.sluiceCommand(
+                        ["topic", "migrate", topic.name, "--to", name, "--partitions", String(partitions * factor), "--execute"]),
                     beforeEach: {
                         // A finished migration's record makes the same command a no-op: remove it with the topic.
                         try bench.deleteTopicIfPresent(name)
@@ -86,10 +96,11 @@ enum RedistributeCases {
         let copy = bench.path("cp-copy")
         let sources = topic.partitionDirectories.joined(separator: " ")
         let script = "cd '\(bench.dataDirectory)' && cp -r --reflink=never \(sources) '\(copy)' && sync '\(copy)'/*/*"
-        return Timed(label: "cp -r; sync", command: Command(["sh", "-c", script]),
-                     beforeEach: {
-                         try FileSystem.removeTree(copy)
-                         try FileSystem.makeDirectories(copy)
-                     })
+        return Timed(
+            label: "cp -r; sync", command: Command(["sh", "-c", script]),
+            beforeEach: {
+                try FileSystem.removeTree(copy)
+                try FileSystem.makeDirectories(copy)
+            })
     }
 }

@@ -120,8 +120,10 @@ struct RecordGenerator: Sendable {
     }
 
     private static let events = ["page_view", "add_to_cart", "checkout", "search", "login", "logout", "refund", "review"]
-    private static let words = ["alpha", "delivery", "express", "basket", "premium", "voucher", "standard", "mobile",
-                                "desktop", "returning", "campaign", "spring", "banner", "organic", "referral", "newsletter"]
+    private static let words = [
+        "alpha", "delivery", "express", "basket", "premium", "voucher", "standard", "mobile",
+        "desktop", "returning", "campaign", "spring", "banner", "organic", "referral", "newsletter",
+    ]
     private static let hexDigits = Array("0123456789abcdef".utf8)
 
     /// A compact JSON object of exactly the drawn length: fixed fields (at most

@@ -50,8 +50,9 @@ final class Workbench {
 
     /// `sluice ARGUMENTS` on this run's data directory.
     func sluiceCommand(_ arguments: [String], standardInput: String? = nil, standardOutput: String = "/dev/null") -> Command {
-        Command([sluice] + arguments, standardInput: standardInput, standardOutput: standardOutput,
-                environment: ["SLUICE_DATA_DIR": dataDirectory])
+        Command(
+            [sluice] + arguments, standardInput: standardInput, standardOutput: standardOutput,
+            environment: ["SLUICE_DATA_DIR": dataDirectory])
     }
 
     /// Runs a set-up step (not measured); throws with the command's own error line.

@@ -38,10 +38,11 @@ final class CaseRunner {
     func run(_ benchCase: BenchCase) throws -> CaseResult {
         let prepared = try benchCase.prepare(bench)
         let (timed, baseline) = try alternate(prepared.timed, prepared.baseline)
-        return CaseResult(name: benchCase.name, workload: prepared.workload, timed: timed,
-                          timedCommand: prepared.timed.command.display, baselineLabel: prepared.baseline.label,
-                          baselineCommand: prepared.baseline.command.display, baseline: baseline, targets: benchCase.targets,
-                          outputBytes: try prepared.outputs.map { (try FileSystem.fileSize($0.timed) ?? 0, try FileSystem.fileSize($0.baseline) ?? 0) })
+        return CaseResult(
+            name: benchCase.name, workload: prepared.workload, timed: timed,
+            timedCommand: prepared.timed.command.display, baselineLabel: prepared.baseline.label,
+            baselineCommand: prepared.baseline.command.display, baseline: baseline, targets: benchCase.targets,
+            outputBytes: try prepared.outputs.map { (try FileSystem.fileSize($0.timed) ?? 0, try FileSystem.fileSize($0.baseline) ?? 0) })
     }
 
     /// Warm-ups then repetitions of both commands, swapping which goes first

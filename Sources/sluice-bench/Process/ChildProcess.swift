@@ -1,8 +1,9 @@
+import SluiceCore
+import SluiceSystem
+
 #if canImport(Glibc)
 import Glibc
 #endif
-import SluiceCore
-import SluiceSystem
 
 extension SluiceError.Reason {
     static let benchCommandFailed = SluiceError.Reason("bench-command-failed")
@@ -19,8 +20,10 @@ struct Command: Sendable, Equatable {
     /// Variables added to (or, with a nil value, removed from) the harness's environment.
     var environment: [String: String?] = [:]
 
-    init(_ arguments: [String], standardInput: String? = nil, standardOutput: String = "/dev/null",
-         environment: [String: String?] = [:]) {
+    init(
+        _ arguments: [String], standardInput: String? = nil, standardOutput: String = "/dev/null",
+        environment: [String: String?] = [:]
+    ) {
         self.arguments = arguments
         self.standardInput = standardInput
         self.standardOutput = standardOutput
@@ -64,8 +67,9 @@ enum ChildProcess {
         let (status, usage) = try waitReportingInterruption(pid, command: command)
         let wall = monotonicSeconds() - started
         try check(status, command: command, errorLog: errorLog)
-        return Sample(wallSeconds: wall, cpuSeconds: seconds(usage.ru_utime) + seconds(usage.ru_stime),
-                      peakRSSBytes: Int64(usage.ru_maxrss) * 1024)
+        return Sample(
+            wallSeconds: wall, cpuSeconds: seconds(usage.ru_utime) + seconds(usage.ru_stime),
+            peakRSSBytes: Int64(usage.ru_maxrss) * 1024)
     }
 
     /// Runs `command` and returns its standard output (at most 1 MiB), for set-up steps.
@@ -140,9 +144,10 @@ enum ChildProcess {
         var pid: pid_t = 0
         let result = posix_spawnp(&pid, command.arguments[0], &actions, &attributes, argv, envp)
         guard result == 0 else {
-            throw SluiceError(.failure, .benchCommandFailed,
-                              "cannot start '\(command.arguments[0])': \(String(cString: strerror(result)))",
-                              remedy: "install it or put it on PATH")
+            throw SluiceError(
+                .failure, .benchCommandFailed,
+                "cannot start '\(command.arguments[0])': \(String(cString: strerror(result)))",
+                remedy: "install it or put it on PATH")
         }
         return pid
     }

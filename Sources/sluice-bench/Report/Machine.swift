@@ -1,7 +1,8 @@
+import SluiceSystem
+
 #if canImport(Glibc)
 import Glibc
 #endif
-import SluiceSystem
 
 /// Reads small text files, including /proc files (whose size reads as 0).
 enum TextFile {
@@ -29,8 +30,9 @@ struct Machine {
 
     /// Describes this machine; `path` is where the benchmark data lives (its disk is described).
     static func current(dataPath: String) -> Machine {
-        Machine(cpu: cpu(), memory: memory(), disk: disk(holding: dataPath), kernel: kernel(),
-                load: ((try? TextFile.read("/proc/loadavg")) ?? "").split(separator: " ").prefix(3).joined(separator: " "))
+        Machine(
+            cpu: cpu(), memory: memory(), disk: disk(holding: dataPath), kernel: kernel(),
+            load: ((try? TextFile.read("/proc/loadavg")) ?? "").split(separator: " ").prefix(3).joined(separator: " "))
     }
 
     private static func cpu() -> String {
@@ -57,10 +59,11 @@ struct Machine {
     /// The file system holding `path` (longest mount point prefix), its device,
     /// whether that device rotates, and its size.
     private static func disk(holding path: String) -> String {
-        let absolute = realpath(path, nil).map { pointer -> String in
-            defer { free(pointer) }
-            return String(cString: pointer)
-        } ?? path
+        let absolute =
+            realpath(path, nil).map { pointer -> String in
+                defer { free(pointer) }
+                return String(cString: pointer)
+            } ?? path
         let mounts = ((try? TextFile.read("/proc/self/mounts")) ?? "").split(separator: "\n").map { $0.split(separator: " ") }
         let mount = mounts.filter { $0.count > 2 && (absolute == $0[1] || absolute.hasPrefix($0[1] == "/" ? "/" : $0[1] + "/")) }
             .max { $0[1].count < $1[1].count }

@@ -50,8 +50,9 @@ enum Report {
         }
         if let explanation = outcome.table?.explanation { parts.append(explanation) }
         parts.append(table(outcome.results))
-        parts.append("Commands (each run as a child process; its stderr goes to a file):\n\n"
-            + commands(outcome.results).replacing(displayRoot, with: ""))
+        parts.append(
+            "Commands (each run as a child process; its stderr goes to a file):\n\n"
+                + commands(outcome.results).replacing(displayRoot, with: ""))
         return parts.joined(separator: "\n\n")
     }
 
@@ -88,20 +89,26 @@ enum Report {
             let rate = result.workload.map { result.timed.rate(Double($0.records)) } ?? 0
             (goal, met, figure) = ("≥ \(Format.rate(least))", rate >= least, Format.rate(rate))
         case .peakRSS(let limit):
-            (goal, met, figure) = ("RSS < \(Format.megabytes(Double(limit)))", result.timed.peakRSSBytes < limit,
-                                   Format.megabytes(Double(result.timed.peakRSSBytes)))
+            (goal, met, figure) = (
+                "RSS < \(Format.megabytes(Double(limit)))", result.timed.peakRSSBytes < limit,
+                Format.megabytes(Double(result.timed.peakRSSBytes))
+            )
         case .ratio(let most):
             (goal, met, figure) = ("≤ \(Format.ratio(most))", result.ratio <= most, Format.ratio(result.ratio))
         case .baselineThroughputShare(let least):
             let share = 1 / result.ratio
             (goal, met, figure) = ("≥ \(Format.percent(least)) of baseline's throughput", share >= least, Format.percent(share))
         case .wallTime(let limit):
-            (goal, met, figure) = ("wall < \(Format.seconds(limit))", result.timed.wall.median < limit, Format.seconds(result.timed.wall.median))
+            (goal, met, figure) = (
+                "wall < \(Format.seconds(limit))", result.timed.wall.median < limit, Format.seconds(result.timed.wall.median)
+            )
         case .outputSizeRatio(let most):
             let sizes = result.outputBytes ?? (0, 1)
             let ratio = Double(sizes.timed) / Double(max(1, sizes.baseline))
-            (goal, met, figure) = ("output size ≤ \(Format.ratio(most)) of baseline's", ratio <= most,
-                                   "\(Format.megabytes(Double(sizes.timed))) vs \(Format.megabytes(Double(sizes.baseline))), \(Format.ratio(ratio))")
+            (goal, met, figure) = (
+                "output size ≤ \(Format.ratio(most)) of baseline's", ratio <= most,
+                "\(Format.megabytes(Double(sizes.timed))) vs \(Format.megabytes(Double(sizes.baseline))), \(Format.ratio(ratio))"
+            )
         }
         return (met, "\(goal): \(met ? "met" : "**missed**") (\(figure))")
     }
@@ -130,9 +137,11 @@ enum Report {
         }
         let document = String(decoding: bytes, as: UTF8.self)
         guard let begin = document.firstRange(of: beginMarker), let end = document.firstRange(of: endMarker),
-              begin.upperBound <= end.lowerBound else {
-            throw SluiceError(.failure, .benchReport, "\(path) lacks the lines '\(beginMarker)' and '\(endMarker)'",
-                              remedy: "restore them around the generated figures")
+            begin.upperBound <= end.lowerBound
+        else {
+            throw SluiceError(
+                .failure, .benchReport, "\(path) lacks the lines '\(beginMarker)' and '\(endMarker)'",
+                remedy: "restore them around the generated figures")
         }
         let rewritten = document[..<begin.upperBound] + "\n\n" + generated + "\n\n" + document[end.lowerBound...]
         try FileSystem.writeAtomically(path, Array(rewritten.utf8))

@@ -1,7 +1,7 @@
 import ArgumentParser
 import SluiceCore
-import SluiceStore
 import SluiceOperations
+import SluiceStore
 import SluiceSystem
 
 #if canImport(Glibc)
@@ -13,36 +13,37 @@ struct LagCommand: ParsableCommand {
         commandName: "lag",
         abstract: "Show how far behind consumer groups are, for people and for cron.",
         discussion: """
-        For every partition of the selected groups (all by default) and topics: the committed offset, the \
-        log-end offset, the lag in records, the lag in time (age of the oldest unconsumed record: now minus \
-        the timestamp of the record at the committed offset), the consumption rate and the time to catch up \
-        (from the group's last commits), and a status. The table shows one line per group and topic with a \
-        trend of its total lag over its last commits; --partitions shows every partition. The cost does not \
-        grow with the backlog.
+            For every partition of the selected groups (all by default) and topics: the committed offset, the \
+            log-end offset, the lag in records, the lag in time (age of the oldest unconsumed record: now minus \
+            the timestamp of the record at the committed offset), the consumption rate and the time to catch up \
+            (from the group's last commits), and a status. The table shows one line per group and topic with a \
+            trend of its total lag over its last commits; --partitions shows every partition. The cost does not \
+            grow with the backlog.
 
-        STATUS: \(LagStatus.help). A topic's or group's status is the worst of its partitions' (STOPPED, \
-        STALLED, WARN, REWOUND, OK).
+            STATUS: \(LagStatus.help). A topic's or group's status is the worst of its partitions' (STOPPED, \
+            STALLED, WARN, REWOUND, OK).
 
-        --json prints schema version 1: {version, generated_at, groups: [{group, state, lag, status, topics: \
-        [{topic, topic_exists, lag, lag_ms, consume_rate, produce_rate, eta_ms, status, last_commit, trend, \
-        partitions: [{partition, committed_offset, log_start_offset, log_end_offset, lag, lag_ms, last_commit, \
-        consume_rate, produce_rate, eta_ms, status, holder}]}]}]} (rates in records/s, times in epoch ms, \
-        null when unknown). --format prometheus prints the text exposition format for node_exporter's \
-        textfile collector (metrics sluice_group_*), e.g. from cron: \
-        sluice lag --format prometheus > /var/lib/node_exporter/sluice.prom.tmp && mv ... sluice.prom
+            --json prints schema version 1: {version, generated_at, groups: [{group, state, lag, status, topics: \
+            [{topic, topic_exists, lag, lag_ms, consume_rate, produce_rate, eta_ms, status, last_commit, trend, \
+            partitions: [{partition, committed_offset, log_start_offset, log_end_offset, lag, lag_ms, last_commit, \
+            consume_rate, produce_rate, eta_ms, status, holder}]}]}]} (rates in records/s, times in epoch ms, \
+            null when unknown). --format prometheus prints the text exposition format for node_exporter's \
+            textfile collector (metrics sluice_group_*), e.g. from cron: \
+            sluice lag --format prometheus > /var/lib/node_exporter/sluice.prom.tmp && mv ... sluice.prom
 
-        --max-lag N and --max-lag-seconds S make the command exit 2 after printing, naming every partition \
-        above them (UNKNOWN partitions never count); --fail-on STATUS,... does the same for every partition in \
-        one of those statuses (Burrow's STOP, STALL, REWIND are accepted, and ERR for all three). --watch [INTERVAL] refreshes every INTERVAL (a duration, or \
-        a bare number of seconds as in watch -n; default 2s; give it right after --watch) until Ctrl-C.
-        """)
+            --max-lag N and --max-lag-seconds S make the command exit 2 after printing, naming every partition \
+            above them (UNKNOWN partitions never count); --fail-on STATUS,... does the same for every partition in \
+            one of those statuses (Burrow's STOP, STALL, REWIND are accepted, and ERR for all three). --watch [INTERVAL] refreshes every INTERVAL (a duration, or \
+            a bare number of seconds as in watch -n; default 2s; give it right after --watch) until Ctrl-C.
+            """)
 
     @OptionGroup var common: CommonOptions
 
     @Argument(help: "Groups to show (default: all).", completion: Completions.groups)
     var groups: [String] = []
 
-    @Option(name: .customLong("topic"), help: ArgumentHelp("Only this topic (repeatable).", valueName: "topic"), completion: Completions.topics)
+    @Option(
+        name: .customLong("topic"), help: ArgumentHelp("Only this topic (repeatable).", valueName: "topic"), completion: Completions.topics)
     var topics: [String] = []
 
     @Flag(help: "Print JSON (schema version 1).")
@@ -57,16 +58,24 @@ struct LagCommand: ParsableCommand {
     @Flag(help: "Refresh until interrupted (--watch [INTERVAL], default 2s).")
     var watch = false
 
-    @Option(name: .customLong("max-lag"), parsing: .unconditional, help: ArgumentHelp("Exit 2 when a partition lags by more records than this.", valueName: "N"))
+    @Option(
+        name: .customLong("max-lag"), parsing: .unconditional,
+        help: ArgumentHelp("Exit 2 when a partition lags by more records than this.", valueName: "N"))
     var maxLag: String?
 
-    @Option(name: .customLong("max-lag-seconds"), parsing: .unconditional, help: ArgumentHelp("Exit 2 when a partition's oldest unconsumed record is older than this.", valueName: "S"))
+    @Option(
+        name: .customLong("max-lag-seconds"), parsing: .unconditional,
+        help: ArgumentHelp("Exit 2 when a partition's oldest unconsumed record is older than this.", valueName: "S"))
     var maxLagSeconds: String?
 
-    @Option(name: .customLong("fail-on"), help: ArgumentHelp("Exit 2 when a partition has one of these statuses (e.g. STALLED,STOPPED).", valueName: "status,..."))
+    @Option(
+        name: .customLong("fail-on"),
+        help: ArgumentHelp("Exit 2 when a partition has one of these statuses (e.g. STALLED,STOPPED).", valueName: "status,..."))
     var failOn: String?
 
-    @Option(name: .customLong("stall-after"), parsing: .unconditional, help: ArgumentHelp("How long a held partition may go without progress before it is STALLED (default 5m).", valueName: "duration"))
+    @Option(
+        name: .customLong("stall-after"), parsing: .unconditional,
+        help: ArgumentHelp("How long a held partition may go without progress before it is STALLED (default 5m).", valueName: "duration"))
     var stallAfter: String?
 
     func validate() throws {
@@ -104,7 +113,8 @@ struct LagCommand: ParsableCommand {
         guard breaches.isEmpty else {
             let shown = breaches.prefix(20).joined(separator: ", ") + (breaches.count > 20 ? " and \(breaches.count - 20) more" : "")
             let what = failOn.isEmpty ? "lag above threshold" : "lag above threshold or a --fail-on status"
-            throw SluiceError.checkFailed(.lagAboveThreshold, "\(what) in \(breaches.count) partition\(breaches.count == 1 ? "" : "s"): \(shown)")
+            throw SluiceError.checkFailed(
+                .lagAboveThreshold, "\(what) in \(breaches.count) partition\(breaches.count == 1 ? "" : "s"): \(shown)")
         }
     }
 
@@ -126,7 +136,8 @@ struct LagCommand: ParsableCommand {
         var groups = self.groups
         let arguments = CommandLine.arguments
         guard watch, let at = arguments.firstIndex(of: "--watch"), at + 1 < arguments.count,
-              let index = groups.firstIndex(of: arguments[at + 1]) else { return (groups, 2000) }
+            let index = groups.firstIndex(of: arguments[at + 1])
+        else { return (groups, 2000) }
         let value = arguments[at + 1]
         let millis: Int64
         if value.first?.isASCII == true && value.first?.isNumber == true {
@@ -162,31 +173,39 @@ enum LagFormat: String, CaseIterable {
 /// The tables of `lag` and `group describe`.
 enum LagTables {
     static func topics(_ groups: [GroupLag]) -> String {
-        var table = Table([("GROUP", .left), ("TOPIC", .left), ("PARTITIONS", .right), ("LAG", .right), ("LAG-TIME", .right),
-                           ("RATE", .right), ("ETA", .right), ("STATUS", .left), ("TREND", .left)])
+        var table = Table([
+            ("GROUP", .left), ("TOPIC", .left), ("PARTITIONS", .right), ("LAG", .right), ("LAG-TIME", .right),
+            ("RATE", .right), ("ETA", .right), ("STATUS", .left), ("TREND", .left),
+        ])
         for group in groups {
             for topic in group.topics {
-                table.add([group.group, topic.topic + (topic.exists ? "" : " (deleted)"), String(topic.partitions.count),
-                           topic.lag.map(String.init) ?? "-", duration(topic.lagMillis), rate(topic.consumeRate),
-                           topic.lag.map { eta(topic.etaMillis, lag: $0) } ?? "-", topic.status.rawValue, Sparkline.render(topic.trend)])
+                table.add([
+                    group.group, topic.topic + (topic.exists ? "" : " (deleted)"), String(topic.partitions.count),
+                    topic.lag.map(String.init) ?? "-", duration(topic.lagMillis), rate(topic.consumeRate),
+                    topic.lag.map { eta(topic.etaMillis, lag: $0) } ?? "-", topic.status.rawValue, Sparkline.render(topic.trend),
+                ])
             }
         }
         return table.render()
     }
 
     static func partitions(_ groups: [GroupLag], holders: Bool) -> String {
-        var columns: [(String, Table.Alignment)] = [("GROUP", .left), ("TOPIC", .left), ("PARTITION", .right), ("COMMITTED", .right),
-                                                    ("LOG-END", .right), ("LAG", .right), ("LAG-TIME", .right), ("LAST-COMMIT", .left),
-                                                    ("RATE", .right), ("ETA", .right), ("STATUS", .left)]
+        var columns: [(String, Table.Alignment)] = [
+            ("GROUP", .left), ("TOPIC", .left), ("PARTITION", .right), ("COMMITTED", .right),
+            ("LOG-END", .right), ("LAG", .right), ("LAG-TIME", .right), ("LAST-COMMIT", .left),
+            ("RATE", .right), ("ETA", .right), ("STATUS", .left),
+        ]
         if holders { columns.append(("HOLDER", .left)) }
         var table = Table(columns)
         for group in groups {
             for topic in group.topics {
                 for row in topic.partitions {
-                    var cells = [group.group, topic.topic + (topic.exists ? "" : " (deleted)"), String(row.partition),
-                                 row.committed.map(String.init) ?? "-", row.logEnd.map(String.init) ?? "-", row.lag.map(String.init) ?? "-",
-                                 duration(row.lagMillis), Output.time(row.lastCommit), rate(row.consumeRate),
-                                 row.lag.map { eta(row.etaMillis, lag: $0) } ?? "-", row.status.rawValue]
+                    var cells = [
+                        group.group, topic.topic + (topic.exists ? "" : " (deleted)"), String(row.partition),
+                        row.committed.map(String.init) ?? "-", row.logEnd.map(String.init) ?? "-", row.lag.map(String.init) ?? "-",
+                        duration(row.lagMillis), Output.time(row.lastCommit), rate(row.consumeRate),
+                        row.lag.map { eta(row.etaMillis, lag: $0) } ?? "-", row.status.rawValue,
+                    ]
                     if holders { cells.append(row.holder.map { "\($0.member) (pid \($0.pid))" } ?? "-") }
                     table.add(cells)
                 }

@@ -10,17 +10,17 @@ struct ProduceCommand: ParsableCommand {
         commandName: "produce",
         abstract: "Append records to a topic from stdin or a file.",
         discussion: """
-        Each input line is one record's value; with --key-separator, the text before the first separator \
-        is the key (a line without it has a null key). With --json each line is an object \
-        {"key", "value", "headers", "partition", "timestamp"} (key_base64/value_base64 for binary), the \
-        shape 'consume --json' prints, so consumed records produce back losslessly.
+            Each input line is one record's value; with --key-separator, the text before the first separator \
+            is the key (a line without it has a null key). With --json each line is an object \
+            {"key", "value", "headers", "partition", "timestamp"} (key_base64/value_base64 for binary), the \
+            shape 'consume --json' prints, so consumed records produce back losslessly.
 
-        Keyed records go to Kafka's partition for the key (murmur2). Unkeyed records fill one batch \
-        (--batch-size) at a time, each partition in turn from a random one, as Kafka's sticky partitioner \
-        does: whole batches make fewer, larger writes, and an input smaller than a batch goes to one \
-        partition. --header NAME=VALUE (kcat's -H) gives every record of a text input that header. \
-        sluice exits 0 only once every record it read is durable (fsynced).
-        """)
+            Keyed records go to Kafka's partition for the key (murmur2). Unkeyed records fill one batch \
+            (--batch-size) at a time, each partition in turn from a random one, as Kafka's sticky partitioner \
+            does: whole batches make fewer, larger writes, and an input smaller than a batch goes to one \
+            partition. --header NAME=VALUE (kcat's -H) gives every record of a text input that header. \
+            sluice exits 0 only once every record it read is durable (fsynced).
+            """)
 
     @OptionGroup var common: CommonOptions
 
@@ -30,13 +30,17 @@ struct ProduceCommand: ParsableCommand {
     @Option(name: [.customShort("f"), .long], help: ArgumentHelp("Read from this file instead of stdin.", valueName: "path"))
     var file: String?
 
-    @Option(name: [.customShort("K"), .customLong("key-separator")], help: ArgumentHelp("Split each line into key and value at the first SEP.", valueName: "sep"))
+    @Option(
+        name: [.customShort("K"), .customLong("key-separator")],
+        help: ArgumentHelp("Split each line into key and value at the first SEP.", valueName: "sep"))
     var keySeparator: String?
 
     @Option(name: [.customShort("p"), .long], parsing: .unconditional, help: "Write every record to this partition.")
     var partition: Int?
 
-    @Option(name: [.customShort("H"), .customLong("header")], help: ArgumentHelp("Give every record this header (repeatable; text input).", valueName: "name=value"))
+    @Option(
+        name: [.customShort("H"), .customLong("header")],
+        help: ArgumentHelp("Give every record this header (repeatable; text input).", valueName: "name=value"))
     var header: [String] = []
 
     @Flag(help: "Read JSON objects, one per line, and print the summary as JSON on stdout.")
@@ -45,10 +49,14 @@ struct ProduceCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Batch compression: none or zstd (default: the topic's compression.type, else none).", valueName: "codec"))
     var compression: OneOf<BatchCompression>?
 
-    @Option(name: .customLong("batch-size"), parsing: .unconditional, help: ArgumentHelp("Close a batch at this many bytes (Kafka's batch.size).", valueName: "bytes"))
+    @Option(
+        name: .customLong("batch-size"), parsing: .unconditional,
+        help: ArgumentHelp("Close a batch at this many bytes (Kafka's batch.size).", valueName: "bytes"))
     var batchSize: Int = 16 << 10
 
-    @Option(name: .customLong("sync-interval"), parsing: .unconditional, help: ArgumentHelp("Also fsync at least this often while producing (e.g. 1s); default only at the end.", valueName: "duration"))
+    @Option(
+        name: .customLong("sync-interval"), parsing: .unconditional,
+        help: ArgumentHelp("Also fsync at least this often while producing (e.g. 1s); default only at the end.", valueName: "duration"))
     var syncInterval: String?
 
     func validate() throws {
@@ -80,25 +88,33 @@ struct ProduceCommand: ParsableCommand {
             if json {
                 try ProduceInput.json(reader, into: producer, partition: partition)
             } else {
-                try ProduceInput.lines(reader, into: producer, keySeparator: keySeparator.map { Array($0.utf8) }, partition: partition,
-                                       headers: header.isEmpty ? nil : try ProduceInput.FixedHeaders(parsing: header))
+                try ProduceInput.lines(
+                    reader, into: producer, keySeparator: keySeparator.map { Array($0.utf8) }, partition: partition,
+                    headers: header.isEmpty ? nil : try ProduceInput.FixedHeaders(parsing: header))
             }
             summary = try producer.finish()
         } catch var error as SluiceError where producer.appendedRecords > 0 {
             // Say what made it into the topic, so a re-run does not duplicate it unknowingly.
             let durable = (try? producer.syncAppended()) != nil
-            error.remedy = [error.remedy, "\(producer.appendedRecords) of the records from the \(reader.lineNumber) lines read were appended\(durable ? " and are durable" : ""); producing the same input again adds them again"].compactMap { $0 }.joined(separator: "; ")
+            error.remedy = [
+                error.remedy,
+                "\(producer.appendedRecords) of the records from the \(reader.lineNumber) lines read were appended\(durable ? " and are durable" : ""); producing the same input again adds them again",
+            ].compactMap { $0 }.joined(separator: "; ")
             throw error
         }
         if reader.stopped {
-            throw SluiceError.failure(.interrupted, "produce stopped by \(Interruption.signalName) after \(summary.records) records (\(reader.lineNumber) lines); they are durable in '\(topic)'",
-                                      remedy: "the rest of the input was not read; produce it (from line \(reader.lineNumber + 1) on) to continue")
+            throw SluiceError.failure(
+                .interrupted,
+                "produce stopped by \(Interruption.signalName) after \(summary.records) records (\(reader.lineNumber) lines); they are durable in '\(topic)'",
+                remedy: "the rest of the input was not read; produce it (from line \(reader.lineNumber + 1) on) to continue")
         }
         if json {
             try Output.printJSON(summary.json(topic: topic))
         } else {
             let parts = summary.partitions.keys.sorted().map { "p\($0): \(summary.partitions[$0]!.records)" }.joined(separator: ", ")
-            StandardErrorLog.notice("produced \(summary.records) records (\(ByteCount.format(summary.bytes))) to '\(topic)'\(parts.isEmpty ? "" : " — " + parts)")
+            StandardErrorLog.notice(
+                "produced \(summary.records) records (\(ByteCount.format(summary.bytes))) to '\(topic)'\(parts.isEmpty ? "" : " — " + parts)"
+            )
         }
     }
 }

@@ -9,12 +9,12 @@ struct VerifyCommand: ParsableCommand {
         commandName: "verify",
         abstract: "Check every batch, record and index of topics, and optionally repair them.",
         discussion: """
-        Checks each batch's framing and CRC-32C, decodes every record, checks offset continuity, and \
-        checks the .index and .timeindex of every segment against its log. Lists every problem with its \
-        file and byte position and exits 2 if there is any. --repair truncates each damaged partition at \
-        its first damage (the cut bytes and later segments are kept under .sluice/repairs/) and rebuilds \
-        indexes; it exits 0 when everything was repaired.
-        """)
+            Checks each batch's framing and CRC-32C, decodes every record, checks offset continuity, and \
+            checks the .index and .timeindex of every segment against its log. Lists every problem with its \
+            file and byte position and exits 2 if there is any. --repair truncates each damaged partition at \
+            its first damage (the cut bytes and later segments are kept under .sluice/repairs/) and rebuilds \
+            indexes; it exits 0 when everything was repaired.
+            """)
 
     @OptionGroup var common: CommonOptions
 
@@ -36,10 +36,12 @@ struct VerifyCommand: ParsableCommand {
         } catch let interrupted as Verification.Interrupted {
             let partial = interrupted.partial, problems = partial.problems.count
             try printProblemsAndRepairs(partial)
-            throw SluiceError.failure(.interrupted, "verify stopped by \(Interruption.signalName) after checking "
-                                          + "\(partial.checks.count) of \(partial.partitionCount) partitions "
-                                          + "(\(problems) problem\(problems == 1 ? "" : "s") so far, listed above)",
-                                      remedy: repair ? "every repair made is complete; run it again to check the rest" : "run it again to check everything")
+            throw SluiceError.failure(
+                .interrupted,
+                "verify stopped by \(Interruption.signalName) after checking "
+                    + "\(partial.checks.count) of \(partial.partitionCount) partitions "
+                    + "(\(problems) problem\(problems == 1 ? "" : "s") so far, listed above)",
+                remedy: repair ? "every repair made is complete; run it again to check the rest" : "run it again to check everything")
         }
         let problems = report.problems
         if json {
@@ -47,18 +49,21 @@ struct VerifyCommand: ParsableCommand {
         } else {
             try printProblemsAndRepairs(report)
             let found = problems.isEmpty ? "no problems" : "\(problems.count) problem\(problems.count == 1 ? "" : "s")"
-            StandardErrorLog.notice("checked \(report.topicCount) topic\(report.topicCount == 1 ? "" : "s"), \(report.checks.count) partitions, "
-                                    + "\(report.batches) batches, \(report.records) records: \(found)")
+            StandardErrorLog.notice(
+                "checked \(report.topicCount) topic\(report.topicCount == 1 ? "" : "s"), \(report.checks.count) partitions, "
+                    + "\(report.batches) batches, \(report.records) records: \(found)")
         }
         if !problems.isEmpty && !repair {
-            throw SluiceError.checkFailed(.corruptLog, "verification found \(problems.count) problem\(problems.count == 1 ? "" : "s")",
-                                          remedy: "run 'sluice verify --repair' to truncate at the damage and rebuild indexes")
+            throw SluiceError.checkFailed(
+                .corruptLog, "verification found \(problems.count) problem\(problems.count == 1 ? "" : "s")",
+                remedy: "run 'sluice verify --repair' to truncate at the damage and rebuild indexes")
         }
         if repair && !problems.isEmpty {
             let after = try verification.remainingProblems()
             if !after.isEmpty {
-                throw SluiceError.checkFailed(.corruptLog, "\(after.count) problem\(after.count == 1 ? "" : "s") remain after repair",
-                                              remedy: "run 'sluice verify' for details")
+                throw SluiceError.checkFailed(
+                    .corruptLog, "\(after.count) problem\(after.count == 1 ? "" : "s") remain after repair",
+                    remedy: "run 'sluice verify' for details")
             }
         }
     }

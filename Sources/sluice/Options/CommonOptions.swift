@@ -14,22 +14,27 @@ struct CommonOptions: ParsableArguments {
     /// The data directory this process opened, for messages about it (a full disk).
     nonisolated(unsafe) static var opened: String?
 
-    @Option(name: .customLong("data-dir"),
-            help: ArgumentHelp("The data directory (default: $SLUICE_DATA_DIR, else $XDG_DATA_HOME/sluice or ~/.local/share/sluice).", valueName: "path"))
+    @Option(
+        name: .customLong("data-dir"),
+        help: ArgumentHelp(
+            "The data directory (default: $SLUICE_DATA_DIR, else $XDG_DATA_HOME/sluice or ~/.local/share/sluice).", valueName: "path"))
     var dataDir: String?
 
-    @Option(name: .customLong("lock-timeout"), parsing: .unconditional,
-            help: ArgumentHelp("How long to wait for a lock held by another process before failing (default 10s).", valueName: "duration"))
+    @Option(
+        name: .customLong("lock-timeout"), parsing: .unconditional,
+        help: ArgumentHelp("How long to wait for a lock held by another process before failing (default 10s).", valueName: "duration"))
     var lockTimeout: String?
 
-    @Flag(name: [.customShort("q"), .customLong("quiet")], help: "Print no progress or notices on stderr (errors and warnings still print).")
+    @Flag(
+        name: [.customShort("q"), .customLong("quiet")], help: "Print no progress or notices on stderr (errors and warnings still print).")
     var quiet = false
 
     /// The data directory path in effect.
     var path: String {
         if let dataDir { return dataDir }
         if let env = getenv("SLUICE_DATA_DIR").map({ String(cString: $0) }), !env.isEmpty { return env }
-        let base = getenv("XDG_DATA_HOME").map { String(cString: $0) } ?? ((getenv("HOME").map { String(cString: $0) } ?? ".") + "/.local/share")
+        let base =
+            getenv("XDG_DATA_HOME").map { String(cString: $0) } ?? ((getenv("HOME").map { String(cString: $0) } ?? ".") + "/.local/share")
         return base + "/sluice"
     }
 

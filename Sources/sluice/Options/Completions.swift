@@ -1,8 +1,8 @@
 import ArgumentParser
 import SluiceLocal
-import SluiceStore
 import SluiceOperations
 import SluiceStorage
+import SluiceStore
 import SluiceSystem
 
 #if canImport(Glibc)
@@ -36,7 +36,8 @@ enum Completions {
     private static func names(_ words: [String], _ list: (DataDirectory) throws -> [String]) -> [String] {
         LockWait.timeoutMillis = 0
         guard let common = try? CommonOptions.parse(dataDirArguments(words)),
-              let directory = try? DataDirectory.open(common.path) else { return [] }
+            let directory = try? DataDirectory.open(common.path)
+        else { return [] }
         return (try? list(directory)) ?? []
     }
 

@@ -10,8 +10,9 @@ import Glibc
 enum Confirmation {
     static func ask(_ question: String, flag: String) throws {
         guard StandardStreams.inputIsTerminal && StandardStreams.errorIsTerminal else {
-            throw SluiceError.usage(.confirmationRequired, "refusing to proceed without confirmation (not on a terminal)",
-                                    remedy: "pass \(flag) to confirm")
+            throw SluiceError.usage(
+                .confirmationRequired, "refusing to proceed without confirmation (not on a terminal)",
+                remedy: "pass \(flag) to confirm")
         }
         StandardErrorLog.line(question + " [y/N] ")
         guard let answer = readLine(), ["y", "yes"].contains(answer.lowercased()) else {

@@ -17,8 +17,9 @@ enum Output {
             return
         } catch let error as SluiceError {
             // Not the data directory's failure: what the command did stands.
-            throw SluiceError.failure(.io, "\(error.message) (the result of the command; what it did is done)",
-                                      remedy: "do not run it again to see the result; free space where its output goes and use a read-only command")
+            throw SluiceError.failure(
+                .io, "\(error.message) (the result of the command; what it did is done)",
+                remedy: "do not run it again to see the result; free space where its output goes and use a read-only command")
         }
     }
 

@@ -15,32 +15,46 @@ struct ArchiveInspect: ParsableCommand {
         commandName: "inspect",
         abstract: "Print an archive's manifest, per-partition contents and integrity.",
         discussion: """
-        Reads the whole archive and verifies it as an import would (every batch CRC, every checksum in the \
-        manifest and summary); exits 2 if it is damaged. --json prints {version: 1, archive, integrity, \
-        manifest, summary} with the archive's own manifest.json and summary.json.
-        """)
+            Reads the whole archive and verifies it as an import would (every batch CRC, every checksum in the \
+            manifest and summary); exits 2 if it is damaged. --json prints {version: 1, archive, integrity, \
+            manifest, summary} with the archive's own manifest.json and summary.json.
+            """)
 
     @OptionGroup var options: ArchiveReading
 
     func run() throws {
         let (manifest, summary, name) = try options.read()
         if options.json {
-            try Output.printJSON(["version": 1, "archive": .string(name), "integrity": "ok", "manifest": manifest.json, "summary": summary.json])
+            try Output.printJSON([
+                "version": 1, "archive": .string(name), "integrity": "ok", "manifest": manifest.json, "summary": summary.json,
+            ])
             return
         }
-        try Output.print("archive \(name): sluice archive format \(ArchiveManifest.formatVersion), written by \(manifest.tool) at \(Output.time(manifest.created)) (id \(manifest.archiveID))")
-        try Output.print("topic '\(manifest.topic)': \(manifest.partitionCount) partitions; " + manifest.config.map { "\($0.0)=\($0.1)" }.joined(separator: " "))
-        try Output.print("filters: \(describe(manifest.filters))" + (manifest.groups.map { "; group offsets: " + $0.keys.sorted().joined(separator: ", ") } ?? ""))
-        var table = Table([("PARTITION", .right), ("START", .right), ("END", .right), ("FILES", .right), ("BYTES", .right),
-                           ("RECORDS", .right), ("OLDEST", .left), ("NEWEST", .left)])
+        try Output.print(
+            "archive \(name): sluice archive format \(ArchiveManifest.formatVersion), written by \(manifest.tool) at \(Output.time(manifest.created)) (id \(manifest.archiveID))"
+        )
+        try Output.print(
+            "topic '\(manifest.topic)': \(manifest.partitionCount) partitions; "
+                + manifest.config.map { "\($0.0)=\($0.1)" }.joined(separator: " "))
+        try Output.print(
+            "filters: \(describe(manifest.filters))"
+                + (manifest.groups.map { "; group offsets: " + $0.keys.sorted().joined(separator: ", ") } ?? ""))
+        var table = Table([
+            ("PARTITION", .right), ("START", .right), ("END", .right), ("FILES", .right), ("BYTES", .right),
+            ("RECORDS", .right), ("OLDEST", .left), ("NEWEST", .left),
+        ])
         for (partition, files) in summary.partitions {
             let range = manifest.partitions.first { $0.partition == partition }!
-            table.add([String(partition), String(range.startOffset), String(range.endOffset), String(files.count),
-                       ByteCount.format(files.reduce(0) { $0 + $1.bytes }), String(files.reduce(0) { $0 + $1.records }),
-                       Output.time(files.compactMap(\.minTimestamp).min()), Output.time(files.compactMap(\.maxTimestamp).max())])
+            table.add([
+                String(partition), String(range.startOffset), String(range.endOffset), String(files.count),
+                ByteCount.format(files.reduce(0) { $0 + $1.bytes }), String(files.reduce(0) { $0 + $1.records }),
+                Output.time(files.compactMap(\.minTimestamp).min()), Output.time(files.compactMap(\.maxTimestamp).max()),
+            ])
         }
         try Output.print(table.render())
-        try Output.print("integrity: ok — \(summary.partitions.reduce(0) { $0 + $1.files.count }) files, \(summary.records) records; every batch CRC and every checksum verified")
+        try Output.print(
+            "integrity: ok — \(summary.partitions.reduce(0) { $0 + $1.files.count }) files, \(summary.records) records; every batch CRC and every checksum verified"
+        )
     }
 
     private func describe(_ f: ArchiveFilters) -> String {
@@ -67,10 +81,13 @@ struct ArchiveVerify: ParsableCommand {
         let (_, summary, name) = try options.read()
         let files = summary.partitions.reduce(0) { $0 + $1.files.count }
         if options.json {
-            try Output.printJSON(["version": 1, "archive": .string(name), "ok": true, "files": JSONValue(files),
-                              "records": .int(summary.records), "bytes": .int(summary.bytes)])
+            try Output.printJSON([
+                "version": 1, "archive": .string(name), "ok": true, "files": JSONValue(files),
+                "records": .int(summary.records), "bytes": .int(summary.bytes),
+            ])
         } else {
-            try Output.print("archive \(name): ok — \(files) files, \(summary.records) records, \(ByteCount.format(summary.bytes)) verified")
+            try Output.print(
+                "archive \(name): ok — \(files) files, \(summary.records) records, \(ByteCount.format(summary.bytes)) verified")
         }
     }
 }

@@ -14,7 +14,9 @@ struct GroupChangeOptions: ParsableArguments {
     @Flag(help: "Move the offsets even while consumers of the group are running (they may overwrite them).")
     var force = false
 
-    @Option(name: .customLong("wait-inactive"), parsing: .unconditional, help: ArgumentHelp("Wait up to this long for the group's consumers to stop.", valueName: "duration"))
+    @Option(
+        name: .customLong("wait-inactive"), parsing: .unconditional,
+        help: ArgumentHelp("Wait up to this long for the group's consumers to stop.", valueName: "duration"))
     var waitInactive: String?
 
     @Flag(help: "Print the plan as JSON (schema version 1).")
@@ -31,23 +33,33 @@ enum GroupChange {
     /// Plans the change, shows it, and applies it with `--execute`. `targetTime`
     /// is a time target as read, said with the plan (a zone-less time is UTC,
     /// which surprises some).
-    static func run(_ store: Store, group: String, options: GroupChangeOptions, export: Bool = false, targetTime: Int64? = nil,
-                    check: (Bool) throws -> Void = { _ in }, plan makePlan: () throws -> OffsetPlan) throws {
+    static func run(
+        _ store: Store, group: String, options: GroupChangeOptions, export: Bool = false, targetTime: Int64? = nil,
+        check: (Bool) throws -> Void = { _ in }, plan makePlan: () throws -> OffsetPlan
+    ) throws {
         let wait = try options.waitInactive.map(TimeParsing.parseDuration)
-        let outcome = try GroupOffsetChange.run(store, group: group, execute: options.execute, force: options.force, waitMillis: wait,
-                                                check: check, plan: makePlan)
-        if let targetTime { StandardErrorLog.notice("target time: \(TimeParsing.formatISO8601(targetTime)) (\(targetTime) ms since the epoch)") }
+        let outcome = try GroupOffsetChange.run(
+            store, group: group, execute: options.execute, force: options.force, waitMillis: wait,
+            check: check, plan: makePlan)
+        if let targetTime {
+            StandardErrorLog.notice("target time: \(TimeParsing.formatISO8601(targetTime)) (\(targetTime) ms since the epoch)")
+        }
         try show(outcome.plan, executed: outcome.executed, options: options, export: export)
         guard outcome.executed else {
             if outcome.groupWasActive {
-                Diagnostics.warn("group '\(group.printable)' is active; --execute will refuse it unless its consumers stop (--wait-inactive) or --force is given")
+                Diagnostics.warn(
+                    "group '\(group.printable)' is active; --execute will refuse it unless its consumers stop (--wait-inactive) or --force is given"
+                )
             }
             StandardErrorLog.notice("dry run: nothing changed; add --execute to apply")
             return
         }
         let changed = outcome.plan.changingRows.count
-        StandardErrorLog.notice(changed == 0 ? "nothing to change" :
-            "applied: \(changed) partition\(changed == 1 ? "" : "s") of group '\(group.printable)' changed; undo with 'sluice group rollback \(group) --steps 1 --execute'")
+        StandardErrorLog.notice(
+            changed == 0
+                ? "nothing to change"
+                : "applied: \(changed) partition\(changed == 1 ? "" : "s") of group '\(group.printable)' changed; undo with 'sluice group rollback \(group) --steps 1 --execute'"
+        )
     }
 
     static func show(_ plan: OffsetPlan, executed: Bool, options: GroupChangeOptions, export: Bool) throws {
@@ -62,8 +74,10 @@ enum GroupChange {
         var table = Table([("TOPIC", .left), ("PARTITION", .right), ("CURRENT", .right), ("TARGET", .right), ("CHANGE", .right)])
         for row in plan.rows {
             let change = row.change.map { $0 > 0 ? "+\($0)" : String($0) } ?? (row.target == nil ? "removed" : "new")
-            table.add([row.topicPartition.topic, String(row.topicPartition.partition), row.current.map(String.init) ?? "-",
-                       row.target.map(String.init) ?? "-", change])
+            table.add([
+                row.topicPartition.topic, String(row.topicPartition.partition), row.current.map(String.init) ?? "-",
+                row.target.map(String.init) ?? "-", change,
+            ])
         }
         try Output.print(table.render())
     }

@@ -14,7 +14,10 @@ struct GroupDescribe: ParsableCommand {
     @Argument(help: "The consumer group.", completion: Completions.groups)
     var group: String
 
-    @Flag(help: "Print JSON (schema version 1: the group object of 'sluice lag --json' plus \"version\" and \"members\": [{member, pid, host, since, topic, mode, partitions}]).")
+    @Flag(
+        help:
+            "Print JSON (schema version 1: the group object of 'sluice lag --json' plus \"version\" and \"members\": [{member, pid, host, since, topic, mode, partitions}])."
+    )
     var json = false
 
     func run() throws {
@@ -30,20 +33,26 @@ struct GroupDescribe: ParsableCommand {
             object.insert(("version", 1), at: 0)
             let memberObjects: [JSONValue] = members.map { member in
                 var entry = member.json.objectValue ?? []
-                entry += [("topic", JSONValue(member.topic)), ("mode", JSONValue(member.mode)),
-                          ("partitions", JSONValue.array(member.partitions.map { JSONValue($0) }))]
+                entry += [
+                    ("topic", JSONValue(member.topic)), ("mode", JSONValue(member.mode)),
+                    ("partitions", JSONValue.array(member.partitions.map { JSONValue($0) })),
+                ]
                 return JSONValue.object(entry)
             }
             object.append(("members", JSONValue.array(memberObjects)))
             try Output.printJSON(JSONValue.object(object))
             return
         }
-        var lines = ["Group: \(group)  State: \(lag.active ? "active" : "inactive")  Members: \(members.count)  Lag: \(lag.lag.map(String.init) ?? "-")"]
+        var lines = [
+            "Group: \(group)  State: \(lag.active ? "active" : "inactive")  Members: \(members.count)  Lag: \(lag.lag.map(String.init) ?? "-")"
+        ]
         if !members.isEmpty {
             var table = Table([("MEMBER", .left), ("PID", .right), ("HOST", .left), ("SINCE", .left), ("TOPIC", .left), ("MODE", .left)])
             for m in members {
-                table.add([m.member, String(m.pid), m.host, Output.time(m.since), m.topic ?? "-",
-                           (m.mode ?? "-") + (m.partitions.isEmpty ? "" : " " + m.partitions.map(String.init).joined(separator: ","))])
+                table.add([
+                    m.member, String(m.pid), m.host, Output.time(m.since), m.topic ?? "-",
+                    (m.mode ?? "-") + (m.partitions.isEmpty ? "" : " " + m.partitions.map(String.init).joined(separator: ",")),
+                ])
             }
             lines += ["", table.render()]
         }

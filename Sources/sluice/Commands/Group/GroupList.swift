@@ -7,7 +7,9 @@ struct GroupList: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "list",
         abstract: "List consumer groups: topics, state, members and total lag.",
-        discussion: "A group is active while a consumer of it runs (holds its membership or a lease). LAG is the total over the partitions it committed.")
+        discussion:
+            "A group is active while a consumer of it runs (holds its membership or a lease). LAG is the total over the partitions it committed."
+    )
 
     @OptionGroup var common: CommonOptions
 
@@ -24,11 +26,15 @@ struct GroupList: ParsableCommand {
             StandardErrorLog.notice("no consumer groups")
             return
         }
-        var table = Table([("GROUP", .left), ("STATE", .left), ("MEMBERS", .right), ("PARTITIONS", .right), ("LAG", .right),
-                           ("LAST-COMMIT", .left), ("TOPICS", .left)])
+        var table = Table([
+            ("GROUP", .left), ("STATE", .left), ("MEMBERS", .right), ("PARTITIONS", .right), ("LAG", .right),
+            ("LAST-COMMIT", .left), ("TOPICS", .left),
+        ])
         for g in groups {
-            table.add([g.group, g.active ? "active" : "inactive", String(g.members), String(g.partitions), g.lag.map(String.init) ?? "-",
-                       Output.time(g.lastCommit), g.topics.joined(separator: ",")])
+            table.add([
+                g.group, g.active ? "active" : "inactive", String(g.members), String(g.partitions), g.lag.map(String.init) ?? "-",
+                Output.time(g.lastCommit), g.topics.joined(separator: ","),
+            ])
         }
         try Output.print(table.render())
     }

@@ -8,25 +8,30 @@ struct GroupRollback: ParsableCommand {
         commandName: "rollback",
         abstract: "Restore a group's offsets from its history (undo a seek, rollback or delete).",
         discussion: """
-        --to-commit-at TIME restores the offsets the group had at TIME; --steps N restores them as they were \
-        before its last N administrative changes (seek, rollback, delete; consumer commits do not count). \
-        Partitions the group had no offset for then lose theirs. A dry run by default, like 'group seek'; \
-        --execute applies it as one atomic commit, itself undoable. History is kept for the retention.ms of \
-        the topic __consumer_offsets (default 7d).
-        """)
+            --to-commit-at TIME restores the offsets the group had at TIME; --steps N restores them as they were \
+            before its last N administrative changes (seek, rollback, delete; consumer commits do not count). \
+            Partitions the group had no offset for then lose theirs. A dry run by default, like 'group seek'; \
+            --execute applies it as one atomic commit, itself undoable. History is kept for the retention.ms of \
+            the topic __consumer_offsets (default 7d).
+            """)
 
     @OptionGroup var common: CommonOptions
 
     @Argument(help: "The consumer group.", completion: Completions.groups)
     var group: String
 
-    @Option(name: .customLong("to-commit-at"), parsing: .unconditional, help: ArgumentHelp("Restore the offsets as they were at this time (\(TimeParsing.timeFormatsSummary)).", valueName: "time"))
+    @Option(
+        name: .customLong("to-commit-at"), parsing: .unconditional,
+        help: ArgumentHelp("Restore the offsets as they were at this time (\(TimeParsing.timeFormatsSummary)).", valueName: "time"))
     var toCommitAt: String?
 
     @Option(help: ArgumentHelp("Undo the last N administrative changes.", valueName: "N"))
     var steps: String?
 
-    @Option(name: .customLong("topic"), help: ArgumentHelp("Only this topic, or TOPIC:P,P,... (or P-Q ranges) (repeatable).", valueName: "topic"), completion: Completions.topics)
+    @Option(
+        name: .customLong("topic"),
+        help: ArgumentHelp("Only this topic, or TOPIC:P,P,... (or P-Q ranges) (repeatable).", valueName: "topic"),
+        completion: Completions.topics)
     var topics: [String] = []
 
     @OptionGroup var change: GroupChangeOptions

@@ -12,11 +12,16 @@ struct CopyOptions: ParsableArguments {
     @Flag(name: .customLong("dry-run"), help: "Only print the plan (the default).")
     var dryRun = false
 
-    @Option(name: .customLong("wait-inactive"), parsing: .unconditional, help: ArgumentHelp("Wait up to this long for the group's consumers to stop.", valueName: "duration"))
+    @Option(
+        name: .customLong("wait-inactive"), parsing: .unconditional,
+        help: ArgumentHelp("Wait up to this long for the group's consumers to stop.", valueName: "duration"))
     var waitInactive: String?
 
-    @Option(name: .customLong("checkpoint-every"),
-            help: ArgumentHelp("Copy about this much between durable checkpoints (default 1G); less is redone after a crash, more is fsynced.", valueName: "size"))
+    @Option(
+        name: .customLong("checkpoint-every"),
+        help: ArgumentHelp(
+            "Copy about this much between durable checkpoints (default 1G); less is redone after a crash, more is fsynced.",
+            valueName: "size"))
     var checkpointEvery: String?
 
     @Flag(help: "Print the plan (with --execute: the result) as JSON (schema version 1).")
@@ -43,8 +48,10 @@ struct CopyOptions: ParsableArguments {
     /// copies with a progress line on a terminal and returns the record and
     /// the time taken (after printing the JSON result itself when asked);
     /// `done` says the copy had ended before this run (nothing was done).
-    func run(_ directory: DataDirectory, plan: () throws -> RedistributionPlan, show: (RedistributionPlan) throws -> Void,
-             copy: (((CopyProgress) -> Void)?) throws -> RedistributionRecord) throws -> (record: RedistributionRecord, took: String, done: Bool)? {
+    func run(
+        _ directory: DataDirectory, plan: () throws -> RedistributionPlan, show: (RedistributionPlan) throws -> Void,
+        copy: (((CopyProgress) -> Void)?) throws -> RedistributionRecord
+    ) throws -> (record: RedistributionRecord, took: String, done: Bool)? {
         guard execute else {
             let plan = try plan()
             json ? try Output.printJSON(plan.json(executed: false)) : try show(plan)
@@ -70,7 +77,9 @@ struct CopyOptions: ParsableArguments {
 
     /// Prints a plan: the header lines, then a table per source partition.
     static func show(_ plan: RedistributionPlan, lines: [String]) throws {
-        var table = Table([("PARTITION", .right), ("COMMITTED", .right), ("START", .right), ("END", .right), ("RECORDS", .right), ("NOTE", .left)])
+        var table = Table([
+            ("PARTITION", .right), ("COMMITTED", .right), ("START", .right), ("END", .right), ("RECORDS", .right), ("NOTE", .left),
+        ])
         for (source, end) in zip(plan.record.sources, plan.ends) {
             let note: String
             switch source.startReason {
@@ -80,8 +89,10 @@ struct CopyOptions: ParsableArguments {
             case .outOfRange: note = "committed offset \(source.committed!) is outside the log; reset (--from)"
             }
             let stop = source.stop ?? end
-            table.add([String(source.partition), source.committed.map(String.init) ?? "-", String(source.start),
-                       source.stop.map(String.init) ?? "\(end)+", String(stop - source.start), note])
+            table.add([
+                String(source.partition), source.committed.map(String.init) ?? "-", String(source.start),
+                source.stop.map(String.init) ?? "\(end)+", String(stop - source.start), note,
+            ])
         }
         try Output.print((lines + ["", table.render()]).joined(separator: "\n"))
     }
@@ -90,7 +101,9 @@ struct CopyOptions: ParsableArguments {
     static func title(_ plan: RedistributionPlan, _ what: String) -> String {
         let r = plan.record
         guard plan.resuming else { return "plan for \(what)" }
-        guard r.phase == .copying else { return "\(what) has nothing left to copy (\(r.phase.rawValue)); see 'sluice redistribute status \(r.name)'" }
+        guard r.phase == .copying else {
+            return "\(what) has nothing left to copy (\(r.phase.rawValue)); see 'sluice redistribute status \(r.name)'"
+        }
         return "resume \(what): \(r.copiedRecords) of \(plan.backlogRecords) records copied so far"
     }
 
@@ -102,7 +115,8 @@ struct CopyOptions: ParsableArguments {
 
     static func estimate(_ plan: RedistributionPlan) -> String {
         let records = plan.backlogRecords - plan.record.copiedRecords
-        return "\(plan.resuming ? "left to copy" : "backlog"): \(records) records, about \(ByteCount.format(plan.backlogBytes)); estimated \(TimeParsing.formatDuration(plan.estimatedMillis))"
+        return
+            "\(plan.resuming ? "left to copy" : "backlog"): \(records) records, about \(ByteCount.format(plan.backlogBytes)); estimated \(TimeParsing.formatDuration(plan.estimatedMillis))"
     }
 }
 
@@ -115,7 +129,8 @@ enum ByteSizeArgument {
         var unit: Int64 = 1
         if let last = digits.last, let scale = units[last] { unit = scale; digits = digits.dropLast() }
         guard let n = Int64(digits), n > 0, n <= Int64.max / unit else {
-            throw SluiceError.usage(.invalidArgument, "malformed \(option) '\(text.printable)'", remedy: "use a size in bytes, e.g. 64M or 1G")
+            throw SluiceError.usage(
+                .invalidArgument, "malformed \(option) '\(text.printable)'", remedy: "use a size in bytes, e.g. 64M or 1G")
         }
         return n * unit
     }

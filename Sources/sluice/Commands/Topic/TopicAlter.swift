@@ -7,7 +7,9 @@ struct TopicAlter: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "alter",
         abstract: "Add partitions to a topic, or change its config.",
-        discussion: "Partitions can only be added: a Kafka-style log cannot shrink. To spread a topic over a different number of partitions, copy it with 'sluice redistribute' or 'sluice topic migrate'.")
+        discussion:
+            "Partitions can only be added: a Kafka-style log cannot shrink. To spread a topic over a different number of partitions, copy it with 'sluice redistribute' or 'sluice topic migrate'."
+    )
 
     @OptionGroup var common: CommonOptions
 
@@ -32,12 +34,15 @@ struct TopicAlter: ParsableCommand {
         if !config.isEmpty {
             let updated = try store.alterConfig(name, assignments: config)
             let changed = Set(config.compactMap { $0.split(separator: "=", maxSplits: 1).first.map(String.init) })
-            try Output.print("updated topic '\(name)': " + updated.filter { changed.contains($0.0) }.map { "\($0.0)=\($0.1)" }.joined(separator: " "))
+            try Output.print(
+                "updated topic '\(name)': " + updated.filter { changed.contains($0.0) }.map { "\($0.0)=\($0.1)" }.joined(separator: " "))
         }
         if let partitions {
             let (old, new) = try store.addPartitions(name, to: partitions)
             try Output.print("topic '\(name)' now has \(new) partitions (was \(old))")
-            Diagnostics.warn("keyed records go to murmur2(key) % partitions: from now on most keys go to other partitions than before, and each key's earlier records stay where they are (running producers follow within a second)")
+            Diagnostics.warn(
+                "keyed records go to murmur2(key) % partitions: from now on most keys go to other partitions than before, and each key's earlier records stay where they are (running producers follow within a second)"
+            )
         }
     }
 }

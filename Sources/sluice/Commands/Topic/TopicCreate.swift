@@ -26,7 +26,8 @@ struct TopicCreate: ParsableCommand {
 
     func run() throws {
         let store = try common.openStore(writing: "create topic '\(name.printable)'")
-        guard let topic = try TopicCreation.create(store, name: name, partitions: partitions, config: config, ifNotExists: ifNotExists) else {
+        guard let topic = try TopicCreation.create(store, name: name, partitions: partitions, config: config, ifNotExists: ifNotExists)
+        else {
             StandardErrorLog.notice("topic '\(name)' already exists")
             return
         }

@@ -2,14 +2,16 @@ import ArgumentParser
 import SluiceCore
 import SluiceOperations
 import SluiceStorage
-import SluiceSystem
 import SluiceStore
+import SluiceSystem
 
 struct TopicDelete: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "delete",
         abstract: "Delete a topic and all its records.",
-        discussion: "Asks for confirmation on a terminal; --yes confirms without asking (required when not on a terminal). The deletion is atomic: a killed delete leaves the topic whole or gone. Groups' committed offsets on it stay (lag shows the topic as deleted) until a topic of that name is created again, which starts without them.")
+        discussion:
+            "Asks for confirmation on a terminal; --yes confirms without asking (required when not on a terminal). The deletion is atomic: a killed delete leaves the topic whole or gone. Groups' committed offsets on it stay (lag shows the topic as deleted) until a topic of that name is created again, which starts without them."
+    )
 
     @OptionGroup var common: CommonOptions
 
@@ -23,8 +25,9 @@ struct TopicDelete: ParsableCommand {
         let store = try common.openStore(writing: "delete topic '\(name.printable)'")
         let report = try store.describeTopics([name])[0]
         if !yes {
-            try Confirmation.ask("Delete topic '\(name)' (\(report.partitionCount) partitions, \(report.records) records, \(ByteCount.format(report.bytes)))?",
-                                 flag: "--yes")
+            try Confirmation.ask(
+                "Delete topic '\(name)' (\(report.partitionCount) partitions, \(report.records) records, \(ByteCount.format(report.bytes)))?",
+                flag: "--yes")
         }
         try store.deleteTopic(name)
         try Output.print("deleted topic '\(name)'")

@@ -1,8 +1,8 @@
 import ArgumentParser
 import SluiceCore
 import SluiceOperations
-import SluiceSystem
 import SluiceStore
+import SluiceSystem
 
 struct TopicDescribe: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -23,14 +23,20 @@ struct TopicDescribe: ParsableCommand {
             try Output.printJSON(report.json)
             return
         }
-        var lines = ["Topic: \(report.name)  Partitions: \(report.partitionCount)  Records: \(report.records)  Size: \(ByteCount.format(report.bytes))"]
+        var lines = [
+            "Topic: \(report.name)  Partitions: \(report.partitionCount)  Records: \(report.records)  Size: \(ByteCount.format(report.bytes))"
+        ]
         if !report.id.isEmpty { lines.append("Id: \(report.id)") }
         lines.append("Config: " + report.config.map { "\($0.0)=\($0.1)" }.joined(separator: " "))
-        var table = Table([("PARTITION", .right), ("LOG-START", .right), ("END", .right), ("RECORDS", .right), ("SIZE", .right),
-                           ("SEGMENTS", .right), ("OLDEST", .left), ("NEWEST", .left)])
+        var table = Table([
+            ("PARTITION", .right), ("LOG-START", .right), ("END", .right), ("RECORDS", .right), ("SIZE", .right),
+            ("SEGMENTS", .right), ("OLDEST", .left), ("NEWEST", .left),
+        ])
         for p in report.partitions {
-            table.add([String(p.partition), String(p.logStartOffset), String(p.endOffset), String(p.records), ByteCount.format(p.bytes),
-                       String(p.segments), Output.time(p.oldestTimestamp), Output.time(p.newestTimestamp)])
+            table.add([
+                String(p.partition), String(p.logStartOffset), String(p.endOffset), String(p.records), ByteCount.format(p.bytes),
+                String(p.segments), Output.time(p.oldestTimestamp), Output.time(p.newestTimestamp),
+            ])
         }
         lines.append("")
         lines.append(table.render())

@@ -1,8 +1,8 @@
 import ArgumentParser
 import SluiceCore
 import SluiceOperations
-import SluiceSystem
 import SluiceStore
+import SluiceSystem
 
 struct TopicList: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "list", abstract: "List topics with their partitions, records and size.")
