@@ -40,7 +40,8 @@ release: deps
 
 # The whole suite: unit tests of every library, end-to-end tests against the
 # release binary (crash, concurrency and bad-input tests in their short form).
-test: lint release check-generated
+# Style first: lint and lint-width (no line longer than LINT_WIDTH).
+test: lint lint-width release check-generated
 	SLUICE_BIN=$(CURDIR)/$(RELEASE_BIN) $(SWIFT) test
 
 # The long form of the reliability suite (RELIABILITY.md): CRASH_TRIALS kills
@@ -154,7 +155,9 @@ demo: release
 # Style: .swift-format (swift-format ships with the toolchain). `make lint`
 # fails on any finding (part of `make test`); `make format` rewrites the tree
 # to match. LINT_WIDTH: swift-format cannot break a long string literal and does
-# not report it, so `make lint-width` lists the lines still longer than that.
+# not report it, so `make lint-width` lists the lines still longer than that and
+# fails if there are any (also part of `make test`): split such a literal into a
+# multi-line one with trailing-backslash continuations (or concatenate pieces).
 SWIFT_FORMAT       = $(SWIFT) format
 SWIFT_FORMAT_PATHS = Sources Tests Package.swift
 LINT_WIDTH        ?= 140

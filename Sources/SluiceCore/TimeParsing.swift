@@ -11,7 +11,10 @@ public enum TimeParsing {
         "use ISO-8601 (2024-05-01T12:00:00Z, 2024-05-01T12:00:00.250+02:00, 2024-05-01), epoch seconds or milliseconds, or 'now'"
     /// The time formats, for the help of every option that takes a time.
     public static let timeFormatsSummary =
-        "TIME: ISO-8601 (2024-05-01T12:00:00Z, 2024-05-01T14:00:00+02:00, 2024-05-01; without a zone it is UTC, whatever TZ says), epoch seconds or milliseconds, or now"
+        """
+        TIME: ISO-8601 (2024-05-01T12:00:00Z, 2024-05-01T14:00:00+02:00, 2024-05-01; \
+        without a zone it is UTC, whatever TZ says), epoch seconds or milliseconds, or now
+        """
     public static let durationFormatsHelp = "use a number with a unit (500ms, 90s, 15m, 2h, 3d, 1w, 1h30m) or ISO-8601 (PT2H, P1DT6H)"
 
     /// Parses a point in time to epoch milliseconds.
@@ -62,7 +65,10 @@ public enum TimeParsing {
         guard recordTimestamps.contains(millis) else {
             throw SluiceError.usage(
                 .invalidArgument,
-                "timestamp \(millis) is outside the range a record may have (0 to \(recordTimestamps.upperBound), 1970-01-01 to 9999-12-31)",
+                """
+                timestamp \(millis) is outside the range a record may have (0 \
+                to \(recordTimestamps.upperBound), 1970-01-01 to 9999-12-31)
+                """,
                 remedy: "use epoch milliseconds from 0 (1970-01-01) to \(recordTimestamps.upperBound) (9999-12-31), or a time")
         }
     }

@@ -31,7 +31,9 @@ public enum FuzzTargets {
             name: "segment", summary: "a segment (log, index, time index) through recovery, readers, lookups and verify", run: segment),
         FuzzTarget(name: "index", summary: "offset and time index readers and searches", run: index),
         FuzzTarget(
-            name: "offsets-log", summary: "a __consumer_offsets partition: commit keys, values, annotations, transactions", run: offsetsLog),
+            name: "offsets-log",
+            summary: "a __consumer_offsets partition: commit keys, values, annotations, transactions",
+            run: offsetsLog),
         FuzzTarget(name: "offsets-snapshot", summary: "an offsets-store snapshot", run: offsetsSnapshot),
         FuzzTarget(name: "archive", summary: "an archive: zstd stream, tar, manifest, segments, summary", run: archive),
         FuzzTarget(name: "time", summary: "times and durations (TimeParsing)", run: time),

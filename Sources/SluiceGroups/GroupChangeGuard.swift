@@ -41,7 +41,10 @@ public final class GroupChangeGuard: GroupHold {
             }
             if force {
                 Diagnostics.warn(
-                    "group '\(group.group.printable)' is active (\(describeActivity(group))); changing its offsets anyway because of --force: its consumers may overwrite them at their next commit"
+                    """
+                    group '\(group.group.printable)' is active (\(describeActivity(group))); changing its \
+                    offsets anyway because of --force: its consumers may overwrite them at their next commit
+                    """
                 )
                 return GroupChangeGuard(group: group, holder: holder, groupLock: nil)
             }

@@ -219,7 +219,10 @@ public final class File: @unchecked Sendable {
             if polled == 0 {
                 throw SluiceError.failure(
                     .interrupted,
-                    "interrupted by \(Interruption.signalName) while writing to \(path), whose reader took nothing for \(Self.stalledReaderMillis / 1000) s: the last record written may be cut short"
+                    """
+                    interrupted by \(Interruption.signalName) while writing to \(path), whose reader took \
+                    nothing for \(Self.stalledReaderMillis / 1000) s: the last record written may be cut short
+                    """
                 )
             }
             do {

@@ -102,7 +102,10 @@ struct Sluice: ParsableCommand {
         }
         described.remedy =
             ([
-                "free space on the file system holding \(path) (delete old records with 'sluice retention --execute' or 'sluice delete-records'), then run the command again"
+                """
+                free space on the file system holding \(path) (delete old records with 'sluice \
+                retention --execute' or 'sluice delete-records'), then run the command again
+                """
             ] + specific).joined(separator: "; ")
         return described
     }

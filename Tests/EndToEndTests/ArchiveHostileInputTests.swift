@@ -154,7 +154,10 @@ import Testing
         // it, and any allocation sized from the archive beyond it would fail.
         let source = hostile == .stdinClosedEarly ? "head -c 20000 '\(fixture.archive)' | " : ""
         let run = try ArchiveStore.shell(
-            "\(memoryLimitPrefix(mebibytes: 200))\(source)'\(SluiceProcess.binary)' import '\(source.isEmpty ? archive : "-")' --topic copy",
+            """
+            \(memoryLimitPrefix(mebibytes: 200))\(source)'\(SluiceProcess.binary)' \
+            import '\(source.isEmpty ? archive : "-")' --topic copy
+            """,
             environment: ["SLUICE_DATA_DIR": data])
         let (status, lines) = (run.status, SluiceProcess.errorLines(run.err))
         let (expectedStatus, message) = hostile.expectation

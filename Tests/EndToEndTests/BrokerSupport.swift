@@ -14,7 +14,10 @@ enum BrokerDirectory {
         try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
         try write(
             path + "/meta.properties",
-            "#\n#Sat Nov 18 20:54:20 UTC 2023\nnode.id=1\ndirectory.id=Q0PfTa6UQ2mQ4b1XGJ0vWw\nversion=1\ncluster.id=4L6g3nShT-eMCtK--X86sw\n"
+            """
+            #\n#Sat Nov 18 20:54:20 UTC 2023\nnode.id=1\n\
+            directory.id=Q0PfTa6UQ2mQ4b1XGJ0vWw\nversion=1\ncluster.id=4L6g3nShT-eMCtK--X86sw\n
+            """
         )
         try write(path + "/log-start-offset-checkpoint", checkpoint(logStarts))
         try write(path + "/recovery-point-offset-checkpoint", checkpoint([]))

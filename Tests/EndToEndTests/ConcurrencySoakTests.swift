@@ -73,7 +73,10 @@ final class Soak: @unchecked Sendable {
         lock.lock(); defer { lock.unlock() }
         let admin = adminRuns.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")
         return
-            "soak: \(Int(seconds)) s, \(Self.producers) producers (\(chunks) runs, \(produced.count) records), consumers in 2 groups (\(consumerOutputs.count) member runs), admin: \(admin); \(failures.count) failures"
+            """
+            soak: \(Int(seconds)) s, \(Self.producers) producers (\(chunks) runs, \(produced.count) records), \
+            consumers in 2 groups (\(consumerOutputs.count) member runs), admin: \(admin); \(failures.count) failures
+            """
     }
 
     func run() throws {

@@ -357,7 +357,8 @@ enum Corruption {
             }
             readerDetected = true
         } else if !complete {
-            // A reader that ends early without an error saw what looks like a torn write: only the end of the damaged partition may be missing.
+            // A reader that ends early without an error saw what looks like a torn write: only the end of the
+            // damaged partition may be missing.
             for q in 0..<KnownStore.partitions {
                 let records = found[q] ?? []
                 guard records == Array(0..<Int64(records.count)), q == partition || records.count == KnownStore.recordsPerPartition else {

@@ -263,7 +263,10 @@ extension CrashMatrix {
             let read = try Reliability.run(["consume", "t", "-p", "0", "--format", "%p %o %k %v\\n"], trial.store)
             guard Reliability.sortedLines(read.out) == kept else {
                 throw TrialFailure(
-                    "partition 0 reads \(read.out.split(separator: "\n").count) records (exit \(read.status): \(read.err.suffix(300))), not the \(kept.count) before the damage"
+                    """
+                    partition 0 reads \(read.out.split(separator: "\n").count) records (exit \
+                    \(read.status): \(read.err.suffix(300))), not the \(kept.count) before the damage
+                    """
                 )
             }
             var label = "repaired"

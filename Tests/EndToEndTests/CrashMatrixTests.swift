@@ -241,7 +241,10 @@ struct CrashReport: Sendable {
     var line: String {
         let labels = outcomes.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")
         return
-            "crash-matrix \(path): \(trials) trials (\(modes[0]) killed at a syscall of ~\(syscalls), \(modes[1]) on a timer, \(modes[2]) given EIO at a syscall; \(killed) died mid-run, \(failed) failed cleanly): \(labels); \(failures.count) failures"
+            """
+            crash-matrix \(path): \(trials) trials (\(modes[0]) killed at a syscall of ~\(syscalls), \(modes[1]) on a timer, \
+            \(modes[2]) given EIO at a syscall; \(killed) died mid-run, \(failed) failed cleanly): \(labels); \(failures.count) failures
+            """
     }
 }
 

@@ -43,7 +43,10 @@ import Testing
             let snapshot = FileManager.default.contents(atPath: file).map { String(decoding: $0, as: UTF8.self) }
             #expect(
                 snapshot == result.out,
-                "sluice \(path.joined(separator: " ")) --help differs from \(file) (or it is missing); if the change is meant, run the tests with SLUICE_UPDATE_SNAPSHOTS=1"
+                """
+                sluice \(path.joined(separator: " ")) --help differs from \(file) (or it is \
+                missing); if the change is meant, run the tests with SLUICE_UPDATE_SNAPSHOTS=1
+                """
             )
         }
         let stale = Set((try? FileManager.default.contentsOfDirectory(atPath: Self.directory)) ?? []).subtracting(

@@ -98,7 +98,10 @@ enum Reliability {
         }
         return (json["partitions"]?.arrayValue ?? []).flatMap { partition in
             (partition["problems"]?.arrayValue ?? []).map {
-                "\($0["partition"]?.stringValue ?? "") \($0["file"]?.stringValue ?? "") \($0["kind"]?.stringValue ?? ""): \($0["message"]?.stringValue ?? "")"
+                """
+                \($0["partition"]?.stringValue ?? "") \($0["file"]?.stringValue ?? "") \
+                \($0["kind"]?.stringValue ?? ""): \($0["message"]?.stringValue ?? "")
+                """
             }
         }
     }

@@ -171,7 +171,8 @@ import Testing
         let script = """
             umask \(umask); export SLUICE_DATA_DIR='\(data)'
             \(sluice) topic create m -p 2 && printf 'a\\nb\\n' | \(sluice) produce m && \(sluice) consume m --group g >/dev/null \
-            && \(sluice) import '\(KnownStore.archive)' --topic copy --with-groups && \(sluice) export m -o '\(sandbox.dir.path)/m.tar.zst' \
+            && \(sluice) import '\(KnownStore.archive)' --topic copy --with-groups \
+            && \(sluice) export m -o '\(sandbox.dir.path)/m.tar.zst' \
             && \(sluice) group seek g --topic m --to-earliest --execute >/dev/null && \(sluice) verify --repair >/dev/null
             """
         let run = try ArchiveStore.shell(script)
@@ -328,7 +329,10 @@ import Testing
     /// from a declared size would fail and crash it); fails on a crash.
     static func runLimited(_ arguments: [String], _ dataDir: String) throws -> (status: Int32, out: String, err: String) {
         let run = try ArchiveStore.shell(
-            "\(memoryLimitPrefix(mebibytes: 400))exec '\(SluiceProcess.binary)' \(arguments.map { "'\($0)'" }.joined(separator: " ")) </dev/null",
+            """
+            \(memoryLimitPrefix(mebibytes: 400))exec '\(SluiceProcess.binary)' \
+            \(arguments.map { "'\($0)'" }.joined(separator: " ")) </dev/null
+            """,
             environment: ["SLUICE_DATA_DIR": dataDir])
         if ![0, 1, 2, 64].contains(run.status) || run.err.contains("Fatal error") || run.err.contains("Program crashed") {
             throw TrialFailure("sluice \(arguments.joined(separator: " ")) crashed (status \(run.status)): \(run.err.suffix(400))")

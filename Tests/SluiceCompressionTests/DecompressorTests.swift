@@ -37,7 +37,10 @@ func jsonRecords(count: Int, seed: UInt64 = 7) -> [UInt8] {
     for i in 0..<count {
         let amount = Int.random(in: 0..<100_000, using: &random)
         text +=
-            #"{"order":\#(i),"customer":"customer-\#(amount % 997)","amount":\#(amount / 100).\#(amount % 100),"status":"\#(["new", "paid", "shipped"][i % 3])"}"#
+            #"""
+            {"order":\#(i),"customer":"customer-\#(amount % 997)","amount":\#(amount / 100).\#(amount % 100),\#
+            "status":"\#(["new", "paid", "shipped"][i % 3])"}
+            """#
         text += "\n"
     }
     return Array(text.utf8)

@@ -114,7 +114,10 @@ public final class ArchiveExporter {
         } catch {
             throw SluiceError.checkFailed(
                 .corruptLog,
-                "corrupt log in partition \(partition.name), segment \(segment.logName): the legacy message set at offset \(legacy.offset) does not expand: \(error)",
+                """
+                corrupt log in partition \(partition.name), segment \(segment.logName): \
+                the legacy message set at offset \(legacy.offset) does not expand: \(error)
+                """,
                 remedy: "run 'sluice verify \(partition.topic)'")
         }
     }

@@ -99,7 +99,10 @@ public final class ArchiveImporter: ArchiveSink {
                 switch committed {
                 case true?: "the import is committed; the next sluice command on \(directory.path) completes it"
                 case false? where error.reason == .corruptArchive && error.remedy == nil:
-                    "nothing was imported; importing this archive again cannot help: use another copy of it, or export it again from its source"
+                    """
+                    nothing was imported; importing this archive again cannot \
+                    help: use another copy of it, or export it again from its source
+                    """
                 case false?: "nothing was imported; run the import again"
                 case nil:
                     "whether the import was committed could not be read; check the topic (sluice topic describe) before importing again"
@@ -172,7 +175,10 @@ public final class ArchiveImporter: ArchiveSink {
         if !options.dryRun, let free = FileSystem.freeBytes(near: directory.path), free < spaceNeeded {
             throw SluiceError.failure(
                 .noSpace,
-                "importing the archive needs about \(ByteCount.format(spaceNeeded)) but \(directory.path) has \(ByteCount.format(free)) free"
+                """
+                importing the archive needs about \(ByteCount.format(spaceNeeded)) \
+                but \(directory.path) has \(ByteCount.format(free)) free
+                """
             )
         }
         if !options.dryRun { staging = try StagingArea.create(in: directory) }

@@ -248,7 +248,10 @@ final class ArchiveReader {
         }
         guard summary.partitions.map(\.partition) == manifest.partitions.map(\.partition) else {
             throw ArchiveDamage(
-                "summary.json lists partitions \(summary.partitions.map(\.partition)) but manifest.json lists \(manifest.partitions.map(\.partition))"
+                """
+                summary.json lists partitions \(summary.partitions.map(\.partition)) \
+                but manifest.json lists \(manifest.partitions.map(\.partition))
+                """
             )
         }
         for (partition, claimed) in summary.partitions {
@@ -264,7 +267,11 @@ final class ArchiveReader {
     }
 
     private static func describe(_ s: FileStats) -> String {
-        "\(s.bytes) bytes with CRC-32C \(ArchiveSummary.hex(s.crc32c)), \(s.batches) batches, \(s.records) records, offsets \(s.firstOffset.map(String.init) ?? "-") to \(s.lastOffset.map(String.init) ?? "-"), timestamps \(s.minTimestamp.map(String.init) ?? "-") to \(s.maxTimestamp.map(String.init) ?? "-")"
+        """
+        \(s.bytes) bytes with CRC-32C \(ArchiveSummary.hex(s.crc32c)), \(s.batches) batches, \(s.records) \
+        records, offsets \(s.firstOffset.map(String.init) ?? "-") to \(s.lastOffset.map(String.init) ?? "-"), \
+        timestamps \(s.minTimestamp.map(String.init) ?? "-") to \(s.maxTimestamp.map(String.init) ?? "-")
+        """
     }
 }
 
@@ -368,7 +375,10 @@ struct EntryFramer {
             header = RecordBatchHeader(head.base)
             guard header.recordsCount >= 0, header.lastOffsetDelta >= 0, header.compression != nil else {
                 throw ArchiveDamage(
-                    "\(here) has an impossible batch header (record count \(header.recordsCount), last offset delta \(header.lastOffsetDelta), attributes \(header.attributes))"
+                    """
+                    \(here) has an impossible batch header (record count \(header.recordsCount), \
+                    last offset delta \(header.lastOffsetDelta), attributes \(header.attributes))
+                    """
                 )
             }
             try checkOffsets(header.baseOffset, delta: header.lastOffsetDelta)
@@ -419,7 +429,10 @@ struct EntryFramer {
         let computed = ~crc
         guard computed == header.crc else {
             throw ArchiveDamage(
-                "the batch at byte \(entryStart) of \(file!.name) (offset \(header.baseOffset)) fails its CRC check: \(FormatError.checksumMismatch(stored: header.crc, computed: computed))"
+                """
+                the batch at byte \(entryStart) of \(file!.name) (offset \(header.baseOffset)) fails \
+                its CRC check: \(FormatError.checksumMismatch(stored: header.crc, computed: computed))
+                """
             )
         }
         try sink?.endEntry()
@@ -435,7 +448,10 @@ struct EntryFramer {
         let range = partition!
         guard first >= expectedOffset, first < range.endOffset, range.endOffset - first > Int64(delta) else {
             throw ArchiveDamage(
-                "\(here) holds offsets from \(first), outside partition \(range.partition)'s range \(expectedOffset)..<\(range.endOffset) in manifest.json"
+                """
+                \(here) holds offsets from \(first), outside partition \(range.partition)'s \
+                range \(expectedOffset)..<\(range.endOffset) in manifest.json
+                """
             )
         }
         guard first + Int64(delta) - file!.baseOffset <= Int64(Int32.max) else {

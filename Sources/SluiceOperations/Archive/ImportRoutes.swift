@@ -192,7 +192,10 @@ final class RepartitioningRoute: ImportRoute {
         guard info.totalSize <= Self.maxBatchBytes else {
             throw SluiceError.failure(
                 .invalidArgument,
-                "\(file) holds a batch of \(info.totalSize) bytes at offset \(info.baseOffset); re-partitioning decodes batches of up to \(Self.maxBatchBytes) bytes",
+                """
+                \(file) holds a batch of \(info.totalSize) bytes at offset \(info.baseOffset); \
+                re-partitioning decodes batches of up to \(Self.maxBatchBytes) bytes
+                """,
                 remedy: "import into a topic with the archive's partition count, which copies batches without decoding them")
         }
         batch.clear()

@@ -277,7 +277,10 @@ final class TarReader {
         case .paxExtended, .paxGlobal, .gnuLongName:
             guard size <= Int64(Self.maxPaxBytes) else {
                 throw ArchiveDamage(
-                    "a \(type == .gnuLongName ? "long-name" : "pax") header declares \(size) bytes, more than the \(Self.maxPaxBytes)-byte limit"
+                    """
+                    a \(type == .gnuLongName ? "long-name" : "pax") header declares \
+                    \(size) bytes, more than the \(Self.maxPaxBytes)-byte limit
+                    """
                 )
             }
             metadata.clear()
@@ -286,7 +289,10 @@ final class TarReader {
             return
         case .hardLink, .symbolicLink, .gnuLongLink:
             throw ArchiveDamage(
-                "entry '\(name.printable)' is a \(type == .symbolicLink ? "symbolic" : "hard") link; a sluice archive holds only regular files"
+                """
+                entry '\(name.printable)' is a \(type == .symbolicLink ? "symbolic" : "hard") \
+                link; a sluice archive holds only regular files
+                """
             )
         case .characterDevice, .blockDevice, .fifo:
             throw ArchiveDamage("entry '\(name.printable)' is a device or FIFO; a sluice archive holds only regular files")

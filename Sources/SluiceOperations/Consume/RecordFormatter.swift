@@ -24,7 +24,10 @@ public struct RecordFormatter: Sendable {
     public init(_ style: Style) { self.style = style }
 
     public static let formatHelp =
-        "%t topic, %p partition, %o offset, %k key, %v (or %s) value, %T timestamp (ms), %h headers (k=v,...), %K key length, %S value length, %% a percent sign; \\n \\t \\r \\\\ escapes"
+        """
+        %t topic, %p partition, %o offset, %k key, %v (or %s) value, %T timestamp (ms), %h headers \
+        (k=v,...), %K key length, %S value length, %% a percent sign; \\n \\t \\r \\\\ escapes
+        """
 
     /// Parses a kcat-style format string.
     public static func parsePattern(_ text: String) throws -> [Token] {

@@ -259,7 +259,11 @@ public final class TopicConsumer {
         case .open:
             if cursor.blockedAt != from {
                 Diagnostics.warn(
-                    "partition \(cursor.partition.name): a transaction of producer \(header.producerId) starting at offset \(header.baseOffset) has no COMMIT or ABORT marker yet; read_committed delivers nothing from offset \(from) on until it has"
+                    """
+                    partition \(cursor.partition.name): a transaction of producer \(header.producerId) \
+                    starting at offset \(header.baseOffset) has no COMMIT or ABORT marker yet; \
+                    read_committed delivers nothing from offset \(from) on until it has
+                    """
                 )
             }
             cursor.blockedAt = from

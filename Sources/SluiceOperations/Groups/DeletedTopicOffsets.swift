@@ -24,7 +24,11 @@ public enum DeletedTopicOffsets {
         }
         if !groups.isEmpty {
             Diagnostics.warn(
-                "removed committed offsets on '\(topic.printable)' left from a deleted topic of that name (group\(groups.count == 1 ? "" : "s") \(groups.map(\.printable).joined(separator: ", "))): the new topic's groups start without them"
+                """
+                removed committed offsets on '\(topic.printable)' left from a deleted topic of that name \
+                (group\(groups.count == 1 ? "" : "s") \(groups.map(\.printable).joined(separator: ", "))): \
+                the new topic's groups start without them
+                """
             )
         }
         return groups

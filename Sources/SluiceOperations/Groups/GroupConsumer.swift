@@ -177,7 +177,10 @@ public final class GroupConsumer {
             // Members write and commit at least every commit interval: a group that moved none of these partitions
             // for two of them is stuck (a member that does not commit, a transaction with no marker yet), not slow.
             Diagnostics.warn(
-                "group '\(group.group.printable)' has not moved partitions \(behind.keys.sorted().map(String.init).joined(separator: ", ")) of \(topic.name) for \(TimeParsing.formatDuration(Int64(stalledDrainNanos / 1_000_000))); stopping without waiting for them"
+                """
+                group '\(group.group.printable)' has not moved partitions \(behind.keys.sorted().map(String.init).joined(separator: ", ")) \
+                of \(topic.name) for \(TimeParsing.formatDuration(Int64(stalledDrainNanos / 1_000_000))); stopping without waiting for them
+                """
             )
         }
         drainTargets = [:]
@@ -295,13 +298,19 @@ public final class GroupConsumer {
             // re-read or skip them silently, so say so instead.
             throw SluiceError.checkFailed(
                 .corruptLog,
-                "group '\(group.group.printable)' committed offset \(committed) of \(partition.name), but the partition's log ends at \(end): records it had are lost or damaged",
+                """
+                group '\(group.group.printable)' committed offset \(committed) of \(partition.name), \
+                but the partition's log ends at \(end): records it had are lost or damaged
+                """,
                 remedy:
                     "run 'sluice verify \(partition.topic)', then 'sluice verify \(partition.topic) --repair' to reserve the lost offsets")
         }
         let reset = try options.reset.resolve(in: partition)
         Diagnostics.warn(
-            "group '\(group.group.printable)': the committed offset \(committed) of \(partition.name) is outside its log [\(start), \(end)]; starting at \(reset) (--from)"
+            """
+            group '\(group.group.printable)': the committed offset \(committed) of \
+            \(partition.name) is outside its log [\(start), \(end)]; starting at \(reset) (--from)
+            """
         )
         return reset
     }

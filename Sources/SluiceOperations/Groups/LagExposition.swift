@@ -73,7 +73,10 @@ extension LagReport {
         if !rows.isEmpty {
             header(
                 "sluice_group_status",
-                "The partition's status (OK, WARN, STALLED, STOPPED, REWOUND, UNKNOWN; see 'sluice lag --help') in the status label; always 1."
+                """
+                The partition's status (OK, WARN, STALLED, STOPPED, REWOUND, \
+                UNKNOWN; see 'sluice lag --help') in the status label; always 1.
+                """
             )
             for (labels, row) in rows { sample("sluice_group_status", labels + ",status=\"\(row.status.rawValue)\"", "1") }
         }

@@ -173,14 +173,20 @@ public struct OffsetPlan: Sendable {
             let clamped = range.clamp(requested)
             if clamped != requested {
                 Diagnostics.warn(
-                    "\(key): target offset \(requested) is \(requested < range.start ? "before the log start" : "after the log end") \(clamped); using \(clamped)"
+                    """
+                    \(key): target offset \(requested) is \
+                    \(requested < range.start ? "before the log start" : "after the log end") \(clamped); using \(clamped)
+                    """
                 )
             }
             rows.append(Row(topicPartition: key, current: current, target: clamped, logEnd: range.end))
         }
         if !skipped.isEmpty {
             Diagnostics.warn(
-                "group '\(group.printable)' has no committed offset for \(skipped.joined(separator: ", ")); \(target.detail) leaves \(skipped.count == 1 ? "it" : "them") out"
+                """
+                group '\(group.printable)' has no committed offset for \(skipped.joined(separator: ", ")); \
+                \(target.detail) leaves \(skipped.count == 1 ? "it" : "them") out
+                """
             )
         }
         return OffsetPlan(group: group, operation: .seek, detail: target.detail, rows: rows)
@@ -249,7 +255,10 @@ public struct OffsetPlan: Sendable {
             guard n <= changes.count else {
                 throw SluiceError.failure(
                     .historyPruned,
-                    "group '\(group.printable)' has \(changes.count) administrative change\(changes.count == 1 ? "" : "s") (seek, rollback, delete) in its history; cannot undo \(n)",
+                    """
+                    group '\(group.printable)' has \(changes.count) administrative \
+                    change\(changes.count == 1 ? "" : "s") (seek, rollback, delete) in its history; cannot undo \(n)
+                    """,
                     remedy: "see them with 'sluice group history \(group)'")
             }
             let cut = changes[changes.count - n].offset
@@ -261,7 +270,10 @@ public struct OffsetPlan: Sendable {
         guard !then.isEmpty else {
             throw SluiceError.failure(
                 .historyPruned,
-                "group '\(group.printable)' had no committed offsets then (its history starts at \(TimeParsing.formatISO8601(history.events[0].timestamp)))",
+                """
+                group '\(group.printable)' had no committed offsets then (its history \
+                starts at \(TimeParsing.formatISO8601(history.events[0].timestamp)))
+                """,
                 remedy: "roll back to a later point; 'sluice group delete' removes every offset")
         }
         var keys = Set(then.keys).union(current.keys)
@@ -376,7 +388,10 @@ public struct OffsetPlan: Sendable {
         guard !moved.isEmpty else { return }
         throw SluiceError.checkFailed(
             .stalePlan,
-            "the offsets of group '\(group.printable)' changed after \(file) was written (\(moved.map(\.description).joined(separator: ", ")))",
+            """
+            the offsets of group '\(group.printable)' changed after \(file) \
+            was written (\(moved.map(\.description).joined(separator: ", ")))
+            """,
             remedy: "make a new plan with --export, or pass --force to apply this one anyway")
     }
 }

@@ -149,7 +149,14 @@ public final class SegmentDump {
             return
         }
         try line(
-            "baseOffset: \(h.baseOffset) lastOffset: \(h.lastOffset) count: \(h.recordsCount) baseSequence: \(h.baseSequence) lastSequence: \(lastSequence) producerId: \(h.producerId) producerEpoch: \(h.producerEpoch) partitionLeaderEpoch: \(h.partitionLeaderEpoch) isTransactional: \(h.isTransactional) isControl: \(h.isControl) deleteHorizonMs: \(h.hasDeleteHorizon ? String(h.baseTimestamp) : "OptionalLong.empty") position: \(batch.position) \(timeLabel): \(h.maxTimestamp) size: \(h.totalSize) magic: \(h.magic) compresscodec: \(h.compression?.name ?? "invalid") crc: \(h.crc) isvalid: \(valid)\(problem.map { " (\($0))" } ?? "")"
+            """
+            baseOffset: \(h.baseOffset) lastOffset: \(h.lastOffset) count: \(h.recordsCount) baseSequence: \
+            \(h.baseSequence) lastSequence: \(lastSequence) producerId: \(h.producerId) producerEpoch: \(h.producerEpoch) \
+            partitionLeaderEpoch: \(h.partitionLeaderEpoch) isTransactional: \(h.isTransactional) isControl: \(h.isControl) \
+            deleteHorizonMs: \(h.hasDeleteHorizon ? String(h.baseTimestamp) : "OptionalLong.empty") position: \
+            \(batch.position) \(timeLabel): \(h.maxTimestamp) size: \(h.totalSize) magic: \(h.magic) compresscodec: \
+            \(h.compression?.name ?? "invalid") crc: \(h.crc) isvalid: \(valid)\(problem.map { " (\($0))" } ?? "")
+            """
         )
         for text in recordLines { try line(text) }
         if let recordError { try line("| problem: \(recordError)") }
@@ -158,7 +165,11 @@ public final class SegmentDump {
     private func recordText(_ record: Record, _ timeLabel: String, _ sequence: Int64) -> String {
         let headerKeys = record.headers.map { Self.text($0.key) }.joined(separator: ",")
         return
-            "| offset: \(record.offset) \(timeLabel): \(record.timestamp) keySize: \(record.key?.count ?? -1) valueSize: \(record.value?.count ?? -1) sequence: \(sequence) headerKeys: [\(headerKeys)] key: \(record.key.map(Self.text) ?? "null") payload: \(record.value.map(Self.text) ?? "null")"
+            """
+            | offset: \(record.offset) \(timeLabel): \(record.timestamp) keySize: \(record.key?.count ?? -1) \
+            valueSize: \(record.value?.count ?? -1) sequence: \(sequence) headerKeys: [\(headerKeys)] key: \
+            \(record.key.map(Self.text) ?? "null") payload: \(record.value.map(Self.text) ?? "null")
+            """
     }
 
     private func appendRecordJSON(_ record: Record, _ sequence: Int64, to out: ByteBuffer) {
@@ -212,7 +223,13 @@ public final class SegmentDump {
             return
         }
         try line(
-            "offset: \(message.offset) position: \(position) \(message.magic == 1 ? "\(timeLabel): \(message.timestamp ?? -1) " : "")isvalid: true size: \(bytes.count) magic: \(message.magic) compresscodec: \(message.compression.name) crc: \(message.crc) keySize: \(message.key?.count ?? -1) valueSize: \(message.value?.count ?? -1) key: \(message.key.map(Self.text) ?? "null") payload: \(message.value.map(Self.text) ?? "null")"
+            """
+            offset: \(message.offset) position: \(position) \
+            \(message.magic == 1 ? "\(timeLabel): \(message.timestamp ?? -1) " : "")isvalid: true size: \
+            \(bytes.count) magic: \(message.magic) compresscodec: \(message.compression.name) crc: \
+            \(message.crc) keySize: \(message.key?.count ?? -1) valueSize: \(message.value?.count ?? -1) \
+            key: \(message.key.map(Self.text) ?? "null") payload: \(message.value.map(Self.text) ?? "null")
+            """
         )
         for text in recordLines { try line(text) }
         if let recordError { try line("| problem: \(recordError)") }

@@ -213,7 +213,10 @@ public final class TopicProducer {
         guard current.partitionCount > topic.partitionCount else { return }
         if producedKeyed {
             Diagnostics.warn(
-                "topic '\(topic.name)' now has \(current.partitionCount) partitions (it had \(topic.partitionCount)): keyed records from here on go to murmur2(key) % \(current.partitionCount), so a key's earlier records stay in the partition it had before"
+                """
+                topic '\(topic.name)' now has \(current.partitionCount) partitions (it had \(topic.partitionCount)): keyed records from \
+                here on go to murmur2(key) % \(current.partitionCount), so a key's earlier records stay in the partition it had before
+                """
             )
         }
         lanes += Array(repeating: nil, count: current.partitionCount - topic.partitionCount)

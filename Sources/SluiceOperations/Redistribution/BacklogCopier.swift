@@ -112,7 +112,10 @@ final class BacklogCopier {
         if let lane = lanes.first(where: { $0.replayRemaining > 0 }) {
             throw SluiceError.failure(
                 .redistributionConflict,
-                "temporary partition \(lane.partition.name) holds \(lane.replayRemaining) offsets past its checkpoint that the interrupted copy did not write",
+                """
+                temporary partition \(lane.partition.name) holds \(lane.replayRemaining) \
+                offsets past its checkpoint that the interrupted copy did not write
+                """,
                 remedy: "nothing but the redistribution may write to it; finish it with --force and start again")
         }
         for i in record.sources.indices {

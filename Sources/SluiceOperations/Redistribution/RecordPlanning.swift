@@ -55,7 +55,10 @@ enum RecordPlanning {
         guard !found.isEmpty else { return }
         throw SluiceError.usage(
             .redistributionConflict,
-            "\(record.kind == .migration ? "a migration into" : "redistribution") '\(record.name)' exists with other arguments: \(found.joined(separator: ", "))",
+            """
+            \(record.kind == .migration ? "a migration into" : "redistribution") \
+            '\(record.name)' exists with other arguments: \(found.joined(separator: ", "))
+            """,
             remedy: remedy)
     }
 
@@ -82,7 +85,10 @@ enum RecordPlanning {
         guard let free = FileSystem.freeBytes(near: directory.path), needed > free else { return }
         throw SluiceError.failure(
             .noSpace,
-            "copying the backlog of topic '\(plan.record.sourceTopic)' needs about \(ByteCount.format(needed)); \(ByteCount.format(free)) are free on the file system of \(directory.path)",
+            """
+            copying the backlog of topic '\(plan.record.sourceTopic)' needs about \(ByteCount.format(needed)); \
+            \(ByteCount.format(free)) are free on the file system of \(directory.path)
+            """,
             remedy: "free some space first")
     }
 

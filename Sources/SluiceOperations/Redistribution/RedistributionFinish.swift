@@ -40,9 +40,15 @@ public enum RedistributionFinish {
             guard force else {
                 throw SluiceError.checkFailed(
                     .notDrained,
-                    "redistribution '\(name)' is still copying (\(record.copiedRecords) records so far); group '\(record.group?.printable ?? "")' was not moved",
+                    """
+                    redistribution '\(name)' is still copying (\(record.copiedRecords) \
+                    records so far); group '\(record.group?.printable ?? "")' was not moved
+                    """,
                     remedy:
-                        "resume it with 'sluice redistribute start \(record.sourceTopic) --group \(record.group ?? "") --into \(name) --execute'; --force abandons it (G then consumes its backlog itself)"
+                        """
+                        resume it with 'sluice redistribute start \(record.sourceTopic) --group \(record.group ?? "") \
+                        --into \(name) --execute'; --force abandons it (G then consumes its backlog itself)
+                        """
                 )
             }
             record.outcome = "abandoned"
@@ -51,7 +57,10 @@ public enum RedistributionFinish {
             if left > 0 && !force {
                 throw SluiceError.checkFailed(
                     .notDrained,
-                    "redistribution '\(name)' is not drained: group '\(record.drainGroup!.printable)' has \(left) records of topic '\(record.targetTopic)' left to consume",
+                    """
+                    redistribution '\(name)' is not drained: group '\(record.drainGroup!.printable)' \
+                    has \(left) records of topic '\(record.targetTopic)' left to consume
+                    """,
                     remedy: "wait for its consumers (see 'sluice redistribute status \(name)'), or pass --force to delete them unconsumed")
             }
             record.outcome = left > 0 ? "forced" : "drained"

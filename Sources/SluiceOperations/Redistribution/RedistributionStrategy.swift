@@ -20,7 +20,10 @@ public enum RedistributionStrategy: String, Sendable, CaseIterable {
             return "even spread (every partition within ±5% of the mean for backlogs of 100,000 records or more); per-key order is NOT kept"
         case .key:
             return
-                "each key in Kafka's partition for it (murmur2 of the key modulo the partition count): per-key order is kept; unkeyed records are spread evenly; the spread follows the keys"
+                """
+                each key in Kafka's partition for it (murmur2 of the key modulo the partition count): \
+                per-key order is kept; unkeyed records are spread evenly; the spread follows the keys
+                """
         case .sourcePartition:
             return "source partition p goes only to partitions p·factor to p·factor+factor-1, evenly; per-key order is NOT kept"
         }

@@ -122,7 +122,10 @@ public enum Redistributor {
                 .redistributionConflict,
                 "redistribution '\(other.name)' of topic '\(request.topic)' for group '\(request.group.printable)' is still copying",
                 remedy:
-                    "resume it with 'sluice redistribute start \(request.topic) --group \(request.group) --into \(other.name) --execute', or abandon it with 'sluice redistribute finish \(other.name) --force'"
+                    """
+                    resume it with 'sluice redistribute start \(request.topic) --group \(request.group) --into \
+                    \(other.name) --execute', or abandon it with 'sluice redistribute finish \(other.name) --force'
+                    """
             )
         }
         let committed = try LocalStore(directory).committedOffsets(of: request.group)
@@ -210,7 +213,10 @@ public enum Redistributor {
         if !complete && !record.follow {
             throw SluiceError.failure(
                 .interrupted,
-                "redistribution '\(record.name)' interrupted by \(Interruption.signalName) after copying \(record.copiedRecords) of \(record.backlogRecords ?? 0) records; group '\(request.group.printable)' was not moved",
+                """
+                redistribution '\(record.name)' interrupted by \(Interruption.signalName) after copying \(record.copiedRecords) \
+                of \(record.backlogRecords ?? 0) records; group '\(request.group.printable)' was not moved
+                """,
                 remedy: "run the same command again to resume")
         }
         try handOff(directory, &record, store: store, holder: holder)
@@ -239,9 +245,15 @@ public enum Redistributor {
         let now = committed[TopicPartition(record.sourceTopic, first.partition)]?.offset
         throw SluiceError.checkFailed(
             .redistributionConflict,
-            "the offsets of group '\(record.group!.printable)' moved while redistribution '\(record.name)' was interrupted (\(record.sourceTopic)-\(first.partition): \(now.map(String.init) ?? "none"), was \(first.committed.map(String.init) ?? "none"))",
+            """
+            the offsets of group '\(record.group!.printable)' moved while redistribution '\(record.name)' was interrupted \
+            (\(record.sourceTopic)-\(first.partition): \(now.map(String.init) ?? "none"), was \(first.committed.map(String.init) ?? "none"))
+            """,
             remedy:
-                "its consumers must not run until the redistribution hands off; abandon it with 'sluice redistribute finish \(record.name) --force' and start again"
+                """
+                its consumers must not run until the redistribution hands off; abandon it \
+                with 'sluice redistribute finish \(record.name) --force' and start again
+                """
         )
     }
 

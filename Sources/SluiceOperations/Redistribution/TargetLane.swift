@@ -50,7 +50,10 @@ final class TargetLane: @unchecked Sendable {
         if actual < checkpoint.end {
             throw SluiceError.failure(
                 .redistributionConflict,
-                "temporary partition \(partition.name) ends at offset \(actual), before the \(checkpoint.end) its checkpoint made durable: records were removed from it",
+                """
+                temporary partition \(partition.name) ends at offset \(actual), before the \
+                \(checkpoint.end) its checkpoint made durable: records were removed from it
+                """,
                 remedy: "finish it with --force and start again")
         }
         if actual > checkpoint.end { replay = try Replay(partition: partition, from: checkpoint.end, to: actual) }
@@ -90,7 +93,10 @@ final class TargetLane: @unchecked Sendable {
             guard result.firstOffset == first, result.nextOffset == next else {
                 throw SluiceError.failure(
                     .redistributionConflict,
-                    "temporary partition \(partition.name) was written by another process (its batches landed at offset \(result.firstOffset), expected \(first))",
+                    """
+                    temporary partition \(partition.name) was written by another process \
+                    (its batches landed at offset \(result.firstOffset), expected \(first))
+                    """,
                     remedy: "nothing but the redistribution may write to it; finish it with --force and start again")
             }
         }

@@ -139,7 +139,10 @@ public enum TopicMigration {
         guard complete else {
             throw SluiceError.failure(
                 .interrupted,
-                "migration of topic '\(request.topic)' into '\(request.to)' interrupted by \(Interruption.signalName) after copying \(record.copiedRecords) of \(record.backlogRecords ?? 0) records",
+                """
+                migration of topic '\(request.topic)' into '\(request.to)' interrupted by \(Interruption.signalName) \
+                after copying \(record.copiedRecords) of \(record.backlogRecords ?? 0) records
+                """,
                 remedy: "run the same command again to resume")
         }
         try commitTranslations(directory, record)

@@ -70,7 +70,10 @@ public struct LogStartPlan: Sendable {
         try TopicName.requireUserTopic(
             name, for: operation.rawValue, never: "deletes records of",
             remedy: name == OffsetsStore.topicName
-                ? "group offset history is kept for the retention.ms of \(name) and trimmed by sluice itself; change it with 'sluice topic alter \(name) -c retention.ms=DURATION'"
+                ? """
+                group offset history is kept for the retention.ms of \(name) and trimmed by \
+                sluice itself; change it with 'sluice topic alter \(name) -c retention.ms=DURATION'
+                """
                 : "name a topic of your own")
     }
 
@@ -208,7 +211,10 @@ public struct LogStartPlan: Sendable {
                 let freed = changes.reduce(0) { $0 + $1.freedBytes }
                 throw SluiceError.failure(
                     .interrupted,
-                    "\(operation.rawValue) interrupted by \(Interruption.signalName) after \(changes.count) of \(moves.filter(\.changes).count) partitions (\(ByteCount.format(freed)) freed); every partition is consistent",
+                    """
+                    \(operation.rawValue) interrupted by \(Interruption.signalName) after \(changes.count) of \
+                    \(moves.filter(\.changes).count) partitions (\(ByteCount.format(freed)) freed); every partition is consistent
+                    """,
                     remedy: "run the same command again to finish")
             }
             changes.append(try directory.advanceLogStart(of: move.partition, to: move.newLogStart))

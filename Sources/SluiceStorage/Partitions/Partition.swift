@@ -81,7 +81,10 @@ public final class Partition: @unchecked Sendable {
         let log = try File.open(segment.logPath)
         guard try TailInspection.entryMatches(entry, log: log, fileSize: try log.size(), baseOffset: segment.baseOffset) else {
             Diagnostics.warn(
-                "the offset index of partition \(name) segment \(segment.logName) is inconsistent with its log; reading from the segment start (run 'sluice verify --repair \(topic)')"
+                """
+                the offset index of partition \(name) segment \(segment.logName) is inconsistent \
+                with its log; reading from the segment start (run 'sluice verify --repair \(topic)')
+                """
             )
             return (chosen, 0)
         }

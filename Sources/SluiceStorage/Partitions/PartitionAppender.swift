@@ -196,7 +196,10 @@ public final class PartitionAppender {
             guard tail.problemIsTorn else { throw SluiceError.damagedTail(partition, segment, problem, validEnd: tail.endOffset) }
             try log.truncate(to: tail.validSize)
             Diagnostics.warn(
-                "recovered partition \(partition.name): removed \(tail.fileSize - tail.validSize) bytes of a torn write at byte \(tail.validSize) of \(segment.logName) (\(problem)); the log now ends at offset \(tail.endOffset)"
+                """
+                recovered partition \(partition.name): removed \(tail.fileSize - tail.validSize) bytes of a torn write \
+                at byte \(tail.validSize) of \(segment.logName) (\(problem)); the log now ends at offset \(tail.endOffset)
+                """
             )
             repaired = true
         }

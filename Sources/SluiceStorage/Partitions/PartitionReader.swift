@@ -213,7 +213,10 @@ public final class PartitionReader {
         let start = (try? partition.segments()).map { partition.currentLogStart(segments: $0) }
         return SluiceError.failure(
             .offsetOutOfRange,
-            "offset \(nextOffset) of partition \(partition.name) was deleted (by retention or delete-records) while being read\(start.map { "; the log now starts at \($0)" } ?? "")",
+            """
+            offset \(nextOffset) of partition \(partition.name) was deleted (by retention or \
+            delete-records) while being read\(start.map { "; the log now starts at \($0)" } ?? "")
+            """,
             remedy: "read again from the log start (--from earliest)")
     }
 

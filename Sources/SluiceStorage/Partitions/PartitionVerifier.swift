@@ -178,12 +178,18 @@ public enum PartitionVerifier {
             rebuild.removeAll { $0.baseOffset > segment.baseOffset }
             if !rebuild.contains(segment) { rebuild.append(segment) }
             actions.append(
-                "truncated \(partition.name) \(segment.logName) at byte \(position): \(size - position) bytes\(moved > 0 ? " and \(moved) later segment\(moved == 1 ? "" : "s")" : "") kept in \(sideDirectory)"
+                """
+                truncated \(partition.name) \(segment.logName) at byte \(position): \(size - position) \
+                bytes\(moved > 0 ? " and \(moved) later segment\(moved == 1 ? "" : "s")" : "") kept in \(sideDirectory)
+                """
             )
             let capacityEnd = segment.offsetCapacityEnd
             if usedEnd > capacityEnd {
                 actions.append(
-                    "could not reserve offsets \(capacityEnd)..<\(usedEnd) of \(partition.name): they lie beyond what \(segment.logName) can hold; offsets from \(capacityEnd) on may be given again"
+                    """
+                    could not reserve offsets \(capacityEnd)..<\(usedEnd) of \(partition.name): they lie \
+                    beyond what \(segment.logName) can hold; offsets from \(capacityEnd) on may be given again
+                    """
                 )
                 usedEnd = capacityEnd
             }
@@ -194,7 +200,10 @@ public enum PartitionVerifier {
                 try log.write(gap.bytes, at: position)
                 try log.sync()
                 actions.append(
-                    "reserved offsets \(keptTail.endOffset)..<\(usedEnd) of \(partition.name) (their records were cut off; no new record gets them)"
+                    """
+                    reserved offsets \(keptTail.endOffset)..<\(usedEnd) of \
+                    \(partition.name) (their records were cut off; no new record gets them)
+                    """
                 )
             }
         }

@@ -25,9 +25,16 @@ extension SluiceError {
     public static func damagedTail(_ partition: Partition, _ segment: Segment, _ problem: ScanProblem, validEnd: Int64) -> SluiceError {
         .checkFailed(
             .corruptLog,
-            "cannot append to partition \(partition.name): its last entry, at byte \(problem.position) of \(segment.logName), is damaged, not cut short by an interrupted write (\(problem)); its records from offset \(validEnd) on are unreadable, and appending would give their offsets to new records",
+            """
+            cannot append to partition \(partition.name): its last entry, at byte \(problem.position) of \
+            \(segment.logName), is damaged, not cut short by an interrupted write (\(problem)); its records \
+            from offset \(validEnd) on are unreadable, and appending would give their offsets to new records
+            """,
             remedy:
-                "run 'sluice verify \(partition.topic) --repair': it keeps the damaged bytes under .sluice/repairs/ and reserves their offsets, then writes work again"
+                """
+                run 'sluice verify \(partition.topic) --repair': it keeps the damaged bytes \
+                under .sluice/repairs/ and reserves their offsets, then writes work again
+                """
         )
     }
 }

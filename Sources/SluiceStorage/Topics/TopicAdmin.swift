@@ -129,10 +129,16 @@ extension DataDirectory {
                     .invalidArgument,
                     count == old
                         ? "topic '\(name)' already has \(old) partitions"
-                        : "cannot decrease topic '\(name)' from \(old) to \(count) partitions: a Kafka-style log cannot shrink, because offsets and consumer positions are per partition and the data of removed partitions would have nowhere to go",
+                        : """
+                        cannot decrease topic '\(name)' from \(old) to \(count) partitions: a Kafka-style log cannot shrink, because \
+                        offsets and consumer positions are per partition and the data of removed partitions would have nowhere to go
+                        """,
                     remedy: count == old
                         ? nil
-                        : "to spread a topic over fewer or more partitions, copy it with 'sluice topic migrate \(name) --to NEW --partitions N' (or 'sluice redistribute' for a backlog)"
+                        : """
+                        to spread a topic over fewer or more partitions, copy it with 'sluice topic \
+                        migrate \(name) --to NEW --partitions N' (or 'sluice redistribute' for a backlog)
+                        """
                 )
             }
             metadata.partitions = count

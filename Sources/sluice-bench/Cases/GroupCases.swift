@@ -47,7 +47,10 @@ enum GroupCases {
                     """.utf8))
             func members(_ membership: (Int) -> String) -> Command {
                 let each = (0..<10).map { i in
-                    "\(bench.sluice) consume \(topic.name) --group drain \(membership(i)) | python3 \(reader) \(drainReaderLinesPerSecond) &"
+                    """
+                    \(bench.sluice) consume \(topic.name) --group drain \
+                    \(membership(i)) | python3 \(reader) \(drainReaderLinesPerSecond) &
+                    """
                 }
                 return Command(
                     ["/bin/sh", "-c", each.joined(separator: " ") + " wait"], environment: ["SLUICE_DATA_DIR": bench.dataDirectory])

@@ -26,7 +26,8 @@ struct ExportCommand: ParsableCommand {
             --to-offset and --until are exclusive; times select offsets through the time index, as Kafka's \
             offsetsForTimes does. --group G exports G's unconsumed backlog (its committed offset to the end; \
             the log start where it has none) and records G's offsets; --with-groups records every group's \
-            committed offsets on the topic (clamped into the exported ranges), for 'import --with-groups'. --json prints a summary (schema version 1: {version, topic, archive, \
+            committed offsets on the topic (clamped into the exported ranges), for 'import --with-groups'. \
+            --json prints a summary (schema version 1: {version, topic, archive, \
             archive_id, dry_run, bytes, archive_bytes, records, elapsed_ms, partitions: [{partition, \
             start_offset, end_offset, files, bytes, records}]}); records are null in a dry run.
             """)
@@ -160,13 +161,20 @@ struct ExportCommand: ParsableCommand {
             }
             try Output.print(table.render())
             try Output.print(
-                "dry run: would export \(partitions.count) partition\(partitions.count == 1 ? "" : "s") of '\(plan.topic.name)', \(ByteCount.format(plan.bytes)) before compression, to \(destination)"
+                """
+                dry run: would export \(partitions.count) partition\(partitions.count == 1 ? "" : "s") of \
+                '\(plan.topic.name)', \(ByteCount.format(plan.bytes)) before compression, to \(destination)
+                """
             )
             return
         }
         let ratio = result.archiveBytes > 0 ? Double(result.tarBytes) / Double(result.archiveBytes) : 0
         StandardErrorLog.notice(
-            "exported \(result.summary.records) records from \(partitions.count) partition\(partitions.count == 1 ? "" : "s") of '\(plan.topic.name)' to \(destination == "-" ? "standard output" : destination): \(ByteCount.format(result.tarBytes)) → \(ByteCount.format(result.archiveBytes)) (ratio \((ratio * 100).rounded() / 100)) in \(TimeParsing.formatDuration(elapsed))"
+            """
+            exported \(result.summary.records) records from \(partitions.count) partition\(partitions.count == 1 ? "" : "s") of \
+            '\(plan.topic.name)' to \(destination == "-" ? "standard output" : destination): \(ByteCount.format(result.tarBytes)) → \
+            \(ByteCount.format(result.archiveBytes)) (ratio \((ratio * 100).rounded() / 100)) in \(TimeParsing.formatDuration(elapsed))
+            """
         )
     }
 }

@@ -111,7 +111,10 @@ struct ImportCommand: ParsableCommand {
             try Output.print(
                 groups.isEmpty
                     ? "the archive holds no consumer-group offsets"
-                    : "\(result.dryRun ? "would restore" : "restored") the committed offsets of \(groups.map { "'\($0)'" }.joined(separator: ", "))"
+                    : """
+                    \(result.dryRun ? "would restore" : "restored") the committed \
+                    offsets of \(groups.map { "'\($0)'" }.joined(separator: ", "))
+                    """
             )
         }
     }

@@ -33,7 +33,8 @@ struct LagCommand: ParsableCommand {
 
             --max-lag N and --max-lag-seconds S make the command exit 2 after printing, naming every partition \
             above them (UNKNOWN partitions never count); --fail-on STATUS,... does the same for every partition in \
-            one of those statuses (Burrow's STOP, STALL, REWIND are accepted, and ERR for all three). --watch [INTERVAL] refreshes every INTERVAL (a duration, or \
+            one of those statuses (Burrow's STOP, STALL, REWIND are accepted, and ERR for all three). \
+            --watch [INTERVAL] refreshes every INTERVAL (a duration, or \
             a bare number of seconds as in watch -n; default 2s; give it right after --watch) until Ctrl-C.
             """)
 

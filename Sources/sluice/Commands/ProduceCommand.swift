@@ -98,14 +98,20 @@ struct ProduceCommand: ParsableCommand {
             let durable = (try? producer.syncAppended()) != nil
             error.remedy = [
                 error.remedy,
-                "\(producer.appendedRecords) of the records from the \(reader.lineNumber) lines read were appended\(durable ? " and are durable" : ""); producing the same input again adds them again",
+                """
+                \(producer.appendedRecords) of the records from the \(reader.lineNumber) lines read were \
+                appended\(durable ? " and are durable" : ""); producing the same input again adds them again
+                """,
             ].compactMap { $0 }.joined(separator: "; ")
             throw error
         }
         if reader.stopped {
             throw SluiceError.failure(
                 .interrupted,
-                "produce stopped by \(Interruption.signalName) after \(summary.records) records (\(reader.lineNumber) lines); they are durable in '\(topic)'",
+                """
+                produce stopped by \(Interruption.signalName) after \(summary.records) \
+                records (\(reader.lineNumber) lines); they are durable in '\(topic)'
+                """,
                 remedy: "the rest of the input was not read; produce it (from line \(reader.lineNumber + 1) on) to continue")
         }
         if json {
@@ -113,7 +119,10 @@ struct ProduceCommand: ParsableCommand {
         } else {
             let parts = summary.partitions.keys.sorted().map { "p\($0): \(summary.partitions[$0]!.records)" }.joined(separator: ", ")
             StandardErrorLog.notice(
-                "produced \(summary.records) records (\(ByteCount.format(summary.bytes))) to '\(topic)'\(parts.isEmpty ? "" : " — " + parts)"
+                """
+                produced \(summary.records) records (\(ByteCount.format(summary.bytes))) \
+                to '\(topic)'\(parts.isEmpty ? "" : " — " + parts)
+                """
             )
         }
     }

@@ -31,7 +31,10 @@ struct ArchiveInspect: ParsableCommand {
             return
         }
         try Output.print(
-            "archive \(name): sluice archive format \(ArchiveManifest.formatVersion), written by \(manifest.tool) at \(Output.time(manifest.created)) (id \(manifest.archiveID))"
+            """
+            archive \(name): sluice archive format \(ArchiveManifest.formatVersion), written \
+            by \(manifest.tool) at \(Output.time(manifest.created)) (id \(manifest.archiveID))
+            """
         )
         try Output.print(
             "topic '\(manifest.topic)': \(manifest.partitionCount) partitions; "
@@ -53,7 +56,10 @@ struct ArchiveInspect: ParsableCommand {
         }
         try Output.print(table.render())
         try Output.print(
-            "integrity: ok — \(summary.partitions.reduce(0) { $0 + $1.files.count }) files, \(summary.records) records; every batch CRC and every checksum verified"
+            """
+            integrity: ok — \(summary.partitions.reduce(0) { $0 + $1.files.count }) \
+            files, \(summary.records) records; every batch CRC and every checksum verified
+            """
         )
     }
 

@@ -48,7 +48,10 @@ enum GroupChange {
         guard outcome.executed else {
             if outcome.groupWasActive {
                 Diagnostics.warn(
-                    "group '\(group.printable)' is active; --execute will refuse it unless its consumers stop (--wait-inactive) or --force is given"
+                    """
+                    group '\(group.printable)' is active; --execute will refuse it \
+                    unless its consumers stop (--wait-inactive) or --force is given
+                    """
                 )
             }
             StandardErrorLog.notice("dry run: nothing changed; add --execute to apply")
@@ -58,7 +61,10 @@ enum GroupChange {
         StandardErrorLog.notice(
             changed == 0
                 ? "nothing to change"
-                : "applied: \(changed) partition\(changed == 1 ? "" : "s") of group '\(group.printable)' changed; undo with 'sluice group rollback \(group) --steps 1 --execute'"
+                : """
+                applied: \(changed) partition\(changed == 1 ? "" : "s") of group '\(group.printable)' \
+                changed; undo with 'sluice group rollback \(group) --steps 1 --execute'
+                """
         )
     }
 

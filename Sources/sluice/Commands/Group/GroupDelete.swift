@@ -30,7 +30,10 @@ struct GroupDelete: ParsableCommand {
             try OffsetPlan.delete(store, group: group)
         }.plan
         try Output.print(
-            "deleted group '\(group)' (\(plan.rows.count) committed offset\(plan.rows.count == 1 ? "" : "s")); restore with 'sluice group rollback \(group) --steps 1 --execute'"
+            """
+            deleted group '\(group)' (\(plan.rows.count) committed offset\(plan.rows.count == 1 ? "" : "s")); \
+            restore with 'sluice group rollback \(group) --steps 1 --execute'
+            """
         )
     }
 }

@@ -16,7 +16,10 @@ struct GroupDescribe: ParsableCommand {
 
     @Flag(
         help:
-            "Print JSON (schema version 1: the group object of 'sluice lag --json' plus \"version\" and \"members\": [{member, pid, host, since, topic, mode, partitions}])."
+            """
+            Print JSON (schema version 1: the group object of 'sluice lag --json' plus \
+            "version" and "members": [{member, pid, host, since, topic, mode, partitions}]).
+            """
     )
     var json = false
 
@@ -44,7 +47,10 @@ struct GroupDescribe: ParsableCommand {
             return
         }
         var lines = [
-            "Group: \(group)  State: \(lag.active ? "active" : "inactive")  Members: \(members.count)  Lag: \(lag.lag.map(String.init) ?? "-")"
+            """
+            Group: \(group)  State: \(lag.active ? "active" : "inactive")  \
+            Members: \(members.count)  Lag: \(lag.lag.map(String.init) ?? "-")
+            """
         ]
         if !members.isEmpty {
             var table = Table([("MEMBER", .left), ("PID", .right), ("HOST", .left), ("SINCE", .left), ("TOPIC", .left), ("MODE", .left)])

@@ -8,7 +8,10 @@ struct GroupHistory: ParsableCommand {
         commandName: "history",
         abstract: "Show a group's offset changes over time: commits, seeks, rollbacks, deletions.",
         discussion:
-            "Oldest first; each line is one partition's change with the offset it replaced. History is kept for the retention.ms of the topic __consumer_offsets (default 7d)."
+            """
+            Oldest first; each line is one partition's change with the offset it replaced. \
+            History is kept for the retention.ms of the topic __consumer_offsets (default 7d).
+            """
     )
 
     @OptionGroup var common: CommonOptions
@@ -25,7 +28,10 @@ struct GroupHistory: ParsableCommand {
 
     @Flag(
         help:
-            "Print JSON (schema: {version: 1, group, kept_since, changes: [{time, operation, operation_id, member, detail, topic, partition, offset, previous_offset, metadata, log_offset}]})."
+            """
+            Print JSON (schema: {version: 1, group, kept_since, changes: [{time, operation, operation_id, \
+            member, detail, topic, partition, offset, previous_offset, metadata, log_offset}]}).
+            """
     )
     var json = false
 

@@ -8,7 +8,10 @@ struct GroupList: ParsableCommand {
         commandName: "list",
         abstract: "List consumer groups: topics, state, members and total lag.",
         discussion:
-            "A group is active while a consumer of it runs (holds its membership or a lease). LAG is the total over the partitions it committed."
+            """
+            A group is active while a consumer of it runs (holds its membership \
+            or a lease). LAG is the total over the partitions it committed.
+            """
     )
 
     @OptionGroup var common: CommonOptions

@@ -79,7 +79,10 @@ struct GroupSeek: ParsableCommand {
         ]
         guard targets.filter({ $0 }).count == 1 else {
             throw ValidationError(
-                "give exactly one target: --to-earliest, --to-latest, --to-offset, --to-datetime, --by-duration, --shift-by, --to-current or --from-file"
+                """
+                give exactly one target: --to-earliest, --to-latest, --to-offset, \
+                --to-datetime, --by-duration, --shift-by, --to-current or --from-file
+                """
             )
         }
         if !topics.isEmpty && allTopics { throw ValidationError("--topic and --all-topics cannot be combined") }

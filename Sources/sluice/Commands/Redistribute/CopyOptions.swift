@@ -109,14 +109,20 @@ struct CopyOptions: ParsableArguments {
 
     static func provenanceLine(_ record: RedistributionRecord) -> String {
         record.provenance
-            ? "provenance: every record gains the header \(RedistributionNames.provenanceHeader)=\(record.sourceTopic)/PARTITION/OFFSET (records are re-encoded; --no-provenance copies whole batches untouched, faster)"
+            ? """
+            provenance: every record gains the header \(RedistributionNames.provenanceHeader)=\(record.sourceTopic)/PARTITION/OFFSET \
+            (records are re-encoded; --no-provenance copies whole batches untouched, faster)
+            """
             : "provenance: none (whole batches are copied untouched where the strategy allows)"
     }
 
     static func estimate(_ plan: RedistributionPlan) -> String {
         let records = plan.backlogRecords - plan.record.copiedRecords
         return
-            "\(plan.resuming ? "left to copy" : "backlog"): \(records) records, about \(ByteCount.format(plan.backlogBytes)); estimated \(TimeParsing.formatDuration(plan.estimatedMillis))"
+            """
+            \(plan.resuming ? "left to copy" : "backlog"): \(records) records, about \
+            \(ByteCount.format(plan.backlogBytes)); estimated \(TimeParsing.formatDuration(plan.estimatedMillis))
+            """
     }
 }
 

@@ -37,7 +37,10 @@ struct RedistributeFinish: ParsableCommand {
             return
         }
         try Output.print(
-            "finished redistribution '\(name)' (\(record.outcome ?? "-")): deleted topic '\(record.targetTopic)' and its groups' offsets; topic '\(record.sourceTopic)' and group '\(record.group ?? "")' are as 'start' left them"
+            """
+            finished redistribution '\(name)' (\(record.outcome ?? "-")): deleted topic '\(record.targetTopic)' and its \
+            groups' offsets; topic '\(record.sourceTopic)' and group '\(record.group ?? "")' are as 'start' left them
+            """
         )
     }
 }

@@ -88,16 +88,22 @@ struct RedistributeStart: ParsableCommand {
         else { return }
         if done {
             return try Output.print(
-                "redistribution '\(record.name)' was handed off at \(Output.time(record.handedOffAt)); nothing left to do but drain and finish it (see 'sluice redistribute status \(record.name)')"
+                """
+                redistribution '\(record.name)' was handed off at \(Output.time(record.handedOffAt)); \
+                nothing left to do but drain and finish it (see 'sluice redistribute status \(record.name)')
+                """
             )
         }
         let spread = record.targets.map(\.records)
         try Output.print(
             """
-            copied \(record.copiedRecords) records (\(ByteCount.format(record.copiedBytes))) of topic '\(record.sourceTopic)' into '\(record.targetTopic)' \
+            copied \(record.copiedRecords) records (\(ByteCount.format(record.copiedBytes))) of topic '\(record.sourceTopic)' \
+            into '\(record.targetTopic)' \
             (\(record.targetPartitions) partitions, \(spread.min() ?? 0) to \(spread.max() ?? 0) records each) in \(seconds)
-            group '\(group)' continues after the backlog; drain group '\(record.drainGroup!)' starts at the beginning of every partition of '\(record.targetTopic)'
-            drain it with 'sluice consume \(record.targetTopic) --group \(record.drainGroup!) --partition I' (see 'sluice redistribute --help'), then 'sluice redistribute finish \(record.name)'
+            group '\(group)' continues after the backlog; drain group '\(record.drainGroup!)' starts at the beginning \
+            of every partition of '\(record.targetTopic)'
+            drain it with 'sluice consume \(record.targetTopic) --group \(record.drainGroup!) --partition I' \
+            (see 'sluice redistribute --help'), then 'sluice redistribute finish \(record.name)'
             """)
     }
 
@@ -108,7 +114,10 @@ struct RedistributeStart: ParsableCommand {
             lines: [
                 CopyOptions.title(plan, "redistribution '\(r.name)'"),
                 "  from topic '\(r.sourceTopic)' (\(r.sources.count) partitions), group '\(r.group!)'",
-                "  into temporary topic '\(r.targetTopic)': \(r.targetPartitions) partitions (\(r.sources.count) × \(r.factor!)), drain group '\(r.drainGroup!)'",
+                """
+                  into temporary topic '\(r.targetTopic)': \(r.targetPartitions) partitions \
+                (\(r.sources.count) × \(r.factor!)), drain group '\(r.drainGroup!)'
+                """,
                 "  strategy \(r.strategy.rawValue): \(r.strategy.ordering)",
                 "  " + CopyOptions.provenanceLine(r),
                 "  " + (r.follow ? "follows TOPIC until SIGINT/SIGTERM; " : "") + CopyOptions.estimate(plan),

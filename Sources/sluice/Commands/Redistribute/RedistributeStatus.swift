@@ -46,7 +46,10 @@ struct RedistributeStatus: ParsableCommand {
         if check, let pending = status.entries.first(where: { !$0.isDone }) {
             throw SluiceError.checkFailed(
                 .notDrained,
-                "redistribution '\(pending.record.name)' is \(pending.state.rawValue)\(pending.lag.map { " (\($0) records left to drain)" } ?? "")"
+                """
+                redistribution '\(pending.record.name)' is \
+                \(pending.state.rawValue)\(pending.lag.map { " (\($0) records left to drain)" } ?? "")
+                """
             )
         }
     }

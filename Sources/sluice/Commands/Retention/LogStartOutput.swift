@@ -10,7 +10,11 @@ enum LogStartOutput {
     static func warnLosses(_ plan: LogStartPlan, executing: Bool) {
         for loss in plan.losses {
             Diagnostics.warn(
-                "group '\(loss.group.printable)' has not consumed offsets \(loss.committed) to \(loss.newLogStart - 1) of \(loss.topic)-\(loss.partition) (\(loss.records) records); \(plan.operation.rawValue) \(executing ? "deletes" : "would delete") them\(plan.operation == .retention ? " (--keep-unconsumed keeps them)" : "")"
+                """
+                group '\(loss.group.printable)' has not consumed offsets \(loss.committed) to \(loss.newLogStart - 1) of \
+                \(loss.topic)-\(loss.partition) (\(loss.records) records); \(plan.operation.rawValue) \
+                \(executing ? "deletes" : "would delete") them\(plan.operation == .retention ? " (--keep-unconsumed keeps them)" : "")
+                """
             )
         }
     }
@@ -23,7 +27,10 @@ enum LogStartOutput {
         let moving = plan.moves.filter(\.changes)
         for move in plan.moves where move.keptSegments > 0 {
             StandardErrorLog.notice(
-                "kept \(move.keptSegments) segment\(move.keptSegments == 1 ? "" : "s") of \(move.partition.name) that a group has not consumed (--keep-unconsumed)"
+                """
+                kept \(move.keptSegments) segment\(move.keptSegments == 1 ? "" : "s") of \
+                \(move.partition.name) that a group has not consumed (--keep-unconsumed)
+                """
             )
         }
         guard !moving.isEmpty else {
@@ -53,12 +60,18 @@ enum LogStartOutput {
             let freed = changes.reduce(0) { $0 + $1.freedBytes }, segments = changes.reduce(0) { $0 + $1.deleted.count }
             let records = changes.reduce(0) { $0 + $1.newStart - $1.previousStart }
             StandardErrorLog.notice(
-                "deleted \(records) records (\(segments) segment\(segments == 1 ? "" : "s")) of \(changes.count) partition\(changes.count == 1 ? "" : "s"), freed \(ByteCount.format(freed))"
+                """
+                deleted \(records) records (\(segments) segment\(segments == 1 ? "" : "s")) of \
+                \(changes.count) partition\(changes.count == 1 ? "" : "s"), freed \(ByteCount.format(freed))
+                """
             )
         } else {
             let segments = moving.reduce(0) { $0 + $1.segments.count }
             StandardErrorLog.notice(
-                "dry run: would delete \(plan.records) records (\(segments) segment\(segments == 1 ? "" : "s")) and free \(ByteCount.format(plan.bytes)); nothing changed"
+                """
+                dry run: would delete \(plan.records) records (\(segments) \
+                segment\(segments == 1 ? "" : "s")) and free \(ByteCount.format(plan.bytes)); nothing changed
+                """
             )
         }
     }

@@ -8,7 +8,10 @@ struct TopicAlter: ParsableCommand {
         commandName: "alter",
         abstract: "Add partitions to a topic, or change its config.",
         discussion:
-            "Partitions can only be added: a Kafka-style log cannot shrink. To spread a topic over a different number of partitions, copy it with 'sluice redistribute' or 'sluice topic migrate'."
+            """
+            Partitions can only be added: a Kafka-style log cannot shrink. To spread a topic over a \
+            different number of partitions, copy it with 'sluice redistribute' or 'sluice topic migrate'.
+            """
     )
 
     @OptionGroup var common: CommonOptions
@@ -41,7 +44,10 @@ struct TopicAlter: ParsableCommand {
             let (old, new) = try store.addPartitions(name, to: partitions)
             try Output.print("topic '\(name)' now has \(new) partitions (was \(old))")
             Diagnostics.warn(
-                "keyed records go to murmur2(key) % partitions: from now on most keys go to other partitions than before, and each key's earlier records stay where they are (running producers follow within a second)"
+                """
+                keyed records go to murmur2(key) % partitions: from now on most keys go to other partitions than \
+                before, and each key's earlier records stay where they are (running producers follow within a second)
+                """
             )
         }
     }

@@ -10,7 +10,11 @@ struct TopicDelete: ParsableCommand {
         commandName: "delete",
         abstract: "Delete a topic and all its records.",
         discussion:
-            "Asks for confirmation on a terminal; --yes confirms without asking (required when not on a terminal). The deletion is atomic: a killed delete leaves the topic whole or gone. Groups' committed offsets on it stay (lag shows the topic as deleted) until a topic of that name is created again, which starts without them."
+            """
+            Asks for confirmation on a terminal; --yes confirms without asking (required when not on a terminal). The \
+            deletion is atomic: a killed delete leaves the topic whole or gone. Groups' committed offsets on it stay \
+            (lag shows the topic as deleted) until a topic of that name is created again, which starts without them.
+            """
     )
 
     @OptionGroup var common: CommonOptions
@@ -26,7 +30,10 @@ struct TopicDelete: ParsableCommand {
         let report = try store.describeTopics([name])[0]
         if !yes {
             try Confirmation.ask(
-                "Delete topic '\(name)' (\(report.partitionCount) partitions, \(report.records) records, \(ByteCount.format(report.bytes)))?",
+                """
+                Delete topic '\(name)' (\(report.partitionCount) partitions, \
+                \(report.records) records, \(ByteCount.format(report.bytes)))?
+                """,
                 flag: "--yes")
         }
         try store.deleteTopic(name)

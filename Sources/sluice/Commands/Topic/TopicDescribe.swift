@@ -24,7 +24,10 @@ struct TopicDescribe: ParsableCommand {
             return
         }
         var lines = [
-            "Topic: \(report.name)  Partitions: \(report.partitionCount)  Records: \(report.records)  Size: \(ByteCount.format(report.bytes))"
+            """
+            Topic: \(report.name)  Partitions: \(report.partitionCount)  \
+            Records: \(report.records)  Size: \(ByteCount.format(report.bytes))
+            """
         ]
         if !report.id.isEmpty { lines.append("Id: \(report.id)") }
         lines.append("Config: " + report.config.map { "\($0.0)=\($0.1)" }.joined(separator: " "))

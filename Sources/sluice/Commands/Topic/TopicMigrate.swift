@@ -69,7 +69,10 @@ struct TopicMigrate: ParsableCommand {
         else { return }
         if done { return try Output.print("topic '\(topic)' was already migrated into '\(to)' at \(Output.time(record.finishedAt))") }
         var lines = [
-            "copied \(record.copiedRecords) records (\(ByteCount.format(record.copiedBytes))) of topic '\(topic)' into '\(to)' (\(partitions) partitions) in \(seconds)"
+            """
+            copied \(record.copiedRecords) records (\(ByteCount.format(record.copiedBytes))) \
+            of topic '\(topic)' into '\(to)' (\(partitions) partitions) in \(seconds)
+            """
         ]
         for (group, offsets) in TopicMigration.translatedOffsets(record).sorted(by: { $0.key < $1.key }) {
             lines.append("group '\(group)' on '\(to)': " + offsets.keys.sorted().map { "\($0):\(offsets[$0]!)" }.joined(separator: " "))
@@ -82,7 +85,10 @@ struct TopicMigrate: ParsableCommand {
         var lines = [
             CopyOptions.title(
                 plan,
-                "migration of topic '\(r.sourceTopic)' (\(r.sources.count) partitions) into '\(r.targetTopic)' (\(r.targetPartitions) partitions)"
+                """
+                migration of topic '\(r.sourceTopic)' (\(r.sources.count) \
+                partitions) into '\(r.targetTopic)' (\(r.targetPartitions) partitions)
+                """
             ),
             "  strategy \(r.strategy.rawValue): \(r.strategy.ordering)",
             "  " + CopyOptions.provenanceLine(r),
