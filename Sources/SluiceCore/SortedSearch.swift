@@ -1,5 +1,6 @@
 /// Binary searches of sorted collections, one implementation for every
-/// lookup of a sorted segment list or index file.
+/// lookup of a sorted segment list or index file. Inlinable, so the other
+/// modules' calls are specialized rather than generic.
 extension RandomAccessCollection {
     /// The index of the first element for which `isInSecondPart` holds, or
     /// `endIndex` if none does, where it is false for a prefix of the
@@ -8,6 +9,7 @@ extension RandomAccessCollection {
     /// It probes the midpoints in a fixed order (low + high) / 2, so even on
     /// a collection that breaks the precondition (a damaged index file) its
     /// answer is one deterministic function of the elements.
+    @inlinable
     public func partitioningIndex(where isInSecondPart: (Element) throws -> Bool) rethrows -> Index {
         var low = 0, high = count - 1
         while low <= high {
@@ -19,6 +21,7 @@ extension RandomAccessCollection {
 
     /// The index of the last element whose `key` is at most `target`, or nil
     /// if every key is above it, in a collection sorted by `key`.
+    @inlinable
     public func lastIndex<Key: Comparable>(atOrBefore target: Key, by key: (Element) throws -> Key) rethrows -> Index? {
         let after = try partitioningIndex { try key($0) > target }
         return after == startIndex ? nil : index(after, offsetBy: -1)

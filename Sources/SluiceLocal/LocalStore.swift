@@ -14,6 +14,12 @@ import SluiceStore
 /// `directory` itself.
 public final class LocalStore: Store {
     public let directory: DataDirectory
+    /// The partitions the last `offsetRanges` opened, for the lookup that
+    /// follows it in one report (lag asks for ranges, then for timestamps at
+    /// the committed offsets; a seek by time for ranges, then for offsets at a
+    /// time): each partition's segments and tail are read once per report.
+    /// Taken by that lookup, so no later call sees them.
+    private var openedForRanges: [TopicPartition: PartitionTimestamps] = [:]
 
     public init(_ directory: DataDirectory) {
         self.directory = directory
@@ -73,7 +79,8 @@ public final class LocalStore: Store {
     }
 
     public func offsetRanges(_ partitions: [TopicPartition]) throws -> [TopicPartition: OffsetRange] {
-        try open(partitions).mapValues { OffsetRange(start: $0.start, end: $0.end) }
+        openedForRanges = try open(partitions)
+        return openedForRanges.mapValues { OffsetRange(start: $0.start, end: $0.end) }
     }
 
     public func unavailable(_ partition: TopicPartition) -> SluiceError {
@@ -82,16 +89,27 @@ public final class LocalStore: Store {
 
     public func offsets(atOrAfter times: [TopicPartition: Int64]) throws -> [TopicPartition: Int64] {
         var found: [TopicPartition: Int64] = [:]
-        for (key, opened) in try open(Array(times.keys)) {
+        for (key, opened) in try reopen(Array(times.keys)) {
             found[key] = try opened.partition.offset(forTimestamp: times[key]!)
         }
         return found
     }
 
     public func timestamps(at offsets: [TopicPartition: Set<Int64>]) throws -> [TopicPartition: [Int64: Int64]] {
-        try open(Array(offsets.keys)).reduce(into: [:]) { found, entry in
+        try reopen(Array(offsets.keys)).reduce(into: [:]) { found, entry in
             found[entry.key] = try entry.value.timestamps(at: offsets[entry.key]!)
         }
+    }
+
+    /// `open`, taking the partitions the last `offsetRanges` opened instead of
+    /// opening them again.
+    private func reopen(_ keys: [TopicPartition]) throws -> [TopicPartition: PartitionTimestamps] {
+        let reused = openedForRanges
+        openedForRanges = [:]
+        let wanted = Set(keys)
+        var opened = reused.filter { wanted.contains($0.key) }
+        opened.merge(try open(keys.filter { reused[$0] == nil })) { kept, _ in kept }
+        return opened
     }
 
     /// The partitions that can be read, each opened once (its segments and
