@@ -12,7 +12,7 @@ CRASH_TRIALS ?= 200
 SOAK_SECONDS ?= 120
 
 .PHONY: all deps build release demo test test-crash bench bench-peer-deps fuzz sanitize clean \
-        man completions check-generated install uninstall lint format lint-width
+        man completions check-generated protocol install uninstall lint format lint-width
 
 all: release
 
@@ -60,7 +60,7 @@ test-crash: release
 # earlier run found, kept in FUZZ_CORPUS). A crash is written to
 # .build-fuzz/crashes/<target>-*; `sluice-fuzz run TARGET FILE` replays it.
 FUZZ_SECONDS ?= 30
-FUZZ_TARGETS ?= batch segment index offsets-log offsets-snapshot archive time start-position seek-plan topic-metadata json
+FUZZ_TARGETS ?= batch segment index offsets-log offsets-snapshot archive time start-position seek-plan topic-metadata json protocol
 FUZZ_CORPUS  ?= $(CURDIR)/.build-fuzz/corpus
 FUZZ_REPORT  ?= $(CURDIR)/.build-fuzz/fuzz-report.txt
 fuzz: release
@@ -167,8 +167,9 @@ lint:
 format:
 	$(SWIFT_FORMAT) format --in-place --recursive --parallel --configuration .swift-format $(SWIFT_FORMAT_PATHS)
 
+# The generated protocol codecs (Sources/KafkaProtocol/Messages) are left as generated.
 lint-width:
-	@find $(SWIFT_FORMAT_PATHS) -name '*.swift' -type f | sort | xargs perl -CSD -ne \
+	@find $(SWIFT_FORMAT_PATHS) -name '*.swift' -type f -not -path '$(PROTOCOL_OUT)/*' | sort | xargs perl -CSD -ne \
 	  'chomp; if (length > $(LINT_WIDTH)) { print "$$ARGV:$$.: ", length, " characters\n"; $$n++ } close ARGV if eof; END { exit($$n ? 1 : 0) }'
 
 # Man pages: generate-manual (swift-argument-parser's plugin) writes one page
@@ -191,7 +192,21 @@ completions: release
 	$(RELEASE_BIN) --generate-completion-script fish > $(COMPLETIONS_DIR)/sluice.fish
 
 # man/ and completions/ must be what the code generates (part of `make test`).
+# The Kafka message codecs, generated from Kafka's own schemas
+# (Tools/generate-protocol.py; docs/PROTOCOL.md). The output is committed, so
+# sluice builds without ../shared; check-generated regenerates it when the
+# schemas are there and fails on any difference.
+PROTOCOL_SCHEMAS ?= $(CURDIR)/../shared/kafka-protocol/messages
+PROTOCOL_OUT     := Sources/KafkaProtocol/Messages
+protocol:
+	python3 Tools/generate-protocol.py "$(PROTOCOL_SCHEMAS)" $(PROTOCOL_OUT)
+
 check-generated: release
+	@if [ -d "$(PROTOCOL_SCHEMAS)" ]; then \
+	  tmp=$$(mktemp -d); trap 'rm -rf "$$tmp"' EXIT; \
+	  python3 Tools/generate-protocol.py "$(PROTOCOL_SCHEMAS)" $$tmp && diff -r $(PROTOCOL_OUT) $$tmp || \
+	  { echo "$(PROTOCOL_OUT) differs from what Kafka's schemas generate: run 'make protocol' and commit it"; exit 1; }; \
+	else echo "(no $(PROTOCOL_SCHEMAS): the protocol codecs are not re-checked)"; fi
 	@tmp=$$(mktemp -d); trap 'rm -rf "$$tmp"' EXIT; \
 	$(MAKE) --no-print-directory -o release man completions MAN_DIR=$$tmp/man COMPLETIONS_DIR=$$tmp/completions >/dev/null && \
 	diff -r -x src man $$tmp/man && diff -r completions $$tmp/completions || \

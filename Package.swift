@@ -8,6 +8,7 @@ import PackageDescription
 //   SluiceSystem          one wrapper per syscall, with fault injection for tests
 //   SluiceCompression     zstd one-shot and streaming (multi-threaded) codecs; gzip, snappy, lz4 decoders
 //   KafkaFormat           Kafka's byte layouts: RecordBatch v2, varints, CRC-32C, murmur2, indexes
+//   KafkaProtocol         Kafka's wire protocol, pure: primitives, headers, every message's codec
 //   SluiceStore           the seam: where topics and groups live (protocols and their vocabulary)
 //   SluiceStorage         the data directory, topics, partitions, segments, recovery
 //   SluiceGroups          committed offsets (an internal Kafka-format log), leases, membership
@@ -46,6 +47,7 @@ let package = Package(
         .target(
             name: "SluiceCompression", dependencies: ["SluiceCore", "CZstd", "CISAL", "CLZ4", "CSnappy"], swiftSettings: releaseSettings),
         .target(name: "KafkaFormat", dependencies: ["SluiceCore", "SluiceCompression", "CISAL"], swiftSettings: releaseSettings),
+        .target(name: "KafkaProtocol", dependencies: ["SluiceCore"], swiftSettings: releaseSettings),
         .target(name: "SluiceStore", dependencies: ["SluiceCore", "KafkaFormat"], swiftSettings: releaseSettings),
         .target(
             name: "SluiceStorage", dependencies: ["SluiceCore", "SluiceSystem", "SluiceCompression", "KafkaFormat", "SluiceStore"],
@@ -78,7 +80,8 @@ let package = Package(
         .target(
             name: "SluiceFuzzTargets",
             dependencies: [
-                "SluiceCore", "SluiceSystem", "SluiceCompression", "KafkaFormat", "SluiceStore", "SluiceStorage", "SluiceGroups",
+                "SluiceCore", "KafkaProtocol", "SluiceSystem", "SluiceCompression", "KafkaFormat", "SluiceStore", "SluiceStorage",
+                "SluiceGroups",
                 "SluiceLocal", "SluiceOperations",
             ]),
         .executableTarget(name: "sluice-fuzz", dependencies: ["SluiceCore", "SluiceSystem", "SluiceFuzzTargets"]),
@@ -90,6 +93,7 @@ let package = Package(
         .testTarget(name: "SluiceCoreTests", dependencies: ["SluiceCore", "TestSupport"]),
         .testTarget(name: "SluiceSystemTests", dependencies: ["SluiceSystem", "TestSupport"]),
         .testTarget(name: "KafkaFormatTests", dependencies: ["KafkaFormat", "TestSupport"]),
+        .testTarget(name: "KafkaProtocolTests", dependencies: ["KafkaProtocol"]),
         .testTarget(name: "SluiceCompressionTests", dependencies: ["SluiceCompression", "TestSupport"]),
         .testTarget(name: "SluiceStorageTests", dependencies: ["SluiceStorage", "TestSupport"]),
         .testTarget(name: "SluiceGroupsTests", dependencies: ["SluiceGroups", "SluiceStore", "TestSupport"]),

@@ -1,4 +1,5 @@
 import KafkaFormat
+import KafkaProtocol
 import SluiceCompression
 import SluiceCore
 import SluiceGroups
@@ -67,7 +68,19 @@ extension FuzzTargets {
             #"{"partition":1,"key":"k","value":"v","headers":[{"key":"h","value":null}]}"#,
         ]
         .map { Array($0.utf8) }
+        seeds["protocol"] = protocolSeeds()
         return seeds
+    }
+
+    /// Every response type at every spoken version, as an empty response, in
+    /// the `protocol` target's input layout (type byte, version byte, body).
+    static func protocolSeeds() -> [[UInt8]] {
+        let types = SpokenMessages.responses + SpokenMessages.embedded
+        return types.enumerated().flatMap { index, type in
+            (0..<type.versions.count).map { step in
+                [UInt8(index), UInt8(step)] + type.init().encoded(version: type.versions.lowerBound + Int16(step))
+            }
+        }
     }
 
     /// Writes the seeds into `directory/<target>/seed-N`; returns how many.

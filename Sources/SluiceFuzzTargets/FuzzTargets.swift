@@ -1,4 +1,5 @@
 import KafkaFormat
+import KafkaProtocol
 import SluiceCompression
 import SluiceCore
 import SluiceGroups
@@ -41,6 +42,8 @@ public enum FuzzTargets {
         FuzzTarget(name: "seek-plan", summary: "group seek --from-file plans and --topic scopes", run: seekPlan),
         FuzzTarget(name: "topic-metadata", summary: "checksummed topic metadata and its config", run: topicMetadata),
         FuzzTarget(name: "json", summary: "the JSON parser (manifests, metadata, produce --json)", run: json),
+        FuzzTarget(
+            name: "protocol", summary: "every Kafka response decoder at every spoken version, and response frames", run: kafkaResponse),
     ]
 
     public static func named(_ name: String) -> FuzzTarget? { all.first { $0.name == name } }
@@ -279,6 +282,27 @@ public enum FuzzTargets {
     static func json(_ input: UnsafeRawBufferPointer) {
         guard let value = try? JSONValue.parse(input) else { return }
         _ = value.serialized(pretty: true)
+    }
+
+    // MARK: - the wire protocol
+
+    /// Input: a selector byte (which response type), a version byte (taken
+    /// modulo the spoken range), then a response body as a broker would send
+    /// it. A body that decodes is encoded again and must decode to the same
+    /// value: the decoder and encoder agree on every field.
+    static func kafkaResponse(_ input: UnsafeRawBufferPointer) {
+        guard input.count >= 2 else { return }
+        let types = SpokenMessages.responses + SpokenMessages.embedded
+        types[Int(input[0]) % types.count].decodeAgain(versionByte: input[1], body: Array(input[2...]))
+    }
+}
+
+extension KafkaMessage {
+    fileprivate static func decodeAgain(versionByte: UInt8, body: [UInt8]) {
+        let version = versions.lowerBound + Int16(versionByte) % Int16(versions.count)
+        guard let decoded = try? Self(decoding: body, version: version) else { return }
+        let again = try? Self(decoding: decoded.encoded(version: version), version: version)
+        precondition(again == decoded, "\(Self.self) v\(version) does not decode to what it encoded")
     }
 }
 
