@@ -106,15 +106,14 @@ def negate(a):
     return {"true": "false", "false": "true"}.get(a, f"!({a})")
 
 
+# Swift keywords that are also Kafka field names, in lowerCamel.
+KEYWORDS = {"protocol", "internal", "default", "operator", "repeat", "extension", "self"}
+
+
 def camel(name):
-    special = {"Id": "id", "Ms": "ms"}
-    out = name[0].lower() + name[1:]
-    # Kafka's names are UpperCamel ("ThrottleTimeMs", "ApiKeys", "TopicId")
-    if name.isupper():
-        out = name.lower()
-    if out in ("protocol", "internal", "default", "operator", "repeat", "extension", "self", "Type", "type"):
-        return "`" + out + "`" if out in ("default", "operator", "repeat", "extension", "self", "internal", "protocol") else out
-    return out
+    """Kafka's UpperCamel field name ("ThrottleTimeMs") as a Swift property."""
+    out = name.lower() if name.isupper() else name[0].lower() + name[1:]
+    return f"`{out}`" if out in KEYWORDS else out
 
 
 PRIMITIVE = {
@@ -145,8 +144,6 @@ class Gen:
             if "fields" in f:
                 self.structs[self.element(f["type"])] = f["fields"]
                 self.collect(f["fields"])
-        for s in self.schema.get("commonStructs", []):
-            pass
 
     @staticmethod
     def element(t):
@@ -323,23 +320,17 @@ class Gen:
         s = self.schema
         name = s["name"]
         out = []
-        if role == "request":
-            resp = name.replace("Request", "Response")
-            conf = "KafkaRequest"
-        elif role == "response":
-            conf = "KafkaMessage"
-        else:
-            conf = "KafkaMessage"
+        resp = name.replace("Request", "Response")
+        conf = "KafkaRequest" if role == "request" else "KafkaMessage"
         body = self.struct_body(name, s["fields"], 0, conf)
         # Put the static description and nested structs inside the message's braces.
         closing = []
         if role == "request":
             closing.append(f"    public typealias Response = {resp}")
             closing.append(f"    public static let apiKey = ApiKey.{camel(name[:-len('Request')])}")
-        if role in ("request", "response", "data"):
-            closing.append(f"    public static let versions: ClosedRange<Int16> = {self.lo}...{self.hi}")
-            fl = self.flex.lo
-            closing.append(f"    public static let firstFlexibleVersion: Int16? = {fl if fl is not None else 'nil'}")
+        closing.append(f"    public static let versions: ClosedRange<Int16> = {self.lo}...{self.hi}")
+        first_flexible = self.flex.lo if self.flex.lo is not None else "nil"
+        closing.append(f"    public static let firstFlexibleVersion: Int16? = {first_flexible}")
         for sname, sfields in self.structs.items():
             closing.append("")
             closing += self.struct_body(sname, sfields, 4, "Sendable, Equatable")
