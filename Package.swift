@@ -93,7 +93,7 @@ let package = Package(
         .testTarget(name: "SluiceCoreTests", dependencies: ["SluiceCore", "TestSupport"]),
         .testTarget(name: "SluiceSystemTests", dependencies: ["SluiceSystem", "TestSupport"]),
         .testTarget(name: "KafkaFormatTests", dependencies: ["KafkaFormat", "TestSupport"]),
-        .testTarget(name: "KafkaProtocolTests", dependencies: ["KafkaProtocol"]),
+        .testTarget(name: "KafkaProtocolTests", dependencies: ["KafkaProtocol", "SluiceCore", "TestSupport"]),
         .testTarget(name: "SluiceCompressionTests", dependencies: ["SluiceCompression", "TestSupport"]),
         .testTarget(name: "SluiceStorageTests", dependencies: ["SluiceStorage", "TestSupport"]),
         .testTarget(name: "SluiceGroupsTests", dependencies: ["SluiceGroups", "SluiceStore", "TestSupport"]),

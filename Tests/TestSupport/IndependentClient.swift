@@ -229,7 +229,7 @@ public struct IndependentClient: Sendable {
     }
 
     /// Runs `command` (stdout and stderr to files, so neither can fill a pipe), killing it after `timeout` seconds.
-    static func execute(_ command: [String], stdin: Data? = nil, timeout: Double) throws -> Output {
+    public static func execute(_ command: [String], stdin: Data? = nil, timeout: Double) throws -> Output {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: command[0])
         process.arguments = Array(command.dropFirst())
