@@ -79,20 +79,3 @@ extension KafkaRequest {
         return (correlationId, response)
     }
 }
-
-/// The header of a request as a broker reads it (for test doubles of a broker).
-public struct RequestHeader: Sendable, Equatable {
-    public var apiKey: Int16
-    public var apiVersion: Int16
-    public var correlationId: Int32
-    public var clientId: String?
-
-    /// Reads the header; the tagged fields of header v2 follow only when the
-    /// caller knows the API's version is flexible, so they are read by `skipTags`.
-    public init(from reader: inout ProtocolReader) throws(ProtocolDecodingError) {
-        apiKey = try reader.readInt16()
-        apiVersion = try reader.readInt16()
-        correlationId = try reader.readInt32()
-        clientId = try reader.readNullableString(flexible: false)
-    }
-}

@@ -37,8 +37,6 @@ public struct ProtocolWriter: Sendable {
         bytes.append(UInt8(v))
     }
 
-    public mutating func writeRaw<C: Collection<UInt8>>(_ raw: C) { bytes.append(contentsOf: raw) }
-
     /// A length (or element count) prefix; nil is null.
     mutating func writeLength(_ length: Int?, flexible: Bool, wide: Bool) {
         if flexible {
@@ -80,13 +78,6 @@ public struct ProtocolWriter: Sendable {
             writeUnsignedVarint(UInt64(field.tag))
             writeUnsignedVarint(UInt64(body.count))
             bytes.append(contentsOf: body.bytes)
-        }
-    }
-
-    /// Overwrites 4 bytes at `offset` (a size prefix reserved earlier).
-    public mutating func patchInt32(_ value: Int32, at offset: Int) {
-        withUnsafeBytes(of: value.bigEndian) { raw in
-            for i in 0..<4 { bytes[offset + i] = raw[i] }
         }
     }
 }
