@@ -12,12 +12,15 @@ import Testing
     static let committed: [Int: Int64] = [0: 777, 1: 5_003]
 
     /// Kills a command at random moments until it exits 0 on its own. The
-    /// moments are drawn from a window that shrinks to the time a first,
-    /// unresumed run took when it ended before its kill, so most kills land
-    /// while it works.
+    /// moments are drawn between two bounds that close in on the copy: a kill
+    /// that found nothing copied raises the earlier bound, one that found the
+    /// copy done lowers the later one, and a first, unresumed run that ended
+    /// before its kill lowers the later one to its own duration. So most kills
+    /// land while records are being copied, however fast this machine is today.
     struct Killer {
         var random: SeededRandom
-        var windowMillis: Double = 3_000 * testSlowdown
+        var earliestMillis = 20.0
+        var latestMillis: Double = 3_000 * testSlowdown
         /// Kills that landed before the command finished.
         var kills = 0
         /// Kills after which the copy was partly done (some records copied, not all).
@@ -29,23 +32,32 @@ import Testing
             for attempt in 0..<limit {
                 let started = Date()
                 let running = try store.start(arguments)
-                usleep(UInt32(Double.random(in: 0.02...1, using: &random) * windowMillis * 1000))
+                let delay = Double.random(in: earliestMillis...max(latestMillis, earliestMillis + 10), using: &random)
+                usleep(UInt32(delay * 1000))
                 running.kill()
                 let result = try running.finish()
                 if result.status == 0 {
-                    if attempt == 0 { windowMillis = min(windowMillis, Date().timeIntervalSince(started) * 900) }
+                    if attempt == 0 { latestMillis = min(latestMillis, Date().timeIntervalSince(started) * 900) }
                     return
                 }
                 #expect(result.status == -SIGKILL, "\(arguments.joined(separator: " ")): \(result.err)")
                 kills += 1
-                if let name, let status = try? store.redistribution(name), let copied = status["copied_records"]?.int64Value,
-                    status["state"] == "copying", copied > 0, copied < status["backlog_records"]?.int64Value ?? 0
-                {
-                    midCopy += 1
-                }
+                if let name { narrow(after: delay, found: try? store.redistribution(name)) }
             }
             let last = try store.sluice(arguments)
             #expect(last.status == 0, "\(last.err)")
+        }
+
+        private mutating func narrow(after delay: Double, found status: JSONValue?) {
+            let copied = status?["copied_records"]?.int64Value ?? 0
+            let backlog = status?["backlog_records"]?.int64Value ?? 0
+            if copied == 0 {
+                earliestMillis = min(delay, latestMillis / 2)
+            } else if copied >= backlog || status?["state"] != "copying" {
+                latestMillis = max(delay, earliestMillis * 2)
+            } else {
+                midCopy += 1
+            }
         }
     }
 
@@ -76,7 +88,7 @@ import Testing
             let verify = try store.sluice(["verify", name])
             #expect(verify.status == 0, "\(verify.out)\(verify.err)")
             var finisher = Killer(seed: UInt64(round))
-            finisher.windowMillis = 60
+            finisher.latestMillis = 60
             try finisher.run(store, ["redistribute", "finish", name, "--force"], kills: 2)
             #expect(try store.redistribution(name)["state"] == "finished")
             #expect(!(try store.ok(["topic", "list"]).out.contains(name)))
