@@ -276,7 +276,7 @@ public final class TestBroker: @unchecked Sendable {
     }
 
     /// A port nothing listens on now: bind port 0 on loopback and ask which one it got.
-    private static func freePort() throws -> UInt16 {
+    public static func freePort() throws -> UInt16 {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { throw TestBedError("socket: \(String(cString: strerror(errno)))") }
         defer { close(fd) }

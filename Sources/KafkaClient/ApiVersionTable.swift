@@ -1,0 +1,27 @@
+import KafkaProtocol
+
+/// The API versions a broker advertised in ApiVersions, and the version
+/// sluice and the broker both speak for each API: the highest in both ranges.
+public struct ApiVersionTable: Sendable {
+    let advertised: [Int16: ClosedRange<Int16>]
+
+    init(_ response: ApiVersionsResponse) {
+        var ranges: [Int16: ClosedRange<Int16>] = [:]
+        for api in response.apiKeys where api.minVersion <= api.maxVersion {
+            ranges[api.apiKey] = api.minVersion...api.maxVersion
+        }
+        advertised = ranges
+    }
+
+    /// The version to send `R` at, nil when the broker speaks none sluice does.
+    public func version<R: KafkaRequest>(for request: R.Type) -> Int16? {
+        guard let theirs = advertised[R.apiKey.rawValue], theirs.overlaps(R.versions) else { return nil }
+        return min(theirs.upperBound, R.versions.upperBound)
+    }
+
+    /// Whether the broker advertises the API at all (at any version).
+    public func advertises(_ key: ApiKey) -> Bool { advertised[key.rawValue] != nil }
+
+    /// The broker's range for an API, for `cluster describe`.
+    public func range(of key: ApiKey) -> ClosedRange<Int16>? { advertised[key.rawValue] }
+}
