@@ -14,6 +14,7 @@ import PackageDescription
 //   SluiceStorage         the data directory, topics, partitions, segments, recovery
 //   SluiceGroups          committed offsets (an internal Kafka-format log), leases, membership
 //   SluiceLocal           the local data directory as a Store
+//   SluiceCluster         a live Kafka cluster as a Store, over KafkaClient
 //   SluiceOperations      produce/consume pipelines, lag, seek, export/import, redistribute, ...
 //   sluice                the command line: one file per subcommand, no logic of its own
 // docs/ARCHITECTURE.md says what each owns and where a new command or backend goes.
@@ -58,6 +59,9 @@ let package = Package(
             ], swiftSettings: releaseSettings),
         .target(name: "SluiceStore", dependencies: ["SluiceCore", "KafkaFormat"], swiftSettings: releaseSettings),
         .target(
+            name: "SluiceCluster", dependencies: ["SluiceCore", "KafkaFormat", "KafkaProtocol", "KafkaClient", "SluiceStore"],
+            swiftSettings: releaseSettings),
+        .target(
             name: "SluiceStorage", dependencies: ["SluiceCore", "SluiceSystem", "SluiceCompression", "KafkaFormat", "SluiceStore"],
             swiftSettings: releaseSettings),
         .target(
@@ -78,7 +82,7 @@ let package = Package(
             name: "sluice",
             dependencies: [
                 "SluiceCore", "SluiceSystem", "SluiceCompression", "KafkaFormat", "SluiceStore", "SluiceStorage", "SluiceGroups",
-                "SluiceLocal", "SluiceOperations",
+                "SluiceLocal", "SluiceOperations", "KafkaClient", "SluiceCluster",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ], swiftSettings: releaseSettings),
         // The benchmark harness (`make bench`): not a product, never installed.

@@ -22,6 +22,9 @@ public struct ApiVersionTable: Sendable {
     /// Whether the broker advertises the API at all (at any version).
     public func advertises(_ key: ApiKey) -> Bool { advertised[key.rawValue] != nil }
 
+    /// A version range as messages print it: "v3-7".
+    public static func text(_ range: ClosedRange<Int16>) -> String { "v\(range.lowerBound)-\(range.upperBound)" }
+
     /// The broker's range for an API, for `cluster describe`.
     public func range(of key: ApiKey) -> ClosedRange<Int16>? { advertised[key.rawValue] }
 }

@@ -15,7 +15,7 @@ public struct BrokerAddress: Hashable, Sendable, CustomStringConvertible {
     /// Parses `HOST:PORT[,HOST:PORT…]` (IPv6 hosts in brackets), as Kafka's
     /// tools take `--bootstrap-server`; a missing port is Kafka's 9092.
     public static func parseList(_ text: String) throws -> [BrokerAddress] {
-        let items = text.split(separator: ",").map { $0.trimmingCharacters(in: " ") }.filter { !$0.isEmpty }
+        let items = text.split(separator: ",").map { $0.trimming([" "]) }.filter { !$0.isEmpty }
         guard !items.isEmpty else {
             throw SluiceError.usage(.invalidArgument, "no broker address in '\(text.printable)'", remedy: "give HOST:PORT[,HOST:PORT...]")
         }
@@ -46,14 +46,5 @@ public struct BrokerAddress: Hashable, Sendable, CustomStringConvertible {
         .usage(
             .invalidArgument, "malformed broker address '\(String(item).printable)'",
             remedy: "give HOST:PORT, e.g. kafka-1.example.com:9092 or [::1]:9092")
-    }
-}
-
-extension Substring {
-    fileprivate func trimmingCharacters(in set: Character) -> Substring {
-        var text = self
-        while text.first == set { text = text.dropFirst() }
-        while text.last == set { text = text.dropLast() }
-        return text
     }
 }

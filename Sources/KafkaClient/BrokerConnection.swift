@@ -90,9 +90,11 @@ public final class BrokerConnection: Sendable {
     /// the returned future, to be decoded by `PendingResponse.wait()`.
     public func submit<R: KafkaRequest>(_ request: R) throws -> PendingResponse<R> {
         guard let version = versions.version(for: R.self) else {
+            let advertised = versions.range(of: R.apiKey).map(ApiVersionTable.text) ?? "no version"
+            let spoken = ApiVersionTable.text(R.versions)
             throw SluiceError.failure(
                 .unsupportedByBroker,
-                "broker \(address) does not support \(R.apiKey.name) (it advertises \(versions.range(of: R.apiKey).map { "v\($0)" } ?? "no version"), sluice speaks v\(R.versions))",
+                "broker \(address) does not support \(R.apiKey.name) (it advertises \(advertised), sluice speaks \(spoken))",
                 remedy: "this needs a Kafka broker (2.1 or later) that implements \(R.apiKey.name)")
         }
         let correlationId = nextCorrelationId.wrappingAdd(1, ordering: .relaxed).oldValue

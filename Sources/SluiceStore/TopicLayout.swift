@@ -25,6 +25,33 @@ public struct TopicLayout: Equatable, Sendable {
     }
 
     public var keys: [TopicPartition] { partitions.map { TopicPartition(name, $0) } }
+
+    /// Fails unless `count` adds partitions to the topic `name` of `old`:
+    /// a Kafka-style log cannot shrink.
+    public static func requireGrowth(of name: String, from old: Int, to count: Int) throws {
+        guard count <= old else { return }
+        guard count < old else { throw SluiceError.usage(.invalidArgument, "topic '\(name)' already has \(old) partitions") }
+        throw SluiceError.usage(
+            .invalidArgument,
+            """
+            cannot decrease topic '\(name)' from \(old) to \(count) partitions: a Kafka-style log cannot shrink, because \
+            offsets and consumer positions are per partition and the data of removed partitions would have nowhere to go
+            """,
+            remedy: """
+                to spread a topic over fewer or more partitions, copy it with 'sluice topic \
+                migrate \(name) --to NEW --partitions N' (or 'sluice redistribute' for a backlog)
+                """)
+    }
+
+    /// Splits `key=value` config assignments; a malformed one is a usage error.
+    public static func configAssignments(_ texts: [String]) throws -> [(key: String, value: String)] {
+        try texts.map { text in
+            guard let equals = text.firstIndex(of: "=") else {
+                throw SluiceError.usage(.invalidConfig, "malformed config '\(text.printable)'", remedy: "write it as key=value")
+            }
+            return (String(text[..<equals]), String(text[text.index(after: equals)...]))
+        }
+    }
 }
 
 /// A partition's offsets: records are at `start..<end`.
@@ -62,7 +89,10 @@ public struct TopicDescription: Sendable {
     }
 
     public var records: Int64 { partitions.reduce(0) { $0 + $1.records } }
-    public var bytes: Int64 { partitions.reduce(0) { $0 + $1.bytes } }
+    /// nil when the store cannot tell for some partition.
+    public var bytes: Int64? {
+        partitions.reduce(0) { total, partition in total.flatMap { total in partition.bytes.map { total + $0 } } }
+    }
 }
 
 /// What `topic describe` shows per partition, each O(1) in the partition's size.
@@ -71,8 +101,10 @@ public struct PartitionSummary: Sendable {
     public var partition: Int
     public var logStartOffset: Int64
     public var endOffset: Int64
-    public var bytes: Int64
-    public var segments: Int
+    /// The partition's size on disk (a cluster: the leader's replica, where
+    /// the broker answers DescribeLogDirs; nil where it does not).
+    public var bytes: Int64?
+    public var segments: Int?
     public var oldestTimestamp: Int64?
     public var newestTimestamp: Int64?
     /// A problem at the tail (a torn batch awaiting recovery, or damage).
@@ -81,7 +113,7 @@ public struct PartitionSummary: Sendable {
     public var records: Int64 { max(0, endOffset - logStartOffset) }
 
     public init(
-        partition: Int, logStartOffset: Int64, endOffset: Int64, bytes: Int64, segments: Int, oldestTimestamp: Int64?,
+        partition: Int, logStartOffset: Int64, endOffset: Int64, bytes: Int64?, segments: Int?, oldestTimestamp: Int64?,
         newestTimestamp: Int64?, tailProblem: String?
     ) {
         self.partition = partition
@@ -97,4 +129,8 @@ public struct PartitionSummary: Sendable {
 
 extension SluiceError.Reason {
     public static let unknownPartition = Self("unknown-partition")
+    public static let unknownTopic = Self("unknown-topic")
+    public static let topicExists = Self("topic-exists")
+    public static let invalidConfig = Self("invalid-config")
+    public static let partitionMissing = Self("partition-missing")
 }

@@ -37,7 +37,7 @@ struct Sluice: ParsableCommand {
         subcommands: [
             TopicCommand.self, ProduceCommand.self, ConsumeCommand.self, GroupCommand.self, LagCommand.self,
             RedistributeCommand.self, ExportCommand.self, ImportCommand.self, ArchiveCommand.self, DumpCommand.self,
-            VerifyCommand.self, RetentionCommand.self, DeleteRecordsCommand.self,
+            VerifyCommand.self, RetentionCommand.self, DeleteRecordsCommand.self, ClusterCommand.self,
         ])
 
     static func main() {

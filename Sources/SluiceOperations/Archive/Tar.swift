@@ -382,16 +382,10 @@ final class TarReader {
         if let first = bytes.first, first & 0x80 != 0 {
             throw ArchiveDamage("a header's \(field) field is in GNU's binary form, which sluice archives never use")
         }
-        let text = String(decoding: bytes.prefix { $0 != 0 }, as: UTF8.self).trimmingCharacters(in: " ")
+        let text = String(String(decoding: bytes.prefix { $0 != 0 }, as: UTF8.self).trimming([" "]))
         guard !text.isEmpty, text.utf8.count <= 12, text.allSatisfy({ ("0"..."7").contains($0) }), let value = Int64(text, radix: 8) else {
             throw ArchiveDamage("a header's \(field) field '\(text.printable)' is not an octal number")
         }
         return value
-    }
-}
-
-extension String {
-    fileprivate func trimmingCharacters(in set: Character) -> String {
-        String(drop { $0 == set }.reversed().drop { $0 == set }.reversed())
     }
 }

@@ -10,7 +10,7 @@ extension TopicDescription {
             "id": .string(id),
             "partition_count": JSONValue(partitionCount),
             "records": .int(records),
-            "bytes": .int(bytes),
+            "bytes": JSONValue(bytes),
             "config": .object(config.map { ($0.0, .string($0.1)) }),
             "partitions": .array(partitions.map(\.json)),
         ]
@@ -18,7 +18,7 @@ extension TopicDescription {
 
     /// One entry of `topic list --json`.
     public var listJSON: JSONValue {
-        ["topic": .string(name), "partitions": JSONValue(partitionCount), "records": .int(records), "bytes": .int(bytes)]
+        ["topic": .string(name), "partitions": JSONValue(partitionCount), "records": .int(records), "bytes": JSONValue(bytes)]
     }
 }
 
@@ -29,8 +29,8 @@ extension PartitionSummary {
             "log_start_offset": .int(logStartOffset),
             "end_offset": .int(endOffset),
             "records": .int(records),
-            "bytes": .int(bytes),
-            "segments": JSONValue(segments),
+            "bytes": JSONValue(bytes),
+            "segments": JSONValue(segments.map(Int64.init)),
             "oldest_timestamp": JSONValue(oldestTimestamp),
             "newest_timestamp": JSONValue(newestTimestamp),
             "tail_problem": JSONValue(tailProblem),

@@ -1,12 +1,9 @@
 import SluiceCore
 
 extension SluiceError.Reason {
-    public static let unknownTopic = Self("unknown-topic")
-    public static let topicExists = Self("topic-exists")
     public static let corruptLog = Self("corrupt-log")
     public static let offsetOutOfRange = Self("offset-out-of-range")
     public static let readOnly = Self("read-only")
-    public static let partitionMissing = Self("partition-missing")
 }
 
 extension SluiceError {

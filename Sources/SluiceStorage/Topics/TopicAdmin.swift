@@ -1,5 +1,6 @@
 import KafkaFormat
 import SluiceCore
+import SluiceStore
 import SluiceSystem
 
 /// Topic creation, alteration and deletion. Each is atomic: the topic's
@@ -124,23 +125,7 @@ extension DataDirectory {
         return try withAdminLock {
             var metadata = try topic(name).metadata
             let old = metadata.partitions
-            guard count > old else {
-                throw SluiceError.usage(
-                    .invalidArgument,
-                    count == old
-                        ? "topic '\(name)' already has \(old) partitions"
-                        : """
-                        cannot decrease topic '\(name)' from \(old) to \(count) partitions: a Kafka-style log cannot shrink, because \
-                        offsets and consumer positions are per partition and the data of removed partitions would have nowhere to go
-                        """,
-                    remedy: count == old
-                        ? nil
-                        : """
-                        to spread a topic over fewer or more partitions, copy it with 'sluice topic \
-                        migrate \(name) --to NEW --partitions N' (or 'sluice redistribute' for a backlog)
-                        """
-                )
-            }
+            try TopicLayout.requireGrowth(of: name, from: old, to: count)
             metadata.partitions = count
             try leavingNothingOnFailure {
                 for p in old..<count { try createPartitionDirectory(metadata, p) }

@@ -1,5 +1,6 @@
 import KafkaFormat
 import SluiceCore
+import SluiceStore
 
 /// A topic's configuration, under Kafka's names and defaults.
 public struct TopicConfig: Equatable, Sendable {
@@ -66,12 +67,7 @@ public struct TopicConfig: Equatable, Sendable {
 
     /// Parses and applies `key=value` assignments.
     public mutating func apply(assignments: [String]) throws {
-        for assignment in assignments {
-            guard let eq = assignment.firstIndex(of: "=") else {
-                throw SluiceError.usage(.invalidConfig, "malformed config '\(assignment.printable)'", remedy: "write it as key=value")
-            }
-            try set(String(assignment[..<eq]), String(assignment[assignment.index(after: eq)...]))
-        }
+        for (key, value) in try TopicLayout.configAssignments(assignments) { try set(key, value) }
     }
 
     /// Every key with its value, in `keys` order.
@@ -115,8 +111,4 @@ public struct TopicConfig: Equatable, Sendable {
                 remedy: "use milliseconds or a duration like 7d\(allowInfinite ? ", or -1 for forever" : "")")
         }
     }
-}
-
-extension SluiceError.Reason {
-    public static let invalidConfig = Self("invalid-config")
 }

@@ -32,7 +32,7 @@ struct TopicAlter: ParsableCommand {
     }
 
     func run() throws {
-        let store = try common.openStore(writing: "alter topic '\(name.printable)'")
+        let store = try common.openTopicStore(writing: "alter topic '\(name.printable)'")
         _ = try store.layout(of: name)
         if !config.isEmpty {
             let updated = try store.alterConfig(name, assignments: config)

@@ -1,5 +1,6 @@
 import ArgumentParser
 import SluiceCore
+import SluiceLocal
 import SluiceOperations
 import SluiceStorage
 import SluiceStore
@@ -25,8 +26,10 @@ struct TopicCreate: ParsableCommand {
     var ifNotExists = false
 
     func run() throws {
-        let store = try common.openStore(writing: "create topic '\(name.printable)'")
-        guard let topic = try TopicCreation.create(store, name: name, partitions: partitions, config: config, ifNotExists: ifNotExists)
+        let store = try common.openTopicStore(writing: "create topic '\(name.printable)'")
+        guard
+            let topic = try TopicCreation.create(
+                store, staleOffsets: store as? LocalStore, name: name, partitions: partitions, config: config, ifNotExists: ifNotExists)
         else {
             StandardErrorLog.notice("topic '\(name)' already exists")
             return

@@ -26,13 +26,13 @@ struct TopicDelete: ParsableCommand {
     var yes = false
 
     func run() throws {
-        let store = try common.openStore(writing: "delete topic '\(name.printable)'")
+        let store = try common.openTopicStore(writing: "delete topic '\(name.printable)'")
         let report = try store.describeTopics([name])[0]
         if !yes {
             try Confirmation.ask(
                 """
                 Delete topic '\(name)' (\(report.partitionCount) partitions, \
-                \(report.records) records, \(ByteCount.format(report.bytes)))?
+                \(report.records) records, \(report.bytes.map(ByteCount.format) ?? "-"))?
                 """,
                 flag: "--yes")
         }

@@ -18,7 +18,7 @@ struct TopicDescribe: ParsableCommand {
     var json = false
 
     func run() throws {
-        let report = try common.openStore().describeTopics([name])[0]
+        let report = try common.openTopicStore().describeTopics([name])[0]
         if json {
             try Output.printJSON(report.json)
             return
@@ -26,7 +26,7 @@ struct TopicDescribe: ParsableCommand {
         var lines = [
             """
             Topic: \(report.name)  Partitions: \(report.partitionCount)  \
-            Records: \(report.records)  Size: \(ByteCount.format(report.bytes))
+            Records: \(report.records)  Size: \(report.bytes.map(ByteCount.format) ?? "-")
             """
         ]
         if !report.id.isEmpty { lines.append("Id: \(report.id)") }
@@ -37,8 +37,8 @@ struct TopicDescribe: ParsableCommand {
         ])
         for p in report.partitions {
             table.add([
-                String(p.partition), String(p.logStartOffset), String(p.endOffset), String(p.records), ByteCount.format(p.bytes),
-                String(p.segments), Output.time(p.oldestTimestamp), Output.time(p.newestTimestamp),
+                String(p.partition), String(p.logStartOffset), String(p.endOffset), String(p.records), p.bytes.map(ByteCount.format) ?? "-",
+                p.segments.map(String.init) ?? "-", Output.time(p.oldestTimestamp), Output.time(p.newestTimestamp),
             ])
         }
         lines.append("")

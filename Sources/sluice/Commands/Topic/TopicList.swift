@@ -16,7 +16,7 @@ struct TopicList: ParsableCommand {
     var `internal` = false
 
     func run() throws {
-        let store = try common.openStore()
+        let store = try common.openTopicStore()
         let reports = try store.describeTopics(try store.topicNames(includeInternal: `internal`))
         if json {
             try Output.printJSON(["version": 1, "topics": .array(reports.map(\.listJSON))])
@@ -28,7 +28,7 @@ struct TopicList: ParsableCommand {
         }
         var table = Table([("TOPIC", .left), ("PARTITIONS", .right), ("RECORDS", .right), ("SIZE", .right)])
         for report in reports {
-            table.add([report.name, String(report.partitionCount), String(report.records), ByteCount.format(report.bytes)])
+            table.add([report.name, String(report.partitionCount), String(report.records), report.bytes.map(ByteCount.format) ?? "-"])
         }
         try Output.print(table.render())
     }

@@ -1,0 +1,130 @@
+import KafkaClient
+import KafkaFormat
+import KafkaProtocol
+import SluiceCore
+import SluiceStore
+
+/// Offsets and timestamps of partitions on a cluster: ListOffsets and small
+/// Fetches, one request per leader.
+extension ClusterStore {
+    public func offsetRanges(_ partitions: [TopicPartition]) throws -> [TopicPartition: OffsetRange] {
+        let starts = try listOffsets(partitions.map { ($0, ListOffsetsTime.earliest) })
+        let ends = try listOffsets(partitions.map { ($0, ListOffsetsTime.latest) })
+        var ranges: [TopicPartition: OffsetRange] = [:]
+        for (key, start) in starts {
+            if let end = ends[key], let start = start, let end = end { ranges[key] = OffsetRange(start: start, end: end) }
+        }
+        return ranges
+    }
+
+    public func unavailable(_ partition: TopicPartition) -> SluiceError {
+        .failure(
+            .partitionMissing, "partition \(partition) is not in \(location)'s metadata",
+            remedy: "check it with 'sluice topic describe \(partition.topic)' and the same cluster options")
+    }
+
+    public func offsets(atOrAfter times: [TopicPartition: Int64]) throws -> [TopicPartition: Int64] {
+        try listOffsets(times.map { ($0.key, $0.value) }).compactMapValues { $0 }
+    }
+
+    /// ListOffsets' special timestamps.
+    enum ListOffsetsTime {
+        static let latest: Int64 = -1
+        static let earliest: Int64 = -2
+    }
+
+    /// The offset ListOffsets answers for each partition and timestamp (nil:
+    /// no record at or after that time). Read uncommitted: the log end is
+    /// the high watermark, as consumers' lag counts it.
+    func listOffsets(_ asks: [(TopicPartition, Int64)]) throws -> [TopicPartition: Int64?] {
+        let times = Dictionary(asks, uniquingKeysWith: { first, _ in first })
+        return try askLeaders(Array(times.keys), "list offsets") { keys in
+            var request = ListOffsetsRequest()
+            request.replicaId = -1
+            request.topics = Dictionary(grouping: keys, by: \.topic).sorted { $0.key < $1.key }.map { topic, keys in
+                var entry = ListOffsetsRequest.ListOffsetsTopic()
+                entry.name = topic
+                entry.partitions = keys.map { key in
+                    var partition = ListOffsetsRequest.ListOffsetsPartition()
+                    partition.partitionIndex = Int32(key.partition)
+                    partition.timestamp = times[key]!
+                    return partition
+                }
+                return entry
+            }
+            return request
+        } answers: { response in
+            response.topics.flatMap { topic in
+                topic.partitions.map { partition in
+                    (
+                        TopicPartition(topic.name, Int(partition.partitionIndex)), KafkaErrorCode(partition.errorCode),
+                        partition.offset < 0 ? nil : partition.offset
+                    )
+                }
+            }
+        }
+    }
+
+    public func timestamps(at offsets: [TopicPartition: Set<Int64>]) throws -> [TopicPartition: [Int64: Int64]] {
+        var found: [TopicPartition: [Int64: Int64]] = [:]
+        var asks = offsets.flatMap { key, offsets in offsets.map { (key, $0) } }
+        // A Fetch names each partition once: offsets beyond the first per partition go in later rounds.
+        while !asks.isEmpty {
+            var round: [TopicPartition: Int64] = [:]
+            var later: [(TopicPartition, Int64)] = []
+            for (key, offset) in asks {
+                if round[key] == nil { round[key] = offset } else { later.append((key, offset)) }
+            }
+            for (key, record) in try firstRecords(at: round) {
+                if let record { found[key, default: [:]][round[key]!] = record.timestamp }
+            }
+            asks = later.filter { key, offset in found[key]?[offset] == nil }
+        }
+        return found
+    }
+
+    /// For each partition, the offset and timestamp of the first record at or
+    /// after the given offset (nil: none there yet), from one small Fetch per
+    /// leader. The broker returns whole batches, starting with the one that
+    /// holds the offset.
+    func firstRecords(at offsets: [TopicPartition: Int64]) throws -> [TopicPartition: FetchedRecord?] {
+        let decoder = BatchDecoder()
+        return try askLeaders(Array(offsets.keys), "fetch") { keys in
+            var request = FetchRequest()
+            request.maxWaitMs = 1  // Tansu answers a 0 ms wait with no records
+            request.minBytes = 1
+            request.maxBytes = 1 << 20
+            request.topics = Dictionary(grouping: keys, by: \.topic).sorted { $0.key < $1.key }.map { topic, keys in
+                var entry = FetchRequest.FetchTopic()
+                entry.topic = topic
+                entry.partitions = keys.map { key in
+                    var partition = FetchRequest.FetchPartition()
+                    partition.partition = Int32(key.partition)
+                    partition.fetchOffset = offsets[key]!
+                    partition.partitionMaxBytes = 1  // the broker still sends the first whole batch
+                    return partition
+                }
+                return entry
+            }
+            return request
+        } answers: { response in
+            try response.responses.flatMap { topic in
+                try topic.partitions.map { partition in
+                    let key = TopicPartition(topic.topic, Int(partition.partitionIndex))
+                    let code = KafkaErrorCode(partition.errorCode)
+                    guard code == .none else { return (key, code, nil) }
+                    do {
+                        return (
+                            key, code,
+                            try FetchedBatches.firstRecord(in: partition.records ?? [], atOrAfter: offsets[key] ?? 0, decoder: decoder)
+                        )
+                    } catch {
+                        throw SluiceError.failure(
+                            .protocolViolation, "the leader of partition \(key) sent a damaged batch: \(error)",
+                            remedy: "run the broker's DumpLogSegments on the partition; the log or the network may be corrupting data")
+                    }
+                }
+            }
+        }
+    }
+}
