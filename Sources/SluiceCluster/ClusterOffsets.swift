@@ -128,3 +128,48 @@ extension ClusterStore {
         }
     }
 }
+
+extension ClusterStore: BatchSource {
+    public func fetch(_ positions: [TopicPartition: Int64], waitMillis: Int, readCommitted: Bool) throws -> [TopicPartition: FetchedData] {
+        try askLeaders(Array(positions.keys), "fetch") { keys in
+            var request = FetchRequest()
+            request.maxWaitMs = Int32(max(1, waitMillis))  // Tansu answers a 0 ms wait with no records
+            request.minBytes = 1
+            request.maxBytes = Self.fetchBytes
+            request.isolationLevel = readCommitted ? 1 : 0
+            request.topics = Dictionary(grouping: keys, by: \.topic).sorted { $0.key < $1.key }.map { topic, keys in
+                var entry = FetchRequest.FetchTopic()
+                entry.topic = topic
+                entry.partitions = keys.map { key in
+                    var partition = FetchRequest.FetchPartition()
+                    partition.partition = Int32(key.partition)
+                    partition.fetchOffset = positions[key]!
+                    partition.partitionMaxBytes = Self.partitionFetchBytes
+                    return partition
+                }
+                return entry
+            }
+            return request
+        } answers: { response in
+            response.responses.flatMap { topic in
+                topic.partitions.map { partition in
+                    let key = TopicPartition(topic.topic, Int(partition.partitionIndex))
+                    var code = KafkaErrorCode(partition.errorCode)
+                    let outOfRange = code == .offsetOutOfRange
+                    if outOfRange { code = .none }
+                    let data = FetchedData(
+                        bytes: partition.records ?? [], end: readCommitted ? partition.lastStableOffset : partition.highWatermark,
+                        logStart: partition.logStartOffset,
+                        abortedTransactions: (partition.abortedTransactions ?? []).map { ($0.producerId, $0.firstOffset) },
+                        outOfRange: outOfRange)
+                    return (key, code, data)
+                }
+            }
+        }
+    }
+
+    /// A fetch's byte budget in all (Kafka's fetch.max.bytes) and per partition
+    /// (max.partition.fetch.bytes); a larger first batch still comes whole.
+    static let fetchBytes: Int32 = 50 << 20
+    static let partitionFetchBytes: Int32 = 1 << 20
+}

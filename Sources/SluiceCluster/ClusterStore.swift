@@ -112,7 +112,8 @@ public final class ClusterStore {
         throw lastRetriable ?? SluiceError.broker(.unknownServerError, what)
     }
 
-    private func backoff(_ attempt: Int) {
+    /// Sleeps before retry `attempt` (1, 2, ...): the backoff doubles up to its maximum.
+    func backoff(_ attempt: Int) {
         let settings = client.configuration
         usleep(UInt32(min(settings.retryBackoffMillis << (attempt - 1), settings.retryBackoffMaxMillis) * 1000))
     }

@@ -39,6 +39,32 @@ public enum StartPosition: Equatable, Sendable {
         }
     }
 
+    /// The offset this position means in each of `partitions` of a store,
+    /// clamped as `resolve(in:)` clamps: one batch-shaped ask for the ranges
+    /// and, for a time, one for the offsets.
+    public func resolve(in store: TopicStore, _ partitions: [TopicPartition]) throws -> [TopicPartition: Int64] {
+        let ranges = try store.offsetRanges(partitions)
+        if let missing = partitions.first(where: { ranges[$0] == nil }) { throw store.unavailable(missing) }
+        let times: [TopicPartition: Int64]
+        if case .time(let t) = self {
+            times = try store.offsets(atOrAfter: Dictionary(uniqueKeysWithValues: partitions.map { ($0, t) }))
+        } else {
+            times = [:]
+        }
+        var offsets: [TopicPartition: Int64] = [:]
+        for key in partitions {
+            let range = ranges[key]!
+            switch self {
+            case .earliest: offsets[key] = range.start
+            case .latest: offsets[key] = range.end
+            case .offset(let o): offsets[key] = range.clamp(o)
+            case .fromEnd(let n): offsets[key] = max(range.start, range.end - n)
+            case .time: offsets[key] = times[key].map(range.clamp) ?? range.end
+            }
+        }
+        return offsets
+    }
+
     /// Where a reader goes on when its position was deleted while it read
     /// (Kafka's `auto.offset.reset` for an out-of-range position): the log
     /// end for `latest`, the log start as recorded now otherwise.

@@ -1,13 +1,15 @@
 import KafkaFormat
 import SluiceCore
 import SluiceStorage
+import SluiceStore
 import SluiceSystem
 
 #if canImport(Glibc)
 import Glibc
 #endif
 
-/// Feeds text input to a `TopicProducer`: one record per line, optionally
+/// Feeds text input to a `TopicWriter` (a data directory's or a cluster's):
+/// one record per line, optionally
 /// `KEY<separator>VALUE` (kcat's -K: a line without the separator has a null
 /// key), or one JSON object per line (`--json`), the shape `consume --json`
 /// writes, so consumed records produce back losslessly.
@@ -31,8 +33,10 @@ public enum ProduceInput {
     }
 
     /// Produces every line of `reader`; returns the number of records.
-    public static func lines(
-        _ reader: LineReader, into producer: TopicProducer, keySeparator: [UInt8]?,
+    /// Specialized for the local producer, so its per-record calls are direct.
+    @_specialize(exported:true,where Writer == TopicProducer)
+    public static func lines<Writer: TopicWriter>(
+        _ reader: LineReader, into producer: Writer, keySeparator: [UInt8]?,
         partition: Int?, headers: FixedHeaders? = nil
     ) throws {
         var timestamp = WallClock.nowMillis()
@@ -54,7 +58,8 @@ public enum ProduceInput {
     }
 
     /// Produces one JSON object per line (blank lines are skipped).
-    public static func json(_ reader: LineReader, into producer: TopicProducer, partition: Int?) throws {
+    @_specialize(exported:true,where Writer == TopicProducer)
+    public static func json<Writer: TopicWriter>(_ reader: LineReader, into producer: Writer, partition: Int?) throws {
         let parsed = JSONRecord()
         while let line = try reader.next() {
             if line.allSatisfy({ $0 == 0x20 || $0 == 0x09 || $0 == 0x0D }) { continue }

@@ -1,6 +1,7 @@
 import SluiceCore
+import SluiceStore
 
-extension TopicProducer.Summary {
+extension ProduceSummary {
     /// `produce --json` summary, schema version 1.
     public func json(topic: String) -> JSONValue {
         [

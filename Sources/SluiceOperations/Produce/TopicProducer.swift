@@ -2,6 +2,7 @@ import KafkaFormat
 import SluiceCompression
 import SluiceCore
 import SluiceStorage
+import SluiceStore
 import SluiceSystem
 
 /// Turns records into batches and appends them to a topic's partitions.
@@ -12,7 +13,7 @@ import SluiceSystem
 /// Batches (`batchBytes`, Kafka's `batch.size`) collect in a per-partition
 /// buffer appended in one write every `flushBytes`. `finish` makes all of it
 /// durable; until it returns, nothing is promised.
-public final class TopicProducer {
+public final class TopicProducer: TopicWriter {
     public struct Options: Sendable {
         public var compression: CompressionCodec?
         public var batchBytes = 16 << 10
@@ -22,13 +23,7 @@ public final class TopicProducer {
         public init() {}
     }
 
-    public struct Summary: Sendable {
-        public var records: Int64 = 0
-        public var bytes: Int64 = 0
-        public var batches: Int64 = 0
-        /// Records and offset range per partition.
-        public var partitions: [Int: (records: Int64, firstOffset: Int64, nextOffset: Int64)] = [:]
-    }
+    public typealias Summary = ProduceSummary
 
     private final class Lane {
         let partition: Partition
@@ -96,7 +91,7 @@ public final class TopicProducer {
     @inline(__always)
     public func send(
         partition: Int, timestamp: Int64, key: UnsafeRawBufferPointer?, value: UnsafeRawBufferPointer?,
-        headerCount: Int = 0, encodedHeaders: UnsafeRawBufferPointer? = nil
+        headerCount: Int, encodedHeaders: UnsafeRawBufferPointer?
     ) throws {
         let lane = try self.lane(partition)
         lane.builder.append(timestamp: timestamp, key: key, value: value, headerCount: headerCount, encodedHeaders: encodedHeaders)
@@ -131,7 +126,7 @@ public final class TopicProducer {
 
     /// Makes what was appended so far durable (after a failure, so what
     /// made it into the log stays there).
-    public func syncAppended() throws { try syncAll() }
+    public func syncAppended() -> Bool { (try? syncAll()) != nil }
 
     private func syncAll() throws {
         for case let lane? in lanes { try lane.appender?.sync() }

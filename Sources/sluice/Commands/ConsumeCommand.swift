@@ -142,17 +142,45 @@ struct ConsumeCommand: ParsableCommand {
     }
 
     func run() throws {
+        let start = try StartPosition.parse(from)
+        let formatter = try recordFormatter()
+        let options = try consumerOptions(resettingTo: start)
+        if let cluster = try common.openCluster() {
+            if group != nil {
+                throw SluiceError.usage(
+                    .invalidArgument, "consume --group does not run on a Kafka cluster yet",
+                    remedy: "consume without --group (it reads the partitions and commits nothing), or give --data-dir")
+            }
+            let layout = try cluster.layout(of: topic)
+            for index in partition { try layout.require(index) }
+            _ = try FetchingConsumer(
+                store: cluster, topic: topic, options: options, formatter: formatter, output: BufferedOutput(file: StandardStreams.output)
+            ).run(partition.isEmpty ? layout.partitions : partition, from: start, shouldStop: { Interruption.requested })
+            return
+        }
         let directory = try group.map { try common.open(writing: "consume in group '\($0.printable)'") } ?? common.open()
         let target = try directory.topic(topic)
-        let start = try StartPosition.parse(from)
-        let formatter: RecordFormatter
-        if json {
-            formatter = RecordFormatter(.json)
-        } else if let format {
-            formatter = RecordFormatter(.pattern(try RecordFormatter.parsePattern(format)))
-        } else {
-            formatter = RecordFormatter(.valueLines)
+        let consumer = TopicConsumer(
+            topic: target, options: options, formatter: formatter,
+            output: BufferedOutput(file: StandardStreams.output, latencyMillis: group.map { _ in GroupConsumer.outputLatencyMillis }))
+        if let group {
+            try runInGroup(group, directory: directory, topic: target, consumer: consumer, start: start)
+            return
         }
+        for index in partition.isEmpty ? target.partitionIndices : partition {
+            let p = try target.partition(index)
+            try consumer.assign(p, from: try start.resolve(in: p))
+        }
+        _ = try consumer.run(shouldStop: { Interruption.requested })
+    }
+
+    private func recordFormatter() throws -> RecordFormatter {
+        if json { return RecordFormatter(.json) }
+        if let format { return RecordFormatter(.pattern(try RecordFormatter.parsePattern(format))) }
+        return RecordFormatter(.valueLines)
+    }
+
+    private func consumerOptions(resettingTo start: StartPosition) throws -> TopicConsumer.Options {
         var options = TopicConsumer.Options()
         options.maxMessages = maxMessages
         options.follow = follow
@@ -175,18 +203,7 @@ struct ConsumeCommand: ParsableCommand {
             options.recordsPerTurn = GroupConsumer.recordsPerTurn
             options.deliverEvery = commitEvery
         }
-        let consumer = TopicConsumer(
-            topic: target, options: options, formatter: formatter,
-            output: BufferedOutput(file: StandardStreams.output, latencyMillis: group.map { _ in GroupConsumer.outputLatencyMillis }))
-        if let group {
-            try runInGroup(group, directory: directory, topic: target, consumer: consumer, start: start)
-            return
-        }
-        for index in partition.isEmpty ? target.partitionIndices : partition {
-            let p = try target.partition(index)
-            try consumer.assign(p, from: try start.resolve(in: p))
-        }
-        _ = try consumer.run(shouldStop: { Interruption.requested })
+        return options
     }
 
     private func runInGroup(_ group: String, directory: DataDirectory, topic: Topic, consumer: TopicConsumer, start: StartPosition) throws {

@@ -1,8 +1,10 @@
 import ArgumentParser
 import KafkaFormat
+import SluiceCluster
 import SluiceCore
 import SluiceOperations
 import SluiceStorage
+import SluiceStore
 import SluiceSystem
 
 struct ProduceCommand: ParsableCommand {
@@ -72,6 +74,18 @@ struct ProduceCommand: ParsableCommand {
     }
 
     func run() throws {
+        if let cluster = try common.openCluster() {
+            if syncInterval != nil {
+                throw SluiceError.usage(
+                    .invalidArgument, "--sync-interval applies to a data directory",
+                    remedy: "a cluster acknowledges each batch once all in-sync replicas have it (acks=all)")
+            }
+            var options = ClusterProducer.Options()
+            options.codec = try chosenCompression()?.codec ?? .none
+            options.batchBytes = batchSize
+            if let partition { try cluster.layout(of: topic).require(partition) }
+            return try produce(into: try ClusterProducer(store: cluster, topic: topic, options: options), durable: "acknowledged")
+        }
         let directory = try common.open(writing: "produce to topic '\(topic.printable)'")
         let target = try directory.topic(topic)
         if let partition { _ = try target.partition(partition) }
@@ -79,11 +93,16 @@ struct ProduceCommand: ParsableCommand {
         options.compression = try chosenCompression()?.codec
         options.batchBytes = batchSize
         options.syncIntervalMillis = try syncInterval.map(TimeParsing.parseDuration)
-        let producer = try TopicProducer(topic: target, options: options)
+        try produce(into: try TopicProducer(topic: target, options: options), durable: "durable")
+    }
+
+    /// Feeds the input to `producer` and reports what it wrote. Generic, so
+    /// each store's producer is called directly per record.
+    private func produce<Writer: TopicWriter>(into producer: Writer, durable: String) throws {
         let input = try file.map { try File.open($0) } ?? StandardStreams.input
         let reader = LineReader(file: input)
         reader.stopWhen = { Interruption.requested }
-        let summary: TopicProducer.Summary
+        let summary: ProduceSummary
         do {
             if json {
                 try ProduceInput.json(reader, into: producer, partition: partition)
@@ -95,12 +114,12 @@ struct ProduceCommand: ParsableCommand {
             summary = try producer.finish()
         } catch var error as SluiceError where producer.appendedRecords > 0 {
             // Say what made it into the topic, so a re-run does not duplicate it unknowingly.
-            let durable = (try? producer.syncAppended()) != nil
+            let madeDurable = producer.syncAppended()
             error.remedy = [
                 error.remedy,
                 """
                 \(producer.appendedRecords) of the records from the \(reader.lineNumber) lines read were \
-                appended\(durable ? " and are durable" : ""); producing the same input again adds them again
+                appended\(madeDurable ? " and are \(durable)" : ""); producing the same input again adds them again
                 """,
             ].compactMap { $0 }.joined(separator: "; ")
             throw error
@@ -110,7 +129,7 @@ struct ProduceCommand: ParsableCommand {
                 .interrupted,
                 """
                 produce stopped by \(Interruption.signalName) after \(summary.records) \
-                records (\(reader.lineNumber) lines); they are durable in '\(topic)'
+                records (\(reader.lineNumber) lines); they are \(durable) in '\(topic)'
                 """,
                 remedy: "the rest of the input was not read; produce it (from line \(reader.lineNumber + 1) on) to continue")
         }

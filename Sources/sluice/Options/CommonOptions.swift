@@ -92,9 +92,14 @@ struct CommonOptions: ParsableArguments {
     /// Opens the topics of the store the options select: a cluster's, or the
     /// data directory's (the local store, which also holds groups).
     func openTopicStore(writing action: String? = nil) throws -> TopicStore {
-        try apply()
-        if let cluster = try clusterSettings() { return ClusterStore(client: KafkaClient(cluster.client), name: cluster.name) }
+        if let cluster = try openCluster() { return cluster }
         return try action.map(openStore(writing:)) ?? openStore()
+    }
+
+    /// The cluster the options select, nil when they select the data directory.
+    func openCluster() throws -> ClusterStore? {
+        try apply()
+        return try clusterSettings().map { ClusterStore(client: KafkaClient($0.client), name: $0.name) }
     }
 
     /// The cluster the options select, nil for the data directory: a flag

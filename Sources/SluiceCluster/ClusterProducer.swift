@@ -1,0 +1,269 @@
+import KafkaClient
+import KafkaFormat
+import KafkaProtocol
+import SluiceCore
+import SluiceStore
+
+/// Produces to a topic of a cluster as Kafka's idempotent producer does:
+/// records partitioned like the local producer, batched per partition, sent
+/// with acks=all in Produce requests pipelined per leader (one batch per
+/// partition per request, as brokers require, up to five in flight per
+/// broker). A producer id from InitProducerId and per-partition sequence
+/// numbers let the broker drop a batch that a retry after a lost connection
+/// sends twice, so retries neither lose nor duplicate records.
+public final class ClusterProducer: TopicWriter {
+    public struct Options: Sendable {
+        public var codec: CompressionCodec = .none
+        /// Kafka's `batch.size`.
+        public var batchBytes = 16 << 10
+        /// Closed batches are sent once this many bytes wait (and at `finish`).
+        public var sendBytes = 1 << 20
+        public init() {}
+    }
+
+    /// A closed batch on its way.
+    private struct Batch {
+        var partition: Int
+        var bytes: [UInt8]
+        var records: Int64
+        var sequence: Int32
+    }
+
+    private struct InFlight {
+        var leader: Int32
+        var response: Result<PendingResponse<ProduceRequest>, Error>
+        var batches: [Batch]
+    }
+
+    private final class Lane {
+        let builder: RecordBatchBuilder
+        var nextSequence: Int32 = 0
+        var firstOffset: Int64?
+        var nextOffset: Int64?
+        var records: Int64 = 0
+
+        init(codec: CompressionCodec) { builder = RecordBatchBuilder(codec: codec) }
+    }
+
+    public let topic: String
+    private let store: ClusterStore
+    private let options: Options
+    private let layout: TopicLayout
+    private var lanes: [Lane?]
+    private var stickyPartition: Int
+    private var producerId: Int64 = -1
+    private var producerEpoch: Int16 = -1
+    private var ready: [Batch] = []
+    private var readyBytes = 0
+    private var inFlight: [InFlight] = []
+    private let scratch = ByteBuffer(capacity: 1 << 16)
+    private var summary = ProduceSummary()
+    public private(set) var appendedRecords: Int64 = 0
+    /// In flight per broker at most: five keeps an idempotent producer's order (Kafka's limit).
+    private static let maxInFlightPerBroker = 5
+
+    public init(store: ClusterStore, topic: String, options: Options = Options()) throws {
+        self.store = store
+        self.topic = topic
+        self.options = options
+        layout = try store.layout(of: topic)
+        lanes = Array(repeating: nil, count: layout.partitionCount)
+        stickyPartition = Int.random(in: 0..<layout.partitionCount)
+        try startIdempotence()
+    }
+
+    /// Asks for a producer id, where the broker offers InitProducerId; without
+    /// one batches go without sequence numbers (at least once, as a
+    /// non-idempotent Kafka producer).
+    private func startIdempotence() throws {
+        let connection = try store.client.anyConnection()
+        guard connection.versions.version(for: InitProducerIdRequest.self) != nil else { return }
+        var request = InitProducerIdRequest()
+        request.transactionalId = nil
+        request.transactionTimeoutMs = 60_000
+        let response = try store.client.retrying { try store.client.anyConnection().call(request) }
+        let code = KafkaErrorCode(response.errorCode)
+        guard code == .none else { throw SluiceError.broker(code, "start an idempotent producer for topic '\(topic.printable)'") }
+        producerId = response.producerId
+        producerEpoch = response.producerEpoch
+    }
+
+    public func choosePartition(explicit: Int?, key: UnsafeRawBufferPointer?) throws -> Int {
+        if let explicit {
+            try layout.require(explicit)
+            return explicit
+        }
+        if let key { return KafkaPartitioner.partition(forKey: key, partitions: layout.partitionCount) }
+        return stickyPartition
+    }
+
+    public func send(
+        partition: Int, timestamp: Int64, key: UnsafeRawBufferPointer?, value: UnsafeRawBufferPointer?,
+        headerCount: Int, encodedHeaders: UnsafeRawBufferPointer?
+    ) throws {
+        let lane = self.lane(partition)
+        lane.builder.append(timestamp: timestamp, key: key, value: value, headerCount: headerCount, encodedHeaders: encodedHeaders)
+        summary.records += 1
+        summary.bytes += Int64((key?.count ?? 0) + (value?.count ?? 0))
+        guard lane.builder.uncompressedSize >= options.batchBytes else { return }
+        try close(lane, partition)
+        if partition == stickyPartition && key == nil { stickyPartition = (stickyPartition + 1) % layout.partitionCount }
+        if readyBytes >= options.sendBytes { try sendReady() }
+    }
+
+    public func finish() throws -> ProduceSummary {
+        for (partition, lane) in lanes.enumerated() where lane?.builder.isEmpty == false { try close(lane!, partition) }
+        try sendReady()
+        while !inFlight.isEmpty { try awaitOldest() }
+        for (partition, lane) in lanes.enumerated() {
+            guard let lane, lane.records > 0 else { continue }
+            summary.partitions[partition] = (lane.records, lane.firstOffset ?? -1, lane.nextOffset ?? -1)
+        }
+        return summary
+    }
+
+    /// Acknowledged is durable on a cluster: there is nothing more to make so.
+    public func syncAppended() -> Bool { true }
+
+    private func lane(_ partition: Int) -> Lane {
+        if let lane = lanes[partition] { return lane }
+        let lane = Lane(codec: options.codec)
+        lanes[partition] = lane
+        return lane
+    }
+
+    private func close(_ lane: Lane, _ partition: Int) throws {
+        let records = Int64(lane.builder.recordCount)
+        let template = RecordBatchHeader(
+            producerId: producerId, producerEpoch: producerEpoch, baseSequence: producerId < 0 ? -1 : lane.nextSequence)
+        scratch.clear()
+        try lane.builder.finish(baseOffset: 0, into: scratch, template: template)
+        ready.append(Batch(partition: partition, bytes: Array(scratch.bytes), records: records, sequence: template.baseSequence))
+        readyBytes += scratch.count
+        summary.batches += 1
+        if producerId >= 0 { lane.nextSequence = lane.nextSequence &+ Int32(truncatingIfNeeded: records) & Int32.max }
+    }
+
+    /// Sends every ready batch: per leader, requests holding at most one
+    /// batch of each partition, in each partition's order.
+    private func sendReady() throws {
+        guard !ready.isEmpty else { return }
+        let leaders = try leaders(of: Set(ready.map(\.partition)))
+        var queue = ready
+        ready.removeAll()
+        readyBytes = 0
+        while !queue.isEmpty {
+            var taken = Set<Int>()
+            var request: [Int32: [Batch]] = [:]
+            queue.removeAll { batch in
+                guard taken.insert(batch.partition).inserted else { return false }
+                request[leaders[batch.partition]!, default: []].append(batch)
+                return true
+            }
+            for (leader, batches) in request.sorted(by: { $0.key < $1.key }) { try submit(batches, to: leader) }
+        }
+    }
+
+    /// The leader of each partition, waiting out an election; a partition the
+    /// cluster no longer lists means the topic went away under the producer.
+    private func leaders(of partitions: Set<Int>) throws -> [Int: Int32] {
+        let keys = partitions.sorted().map { TopicPartition(topic, $0) }
+        var routes = try store.route(keys, refresh: false)
+        if routes.byLeader.values.reduce(0, { $0 + $1.count }) < keys.count {
+            routes = try store.client.retrying {
+                let fresh = try store.route(keys, refresh: true)
+                if let waiting = fresh.leaderless.first { throw SluiceError.broker(.leaderNotAvailable, "produce to partition \(waiting)") }
+                return fresh
+            }
+        }
+        let leaders = Dictionary(uniqueKeysWithValues: routes.byLeader.flatMap { leader, keys in keys.map { ($0.partition, leader) } })
+        if let gone = keys.first(where: { leaders[$0.partition] == nil }) {
+            throw SluiceError.failure(
+                .unknownTopic, "partition \(gone) is gone from \(store.location): the topic was deleted while producing to it",
+                remedy: "the records reported before this error were acknowledged; create the topic and produce the rest again")
+        }
+        return leaders
+    }
+
+    private func submit(_ batches: [Batch], to leader: Int32) throws {
+        while inFlight.filter({ $0.leader == leader }).count >= Self.maxInFlightPerBroker { try awaitOldest() }
+        var request = ProduceRequest()
+        request.acks = -1
+        request.timeoutMs = Int32(clamping: store.client.configuration.requestTimeoutMillis)
+        var data = ProduceRequest.TopicProduceData()
+        data.name = topic
+        data.partitionData = batches.map { batch in
+            var partition = ProduceRequest.PartitionProduceData()
+            partition.index = Int32(batch.partition)
+            partition.records = batch.bytes[...]
+            return partition
+        }
+        request.topicData = [data]
+        let response = Result { try store.client.connection(toBroker: leader).submit(request) }
+        inFlight.append(InFlight(leader: leader, response: response, batches: batches))
+    }
+
+    /// Waits for the oldest request in flight. Batches that failed for a
+    /// reason that may pass (a lost connection, a leader moving) are sent
+    /// again, after fresh metadata, with their sequence numbers unchanged,
+    /// once every later request has come back too, so each partition's
+    /// batches go again in order; any other error stops the producer.
+    private func awaitOldest() throws {
+        var (failed, error) = try collectOldest()
+        guard let error else { return }
+        while !inFlight.isEmpty { failed += try collectOldest().failed }
+        consecutiveResends += 1
+        guard consecutiveResends <= store.client.configuration.retries else { throw error }
+        store.backoff(consecutiveResends)
+        ready = failed.sorted { ($0.partition, $0.sequence) < ($1.partition, $1.sequence) } + ready
+        readyBytes = ready.reduce(0) { $0 + $1.bytes.count }
+        _ = try store.route(failed.map { TopicPartition(topic, $0.partition) }, refresh: true)
+        try sendReady()
+    }
+
+    /// Resends since the last acknowledged batch.
+    private var consecutiveResends = 0
+
+    /// The oldest request's answer: its batches to send again, and why.
+    private func collectOldest() throws -> (failed: [Batch], error: SluiceError?) {
+        let oldest = inFlight.removeFirst()
+        let response: ProduceResponse
+        do {
+            response = try oldest.response.get().wait()
+        } catch let error as SluiceError where error.isTransient {
+            return (oldest.batches, error)
+        }
+        var failed: [Batch] = []
+        var lastError: SluiceError?
+        let answers = Dictionary(
+            response.responses.filter { $0.name == topic }.flatMap(\.partitionResponses).map { (Int($0.index), $0) },
+            uniquingKeysWith: { first, _ in first })
+        for batch in oldest.batches {
+            let subject = "produce to partition \(topic)-\(batch.partition)"
+            guard let answer = answers[batch.partition] else {
+                throw SluiceError.failure(
+                    .protocolViolation, "the broker's Produce answer does not mention partition \(topic)-\(batch.partition)")
+            }
+            switch KafkaErrorCode(answer.errorCode) {
+            case .none: acknowledge(batch, at: answer.baseOffset)
+            case .duplicateSequenceNumber: acknowledge(batch, at: -1)  // written before: a retry's copy was dropped
+            case let code where code.isRetriable || code == .outOfOrderSequenceNumber:
+                failed.append(batch)
+                lastError = .broker(code, subject, message: answer.errorMessage)
+            case let code:
+                throw SluiceError.broker(code, subject, message: answer.errorMessage)
+            }
+        }
+        return (failed, lastError)
+    }
+
+    private func acknowledge(_ batch: Batch, at baseOffset: Int64) {
+        consecutiveResends = 0
+        let lane = lanes[batch.partition]!
+        lane.records += batch.records
+        appendedRecords += batch.records
+        guard baseOffset >= 0 else { return }
+        if lane.firstOffset == nil { lane.firstOffset = baseOffset }
+        lane.nextOffset = baseOffset + batch.records
+    }
+}
