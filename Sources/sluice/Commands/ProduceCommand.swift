@@ -21,7 +21,9 @@ struct ProduceCommand: ParsableCommand {
             (--batch-size) at a time, each partition in turn from a random one, as Kafka's sticky partitioner \
             does: whole batches make fewer, larger writes, and an input smaller than a batch goes to one \
             partition. --header NAME=VALUE (kcat's -H) gives every record of a text input that header. \
-            sluice exits 0 only once every record it read is durable (fsynced).
+            sluice exits 0 only once every record it read is durable: fsynced in a data directory; on a cluster \
+            acknowledged by every in-sync replica (acks=all), sent by an idempotent producer, so a retry after a \
+            lost connection never writes a batch twice.
             """)
 
     @OptionGroup var common: CommonOptions
