@@ -173,13 +173,13 @@ _sluice() {
     unset 'unparsed_words[0]'
     unparsed_words=("${unparsed_words[@]}")
     case "${subcommand}" in
-    topic|produce|consume|group|lag|redistribute|export|import|archive|dump|verify|retention|delete-records|help)
+    topic|produce|consume|group|lag|redistribute|export|import|archive|dump|verify|retention|delete-records|cluster|help)
         # Offer subcommand argument completions
         "_sluice_${subcommand}"
         ;;
     *)
         # Offer subcommand completions
-        COMPREPLY+=($(compgen -W 'topic produce consume group lag redistribute export import archive dump verify retention delete-records help' -- "${cur}"))
+        COMPREPLY+=($(compgen -W 'topic produce consume group lag redistribute export import archive dump verify retention delete-records cluster help' -- "${cur}"))
         ;;
     esac
 }
@@ -211,12 +211,21 @@ _sluice_topic_create() {
     repeating_flags=()
     non_repeating_flags=(-q --quiet --if-not-exists --version -h --help)
     repeating_options=(-c --config)
-    non_repeating_options=(--data-dir --lock-timeout -p --partitions)
+    non_repeating_options=(--data-dir --bootstrap-server --cluster --command-config --lock-timeout -p --partitions)
     __sluice_offer_flags_options 1
 
     # Offer option value completions
     case "${prev}" in
     '--data-dir')
+        return
+        ;;
+    '--bootstrap-server')
+        return
+        ;;
+    '--cluster')
+        return
+        ;;
+    '--command-config')
         return
         ;;
     '--lock-timeout')
@@ -235,12 +244,21 @@ _sluice_topic_list() {
     repeating_flags=()
     non_repeating_flags=(-q --quiet --json --internal --version -h --help)
     repeating_options=()
-    non_repeating_options=(--data-dir --lock-timeout)
+    non_repeating_options=(--data-dir --bootstrap-server --cluster --command-config --lock-timeout)
     __sluice_offer_flags_options 0
 
     # Offer option value completions
     case "${prev}" in
     '--data-dir')
+        return
+        ;;
+    '--bootstrap-server')
+        return
+        ;;
+    '--cluster')
+        return
+        ;;
+    '--command-config')
         return
         ;;
     '--lock-timeout')
@@ -253,12 +271,21 @@ _sluice_topic_describe() {
     repeating_flags=()
     non_repeating_flags=(-q --quiet --json --version -h --help)
     repeating_options=()
-    non_repeating_options=(--data-dir --lock-timeout)
+    non_repeating_options=(--data-dir --bootstrap-server --cluster --command-config --lock-timeout)
     __sluice_offer_flags_options 1
 
     # Offer option value completions
     case "${prev}" in
     '--data-dir')
+        return
+        ;;
+    '--bootstrap-server')
+        return
+        ;;
+    '--cluster')
+        return
+        ;;
+    '--command-config')
         return
         ;;
     '--lock-timeout')
@@ -279,12 +306,21 @@ _sluice_topic_alter() {
     repeating_flags=()
     non_repeating_flags=(-q --quiet --version -h --help)
     repeating_options=(-c --config)
-    non_repeating_options=(--data-dir --lock-timeout -p --partitions)
+    non_repeating_options=(--data-dir --bootstrap-server --cluster --command-config --lock-timeout -p --partitions)
     __sluice_offer_flags_options 1
 
     # Offer option value completions
     case "${prev}" in
     '--data-dir')
+        return
+        ;;
+    '--bootstrap-server')
+        return
+        ;;
+    '--cluster')
+        return
+        ;;
+    '--command-config')
         return
         ;;
     '--lock-timeout')
@@ -311,12 +347,21 @@ _sluice_topic_delete() {
     repeating_flags=()
     non_repeating_flags=(-q --quiet -y --yes --version -h --help)
     repeating_options=()
-    non_repeating_options=(--data-dir --lock-timeout)
+    non_repeating_options=(--data-dir --bootstrap-server --cluster --command-config --lock-timeout)
     __sluice_offer_flags_options 1
 
     # Offer option value completions
     case "${prev}" in
     '--data-dir')
+        return
+        ;;
+    '--bootstrap-server')
+        return
+        ;;
+    '--cluster')
+        return
+        ;;
+    '--command-config')
         return
         ;;
     '--lock-timeout')
@@ -337,12 +382,21 @@ _sluice_topic_migrate() {
     repeating_flags=()
     non_repeating_flags=(-q --quiet --provenance --no-provenance --execute --dry-run --json --version -h --help)
     repeating_options=(--group)
-    non_repeating_options=(--data-dir --lock-timeout --to -p --partitions --strategy --wait-inactive --checkpoint-every)
+    non_repeating_options=(--data-dir --bootstrap-server --cluster --command-config --lock-timeout --to -p --partitions --strategy --wait-inactive --checkpoint-every)
     __sluice_offer_flags_options 1
 
     # Offer option value completions
     case "${prev}" in
     '--data-dir')
+        return
+        ;;
+    '--bootstrap-server')
+        return
+        ;;
+    '--cluster')
+        return
+        ;;
+    '--command-config')
         return
         ;;
     '--lock-timeout')
@@ -382,12 +436,21 @@ _sluice_produce() {
     repeating_flags=()
     non_repeating_flags=(-q --quiet --json --version -h --help)
     repeating_options=(-H --header)
-    non_repeating_options=(--data-dir --lock-timeout -f --file -K --key-separator -p --partition --compression --batch-size --sync-interval)
+    non_repeating_options=(--data-dir --bootstrap-server --cluster --command-config --lock-timeout -f --file -K --key-separator -p --partition --compression --batch-size --sync-interval)
     __sluice_offer_flags_options 1
 
     # Offer option value completions
     case "${prev}" in
     '--data-dir')
+        return
+        ;;
+    '--bootstrap-server')
+        return
+        ;;
+    '--cluster')
+        return
+        ;;
+    '--command-config')
         return
         ;;
     '--lock-timeout')
@@ -430,12 +493,21 @@ _sluice_consume() {
     repeating_flags=()
     non_repeating_flags=(-q --quiet -f --follow --json --no-commit --version -h --help)
     repeating_options=(-p --partition)
-    non_repeating_options=(--data-dir --lock-timeout -o --from --until --until-offset --idle-timeout -c --max-messages --format --isolation --group --commit-every --commit-interval --member)
+    non_repeating_options=(--data-dir --bootstrap-server --cluster --command-config --lock-timeout -o --from --until --until-offset --idle-timeout -c --max-messages --format --isolation --group --commit-every --commit-interval --member)
     __sluice_offer_flags_options 1
 
     # Offer option value completions
     case "${prev}" in
     '--data-dir')
+        return
+        ;;
+    '--bootstrap-server')
+        return
+        ;;
+    '--cluster')
+        return
+        ;;
+    '--command-config')
         return
         ;;
     '--lock-timeout')
@@ -517,12 +589,21 @@ _sluice_group_list() {
     repeating_flags=()
     non_repeating_flags=(-q --quiet --json --version -h --help)
     repeating_options=()
-    non_repeating_options=(--data-dir --lock-timeout)
+    non_repeating_options=(--data-dir --bootstrap-server --cluster --command-config --lock-timeout)
     __sluice_offer_flags_options 0
 
     # Offer option value completions
     case "${prev}" in
     '--data-dir')
+        return
+        ;;
+    '--bootstrap-server')
+        return
+        ;;
+    '--cluster')
+        return
+        ;;
+    '--command-config')
         return
         ;;
     '--lock-timeout')
@@ -535,12 +616,21 @@ _sluice_group_describe() {
     repeating_flags=()
     non_repeating_flags=(-q --quiet --json --version -h --help)
     repeating_options=()
-    non_repeating_options=(--data-dir --lock-timeout)
+    non_repeating_options=(--data-dir --bootstrap-server --cluster --command-config --lock-timeout)
     __sluice_offer_flags_options 1
 
     # Offer option value completions
     case "${prev}" in
     '--data-dir')
+        return
+        ;;
+    '--bootstrap-server')
+        return
+        ;;
+    '--cluster')
+        return
+        ;;
+    '--command-config')
         return
         ;;
     '--lock-timeout')
@@ -561,12 +651,21 @@ _sluice_group_seek() {
     repeating_flags=()
     non_repeating_flags=(-q --quiet --to-earliest --to-beginning --to-latest --to-end --to-current --all-topics --export --execute --dry-run --force --json --version -h --help)
     repeating_options=(--topic)
-    non_repeating_options=(--data-dir --lock-timeout --to-offset --to-datetime --by-duration --shift-by --from-file --wait-inactive)
+    non_repeating_options=(--data-dir --bootstrap-server --cluster --command-config --lock-timeout --to-offset --to-datetime --by-duration --shift-by --from-file --wait-inactive)
     __sluice_offer_flags_options 1
 
     # Offer option value completions
     case "${prev}" in
     '--data-dir')
+        return
+        ;;
+    '--bootstrap-server')
+        return
+        ;;
+    '--cluster')
+        return
+        ;;
+    '--command-config')
         return
         ;;
     '--lock-timeout')
@@ -609,12 +708,21 @@ _sluice_group_rollback() {
     repeating_flags=()
     non_repeating_flags=(-q --quiet --execute --dry-run --force --json --version -h --help)
     repeating_options=(--topic)
-    non_repeating_options=(--data-dir --lock-timeout --to-commit-at --steps --wait-inactive)
+    non_repeating_options=(--data-dir --bootstrap-server --cluster --command-config --lock-timeout --to-commit-at --steps --wait-inactive)
     __sluice_offer_flags_options 1
 
     # Offer option value completions
     case "${prev}" in
     '--data-dir')
+        return
+        ;;
+    '--bootstrap-server')
+        return
+        ;;
+    '--cluster')
+        return
+        ;;
+    '--command-config')
         return
         ;;
     '--lock-timeout')
@@ -648,12 +756,21 @@ _sluice_group_history() {
     repeating_flags=()
     non_repeating_flags=(-q --quiet --json --version -h --help)
     repeating_options=(--topic)
-    non_repeating_options=(--data-dir --lock-timeout --limit)
+    non_repeating_options=(--data-dir --bootstrap-server --cluster --command-config --lock-timeout --limit)
     __sluice_offer_flags_options 1
 
     # Offer option value completions
     case "${prev}" in
     '--data-dir')
+        return
+        ;;
+    '--bootstrap-server')
+        return
+        ;;
+    '--cluster')
+        return
+        ;;
+    '--command-config')
         return
         ;;
     '--lock-timeout')
@@ -681,12 +798,21 @@ _sluice_group_delete() {
     repeating_flags=()
     non_repeating_flags=(-q --quiet --version -h --help)
     repeating_options=()
-    non_repeating_options=(--data-dir --lock-timeout --wait-inactive)
+    non_repeating_options=(--data-dir --bootstrap-server --cluster --command-config --lock-timeout --wait-inactive)
     __sluice_offer_flags_options 1
 
     # Offer option value completions
     case "${prev}" in
     '--data-dir')
+        return
+        ;;
+    '--bootstrap-server')
+        return
+        ;;
+    '--cluster')
+        return
+        ;;
+    '--command-config')
         return
         ;;
     '--lock-timeout')
@@ -710,12 +836,21 @@ _sluice_lag() {
     repeating_flags=()
     non_repeating_flags=(-q --quiet --json --partitions --watch --version -h --help)
     repeating_options=(--topic)
-    non_repeating_options=(--data-dir --lock-timeout --format --max-lag --max-lag-seconds --fail-on --stall-after)
+    non_repeating_options=(--data-dir --bootstrap-server --cluster --command-config --lock-timeout --format --max-lag --max-lag-seconds --fail-on --stall-after)
     __sluice_offer_flags_options -1
 
     # Offer option value completions
     case "${prev}" in
     '--data-dir')
+        return
+        ;;
+    '--bootstrap-server')
+        return
+        ;;
+    '--cluster')
+        return
+        ;;
+    '--command-config')
         return
         ;;
     '--lock-timeout')
@@ -779,12 +914,21 @@ _sluice_redistribute_start() {
     repeating_flags=()
     non_repeating_flags=(-q --quiet --follow --provenance --no-provenance --execute --dry-run --json --version -h --help)
     repeating_options=()
-    non_repeating_options=(--data-dir --lock-timeout --group --factor --into --strategy --from --wait-inactive --checkpoint-every)
+    non_repeating_options=(--data-dir --bootstrap-server --cluster --command-config --lock-timeout --group --factor --into --strategy --from --wait-inactive --checkpoint-every)
     __sluice_offer_flags_options 1
 
     # Offer option value completions
     case "${prev}" in
     '--data-dir')
+        return
+        ;;
+    '--bootstrap-server')
+        return
+        ;;
+    '--cluster')
+        return
+        ;;
+    '--command-config')
         return
         ;;
     '--lock-timeout')
@@ -828,12 +972,21 @@ _sluice_redistribute_status() {
     repeating_flags=()
     non_repeating_flags=(-q --quiet --json --check --version -h --help)
     repeating_options=()
-    non_repeating_options=(--data-dir --lock-timeout)
+    non_repeating_options=(--data-dir --bootstrap-server --cluster --command-config --lock-timeout)
     __sluice_offer_flags_options 1
 
     # Offer option value completions
     case "${prev}" in
     '--data-dir')
+        return
+        ;;
+    '--bootstrap-server')
+        return
+        ;;
+    '--cluster')
+        return
+        ;;
+    '--command-config')
         return
         ;;
     '--lock-timeout')
@@ -854,12 +1007,21 @@ _sluice_redistribute_finish() {
     repeating_flags=()
     non_repeating_flags=(-q --quiet --force --version -h --help)
     repeating_options=()
-    non_repeating_options=(--data-dir --lock-timeout --wait-inactive)
+    non_repeating_options=(--data-dir --bootstrap-server --cluster --command-config --lock-timeout --wait-inactive)
     __sluice_offer_flags_options 1
 
     # Offer option value completions
     case "${prev}" in
     '--data-dir')
+        return
+        ;;
+    '--bootstrap-server')
+        return
+        ;;
+    '--cluster')
+        return
+        ;;
+    '--command-config')
         return
         ;;
     '--lock-timeout')
@@ -883,12 +1045,21 @@ _sluice_export() {
     repeating_flags=()
     non_repeating_flags=(-q --quiet --with-groups --dry-run --json --version -h --help)
     repeating_options=(-p --partition)
-    non_repeating_options=(--data-dir --lock-timeout -o --output --from-offset --to-offset --since --until --group --level --threads)
+    non_repeating_options=(--data-dir --bootstrap-server --cluster --command-config --lock-timeout -o --output --from-offset --to-offset --since --until --group --level --threads)
     __sluice_offer_flags_options 1
 
     # Offer option value completions
     case "${prev}" in
     '--data-dir')
+        return
+        ;;
+    '--bootstrap-server')
+        return
+        ;;
+    '--cluster')
+        return
+        ;;
+    '--command-config')
         return
         ;;
     '--lock-timeout')
@@ -937,12 +1108,21 @@ _sluice_import() {
     repeating_flags=()
     non_repeating_flags=(-q --quiet --preserve-offsets --append --with-groups --dry-run --json --version -h --help)
     repeating_options=()
-    non_repeating_options=(--data-dir --lock-timeout --topic)
+    non_repeating_options=(--data-dir --bootstrap-server --cluster --command-config --lock-timeout --topic)
     __sluice_offer_flags_options 1
 
     # Offer option value completions
     case "${prev}" in
     '--data-dir')
+        return
+        ;;
+    '--bootstrap-server')
+        return
+        ;;
+    '--cluster')
+        return
+        ;;
+    '--command-config')
         return
         ;;
     '--lock-timeout')
@@ -1006,12 +1186,21 @@ _sluice_verify() {
     repeating_flags=()
     non_repeating_flags=(-q --quiet --repair --json --version -h --help)
     repeating_options=()
-    non_repeating_options=(--data-dir --lock-timeout)
+    non_repeating_options=(--data-dir --bootstrap-server --cluster --command-config --lock-timeout)
     __sluice_offer_flags_options -1
 
     # Offer option value completions
     case "${prev}" in
     '--data-dir')
+        return
+        ;;
+    '--bootstrap-server')
+        return
+        ;;
+    '--cluster')
+        return
+        ;;
+    '--command-config')
         return
         ;;
     '--lock-timeout')
@@ -1032,12 +1221,21 @@ _sluice_retention() {
     repeating_flags=()
     non_repeating_flags=(-q --quiet --execute --dry-run --keep-unconsumed --json --version -h --help)
     repeating_options=()
-    non_repeating_options=(--data-dir --lock-timeout)
+    non_repeating_options=(--data-dir --bootstrap-server --cluster --command-config --lock-timeout)
     __sluice_offer_flags_options -1
 
     # Offer option value completions
     case "${prev}" in
     '--data-dir')
+        return
+        ;;
+    '--bootstrap-server')
+        return
+        ;;
+    '--cluster')
+        return
+        ;;
+    '--command-config')
         return
         ;;
     '--lock-timeout')
@@ -1058,12 +1256,21 @@ _sluice_delete-records() {
     repeating_flags=()
     non_repeating_flags=(-q --quiet --dry-run -y --yes --json --version -h --help)
     repeating_options=(-p --partition)
-    non_repeating_options=(--data-dir --lock-timeout --before)
+    non_repeating_options=(--data-dir --bootstrap-server --cluster --command-config --lock-timeout --before)
     __sluice_offer_flags_options 1
 
     # Offer option value completions
     case "${prev}" in
     '--data-dir')
+        return
+        ;;
+    '--bootstrap-server')
+        return
+        ;;
+    '--cluster')
+        return
+        ;;
+    '--command-config')
         return
         ;;
     '--lock-timeout')
@@ -1081,6 +1288,56 @@ _sluice_delete-records() {
     case "${positional_number}" in
     1)
         __sluice_add_completions -W "$(__sluice_custom_complete ---completion delete-records -- positional@0 "${COMP_CWORD}" "$(__sluice_cursor_index_in_current_word)")"
+        return
+        ;;
+    esac
+}
+
+_sluice_cluster() {
+    repeating_flags=()
+    non_repeating_flags=(--version -h --help)
+    repeating_options=()
+    non_repeating_options=()
+    __sluice_offer_flags_options 0
+
+    # Offer subcommand / subcommand argument completions
+    local -r subcommand="${unparsed_words[0]}"
+    unset 'unparsed_words[0]'
+    unparsed_words=("${unparsed_words[@]}")
+    case "${subcommand}" in
+    describe)
+        # Offer subcommand argument completions
+        "_sluice_cluster_${subcommand}"
+        ;;
+    *)
+        # Offer subcommand completions
+        COMPREPLY+=($(compgen -W 'describe' -- "${cur}"))
+        ;;
+    esac
+}
+
+_sluice_cluster_describe() {
+    repeating_flags=()
+    non_repeating_flags=(-q --quiet --json --version -h --help)
+    repeating_options=()
+    non_repeating_options=(--data-dir --bootstrap-server --cluster --command-config --lock-timeout)
+    __sluice_offer_flags_options 0
+
+    # Offer option value completions
+    case "${prev}" in
+    '--data-dir')
+        return
+        ;;
+    '--bootstrap-server')
+        return
+        ;;
+    '--cluster')
+        return
+        ;;
+    '--command-config')
+        return
+        ;;
+    '--lock-timeout')
         return
         ;;
     esac
