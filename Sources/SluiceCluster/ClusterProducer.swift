@@ -14,10 +14,12 @@ import SluiceStore
 public final class ClusterProducer: TopicWriter {
     public struct Options: Sendable {
         public var codec: CompressionCodec = .none
-        /// Kafka's `batch.size`.
-        public var batchBytes = 16 << 10
+        /// Kafka's `batch.size`, by default librdkafka's: a broker's cost is per
+        /// batch (Tansu produces 1M lines 3x faster with 1 MB batches than with 16 KiB).
+        public static let defaultBatchBytes = 1_000_000
+        public var batchBytes = defaultBatchBytes
         /// Closed batches are sent once this many bytes wait (and at `finish`).
-        public var sendBytes = 1 << 20
+        public var sendBytes = 4 << 20
         public init() {}
     }
 
@@ -59,6 +61,9 @@ public final class ClusterProducer: TopicWriter {
     private let scratch = ByteBuffer(capacity: 1 << 16)
     private var summary = ProduceSummary()
     public private(set) var appendedRecords: Int64 = 0
+    /// A record's bytes beyond its key, value and headers at most: length, attributes and
+    /// varint deltas and lengths.
+    private static let recordOverhead = 32
     /// In flight per broker at most: five keeps an idempotent producer's order (Kafka's limit).
     private static let maxInFlightPerBroker = 5
 
@@ -102,13 +107,17 @@ public final class ClusterProducer: TopicWriter {
         headerCount: Int, encodedHeaders: UnsafeRawBufferPointer?
     ) throws {
         let lane = self.lane(partition)
+        // A batch closes before the record that would take it past the batch size, as Kafka's
+        // producer does: a batch over the broker's message.max.bytes would be refused whole.
+        let size = (key?.count ?? 0) + (value?.count ?? 0) + (encodedHeaders?.count ?? 0) + Self.recordOverhead
+        if !lane.builder.isEmpty && lane.builder.uncompressedSize + size > options.batchBytes {
+            try close(lane, partition)
+            if partition == stickyPartition && key == nil { stickyPartition = (stickyPartition + 1) % layout.partitionCount }
+            if readyBytes >= options.sendBytes { try sendReady() }
+        }
         lane.builder.append(timestamp: timestamp, key: key, value: value, headerCount: headerCount, encodedHeaders: encodedHeaders)
         summary.records += 1
         summary.bytes += Int64((key?.count ?? 0) + (value?.count ?? 0))
-        guard lane.builder.uncompressedSize >= options.batchBytes else { return }
-        try close(lane, partition)
-        if partition == stickyPartition && key == nil { stickyPartition = (stickyPartition + 1) % layout.partitionCount }
-        if readyBytes >= options.sendBytes { try sendReady() }
     }
 
     public func finish() throws -> ProduceSummary {

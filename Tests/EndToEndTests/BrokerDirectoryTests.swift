@@ -231,8 +231,9 @@ import Testing
         let writes = Self.writes(archive: archive)
         let reads = Self.reads(archive: archive, broker: broker)
 
-        // Every command sluice has is classified here.
-        let known = (writes + reads).map { $0.prefix { !$0.hasPrefix("-") && $0 == $0.lowercased() } }
+        // Every command sluice has is classified here; `cluster describe` opens no data directory.
+        let clusterOnly = [["cluster", "describe"]]
+        let known = (writes + reads + clusterOnly).map { $0.prefix { !$0.hasPrefix("-") && $0 == $0.lowercased() } }
         for leaf in try Self.leafCommands() {
             #expect(
                 known.contains { Array($0.prefix(leaf.count)) == leaf },
@@ -248,6 +249,10 @@ import Testing
                     && result.errorLines[0].contains("is a Kafka broker's log directory, which sluice opens read-only"),
                 "\(arguments): \(result.err)")
             #expect(try BrokerDirectory.snapshot(broker) == before, "\(arguments) changed the broker's directory")
+        }
+        for arguments in clusterOnly {
+            let result = try sluice(arguments, broker)
+            #expect(result.status == 64 && result.err.contains("needs a cluster"), "\(arguments): \(result.err)")
         }
         for arguments in reads {
             let result = try sluice(arguments, broker)

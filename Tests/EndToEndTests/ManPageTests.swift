@@ -35,7 +35,9 @@ import Testing
         let work = dir.file("work"), data = dir.file("data")
         try FileManager.default.createDirectory(atPath: work, withIntermediateDirectories: true)
         try DocsSupport.makeExampleData(data)
-        let environment = DocsSupport.environment(bin: try DocsSupport.binDirectory(in: dir), dataDir: data)
+        var environment = DocsSupport.environment(bin: try DocsSupport.binDirectory(in: dir), dataDir: data)
+        // The cluster examples name the cluster $KAFKA: here, the test broker.
+        if commands.contains(where: { $0.contains("$KAFKA") }) { environment["KAFKA"] = try TestBroker.shared.bootstrap }
         for command in commands {
             let result = try ArchiveStore.shell("cd '\(work)' && { \(command)\n} < /dev/null", environment: environment)
             #expect(result.status == 0, "\(page): \(command) exited \(result.status): \(result.err)")

@@ -7,7 +7,8 @@ import Testing
 /// commands and the lines after each its output, compared (both streams, as
 /// a terminal shows them) unless the block follows `<!-- output varies -->`;
 /// a `crontab` block's lines are run without their five time fields and may
-/// exit 0 or 2 (a check that failed). Only `make` lines are left unrun.
+/// exit 0 or 2 (a check that failed). Only `make` lines are left unrun. A
+/// command naming `$KAFKA` runs against the test broker (Tansu).
 /// `SLUICE_UPDATE_README=1` writes the outputs of this run into README.md.
 @Suite(.serialized) struct ReadmeTests {
     static let readmePath = Fixtures.packageRoot + "/README.md"
@@ -152,6 +153,8 @@ struct ReadmeShell {
         environment["SLUICE_DATA_DIR"] = workingDirectory + "/data"
         environment["HOME"] = workingDirectory
         environment["TZ"] = "UTC"
+        // The cluster section's commands name the cluster $KAFKA: here, the test broker.
+        if command.contains("$KAFKA") { environment["KAFKA"] = try TestBroker.shared.bootstrap }
         process.environment = environment
         // One file for both streams, in the order a terminal shows them.
         let outputPath = captures.file("output")

@@ -16,7 +16,8 @@ import SluiceSystem
 public final class TopicProducer: TopicWriter {
     public struct Options: Sendable {
         public var compression: CompressionCodec?
-        public var batchBytes = 16 << 10
+        public static let defaultBatchBytes = 16 << 10
+        public var batchBytes = defaultBatchBytes
         public var flushBytes = 1 << 20
         /// fsync at least this often while producing (nil: only at the end).
         public var syncIntervalMillis: Int64? = nil

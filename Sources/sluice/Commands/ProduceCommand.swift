@@ -55,8 +55,10 @@ struct ProduceCommand: ParsableCommand {
 
     @Option(
         name: .customLong("batch-size"), parsing: .unconditional,
-        help: ArgumentHelp("Close a batch at this many bytes (Kafka's batch.size).", valueName: "bytes"))
-    var batchSize: Int = 16 << 10
+        help: ArgumentHelp(
+            "Close a batch at this many bytes (Kafka's batch.size; default 16384, on a cluster 1000000 as librdkafka's).",
+            valueName: "bytes"))
+    var batchSize: Int?
 
     @Option(
         name: .customLong("sync-interval"), parsing: .unconditional,
@@ -67,7 +69,9 @@ struct ProduceCommand: ParsableCommand {
         if let keySeparator, keySeparator.isEmpty { throw ValidationError("--key-separator must not be empty") }
         if json && keySeparator != nil { throw ValidationError("--key-separator does not apply to --json input") }
         if json && !header.isEmpty { throw ValidationError("--header does not apply to --json input; give each object its headers") }
-        guard (64...(16 << 20)).contains(batchSize) else { throw ValidationError("--batch-size must be between 64 and 16777216 bytes") }
+        if let batchSize, !(64...(16 << 20)).contains(batchSize) {
+            throw ValidationError("--batch-size must be between 64 and 16777216 bytes")
+        }
         _ = try chosenCompression()
     }
 
@@ -84,7 +88,7 @@ struct ProduceCommand: ParsableCommand {
             }
             var options = ClusterProducer.Options()
             options.codec = try chosenCompression()?.codec ?? .none
-            options.batchBytes = batchSize
+            options.batchBytes = batchSize ?? ClusterProducer.Options.defaultBatchBytes
             if let partition { try cluster.layout(of: topic).require(partition) }
             return try produce(into: try ClusterProducer(store: cluster, topic: topic, options: options), durable: "acknowledged")
         }
@@ -93,7 +97,7 @@ struct ProduceCommand: ParsableCommand {
         if let partition { _ = try target.partition(partition) }
         var options = TopicProducer.Options()
         options.compression = try chosenCompression()?.codec
-        options.batchBytes = batchSize
+        options.batchBytes = batchSize ?? TopicProducer.Options.defaultBatchBytes
         options.syncIntervalMillis = try syncInterval.map(TimeParsing.parseDuration)
         try produce(into: try TopicProducer(topic: target, options: options), durable: "durable")
     }
