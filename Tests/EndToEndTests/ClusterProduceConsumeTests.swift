@@ -57,7 +57,8 @@ import Testing
         let topic = TestBroker.uniqueTopic("cluster-produce-\(compression)")
         try broker.client.createTopic(topic, partitions: 3)
         let sent = ClusterTestBedTests.records("sluice-\(compression)")
-        let produced = try sluice(["produce", topic, "--json", "--compression", compression, "--batch-size", "2048"], stdin: Self.input(sent))
+        let produced = try sluice(
+            ["produce", topic, "--json", "--compression", compression, "--batch-size", "2048"], stdin: Self.input(sent))
         #expect(produced.status == 0, "\(produced.err)")
         let summary = try JSONValue.parse(produced.out)
         #expect(summary["records"] == 100)
