@@ -261,7 +261,7 @@ complete -c 'sluice' -n '__sluice_should_offer_completions_for_flags_or_options 
 complete -c 'sluice' -n '__sluice_should_offer_completions_for_flags_or_options "sluice produce"' -s 'H' -l 'header' -d 'Give every record this header (repeatable; text input).' -rfka ''
 complete -c 'sluice' -n '__sluice_should_offer_completions_for_flags_or_options "sluice produce" json' -l 'json' -d 'Read JSON objects, one per line, and print the summary as JSON on stdout.'
 complete -c 'sluice' -n '__sluice_should_offer_completions_for_flags_or_options "sluice produce" compression' -l 'compression' -d 'Batch compression: none or zstd (default: the topic\'s compression.type, else none).' -rfka 'none zstd'
-complete -c 'sluice' -n '__sluice_should_offer_completions_for_flags_or_options "sluice produce" batch-size' -l 'batch-size' -d 'Close a batch at this many bytes (Kafka\'s batch.size).' -rfka ''
+complete -c 'sluice' -n '__sluice_should_offer_completions_for_flags_or_options "sluice produce" batch-size' -l 'batch-size' -d 'Close a batch at this many bytes (Kafka\'s batch.size; default 16384, on a cluster 1000000 as librdkafka\'s).' -rfka ''
 complete -c 'sluice' -n '__sluice_should_offer_completions_for_flags_or_options "sluice produce" sync-interval' -l 'sync-interval' -d 'Also fsync at least this often while producing (e.g. 1s); default only at the end.' -rfka ''
 complete -c 'sluice' -n '__sluice_should_offer_completions_for_flags_or_options "sluice produce" version' -l 'version' -d 'Show the version.'
 complete -c 'sluice' -n '__sluice_should_offer_completions_for_flags_or_options "sluice produce" h help' -s 'h' -l 'help' -d 'Show help information.'
