@@ -90,9 +90,10 @@ public final class BrokerConnection: Sendable {
     /// the returned future, to be decoded by `PendingResponse.wait()`.
     public func submit<R: KafkaRequest>(_ request: R) throws -> PendingResponse<R> {
         guard let version = versions.version(for: R.self) else {
+            let advertised = versions.range(of: R.apiKey).map { "v\($0)" } ?? "no version"
             throw SluiceError.failure(
                 .unsupportedByBroker,
-                "broker \(address) does not support \(R.apiKey.name) (it advertises \(versions.range(of: R.apiKey).map { "v\($0)" } ?? "no version"), sluice speaks v\(R.versions))",
+                "broker \(address) does not support \(R.apiKey.name) (it advertises \(advertised), sluice speaks v\(R.versions))",
                 remedy: "this needs a Kafka broker (2.1 or later) that implements \(R.apiKey.name)")
         }
         let correlationId = nextCorrelationId.wrappingAdd(1, ordering: .relaxed).oldValue
