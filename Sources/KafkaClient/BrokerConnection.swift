@@ -54,10 +54,15 @@ public final class BrokerConnection: Sendable {
         request.clientSoftwareVersion = settings.softwareVersion
         var version = ApiVersionsRequest.versions.upperBound
         for correlationId: Int32 in 0..<2 {
-            let frame = try opened.exchange(
-                request.frame(version: version, correlationId: correlationId, clientId: settings.clientId),
-                correlationId: correlationId, timeoutMillis: settings.requestTimeoutMillis, api: .apiVersions
-            ).wait()
+            let frame: [UInt8]
+            do {
+                frame = try opened.exchange(
+                    request.frame(version: version, correlationId: correlationId, clientId: settings.clientId),
+                    correlationId: correlationId, timeoutMillis: settings.requestTimeoutMillis, api: .apiVersions
+                ).wait()
+            } catch let failure as ConnectionFailure {
+                throw SluiceError.connection(failure, .apiVersions, to: opened.address, timeoutMillis: settings.requestTimeoutMillis)
+            }
             let response = try decodeApiVersions(frame, version: version, from: opened.address)
             let code = KafkaErrorCode(response.errorCode)
             if code == .unsupportedVersion, correlationId == 0,
@@ -109,7 +114,8 @@ public final class BrokerConnection: Sendable {
         try submit(request).wait()
     }
 
-    func close() { channel.close(promise: nil) }
+    /// Closes it and waits until it is closed, so `isOpen` is false on return (not on the event loop).
+    func close() { try? channel.close().wait() }
 }
 
 /// A request sent and not yet answered.
@@ -144,19 +150,24 @@ struct OpenedChannel: Sendable {
 
     static func connect(_ address: BrokerAddress, settings: ClientConfiguration, on group: EventLoopGroup) throws -> OpenedChannel {
         let maximumBytes = settings.maximumResponseBytes
+        // The router as the initializer made it: looked up in the pipeline once connected, it may
+        // be gone already (a broker that closes the connection at once takes the handlers with it).
+        let made = RouterSlot()
         let bootstrap = ClientBootstrap(group: group)
             .connectTimeout(.milliseconds(settings.connectTimeoutMillis))
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
+                    let router = ResponseRouter()
                     try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(FrameDecoder(maximumBytes: maximumBytes)))
-                    try channel.pipeline.syncOperations.addHandler(ResponseRouter())
+                    try channel.pipeline.syncOperations.addHandler(router)
+                    made.router.withLock { $0 = NIOLoopBound(router, eventLoop: channel.eventLoop) }
                 }
             }
         do {
             return try bootstrap.connect(host: address.host, port: address.port).flatMapThrowing { channel in
-                let router = try channel.pipeline.syncOperations.handler(type: ResponseRouter.self)
-                return OpenedChannel(address: address, channel: channel, router: NIOLoopBound(router, eventLoop: channel.eventLoop))
+                guard let router = made.router.withLock({ $0 }) else { throw ChannelPipelineError.notFound }
+                return OpenedChannel(address: address, channel: channel, router: router)
             }.wait()
         } catch {
             throw SluiceError.unreachable(address, error)
@@ -181,6 +192,11 @@ struct OpenedChannel: Sendable {
         }
         return promise.futureResult
     }
+}
+
+/// Where a channel initializer leaves the router it made.
+final class RouterSlot: Sendable {
+    let router = Mutex<NIOLoopBound<ResponseRouter>?>(nil)
 }
 
 extension SluiceError {

@@ -73,12 +73,13 @@ final class ResponseRouter: ChannelInboundHandler {
         fail(error as? ConnectionFailure ?? .closed, context: context)
     }
 
-    /// Fails every waiting request (and any sent later) and closes the connection.
+    /// Fails every waiting request (and any sent later) and closes the connection:
+    /// closed first, so that whoever a failed request wakes finds it closed.
     func fail(_ reason: ConnectionFailure, context: ChannelHandlerContext) {
         if failure == nil { failure = reason }
+        context.close(promise: nil)
         let failed = waiting
         waiting.removeAll()
         for entry in failed { entry.promise.fail(failure ?? reason) }
-        context.close(promise: nil)
     }
 }

@@ -52,16 +52,19 @@ public final class KafkaClient: Sendable {
             (state.connections.values.first { $0.isOpen }, state.brokers.sorted { $0.key < $1.key }.map(\.value))
         }
         if let open { return open }
-        var failures: [String] = []
+        var failures: [SluiceError] = []
         for address in Self.unique(known + configuration.bootstrapServers) {
             do {
                 return try connection(to: address)
             } catch let error as SluiceError {
-                failures.append(error.message)
+                failures.append(error)
             }
         }
+        // A broker that was reached but failed otherwise (timed out, sent bytes that are wrong) says so.
+        if failures.count == 1, failures[0].reason != .brokerUnreachable { throw failures[0] }
         throw SluiceError.failure(
-            .brokerUnreachable, failures.count == 1 ? failures[0] : "cannot connect to any broker: " + failures.joined(separator: "; "),
+            .brokerUnreachable,
+            failures.count == 1 ? failures[0].message : "cannot connect to any broker: " + failures.map(\.message).joined(separator: "; "),
             remedy: "check --bootstrap-server (or the cluster's entry in the config file) and that the brokers are up")
     }
 
