@@ -75,55 +75,26 @@ extension ClusterStore {
             for (key, offset) in asks {
                 if round[key] == nil { round[key] = offset } else { later.append((key, offset)) }
             }
-            for (key, record) in try firstRecords(at: round) {
-                if let record { found[key, default: [:]][round[key]!] = record.timestamp }
-            }
+            for (key, record) in try firstRecords(at: round) { found[key, default: [:]][round[key]!] = record.timestamp }
             asks = later.filter { key, offset in found[key]?[offset] == nil }
         }
         return found
     }
 
     /// For each partition, the offset and timestamp of the first record at or
-    /// after the given offset (nil: none there yet), from one small Fetch per
+    /// after the given offset (absent: none there yet), from one small Fetch per
     /// leader. The broker returns whole batches, starting with the one that
     /// holds the offset.
-    func firstRecords(at offsets: [TopicPartition: Int64]) throws -> [TopicPartition: FetchedRecord?] {
+    func firstRecords(at offsets: [TopicPartition: Int64]) throws -> [TopicPartition: FetchedRecord] {
         let decoder = BatchDecoder()
-        return try askLeaders(Array(offsets.keys), "fetch") { keys in
-            var request = FetchRequest()
-            request.maxWaitMs = 1  // Tansu answers a 0 ms wait with no records
-            request.minBytes = 1
-            request.maxBytes = 1 << 20
-            request.topics = Dictionary(grouping: keys, by: \.topic).sorted { $0.key < $1.key }.map { topic, keys in
-                var entry = FetchRequest.FetchTopic()
-                entry.topic = topic
-                entry.partitions = keys.map { key in
-                    var partition = FetchRequest.FetchPartition()
-                    partition.partition = Int32(key.partition)
-                    partition.fetchOffset = offsets[key]!
-                    partition.partitionMaxBytes = 1  // the broker still sends the first whole batch
-                    return partition
-                }
-                return entry
-            }
-            return request
-        } answers: { response in
-            try response.responses.flatMap { topic in
-                try topic.partitions.map { partition in
-                    let key = TopicPartition(topic.topic, Int(partition.partitionIndex))
-                    let code = KafkaErrorCode(partition.errorCode)
-                    guard code == .none else { return (key, code, nil) }
-                    do {
-                        return (
-                            key, code,
-                            try FetchedBatches.firstRecord(in: partition.records ?? [], atOrAfter: offsets[key] ?? 0, decoder: decoder)
-                        )
-                    } catch {
-                        throw SluiceError.failure(
-                            .protocolViolation, "the leader of partition \(key) sent a damaged batch: \(error)",
-                            remedy: "run the broker's DumpLogSegments on the partition; the log or the network may be corrupting data")
-                    }
-                }
+        // One byte per partition: the broker still sends the first whole batch.
+        return try fetch(offsets, waitMillis: 1, readCommitted: false, partitionBytes: 1).reduce(into: [:]) { found, entry in
+            do {
+                found[entry.key] = try FetchedBatches.firstRecord(in: entry.value.bytes, atOrAfter: offsets[entry.key]!, decoder: decoder)
+            } catch {
+                throw SluiceError.failure(
+                    .protocolViolation, "the leader of partition \(entry.key) sent a damaged batch: \(error)",
+                    remedy: "run the broker's DumpLogSegments on the partition; the log or the network may be corrupting data")
             }
         }
     }
@@ -131,6 +102,13 @@ extension ClusterStore {
 
 extension ClusterStore: BatchSource {
     public func fetch(_ positions: [TopicPartition: Int64], waitMillis: Int, readCommitted: Bool) throws -> [TopicPartition: FetchedData] {
+        try fetch(positions, waitMillis: waitMillis, readCommitted: readCommitted, partitionBytes: Self.partitionFetchBytes)
+    }
+
+    /// One Fetch per leader for `positions`, with `partitionBytes` per partition.
+    func fetch(_ positions: [TopicPartition: Int64], waitMillis: Int, readCommitted: Bool, partitionBytes: Int32) throws
+        -> [TopicPartition: FetchedData]
+    {
         try askLeaders(Array(positions.keys), "fetch") { keys in
             var request = FetchRequest()
             request.maxWaitMs = Int32(max(1, waitMillis))  // Tansu answers a 0 ms wait with no records
@@ -144,7 +122,7 @@ extension ClusterStore: BatchSource {
                     var partition = FetchRequest.FetchPartition()
                     partition.partition = Int32(key.partition)
                     partition.fetchOffset = positions[key]!
-                    partition.partitionMaxBytes = Self.partitionFetchBytes
+                    partition.partitionMaxBytes = partitionBytes
                     return partition
                 }
                 return entry
