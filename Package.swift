@@ -112,7 +112,8 @@ let package = Package(
         .testTarget(name: "SluiceGroupsTests", dependencies: ["SluiceGroups", "SluiceStore", "TestSupport"]),
         .testTarget(
             name: "SluiceLocalTests", dependencies: ["SluiceLocal", "SluiceStore", "SluiceStorage", "SluiceGroups", "TestSupport"]),
-        .testTarget(name: "SluiceOperationsTests", dependencies: ["SluiceOperations", "SluiceStore", "SluiceLocal", "TestSupport"]),
+        .testTarget(
+            name: "SluiceOperationsTests", dependencies: ["SluiceOperations", "SluiceStore", "SluiceLocal", "KafkaFormat", "TestSupport"]),
         .testTarget(name: "SluiceBenchTests", dependencies: ["sluice-bench"]),
         .testTarget(name: "SluiceFuzzTests", dependencies: ["SluiceFuzzTargets", "TestSupport"], exclude: ["Regressions"]),
         .testTarget(name: "EndToEndTests", dependencies: ["SluiceCore", "KafkaFormat", "SluiceStorage", "TestSupport"]),

@@ -65,12 +65,13 @@ public final class BrokerConnection: Sendable {
             }
             let response = try decodeApiVersions(frame, version: version, from: opened.address)
             let code = KafkaErrorCode(response.errorCode)
-            if code == .unsupportedVersion, correlationId == 0,
-                let theirs = response.apiKeys.first(where: { $0.apiKey == ApiKey.apiVersions.rawValue }),
-                theirs.maxVersion >= ApiVersionsRequest.versions.lowerBound
-            {
-                version = min(theirs.maxVersion, ApiVersionsRequest.versions.upperBound)
-                continue
+            if code == .unsupportedVersion, correlationId == 0 {
+                // Brokers before KIP-511 (Kafka 2.4) list nothing: v0 is what every broker speaks, as Kafka's client falls back to.
+                let theirs = response.apiKeys.first { $0.apiKey == ApiKey.apiVersions.rawValue }?.maxVersion ?? 0
+                if theirs >= ApiVersionsRequest.versions.lowerBound {
+                    version = min(theirs, ApiVersionsRequest.versions.upperBound)
+                    continue
+                }
             }
             guard !code.isError else { throw SluiceError.broker(code, "broker \(opened.address) refused ApiVersions") }
             return (ApiVersionTable(response), correlationId + 1)

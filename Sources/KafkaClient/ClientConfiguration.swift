@@ -17,6 +17,16 @@ public struct ClientConfiguration: Sendable {
     /// up to `retry.backoff.max.ms`.
     public var retryBackoffMillis: Int64 = 100
     public var retryBackoffMaxMillis: Int64 = 1_000
+    /// `default.api.timeout.ms`: how long a call keeps asking partitions again
+    /// while their leaders move (a broker's failover takes seconds).
+    public var apiTimeoutMillis: Int64 = 60_000
+    /// `delivery.timeout.ms`: how long a produced batch may keep failing before produce gives up.
+    public var deliveryTimeoutMillis: Int64 = 120_000
+
+    /// The wait before retry `attempt` (1, 2, ...): the backoff doubles up to its maximum.
+    public func backoffMillis(_ attempt: Int) -> Int64 {
+        min(retryBackoffMillis << min(max(attempt - 1, 0), 20), retryBackoffMaxMillis)
+    }
     /// The largest response frame accepted; anything larger closes the
     /// connection (a broken or hostile broker cannot make sluice allocate more).
     public var maximumResponseBytes = 256 << 20

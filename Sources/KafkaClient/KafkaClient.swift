@@ -20,6 +20,8 @@ public final class KafkaClient: Sendable {
 
     private struct State {
         var brokers: [Int32: BrokerAddress] = [:]
+        /// The controller as the last Metadata named it (-1: unknown).
+        var controllerId: Int32 = -1
         var connections: [BrokerAddress: BrokerConnection] = [:]
     }
 
@@ -82,13 +84,33 @@ public final class KafkaClient: Sendable {
         }
         request.allowAutoTopicCreation = false
         let response = try retrying { try anyConnection().call(request) }
-        learn(response.brokers)
+        learn(response)
         return response
     }
 
-    private func learn(_ brokers: [MetadataResponse.MetadataResponseBroker]) {
+    private func learn(_ metadata: MetadataResponse) {
         state.withLock { state in
-            for broker in brokers { state.brokers[broker.nodeId] = BrokerAddress(host: broker.host, port: Int(broker.port)) }
+            for broker in metadata.brokers { state.brokers[broker.nodeId] = BrokerAddress(host: broker.host, port: Int(broker.port)) }
+            state.controllerId = metadata.controllerId
+        }
+    }
+
+    /// Sends an admin request (CreateTopics, DeleteTopics, CreatePartitions)
+    /// to the controller: a ZooKeeper-mode broker that is not the controller
+    /// refuses them with NOT_CONTROLLER (KRaft brokers forward them). `check`
+    /// throws for an error in the answer; NOT_CONTROLLER, or the controller
+    /// unreachable, refreshes the metadata and tries again.
+    public func callController<R: KafkaRequest>(_ request: R, check: (R.Response) throws -> Void) throws -> R.Response {
+        try retrying {
+            let id = state.withLock { $0.controllerId }
+            do {
+                let response = try (id >= 0 ? connection(toBroker: id) : anyConnection()).call(request)
+                try check(response)
+                return response
+            } catch let error as SluiceError where error.isTransient {
+                _ = try? metadata(topics: [])
+                throw error
+            }
         }
     }
 
@@ -101,8 +123,8 @@ public final class KafkaClient: Sendable {
             do {
                 return try attempt()
             } catch let error as SluiceError where error.isTransient && retry < configuration.retries {
-                usleep(UInt32(min(configuration.retryBackoffMillis << retry, configuration.retryBackoffMaxMillis) * 1000))
                 retry += 1
+                usleep(UInt32(configuration.backoffMillis(retry) * 1000))
             }
         }
     }

@@ -26,6 +26,7 @@ public struct KafkaErrorCode: Hashable, Sendable, CustomStringConvertible {
     public static let topicAlreadyExists = KafkaErrorCode(36)
     public static let invalidPartitions = KafkaErrorCode(37)
     public static let invalidReplicationFactor = KafkaErrorCode(38)
+    public static let notController = KafkaErrorCode(41)
     public static let unknownMemberId = KafkaErrorCode(25)
     public static let rebalanceInProgress = KafkaErrorCode(27)
     public static let illegalGeneration = KafkaErrorCode(22)

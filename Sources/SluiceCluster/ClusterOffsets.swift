@@ -87,8 +87,9 @@ extension ClusterStore {
     /// holds the offset.
     func firstRecords(at offsets: [TopicPartition: Int64]) throws -> [TopicPartition: FetchedRecord] {
         let decoder = BatchDecoder()
-        // One byte per partition: the broker still sends the first whole batch.
-        return try fetch(offsets, waitMillis: 1, readCommitted: false, partitionBytes: 1).reduce(into: [:]) { found, entry in
+        // One partition per request and one byte for it: a broker sends a whole batch past the
+        // limits only for the first partition of a request, so each must be first of its own.
+        return try fetch(offsets, waitMillis: 1, readCommitted: false, partitionBytes: 1, perRequest: 1).reduce(into: [:]) { found, entry in
             do {
                 found[entry.key] = try FetchedBatches.firstRecord(in: entry.value.bytes, atOrAfter: offsets[entry.key]!, decoder: decoder)
             } catch {
@@ -105,11 +106,12 @@ extension ClusterStore: BatchSource {
         try fetch(positions, waitMillis: waitMillis, readCommitted: readCommitted, partitionBytes: Self.partitionFetchBytes)
     }
 
-    /// One Fetch per leader for `positions`, with `partitionBytes` per partition.
-    func fetch(_ positions: [TopicPartition: Int64], waitMillis: Int, readCommitted: Bool, partitionBytes: Int32) throws
-        -> [TopicPartition: FetchedData]
-    {
-        try askLeaders(Array(positions.keys), "fetch") { keys in
+    /// One Fetch per leader for `positions` (or per `perRequest` of them),
+    /// with `partitionBytes` per partition.
+    func fetch(
+        _ positions: [TopicPartition: Int64], waitMillis: Int, readCommitted: Bool, partitionBytes: Int32, perRequest: Int = .max
+    ) throws -> [TopicPartition: FetchedData] {
+        try askLeaders(Array(positions.keys), "fetch", perRequest: perRequest) { keys in
             var request = FetchRequest()
             request.maxWaitMs = Int32(max(1, waitMillis))  // Tansu answers a 0 ms wait with no records
             request.minBytes = 1

@@ -28,7 +28,8 @@ public final class ClusterProducer: TopicWriter {
         var partition: Int
         var bytes: [UInt8]
         var records: Int64
-        var sequence: Int32
+        /// The partition's batches in the order they were closed (sequence numbers wrap; this does not).
+        var order: Int64
     }
 
     private struct InFlight {
@@ -40,6 +41,9 @@ public final class ClusterProducer: TopicWriter {
     private final class Lane {
         let builder: RecordBatchBuilder
         var nextSequence: Int32 = 0
+        var closedBatches: Int64 = 0
+        /// When the partition's batches started failing (reset by an acknowledgement).
+        var failingSince: UInt64?
         var firstOffset: Int64?
         var nextOffset: Int64?
         var records: Int64 = 0
@@ -147,14 +151,18 @@ public final class ClusterProducer: TopicWriter {
             producerId: producerId, producerEpoch: producerEpoch, baseSequence: producerId < 0 ? -1 : lane.nextSequence)
         scratch.clear()
         try lane.builder.finish(baseOffset: 0, into: scratch, template: template)
-        ready.append(Batch(partition: partition, bytes: Array(scratch.bytes), records: records, sequence: template.baseSequence))
+        ready.append(Batch(partition: partition, bytes: Array(scratch.bytes), records: records, order: lane.closedBatches))
+        lane.closedBatches += 1
         readyBytes += scratch.count
         summary.batches += 1
-        if producerId >= 0 { lane.nextSequence = lane.nextSequence &+ Int32(truncatingIfNeeded: records) & Int32.max }
+        // Kafka's sequence numbers wrap from Int32.max to 0.
+        if producerId >= 0 { lane.nextSequence = (lane.nextSequence &+ Int32(truncatingIfNeeded: records)) & Int32.max }
     }
 
     /// Sends every ready batch: per leader, requests holding at most one
-    /// batch of each partition, in each partition's order.
+    /// batch of each partition, in each partition's order, and at most
+    /// `maxRequestBytes` (Kafka's max.request.size; a broker closes the
+    /// connection on a request over its socket.request.max.bytes).
     private func sendReady() throws {
         guard !ready.isEmpty else { return }
         let leaders = try leaders(of: Set(ready.map(\.partition)))
@@ -163,15 +171,24 @@ public final class ClusterProducer: TopicWriter {
         readyBytes = 0
         while !queue.isEmpty {
             var taken = Set<Int>()
-            var request: [Int32: [Batch]] = [:]
+            var request: [Int32: (batches: [Batch], bytes: Int)] = [:]
             queue.removeAll { batch in
-                guard taken.insert(batch.partition).inserted else { return false }
-                request[leaders[batch.partition]!, default: []].append(batch)
+                let leader = leaders[batch.partition]!
+                let bytes = request[leader]?.bytes ?? 0
+                guard bytes == 0 || bytes + batch.bytes.count <= Self.maxRequestBytes, taken.insert(batch.partition).inserted else {
+                    taken.insert(batch.partition)  // later batches of this partition wait for a later request
+                    return false
+                }
+                request[leader, default: ([], 0)].batches.append(batch)
+                request[leader]!.bytes += batch.bytes.count
                 return true
             }
-            for (leader, batches) in request.sorted(by: { $0.key < $1.key }) { try submit(batches, to: leader) }
+            for (leader, pending) in request.sorted(by: { $0.key < $1.key }) { try submit(pending.batches, to: leader) }
         }
     }
+
+    /// The most batch bytes one Produce request holds (Kafka's max.request.size is 1 MiB; brokers take up to 100 MiB).
+    private static let maxRequestBytes = 16 << 20
 
     /// The leader of each partition, waiting out an election; a partition the
     /// cluster no longer lists means the topic went away under the producer.
@@ -221,17 +238,24 @@ public final class ClusterProducer: TopicWriter {
         var (failed, error) = try collectOldest()
         guard let error else { return }
         while !inFlight.isEmpty { failed += try collectOldest().failed }
-        consecutiveResends += 1
-        guard consecutiveResends <= store.client.configuration.retries else { throw error }
-        store.backoff(consecutiveResends)
-        ready = failed.sorted { ($0.partition, $0.sequence) < ($1.partition, $1.sequence) } + ready
+        let now = WallClock.monotonicNanos()
+        let timeout = UInt64(store.client.configuration.deliveryTimeoutMillis) * 1_000_000
+        for batch in failed {
+            let lane = lanes[batch.partition]!
+            let since = lane.failingSince ?? now
+            lane.failingSince = since
+            guard now - since < timeout else { throw error }  // delivery.timeout.ms: this partition keeps failing
+        }
+        resends += 1
+        store.backoff(resends)
+        ready = failed.sorted { ($0.partition, $0.order) < ($1.partition, $1.order) } + ready
         readyBytes = ready.reduce(0) { $0 + $1.bytes.count }
-        _ = try store.route(failed.map { TopicPartition(topic, $0.partition) }, refresh: true)
+        _ = try? store.route(failed.map { TopicPartition(topic, $0.partition) }, refresh: true)
         try sendReady()
     }
 
-    /// Resends since the last acknowledged batch.
-    private var consecutiveResends = 0
+    /// Rounds of resends since the last acknowledgement, for the backoff.
+    private var resends = 0
 
     /// The oldest request's answer: its batches to send again, and why.
     private func collectOldest() throws -> (failed: [Batch], error: SluiceError?) {
@@ -244,6 +268,7 @@ public final class ClusterProducer: TopicWriter {
         }
         var failed: [Batch] = []
         var lastError: SluiceError?
+        var fatal: SluiceError?
         let answers = Dictionary(
             response.responses.filter { $0.name == topic }.flatMap(\.partitionResponses).map { (Int($0.index), $0) },
             uniquingKeysWith: { first, _ in first })
@@ -260,19 +285,25 @@ public final class ClusterProducer: TopicWriter {
                 failed.append(batch)
                 lastError = .broker(code, subject, message: answer.errorMessage)
             case let code:
-                throw SluiceError.broker(code, subject, message: answer.errorMessage)
+                fatal = fatal ?? .broker(code, subject, message: answer.errorMessage)
             }
+        }
+        if let fatal {
+            // What else is in flight may have been written: count it, so the error says how much was.
+            while !inFlight.isEmpty { _ = try? collectOldest() }
+            throw fatal
         }
         return (failed, lastError)
     }
 
     private func acknowledge(_ batch: Batch, at baseOffset: Int64) {
-        consecutiveResends = 0
+        resends = 0
         let lane = lanes[batch.partition]!
+        lane.failingSince = nil
         lane.records += batch.records
         appendedRecords += batch.records
         guard baseOffset >= 0 else { return }
-        if lane.firstOffset == nil { lane.firstOffset = baseOffset }
-        lane.nextOffset = baseOffset + batch.records
+        lane.firstOffset = min(lane.firstOffset ?? baseOffset, baseOffset)
+        lane.nextOffset = max(lane.nextOffset ?? 0, baseOffset + batch.records)
     }
 }

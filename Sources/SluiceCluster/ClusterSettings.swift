@@ -32,7 +32,9 @@ public struct ClusterSettings: Sendable {
 
     private static func apply(_ key: String, _ value: String, from source: String, to configuration: inout ClientConfiguration) throws {
         func milliseconds() throws -> Int64 {
-            guard let number = Int64(value), number > 0 else { throw invalid(key, value, source, "a positive number of milliseconds") }
+            guard let number = Int64(value), (1...3_600_000).contains(number) else {
+                throw invalid(key, value, source, "a number of milliseconds from 1 to 3600000")
+            }
             return number
         }
         switch key {
@@ -42,6 +44,8 @@ public struct ClusterSettings: Sendable {
         case "socket.connection.setup.timeout.ms": configuration.connectTimeoutMillis = try milliseconds()
         case "retry.backoff.ms": configuration.retryBackoffMillis = try milliseconds()
         case "retry.backoff.max.ms": configuration.retryBackoffMaxMillis = try milliseconds()
+        case "default.api.timeout.ms": configuration.apiTimeoutMillis = try milliseconds()
+        case "delivery.timeout.ms": configuration.deliveryTimeoutMillis = try milliseconds()
         case "retries":
             guard let number = Int(value), (0...100).contains(number) else { throw invalid(key, value, source, "a number from 0 to 100") }
             configuration.retries = number

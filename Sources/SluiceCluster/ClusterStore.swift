@@ -72,50 +72,65 @@ public final class ClusterStore {
         return (byLeader, leaderless)
     }
 
-    /// One request per leader for `partitions`, all in flight together, and
-    /// each partition's answer. Partitions whose leader moved, is being
-    /// elected or cannot be reached are asked again after fresh metadata and
-    /// a backoff, up to the client's retries; any other error code fails the call.
+    /// One request per leader for `partitions` (split into requests of at most
+    /// `perRequest` partitions), all in flight together, and each partition's
+    /// answer. Partitions whose leader moved, is being elected or cannot be
+    /// reached are asked again after fresh metadata and a backoff, for up to
+    /// the client's API timeout (a failover takes seconds); any other error
+    /// code fails the call. A partition the metadata stops listing is absent.
     func askLeaders<R: KafkaRequest, Answer>(
-        _ partitions: [TopicPartition], _ what: String, request: ([TopicPartition]) -> R,
+        _ partitions: [TopicPartition], _ what: String, perRequest: Int = .max, request: ([TopicPartition]) -> R,
         answers: (R.Response) throws -> [(TopicPartition, KafkaErrorCode, Answer)]
     ) throws -> [TopicPartition: Answer] {
         var found: [TopicPartition: Answer] = [:]
         var pending = Array(Set(partitions))
         var lastRetriable: SluiceError?
-        for attempt in 0...client.configuration.retries {
-            if attempt > 0 { backoff(attempt) }
-            let (byLeader, leaderless) = try route(pending, refresh: attempt > 0)
-            pending = leaderless
-            if !leaderless.isEmpty { lastRetriable = .broker(.leaderNotAvailable, "\(what) of partition \(leaderless[0])") }
-            let sent = byLeader.map { leader, keys in (keys, Result { try client.connection(toBroker: leader).submit(request(keys)) }) }
-            for (keys, submitted) in sent {
-                let asked = Set(keys)
-                do {
-                    for (key, code, answer) in try answers(submitted.get().wait()) where asked.contains(key) {
-                        if code == .none {
-                            found[key] = answer
-                        } else if code.isRetriable {
-                            pending.append(key)
-                            lastRetriable = .broker(code, "\(what) of partition \(key)")
-                        } else {
-                            throw SluiceError.broker(code, "\(what) of partition \(key)")
-                        }
+        let deadline = WallClock.monotonicNanos() + UInt64(client.configuration.apiTimeoutMillis) * 1_000_000
+        var attempt = 0
+        while true {
+            do {
+                let (byLeader, leaderless) = try route(pending, refresh: attempt > 0)
+                pending = leaderless
+                if !leaderless.isEmpty { lastRetriable = .broker(.leaderNotAvailable, "\(what) of partition \(leaderless[0])") }
+                let sent = byLeader.flatMap { leader, keys in
+                    stride(from: 0, to: keys.count, by: perRequest).map { start in
+                        let chunk = Array(keys[start..<min(start + perRequest, keys.count)])
+                        return (chunk, Result { try client.connection(toBroker: leader).submit(request(chunk)) })
                     }
-                } catch let error as SluiceError where error.isTransient {
-                    pending += keys
-                    lastRetriable = error
                 }
+                for (keys, submitted) in sent {
+                    let asked = Set(keys)
+                    do {
+                        for (key, code, answer) in try answers(submitted.get().wait()) where asked.contains(key) {
+                            if code == .none {
+                                found[key] = answer
+                            } else if code.isRetriable {
+                                pending.append(key)
+                                lastRetriable = .broker(code, "\(what) of partition \(key)")
+                            } else {
+                                throw SluiceError.broker(code, "\(what) of partition \(key)")
+                            }
+                        }
+                    } catch let error as SluiceError where error.isTransient {
+                        pending += keys
+                        lastRetriable = error
+                    }
+                }
+                if pending.isEmpty { return found }
+            } catch let error as SluiceError where error.isTransient {
+                lastRetriable = error  // the metadata itself: a topic whose leaders are being elected
             }
-            if pending.isEmpty { return found }
+            attempt += 1
+            guard WallClock.monotonicNanos() < deadline else {
+                throw lastRetriable ?? SluiceError.broker(.unknownServerError, what)
+            }
+            backoff(attempt)
         }
-        throw lastRetriable ?? SluiceError.broker(.unknownServerError, what)
     }
 
-    /// Sleeps before retry `attempt` (1, 2, ...): the backoff doubles up to its maximum.
+    /// Sleeps before retry `attempt` (1, 2, ...).
     func backoff(_ attempt: Int) {
-        let settings = client.configuration
-        usleep(UInt32(min(settings.retryBackoffMillis << (attempt - 1), settings.retryBackoffMaxMillis) * 1000))
+        usleep(UInt32(client.configuration.backoffMillis(attempt) * 1000))
     }
 
     /// Forgets cached metadata of topics an admin request changed.

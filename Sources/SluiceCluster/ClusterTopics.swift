@@ -107,16 +107,24 @@ extension ClusterStore: TopicStore {
         var request = CreateTopicsRequest()
         request.topics = [topic]
         request.timeoutMs = Int32(clamping: client.configuration.requestTimeoutMillis)
-        let response = try client.anyConnection().call(request)
-        guard let result = response.topics.first(where: { $0.name == name }) else {
-            throw SluiceError.failure(.protocolViolation, "the broker's CreateTopics answer does not mention topic '\(name.printable)'")
-        }
-        switch KafkaErrorCode(result.errorCode) {
-        case .none: break
-        case .topicAlreadyExists:
+        // The broker's default replication factor (-1) needs CreateTopics v4 (Kafka 2.4).
+        if let version = try client.anyConnection().versions.version(for: CreateTopicsRequest.self), version < 4 {
             throw SluiceError.failure(
-                .topicExists, "topic '\(name.printable)' already exists in \(location)", remedy: "pick another name, or delete it first")
-        case let code: throw SluiceError.broker(code, "create topic '\(name.printable)'", message: result.errorMessage)
+                .unsupportedByBroker, "cannot create topic '\(name.printable)': the broker speaks CreateTopics up to v\(version)",
+                remedy: "sluice creates topics with the broker's default replication factor, which needs Kafka 2.4 or later")
+        }
+        _ = try client.callController(request) { response in
+            guard let result = response.topics.first(where: { $0.name == name }) else {
+                throw SluiceError.failure(.protocolViolation, "the broker's CreateTopics answer does not mention topic '\(name.printable)'")
+            }
+            switch KafkaErrorCode(result.errorCode) {
+            case .none: break
+            case .topicAlreadyExists:
+                throw SluiceError.failure(
+                    .topicExists, "topic '\(name.printable)' already exists in \(location)", remedy: "pick another name, or delete it first"
+                )
+            case let code: throw SluiceError.broker(code, "create topic '\(name.printable)'", message: result.errorMessage)
+            }
         }
         try awaitLeaders(name, partitions: partitions)
         return TopicLayout(name: name, partitions: Array(0..<partitions), partitionCount: partitions)
@@ -143,13 +151,14 @@ extension ClusterStore: TopicStore {
         request.topics = [topic]
         request.topicNames = [name]
         request.timeoutMs = Int32(clamping: client.configuration.requestTimeoutMillis)
-        let response = try client.anyConnection().call(request)
-        forget(name)
-        let result = response.responses.first { $0.name == name }
-        switch KafkaErrorCode(result?.errorCode ?? 0) {
-        case .none: return
-        case .unknownTopicOrPartition: throw unknownTopic(name)
-        case let code: throw SluiceError.broker(code, "delete topic '\(name.printable)'", message: result?.errorMessage)
+        defer { forget(name) }
+        _ = try client.callController(request) { response in
+            let result = response.responses.first { $0.name == name }
+            switch KafkaErrorCode(result?.errorCode ?? 0) {
+            case .none: return
+            case .unknownTopicOrPartition: throw unknownTopic(name)
+            case let code: throw SluiceError.broker(code, "delete topic '\(name.printable)'", message: result?.errorMessage)
+            }
         }
     }
 
@@ -163,10 +172,12 @@ extension ClusterStore: TopicStore {
         var request = CreatePartitionsRequest()
         request.topics = [topic]
         request.timeoutMs = Int32(clamping: client.configuration.requestTimeoutMillis)
-        let result = try client.anyConnection().call(request).results.first { $0.name == name }
-        let code = KafkaErrorCode(result?.errorCode ?? 0)
-        guard code == .none else {
-            throw SluiceError.broker(code, "add partitions to topic '\(name.printable)'", message: result?.errorMessage)
+        _ = try client.callController(request) { response in
+            let result = response.results.first { $0.name == name }
+            let code = KafkaErrorCode(result?.errorCode ?? 0)
+            guard code == .none else {
+                throw SluiceError.broker(code, "add partitions to topic '\(name.printable)'", message: result?.errorMessage)
+            }
         }
         try awaitLeaders(name, partitions: count)
         return (old, count)

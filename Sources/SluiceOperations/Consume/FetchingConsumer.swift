@@ -50,9 +50,11 @@ public final class FetchingConsumer {
             let fetched = try store.fetch(
                 reading, waitMillis: first ? 1 : options.pollIntervalMillis > 0 ? 500 : 1,
                 readCommitted: options.isolation == .readCommitted)
+            // A partition the answer lacks is gone from the cluster's metadata (its topic was deleted).
+            if let gone = reading.keys.sorted().first(where: { fetched[$0] == nil }) { throw store.unavailable(gone) }
             var found = false
             for (key, data) in fetched.sorted(by: { $0.key < $1.key }) {
-                if first && !options.follow { cursors[key]?.end = data.end }
+                if first && !options.follow && !data.outOfRange { cursors[key]?.end = data.end }
                 found = try consume(data, of: key) || found
             }
             first = false
@@ -79,9 +81,13 @@ public final class FetchingConsumer {
             guard let reset = options.resetAfterDeletion else {
                 throw SluiceError.failure(.offsetOutOfRange, "offset \(cursor.position) of partition \(key) is outside its log")
             }
-            let offset = reset == .latest ? data.end : data.logStart
+            // A broker answers out of range with no offsets (-1): the range comes from ListOffsets.
+            guard let range = try store.offsetRanges([key])[key] else { throw store.unavailable(key) }
+            let offset = reset == .latest ? range.end : range.start
             Diagnostics.warn("offset \(cursor.position) of partition \(key) is gone from the log; continuing at offset \(offset)")
             cursor.position = offset
+            if cursor.end.map({ offset >= $0 }) == true || (cursor.end == nil && !options.follow) { cursor.end = range.end }
+            if let end = cursor.end, offset >= end { cursor.finished = true }
             return false
         }
         let before = summary.records

@@ -47,7 +47,7 @@ public enum StartPosition: Equatable, Sendable {
         if let missing = partitions.first(where: { ranges[$0] == nil }) { throw store.unavailable(missing) }
         let times: [TopicPartition: Int64]
         if case .time(let t) = self {
-            times = try store.offsets(atOrAfter: Dictionary(uniqueKeysWithValues: partitions.map { ($0, t) }))
+            times = try store.offsets(atOrAfter: Dictionary(partitions.map { ($0, t) }, uniquingKeysWith: { first, _ in first }))
         } else {
             times = [:]
         }
