@@ -36,11 +36,12 @@ extension ClusterStore {
     /// The offset ListOffsets answers for each partition and timestamp (nil:
     /// no record at or after that time). Read uncommitted: the log end is
     /// the high watermark, as consumers' lag counts it.
-    func listOffsets(_ asks: [(TopicPartition, Int64)]) throws -> [TopicPartition: Int64?] {
+    func listOffsets(_ asks: [(TopicPartition, Int64)], readCommitted: Bool = false) throws -> [TopicPartition: Int64?] {
         let times = Dictionary(asks, uniquingKeysWith: { first, _ in first })
         return try askLeaders(Array(times.keys), "list offsets") { keys in
             var request = ListOffsetsRequest()
             request.replicaId = -1
+            request.isolationLevel = readCommitted ? 1 : 0
             request.topics = Dictionary(grouping: keys, by: \.topic).sorted { $0.key < $1.key }.map { topic, keys in
                 var entry = ListOffsetsRequest.ListOffsetsTopic()
                 entry.name = topic
@@ -102,6 +103,10 @@ extension ClusterStore {
 }
 
 extension ClusterStore: BatchSource {
+    public func lastStableOffsets(_ partitions: [TopicPartition]) throws -> [TopicPartition: Int64] {
+        try listOffsets(partitions.map { ($0, ListOffsetsTime.latest) }, readCommitted: true).compactMapValues { $0 }
+    }
+
     public func fetch(_ positions: [TopicPartition: Int64], waitMillis: Int, readCommitted: Bool) throws -> [TopicPartition: FetchedData] {
         try fetch(positions, waitMillis: waitMillis, readCommitted: readCommitted, partitionBytes: Self.partitionFetchBytes)
     }

@@ -8,6 +8,11 @@ public protocol BatchSource: AnyObject {
     /// when there is none. Read uncommitted, or read committed (up to the
     /// last stable offset, with the aborted transactions in range).
     func fetch(_ positions: [TopicPartition: Int64], waitMillis: Int, readCommitted: Bool) throws -> [TopicPartition: FetchedData]
+
+    /// Each partition's last stable offset: where a read-committed reader's
+    /// log ends (the first offset of the oldest open transaction, else the
+    /// high watermark). Cluster: ListOffsets latest, read committed.
+    func lastStableOffsets(_ partitions: [TopicPartition]) throws -> [TopicPartition: Int64]
 }
 
 /// One partition's share of a fetch.

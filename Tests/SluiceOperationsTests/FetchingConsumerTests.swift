@@ -47,6 +47,9 @@ import Testing
         }
 
         func offsetRanges(_ partitions: [TopicPartition]) throws -> [TopicPartition: OffsetRange] { [key: range] }
+        /// An open transaction's first offset, below the high watermark (nil: none open).
+        var openTransaction: Int64?
+        func lastStableOffsets(_ partitions: [TopicPartition]) throws -> [TopicPartition: Int64] { [key: openTransaction ?? range.end] }
         func unavailable(_ partition: TopicPartition) -> SluiceError { .failure(.partitionMissing, "partition \(partition) is gone") }
         var location: String { "scripted" }
         func topicNames(includeInternal: Bool) throws -> [String] { ["t"] }
@@ -65,11 +68,14 @@ import Testing
         func timestamps(at offsets: [TopicPartition: Set<Int64>]) throws -> [TopicPartition: [Int64: Int64]] { [:] }
     }
 
-    func consume(_ store: ScriptedStore, from start: StartPosition, follow: Bool = false) throws -> [String] {
+    func consume(
+        _ store: ScriptedStore, from start: StartPosition, follow: Bool = false, isolation: Isolation = .readUncommitted
+    ) throws -> [String] {
         let dir = TemporaryDirectory()
         let path = dir.file("out")
         var options = TopicConsumer.Options()
         options.follow = follow
+        options.isolation = isolation
         options.resetAfterDeletion = start
         options.idleTimeoutMillis = follow ? 50 : nil
         let consumer = FetchingConsumer(
@@ -87,6 +93,15 @@ import Testing
         let store = ScriptedStore(range: OffsetRange(start: 0, end: 5), answers: [(outOfRange, OffsetRange(start: 3, end: 5))])
         #expect(try consume(store, from: .earliest) == ["v3", "v4"])
         #expect(store.fetchedAt == [0, 3])
+    }
+
+    /// Read committed, `latest` and `-N` count from the last stable offset, not the high watermark.
+    @Test(arguments: [(StartPosition.latest, Int64(6)), (.fromEnd(2), 4), (.fromEnd(9), 0), (.earliest, 0)])
+    func readCommittedStartsCountFromTheLastStableOffset(start: StartPosition, expected: Int64) throws {
+        let store = ScriptedStore(range: OffsetRange(start: 0, end: 10), answers: [])
+        store.openTransaction = 6
+        _ = try consume(store, from: start, follow: true, isolation: .readCommitted)
+        #expect(store.fetchedAt.first == expected)
     }
 
     @Test func aTopicDeletedWhileReadIsAnErrorNotALoop() throws {

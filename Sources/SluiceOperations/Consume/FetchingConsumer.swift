@@ -42,7 +42,7 @@ public final class FetchingConsumer {
     /// reached, the output closes or `shouldStop` says so.
     public func run(_ partitions: [Int], from start: StartPosition, shouldStop: () -> Bool) throws -> TopicConsumer.Summary {
         let keys = partitions.map { TopicPartition(topic, $0) }
-        for (key, offset) in try start.resolve(in: store, keys) { cursors[key] = Cursor(position: offset) }
+        for (key, offset) in try startOffsets(keys, from: start) { cursors[key] = Cursor(position: offset) }
         var lastRecord = WallClock.monotonicNanos()
         var first = true
         while !shouldStop(), !output.isClosed, !limitReached, cursors.values.contains(where: { !$0.finished }) {
@@ -72,6 +72,25 @@ public final class FetchingConsumer {
     }
 
     private var limitReached: Bool { summary.records >= options.maxMessages ?? Int64.max }
+
+    /// Where each partition starts. Read committed, positions counted from the
+    /// end count from the last stable offset, as Kafka's consumer resets there:
+    /// records of a transaction still open at the start are read once it commits.
+    private func startOffsets(_ keys: [TopicPartition], from start: StartPosition) throws -> [TopicPartition: Int64] {
+        var offsets = try start.resolve(in: store, keys)
+        guard options.isolation == .readCommitted else { return offsets }
+        let back: Int64
+        switch start {
+        case .latest: back = 0
+        case .fromEnd(let n): back = n
+        default: return offsets
+        }
+        let ranges = try store.offsetRanges(keys)
+        for (key, stable) in try store.lastStableOffsets(keys) {
+            offsets[key] = max(ranges[key]?.start ?? 0, min(offsets[key] ?? stable, stable - back))
+        }
+        return offsets
+    }
 
     /// Formats one partition's fetched records; returns whether there were any.
     private func consume(_ data: FetchedData, of key: TopicPartition) throws -> Bool {
