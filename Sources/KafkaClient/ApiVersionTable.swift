@@ -15,8 +15,12 @@ public struct ApiVersionTable: Sendable {
 
     /// The version to send `R` at, nil when the broker speaks none sluice does.
     public func version<R: KafkaRequest>(for request: R.Type) -> Int16? {
-        guard let theirs = advertised[R.apiKey.rawValue], theirs.overlaps(R.versions) else { return nil }
-        return min(theirs.upperBound, R.versions.upperBound)
+        advertised[R.apiKey.rawValue].flatMap { Self.best(theirs: $0, ours: R.versions) }
+    }
+
+    /// The highest version in both ranges, nil when they share none.
+    public static func best(theirs: ClosedRange<Int16>, ours: ClosedRange<Int16>) -> Int16? {
+        theirs.overlaps(ours) ? min(theirs.upperBound, ours.upperBound) : nil
     }
 
     /// Whether the broker advertises the API at all (at any version).

@@ -152,10 +152,7 @@ public struct ClusterDescription: Sendable {
         public var sluice: ClosedRange<Int16>
 
         /// The version sluice uses with this broker, nil when they share none.
-        public var used: Int16? {
-            guard let advertised, advertised.overlaps(sluice) else { return nil }
-            return min(advertised.upperBound, sluice.upperBound)
-        }
+        public var used: Int16? { advertised.flatMap { ApiVersionTable.best(theirs: $0, ours: sluice) } }
     }
 
     public var clusterId: String

@@ -52,10 +52,15 @@ public enum FuzzTargets {
 
     static func batch(_ input: UnsafeRawBufferPointer) {
         _ = LogEntryFrame.inspect(input, at: 0)
+        // As a Fetch's record set (LogEntries), the way a cluster's bytes are read.
+        var entries = LogEntries(input)
+        let decoder = BatchDecoder()
+        while let entry = try? entries.next() {
+            if case .batch(let header, let batch) = entry { readRecords(batch, header, decoder) }
+        }
         let bytes = ByteBuffer(capacity: max(64, input.count))
         bytes.append(input)
         guard bytes.count > RecordBatchHeader.magicOffset else { return }
-        let decoder = BatchDecoder()
         switch bytes.base.load(fromByteOffset: RecordBatchHeader.magicOffset, as: Int8.self) {
         case 2:
             guard bytes.count >= RecordBatchHeader.size else { return }

@@ -124,22 +124,14 @@ public final class FetchingConsumer {
     private func walk(_ data: FetchedData, _ key: TopicPartition, _ cursor: inout Cursor) throws {
         var aborted = data.abortedTransactions.sorted { $0.firstOffset < $1.firstOffset }[...]
         try data.bytes.withUnsafeBytes { area in
-            var at = 0
-            while at < area.count, !cursor.finished, !limitReached {
-                switch LogEntryFrame.inspect(area, at: at) {
-                case .incomplete: return
-                case .invalid(let problem): throw FormatError.invalid(problem)
-                case .legacy(let size, _):
-                    let entry = UnsafeRawBufferPointer(rebasing: area[at..<at + size])
-                    at += size
-                    for message in try decoder.messages(of: try LegacyMessage.parse(entry)) where message.offset >= cursor.position {
+            var entries = LogEntries(area)
+            while !cursor.finished, !limitReached, let entry = try entries.next() {
+                switch entry {
+                case .legacy(let message):
+                    for message in try decoder.messages(of: message) where message.offset >= cursor.position {
                         guard deliver(message.record, key, &cursor) else { return }
                     }
-                case .batch(let size):
-                    let entry = UnsafeRawBufferPointer(rebasing: area[at..<at + size])
-                    at += size
-                    let header = RecordBatchHeader(entry.baseAddress!)
-                    try header.validate(entry)
+                case .batch(let header, let batch):
                     guard header.lastOffset >= cursor.position else { continue }
                     while let next = aborted.first, next.firstOffset <= header.lastOffset {
                         cursor.aborting.insert(next.producerId)
@@ -148,7 +140,7 @@ public final class FetchingConsumer {
                     if header.isControl {
                         cursor.aborting.remove(header.producerId)
                     } else if !(header.isTransactional && cursor.aborting.contains(header.producerId)) {
-                        var records = try decoder.records(of: entry, header: header)
+                        var records = try decoder.records(of: batch, header: header)
                         while let record = try records.next() {
                             guard record.offset >= cursor.position else { continue }
                             guard deliver(record, key, &cursor) else { return }
